@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+struct cni_error {
+	int code;
+	char *msg;
+	char *details;
+};
+
+cni_error *cni_error_newv(int code, const char *details, const char *fmt, va_list ap)
+{
+	cni_error *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->code = code;
+	if (fmt && vasprintf(&e->msg, fmt, ap) < 0)
+		e->msg = NULL;
+	if (!e->msg)
+		e->msg = strdup("");
+	if (details && *details)
+		e->details = strdup(details);
+	if (!e->msg || (details && *details && !e->details)) {
+		cni_error_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+cni_error *cni_error_new(int code, const char *details, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cni_error *e = cni_error_newv(code, details, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+int cni_error_set(cni_error **err, int code, const char *details, const char *fmt, ...)
+{
+	if (code < 0)
+		code = -code;
+	if (err && !*err) {
+		va_list ap;
+		va_start(ap, fmt);
+		*err = cni_error_newv(code, details, fmt, ap);
+		va_end(ap);
+	}
+	return -code;
+}
+
+int cni_oom(cni_error **err)
+{
+	return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+}
+
+int cni_error_prefix(cni_error *e, const char *fmt, ...)
+{
+	char *prefix = NULL, *msg = NULL;
+	va_list ap;
+
+	if (!e)
+		return 0;
+	va_start(ap, fmt);
+	int r = vasprintf(&prefix, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -CNI_ERR_NOMEM;
+	r = asprintf(&msg, "%s: %s", prefix, e->msg);
+	free(prefix);
+	if (r < 0)
+		return -CNI_ERR_NOMEM;
+	free(e->msg);
+	e->msg = msg;
+	return 0;
+}
+
+int cni_error_code(const cni_error *e)
+{
+	return e ? e->code : CNI_ERR_UNKNOWN;
+}
+
+int cni_error_spec_code(const cni_error *e)
+{
+	if (!e)
+		return CNI_ERR_INTERNAL;
+	return e->code >= CNI_ERR_LIB_BASE ? CNI_ERR_INTERNAL : e->code;
+}
+
+const char *cni_error_msg(const cni_error *e)
+{
+	return e && e->msg ? e->msg : "";
+}
+
+const char *cni_error_details(const cni_error *e)
+{
+	return e ? e->details : NULL;
+}
+
+cni_error *cni_error_dup(const cni_error *e)
+{
+	if (!e)
+		return NULL;
+	return cni_error_new(e->code, e->details, "%s", e->msg);
+}
+
+void cni_error_free(cni_error *e)
+{
+	if (!e)
+		return;
+	free(e->msg);
+	free(e->details);
+	free(e);
+}
+
+int cni_error_to_json(const cni_error *e, const char *cni_version, char **out)
+{
+	_cleanup_json_ json_t *o = json_object();
+	if (!o)
+		return -CNI_ERR_NOMEM;
+	if (cni_version && json_object_set_new(o, "cniVersion", json_string(cni_version)))
+		return -CNI_ERR_NOMEM;
+	if (json_object_set_new(o, "code", json_integer(cni_error_spec_code(e))) ||
+	    json_object_set_new(o, "msg", json_string(cni_error_msg(e))))
+		return -CNI_ERR_NOMEM;
+	if (!isempty(cni_error_details(e)) &&
+	    json_object_set_new(o, "details", json_string(e->details)))
+		return -CNI_ERR_NOMEM;
+	char *s = json_dumps(o, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+	if (!s)
+		return -CNI_ERR_NOMEM;
+	*out = s;
+	return 0;
+}
+
+int cni_error_from_json(cni_error **out, const char *json, size_t len)
+{
+	json_error_t jerr;
+	_cleanup_json_ json_t *o = json_loadb(json, len, 0, &jerr);
+	if (!o || !json_is_object(o))
+		return -CNI_ERR_DECODING_FAILURE;
+	json_t *code = json_object_get(o, "code");
+	if (!json_is_integer(code))
+		return -CNI_ERR_DECODING_FAILURE;
+	const char *msg = cni_json_get_string(o, "msg");
+	const char *details = cni_json_get_string(o, "details");
+	cni_error *e = cni_error_new((int)json_integer_value(code), details, "%s", strempty(msg));
+	if (!e)
+		return -CNI_ERR_NOMEM;
+	*out = e;
+	return 0;
+}
+
+const char *cni_error_code_name(int code)
+{
+	switch (code) {
+	case CNI_ERR_UNKNOWN: return "CNI_ERR_UNKNOWN";
+	case CNI_ERR_INCOMPATIBLE_CNI_VERSION: return "CNI_ERR_INCOMPATIBLE_CNI_VERSION";
+	case CNI_ERR_UNSUPPORTED_FIELD: return "CNI_ERR_UNSUPPORTED_FIELD";
+	case CNI_ERR_UNKNOWN_CONTAINER: return "CNI_ERR_UNKNOWN_CONTAINER";
+	case CNI_ERR_INVALID_ENVIRONMENT_VARIABLES: return "CNI_ERR_INVALID_ENVIRONMENT_VARIABLES";
+	case CNI_ERR_IO_FAILURE: return "CNI_ERR_IO_FAILURE";
+	case CNI_ERR_DECODING_FAILURE: return "CNI_ERR_DECODING_FAILURE";
+	case CNI_ERR_INVALID_NETWORK_CONFIG: return "CNI_ERR_INVALID_NETWORK_CONFIG";
+	case CNI_ERR_INVALID_NETNS: return "CNI_ERR_INVALID_NETNS";
+	case CNI_ERR_TRY_AGAIN_LATER: return "CNI_ERR_TRY_AGAIN_LATER";
+	case CNI_ERR_PLUGIN_NOT_AVAILABLE: return "CNI_ERR_PLUGIN_NOT_AVAILABLE";
+	case CNI_ERR_PLUGIN_NOT_AVAILABLE_LIMITED: return "CNI_ERR_PLUGIN_NOT_AVAILABLE_LIMITED";
+	case CNI_ERR_INTERNAL: return "CNI_ERR_INTERNAL";
+	case CNI_ERR_NOMEM: return "CNI_ERR_NOMEM";
+	case CNI_ERR_INVALID_ARG: return "CNI_ERR_INVALID_ARG";
+	case CNI_ERR_NOT_FOUND: return "CNI_ERR_NOT_FOUND";
+	case CNI_ERR_NO_CONFIGS: return "CNI_ERR_NO_CONFIGS";
+	case CNI_ERR_TIMEOUT: return "CNI_ERR_TIMEOUT";
+	case CNI_ERR_EXEC: return "CNI_ERR_EXEC";
+	case CNI_ERR_SYSTEM: return "CNI_ERR_SYSTEM";
+	case CNI_ERR_UNSUPPORTED: return "CNI_ERR_UNSUPPORTED";
+	default: return "unknown";
+	}
+}
