@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
 #include <strings.h>
 
 #include "internal.h"
@@ -37,10 +38,12 @@ int cni_args_parse(cni_args **out, const char *str, cni_error **err)
 		const char *eq = memchr(p, '=', n);
 		/* exactly one '=' makes two parts; none or more is an invalid pair */
 		if (!eq || memchr(eq + 1, '=', n - (size_t)(eq - p) - 1)) {
-			int r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "ARGS: invalid pair \"%.*s\"",
-					      (int)n, p);
+			_cleanup_free_ char *pair = strndup(p, n);
+			_cleanup_free_ char *q = pair ? cni_go_quote(pair) : NULL;
 			cni_args_free(a);
-			return r;
+			if (!q)
+				return cni_oom(err);
+			return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "ARGS: invalid pair %s", q);
 		}
 		if (cni_strv_consume(&a->keys, strndup(p, (size_t)(eq - p))) < 0 ||
 		    cni_strv_consume(&a->values, strndup(eq + 1, n - (size_t)(eq - p) - 1)) < 0)
@@ -92,14 +95,27 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
+/* The reference's message for a value that is not a boolean. */
+static int bool_error(const char *key, const char *value, cni_error **err)
+{
+	_cleanup_free_ char *pair = cni_strdupf("%s=%s", key, value);
+	_cleanup_free_ char *q = pair ? cni_go_quote(pair) : NULL;
+	_cleanup_free_ char *lower = strdup(value);
+	if (!q || !lower)
+		return cni_oom(err);
+	for (char *c = lower; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+			     "ARGS: error parsing value of pair %s: boolean unmarshal error: invalid input %s",
+			     q, lower);
+}
+
 int cni_args_get_bool(const cni_args *a, const char *key, bool def, bool *out, cni_error **err)
 {
 	const char *v = cni_args_get(a, key);
 	bool b = def;
 	if (v && parse_bool(v, &b) < 0)
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
-				     "ARGS: error parsing value of pair \"%s=%s\": boolean unmarshal error: invalid input %s",
-				     key, v, v);
+		return bool_error(key, v, err);
 	*out = b;
 	return 0;
 }
@@ -114,9 +130,7 @@ int cni_args_check_known(const cni_args *a, const char *const *known, cni_error 
 	/* The reference parses IgnoreUnknown like any other field: a bad value fails. */
 	for (size_t i = 0; a && i < a->n; i++) {
 		if (streq(a->keys[i], "IgnoreUnknown") && parse_bool(a->values[i], &ignore) < 0)
-			return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
-					     "ARGS: error parsing value of pair \"%s=%s\": boolean unmarshal error: invalid input %s",
-					     a->keys[i], a->values[i], a->values[i]);
+			return bool_error(a->keys[i], a->values[i], err);
 	}
 	r = cni_buf_puts(&b, "ARGS: unknown args [");
 	for (size_t i = 0; r == 0 && a && i < a->n; i++) {
@@ -125,7 +139,10 @@ int cni_args_check_known(const cni_args *a, const char *const *known, cni_error 
 			found = streq(a->keys[i], known[k]);
 		if (found)
 			continue;
-		r = cni_buf_printf(&b, "%s\"%s=%s\"", unknown ? " " : "", a->keys[i], a->values[i]);
+		_cleanup_free_ char *pair = cni_strdupf("%s=%s", a->keys[i], a->values[i]);
+		if (!pair || (unknown && cni_buf_puts(&b, " ") < 0) ||
+		    cni_buf_go_quote(&b, pair) < 0)
+			r = -CNI_ERR_NOMEM;
 		unknown++;
 	}
 	if (r == 0)

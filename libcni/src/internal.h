@@ -89,6 +89,12 @@ int cni_strv_push(char ***v, const char *s);
 /* Append s itself (taken) */
 int cni_strv_consume(char ***v, char *s);
 
+/* Append s quoted as Go's %q does (escapes ", \\ and control bytes). */
+struct cni_buf;
+int cni_buf_go_quote(struct cni_buf *b, const char *s);
+/* New string: s quoted as Go's %q. NULL on allocation failure. */
+char *cni_go_quote(const char *s);
+
 /* Growable string buffer. */
 typedef struct cni_buf {
 	char *data;

@@ -36,42 +36,58 @@ bool cni_version_is_known(const char *v)
 	return false;
 }
 
-/* Parses one decimal component the way Go's strconv.Atoi would accept it. */
-static bool parse_part(const char *s, size_t n, int *out)
+/* One component as Go's strconv.Atoi accepts it: optional sign, decimal digits. */
+static bool parse_part(const char *s, int *out)
 {
+	const char *p = s;
 	long v = 0;
-	size_t i = 0;
+	bool neg = false;
 
-	if (n > 0 && (s[0] == '+' || s[0] == '-'))
-		return false; /* keep to plain digits: a version is never signed */
-	if (n == 0 || n > 9)
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	if (!*p)
 		return false;
-	for (; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
+	for (; *p; p++) {
+		if (!isdigit((unsigned char)*p) || v > 100000000)
 			return false;
-		v = v * 10 + (s[i] - '0');
+		v = v * 10 + (*p - '0');
 	}
-	*out = (int)v;
+	*out = (int)(neg ? -v : v);
 	return true;
 }
 
 int cni_version_parse(const char *v, int *major, int *minor, int *micro, cni_error **err)
 {
+	static const char *const names[] = {"major", "minor", "micro"};
 	int parts[3] = {0, 0, 0};
 	size_t np = 0;
 
 	if (isempty(v))
 		v = "0.1.0";
-	for (const char *p = v;;) {
-		const char *dot = strchr(p, '.');
-		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-		if (np == 3 || !parse_part(p, n, &parts[np]))
+	_cleanup_free_ char *copy = strdup(v);
+	if (!copy)
+		return cni_oom(err);
+	size_t dots = 0;
+	for (const char *c = v; *c; c++)
+		dots += *c == '.';
+	if (dots >= 3) {
+		_cleanup_free_ char *q = cni_go_quote(v);
+		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+				     "invalid version %s: too many parts", strempty(q));
+	}
+	for (char *p = copy, *dot;; p = dot + 1) {
+		dot = strchr(p, '.');
+		if (dot)
+			*dot = '\0';
+		if (!parse_part(p, &parts[np])) {
+			_cleanup_free_ char *q = cni_go_quote(p);
 			return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-					     "failed to parse version %s", v);
+					     "failed to convert %s version part %s: strconv.Atoi: parsing %s: invalid syntax",
+					     names[np], strempty(q), strempty(q));
+		}
 		np++;
 		if (!dot)
 			break;
-		p = dot + 1;
 	}
 	if (major)
 		*major = parts[0];
