@@ -42,13 +42,15 @@ int cni_error_set(cni_error **err, int code, const char *details, const char *fm
 {
 	if (code < 0)
 		code = -code;
+	/* a failure must never read as success: code 0 (unknown) is kept in the object but
+	 * the call fails as internal */
 	if (err && !*err) {
 		va_list ap;
 		va_start(ap, fmt);
 		*err = cni_error_newv(code, details, fmt, ap);
 		va_end(ap);
 	}
-	return -code;
+	return code ? -code : -CNI_ERR_INTERNAL;
 }
 
 int cni_oom(cni_error **err)

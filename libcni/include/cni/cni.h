@@ -17,5 +17,12 @@
 #include "skel.h"
 #include "api.h"
 #include "ip.h"
+#include "netns.h"
+#include "netlink.h"
+#include "sysctl.h"
+#include "lock.h"
+#include "ipam.h"
+#include "util.h"
+#include "ipmasq.h"
 
 #endif

@@ -56,7 +56,8 @@ CNI_EXPORT cni_error *cni_error_newv(int code, const char *details, const char *
 /**
  * Set *err (when err is not NULL and *err is NULL) to a new error and return -code.
  * The usual way to fail: `return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "...");`
- * An error already in *err is kept (the first error wins).
+ * An error already in *err is kept (the first error wins). Code 0 is kept in the object
+ * but returns -CNI_ERR_INTERNAL, so a failure never reads as success.
  */
 CNI_EXPORT int cni_error_set(cni_error **err, int code, const char *details, const char *fmt, ...)
 	CNI_PRINTF(4, 5);

@@ -32,18 +32,25 @@ typedef struct cni_ipnet {
 
 /** Parse an address. Fails with -CNI_ERR_INVALID_ARG (no error object: callers name the field). */
 CNI_EXPORT int cni_ip_parse(const char *s, cni_ipaddr *out);
-/** Parse "addr/prefix" keeping host bits. */
+/**
+ * Parse "addr/prefix" keeping host bits. The prefix is decimal digits (leading zeros allowed,
+ * as Go's ParseCIDR). An IPv4-mapped literal takes an IPv6 prefix and becomes IPv4 with
+ * prefix-96 (0 below /96), which is how Go then uses such a network.
+ */
 CNI_EXPORT int cni_ipnet_parse(const char *s, cni_ipnet *out);
 /** Parse "addr" or "addr/prefix" (prefix -1 when absent), as CNI_ARGS IP= allows. */
 CNI_EXPORT int cni_ip_or_ipnet_parse(const char *s, cni_ipnet *out);
 
-/** Canonical text (inet_ntop) into buf; returns buf, or NULL when len is too small. */
+/**
+ * Canonical text as Go's IP.String writes it (RFC 5952; IPv4-mapped IPv6 printed as
+ * IPv4) into buf; returns buf, or NULL when len is too small or the value is invalid.
+ */
 CNI_EXPORT const char *cni_ip_format(const cni_ipaddr *ip, char *buf, size_t len);
 CNI_EXPORT const char *cni_ipnet_format(const cni_ipnet *n, char *buf, size_t len);
 
-/** Number of address bits: 32 or 128. */
+/** Number of address bits: 32 or 128 (0 for an unknown family). */
 CNI_EXPORT int cni_ip_bits(const cni_ipaddr *ip);
-/** <0, 0, >0; addresses of different families order IPv4 first. */
+/** <0, 0, >0; addresses of different families order IPv4 first (NULL before all). */
 CNI_EXPORT int cni_ip_cmp(const cni_ipaddr *a, const cni_ipaddr *b);
 CNI_EXPORT bool cni_ip_equal(const cni_ipaddr *a, const cni_ipaddr *b);
 /** ip + 1 / ip - 1; false (out untouched) on wrap-around. */

@@ -74,21 +74,35 @@ CNI_EXPORT int cni_result_new(cni_result **out, const char *version, cni_error *
 
 /**
  * Parse a result. version NULL: take "cniVersion" from the JSON ("" or missing means
- * 0.1.0). Otherwise parse as that version whatever the JSON says (the reference's
- * create.Create(version, bytes)). Malformed JSON: -CNI_ERR_DECODING_FAILURE; unknown
- * version: `unsupported CNI result version "x"`.
+ * 0.1.0). Otherwise decode with that version's shape, as the reference's
+ * create.Create(version, bytes) does: the result keeps the JSON's own "cniVersion", which
+ * must be in the same family (0.1.0/0.2.0 where "" or missing means 0.1.0;
+ * 0.3.0/0.3.1/0.4.0; 1.0.0/1.1.0), else -CNI_ERR_INCOMPATIBLE_CNI_VERSION
+ * `result type supports [0.3.0 0.3.1 0.4.0] but unmarshalled CNIVersion is "1.0.0"`.
+ * Unknown version: -CNI_ERR_INCOMPATIBLE_CNI_VERSION `unsupported CNI result version "x"`.
+ * Decoding is Go's encoding/json: member names match case-insensitively, unknown members
+ * are ignored, null leaves a field unset. Malformed JSON, a wrong type, a bad CIDR or IP,
+ * a missing address/dst: -CNI_ERR_DECODING_FAILURE naming the field and value
+ * (`ips[0].address: invalid CIDR address: 10.0.0.1/33`). *out is new (cni_result_free()).
  */
 CNI_EXPORT int cni_result_from_json(cni_result **out, const char *version, const char *json,
 				    size_t len, cni_error **err);
 
-/** Convert to another version (new object; the same version gives a copy). */
+/**
+ * Convert to another version (new object; the same version gives a copy; "" means 0.1.0).
+ * Fails with -CNI_ERR_INCOMPATIBLE_CNI_VERSION: `cannot convert: no valid IP addresses`
+ * (to 0.1.0/0.2.0 without an IP), `no converter for CNI result version a to b` (unknown
+ * target).
+ */
 CNI_EXPORT int cni_result_convert(cni_result **out, const cni_result *r, const char *version,
 				  cni_error **err);
 
 /**
- * Print as the reference does (2-space indented JSON, keys in its order, "dns": {} for
- * versions up to 1.0.0 as Debian's libcni 1.1 prints them), no trailing newline.
- * *out is new (cni_free()).
+ * Print as the reference does (types.PrintResult: json.MarshalIndent with 4 spaces, Go's
+ * string escaping including \u003c \u003e \u0026), no trailing newline. Versions up to
+ * 1.0.0 print as Debian's libcni 1.1.x does: keys in struct order, "dns": {} always.
+ * 1.1.0 prints as the newest reference (cni >= 1.2) does: keys sorted at every level (it
+ * marshals through a Go map) and an empty "dns" left out. *out is new (cni_free()).
  */
 CNI_EXPORT int cni_result_to_json(const cni_result *r, char **out, cni_error **err);
 
@@ -98,7 +112,11 @@ CNI_EXPORT int cni_result_to_json_as(const cni_result *r, const char *version, c
 
 /** Borrowed version label. */
 CNI_EXPORT const char *cni_result_version(const cni_result *r);
-/** Change the version label without converting (the caller knows the shape fits). */
+/**
+ * Change the version label without converting, within one family only (0.1.0/0.2.0,
+ * 0.3.x/0.4.0, 1.0.0/1.1.0): across families the shapes differ, use cni_result_convert()
+ * (-CNI_ERR_INVALID_ARG).
+ */
 CNI_EXPORT int cni_result_set_version(cni_result *r, const char *version, cni_error **err);
 
 CNI_EXPORT cni_result *cni_result_dup(const cni_result *r);
@@ -119,10 +137,14 @@ CNI_EXPORT int cni_result_get_route(const cni_result *r, size_t i, cni_route *ou
 CNI_EXPORT int cni_result_get_dns(const cni_result *r, cni_dns *out);
 
 /*
- * Building. Values are copied. Addresses and routes are validated (CIDR / IP syntax) and
- * errors name the field and value. For 0.1.0/0.2.0 results add_ip sets ip4 or ip6 by
- * family (a second IP of one family fails) and add_route attaches to the IP of the
- * route's family.
+ * Building. Values are copied. Addresses and routes are validated (CIDR / IP syntax, as
+ * Go's net package parses them, stored in Go's canonical text) and errors name the field
+ * and value (-CNI_ERR_INVALID_ARG). ip->interface must be -1 or an existing index. For
+ * 0.1.0/0.2.0 results add_ip sets ip4 or ip6 by family (a second IP of one family fails)
+ * and add_route attaches to the IP of the route's family (none: fails); add_interface
+ * fails there. 0.3.x/0.4.0 results compute ips[].version from the family and refuse the
+ * interface 1.1 fields (-CNI_ERR_UNSUPPORTED). Negative mtu/advmss/priority/table/scope
+ * are refused.
  */
 CNI_EXPORT int cni_result_add_interface(cni_result *r, const cni_interface *iface, size_t *idx,
 					cni_error **err);

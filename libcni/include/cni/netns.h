@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CNI_NETNS_H
+#define CNI_NETNS_H
+
+/**
+ * @file cni/netns.h
+ * @brief Network namespaces: open by path, compare, and run work inside one.
+ *
+ * cni_netns_run() runs a function on a short-lived thread that enters the namespace and
+ * exits afterwards, so no thread of the caller is ever left in another namespace: safe in
+ * multithreaded runtimes as well as in plugins.
+ */
+
+#include "error.h"
+
+CNI_BEGIN_DECL
+
+typedef struct cni_netns cni_netns;
+
+/**
+ * Open a namespace by path (a bind mount under /run/netns, /proc/<pid>/ns/net, ...).
+ * Missing path: -CNI_ERR_NOT_FOUND; a path that is not a network namespace:
+ * -CNI_ERR_INVALID_ENVIRONMENT_VARIABLES naming it. Free with cni_netns_close().
+ */
+CNI_EXPORT int cni_netns_open(const char *path, cni_netns **out, cni_error **err);
+/** The calling thread's namespace. */
+CNI_EXPORT int cni_netns_open_current(cni_netns **out, cni_error **err);
+/** Borrowed O_CLOEXEC descriptor of the namespace. */
+CNI_EXPORT int cni_netns_fd(const cni_netns *ns);
+/** Borrowed path it was opened from. */
+CNI_EXPORT const char *cni_netns_path(const cni_netns *ns);
+/** True when both are the same namespace (device and inode). */
+CNI_EXPORT bool cni_netns_same(const cni_netns *a, const cni_netns *b);
+CNI_EXPORT void cni_netns_close(cni_netns *ns);
+
+typedef int (*cni_netns_fn)(void *userdata, cni_error **err);
+
+/**
+ * Run fn(userdata, err) on a new thread inside ns and wait for it; returns what fn
+ * returned. The thread exits when fn returns. fn must not create threads of its own that
+ * outlive it.
+ */
+CNI_EXPORT int cni_netns_run(const cni_netns *ns, cni_netns_fn fn, void *userdata,
+			     cni_error **err);
+
+CNI_END_DECL
+
+#endif

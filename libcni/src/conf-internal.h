@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CNI_CONF_INTERNAL_H
+#define CNI_CONF_INTERNAL_H
+
+/*
+ * Private access to parsed configs for the runtime (api.c) and plugins. Never installed.
+ *
+ * Parsed objects hold every JSON number as a real (json_real), as Go decodes numbers into
+ * float64 when it reads a config into a map; cni_json_marshal_go() prints them back the
+ * way Go does, so re-encoded configs match the reference byte for byte.
+ */
+
+#include "internal.h"
+
+/* Borrowed parsed object of the config's bytes. Do not modify it: json_deep_copy() first. */
+json_t *cni_conf_json(const cni_conf *c);
+/* Borrowed parsed object of the list's bytes (same rules). */
+json_t *cni_conflist_json(const cni_conflist *l);
+
+/*
+ * New config from an object (borrowed): the object is encoded as Go's json.Marshal encodes
+ * a map (cni_json_marshal_go()) and those bytes are parsed as cni_conf_from_bytes() does.
+ * This is how InjectConf builds each plugin's stdin.
+ */
+int cni_conf_from_json_t(cni_conf **out, json_t *obj, cni_error **err);
+
+/*
+ * New text: j encoded as Go's encoding/json encodes the interface{} values it decoded
+ * (objects with sorted keys, compact, numbers as float64, <>& U+2028 U+2029 escaped).
+ * NULL on allocation failure or a non-finite number.
+ */
+char *cni_json_marshal_go(const json_t *j);
+
+/* Parse any JSON value the way conf.c does (numbers as reals). NULL + *err on failure. */
+int cni_json_parse_go(const char *data, size_t len, const char *what, json_t **out,
+		      cni_error **err);
+
+#endif

@@ -1,0 +1,1047 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A plugin's main (the reference's pkg/skel): environment and stdin checks per verb,
+ * version reconciliation, dispatch, and the spec's error JSON on stdout.
+ *
+ * The order of checks follows the reference's newest skel so that one input with several
+ * mistakes gets the same error: CNI_* variables in table order (a bad container id or
+ * ifname fails at once, missing variables are collected), then stdin, then the config's
+ * JSON and name, then the verb.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "skel-internal.h"
+
+enum {
+	VERB_ADD = 1 << 0,
+	VERB_CHECK = 1 << 1,
+	VERB_DEL = 1 << 2,
+	VERB_GC = 1 << 3,
+	VERB_STATUS = 1 << 4,
+	VERB_VERSION = 1 << 5,
+};
+
+static const struct {
+	const char *name;
+	unsigned int verb;
+} verbs[] = {
+    {"ADD", VERB_ADD}, {"CHECK", VERB_CHECK},	{"DEL", VERB_DEL},
+    {"GC", VERB_GC},   {"STATUS", VERB_STATUS}, {"VERSION", VERB_VERSION},
+};
+
+enum {
+	ENV_COMMAND,
+	ENV_CONTAINERID,
+	ENV_NETNS,
+	ENV_IFNAME,
+	ENV_ARGS,
+	ENV_PATH,
+	ENV_OVERRIDE,
+	ENV_N
+};
+
+/* Which verbs require each variable (CNI_COMMAND is always required). */
+static const struct {
+	const char *name;
+	unsigned int required;
+} env_vars[ENV_N] = {
+    [ENV_COMMAND] = {"CNI_COMMAND", VERB_ADD | VERB_CHECK | VERB_DEL | VERB_GC | VERB_STATUS},
+    [ENV_CONTAINERID] = {"CNI_CONTAINERID", VERB_ADD | VERB_CHECK | VERB_DEL},
+    [ENV_NETNS] = {"CNI_NETNS", VERB_ADD | VERB_CHECK},
+    [ENV_IFNAME] = {"CNI_IFNAME", VERB_ADD | VERB_CHECK | VERB_DEL},
+    [ENV_ARGS] = {"CNI_ARGS", 0},
+    [ENV_PATH] = {"CNI_PATH", VERB_ADD | VERB_CHECK | VERB_DEL | VERB_GC | VERB_STATUS},
+    [ENV_OVERRIDE] = {"CNI_NETNS_OVERRIDE", 0},
+};
+
+static unsigned int verb_of(const char *cmd)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (streq(cmd, verbs[i].name))
+			return verbs[i].verb;
+	return 0;
+}
+
+static const char *env_lookup(const char *const *envp, const char *name)
+{
+	const char *v = NULL;
+	size_t n = strlen(name);
+
+	if (!envp)
+		return strempty(getenv(name));
+	/* The last definition wins, as with getenv() on a duplicated entry in practice. */
+	for (size_t i = 0; envp[i]; i++)
+		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
+			v = envp[i] + n + 1;
+	return strempty(v);
+}
+
+/* ---- I/O ---- */
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd p = {.fd = fd, .events = POLLOUT};
+				if (poll(&p, 1, -1) < 0 && errno != EINTR)
+					return -errno;
+				continue;
+			}
+			return -errno;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Read all of fd, NUL-terminated. Retries EINTR, waits on EAGAIN (a non-blocking stdin)
+ * and stops one byte past max so an endless writer cannot make us hang or grow.
+ */
+static int read_stdin(int fd, size_t max, char **out, size_t *out_len, cni_error **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	for (;;) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 4096;
+			if (ncap > max + 1)
+				ncap = max + 1;
+			char *nb = realloc(buf, ncap + 1);
+			if (!nb)
+				return cni_oom(err);
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd p = {.fd = fd, .events = POLLIN};
+				if (poll(&p, 1, -1) < 0 && errno != EINTR)
+					return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+							     "error reading from stdin: %s",
+							     strerror(errno));
+				continue;
+			}
+			return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+					     "error reading from stdin: %s", strerror(errno));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max)
+			return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+					     "error reading from stdin: network config exceeds the "
+					     "limit of %zu bytes",
+					     max);
+	}
+	buf[len] = '\0';
+	*out = TAKE_PTR(buf);
+	*out_len = len;
+	return 0;
+}
+
+/* ---- JSON, the way Go's encoding/json judges and decodes it ---- */
+
+/*
+ * skel must reject a config exactly as the reference does, and its messages come from
+ * Go's encoding/json. jansson differs on purpose in places (it rejects duplicate keys,
+ * NUL escapes, huge integers and invalid UTF-8, which Go accepts) and its error texts are
+ * its own. So skel checks syntax with a small scanner that reports Go's messages, and
+ * decodes only the two top-level strings it needs (name, cniVersion) as Go would: keys
+ * matched exactly or case-insensitively, the last one winning, null ignored.
+ */
+
+#define GO_JSON_MAX_DEPTH 10000
+
+/* Length of the valid UTF-8 sequence at s (max n bytes), or 0 (Go's utf8.DecodeRune). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f; /* no surrogates */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+static int buf_put_rune(cni_buf *b, unsigned long r)
+{
+	char u[4];
+	size_t n;
+	if (r < 0x80) {
+		u[0] = (char)r;
+		n = 1;
+	} else if (r < 0x800) {
+		u[0] = (char)(0xc0 | (r >> 6));
+		u[1] = (char)(0x80 | (r & 0x3f));
+		n = 2;
+	} else if (r < 0x10000) {
+		u[0] = (char)(0xe0 | (r >> 12));
+		u[1] = (char)(0x80 | ((r >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (r & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (r >> 18));
+		u[1] = (char)(0x80 | ((r >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((r >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (r & 0x3f));
+		n = 4;
+	}
+	return cni_buf_append(b, u, n);
+}
+
+/* Copy of s with every invalid UTF-8 byte replaced by U+FFFD (as Go's decoder does). */
+static int utf8_sanitize(const char *s, size_t n, cni_buf *b)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_seq_len(p + i, n - i);
+		int r = l ? cni_buf_append(b, s + i, l) : buf_put_rune(b, 0xfffd);
+		if (r < 0)
+			return r;
+		i += l ? l : 1;
+	}
+	return cni_buf_append(b, "", 0);
+}
+
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_seq_len(p + i, n - i);
+		if (!l)
+			return false;
+		i += l;
+	}
+	return true;
+}
+
+/* Go's quoteChar: the offending byte as strconv.Quote shows the rune U+00XX. */
+static void go_quote_char(unsigned char c, char *out, size_t size)
+{
+	char e = 0;
+	switch (c) {
+	case '\'':
+		snprintf(out, size, "'\\''");
+		return;
+	case '"':
+		snprintf(out, size, "'\"'");
+		return;
+	case '\a':
+		e = 'a';
+		break;
+	case '\b':
+		e = 'b';
+		break;
+	case '\f':
+		e = 'f';
+		break;
+	case '\n':
+		e = 'n';
+		break;
+	case '\r':
+		e = 'r';
+		break;
+	case '\t':
+		e = 't';
+		break;
+	case '\v':
+		e = 'v';
+		break;
+	case '\\':
+		e = '\\';
+		break;
+	}
+	if (e)
+		snprintf(out, size, "'\\%c'", e);
+	else if (c < 0x20 || c == 0x7f)
+		snprintf(out, size, "'\\x%02x'", c);
+	else if (c < 0x7f)
+		snprintf(out, size, "'%c'", c);
+	else if (c < 0xa1 || c == 0xad) /* C1 controls, NBSP, soft hyphen: not printable */
+		snprintf(out, size, "'\\u%04x'", c);
+	else
+		snprintf(out, size, "'%c%c'", 0xc0 | (c >> 6), 0x80 | (c & 0x3f));
+}
+
+typedef struct go_scan {
+	const char *s;
+	size_t len, pos;
+	char *msg; /* set on a syntax error */
+} go_scan;
+
+/*
+ * Go's scanner feeds one space at the end of the input: where a space is itself an error
+ * (inside an escape, a number or a literal) that error is reported, otherwise "unexpected
+ * end". context "" means the latter.
+ */
+static int scan_fail(go_scan *sc, const char *context)
+{
+	bool eof = sc->pos >= sc->len;
+	if (eof && !*context) {
+		sc->msg = strdup("unexpected end of JSON input");
+	} else {
+		char q[16];
+		go_quote_char(eof ? ' ' : (unsigned char)sc->s[sc->pos], q, sizeof(q));
+		sc->msg = cni_strdupf("invalid character %s %s", q, context);
+	}
+	return sc->msg ? -CNI_ERR_DECODING_FAILURE : -CNI_ERR_NOMEM;
+}
+
+static void scan_space(go_scan *sc)
+{
+	while (sc->pos < sc->len && strchr(" \t\r\n", sc->s[sc->pos]) && sc->s[sc->pos])
+		sc->pos++;
+}
+
+static bool scan_eof(const go_scan *sc)
+{
+	return sc->pos >= sc->len;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Read 4 hex digits at s (already validated by the scanner). */
+static unsigned long hex4(const char *s)
+{
+	unsigned long v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v << 4 | (unsigned long)hexval(s[i]);
+	return v;
+}
+
+/*
+ * Scan a string starting at the opening quote; when out is not NULL, decode it as Go's
+ * unquote does (escapes, surrogate pairs, invalid UTF-8 and lone surrogates as U+FFFD).
+ */
+static int scan_string(go_scan *sc, cni_buf *out)
+{
+	size_t start = ++sc->pos;
+	while (!scan_eof(sc)) {
+		unsigned char c = (unsigned char)sc->s[sc->pos];
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return scan_fail(sc, "in string literal");
+		sc->pos++;
+		if (c != '\\')
+			continue;
+		if (scan_eof(sc))
+			return scan_fail(sc, "in string escape code");
+		c = (unsigned char)sc->s[sc->pos];
+		if (!strchr("bfnrt\\/\"u", c) || !c)
+			return scan_fail(sc, "in string escape code");
+		sc->pos++;
+		if (c == 'u')
+			for (int i = 0; i < 4; i++, sc->pos++)
+				if (scan_eof(sc) || hexval(sc->s[sc->pos]) < 0)
+					return scan_fail(sc, "in \\u hexadecimal character escape");
+	}
+	if (scan_eof(sc))
+		return scan_fail(sc, "");
+	size_t end = sc->pos++;
+	if (!out)
+		return 0;
+
+	const char *s = sc->s;
+	for (size_t i = start; i < end;) {
+		int r = 0;
+		if (s[i] != '\\') {
+			size_t l = utf8_seq_len((const unsigned char *)s + i, end - i);
+			r = l ? cni_buf_append(out, s + i, l) : buf_put_rune(out, 0xfffd);
+			i += l ? l : 1;
+		} else if (s[i + 1] != 'u') {
+			static const char from[] = "bfnrt\\/\"", to[] = "\b\f\n\r\t\\/\"";
+			char ch = to[strchr(from, s[i + 1]) - from];
+			r = cni_buf_append(out, &ch, 1);
+			i += 2;
+		} else {
+			unsigned long cp = hex4(s + i + 2);
+			i += 6;
+			if (cp >= 0xd800 && cp < 0xe000) {
+				unsigned long lo = 0;
+				if (cp < 0xdc00 && i + 6 <= end && s[i] == '\\' && s[i + 1] == 'u')
+					lo = hex4(s + i + 2);
+				if (lo >= 0xdc00 && lo < 0xe000) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					i += 6;
+				} else
+					cp = 0xfffd;
+			}
+			r = buf_put_rune(out, cp);
+		}
+		if (r < 0)
+			return r;
+	}
+	return cni_buf_append(out, "", 0);
+}
+
+static int scan_number(go_scan *sc)
+{
+	const char *s = sc->s;
+	if (s[sc->pos] == '-') {
+		sc->pos++;
+		if (scan_eof(sc) || s[sc->pos] < '0' || s[sc->pos] > '9')
+			return scan_fail(sc, "in numeric literal");
+	}
+	if (s[sc->pos] == '0')
+		sc->pos++;
+	else
+		while (!scan_eof(sc) && s[sc->pos] >= '0' && s[sc->pos] <= '9')
+			sc->pos++;
+	if (!scan_eof(sc) && s[sc->pos] == '.') {
+		sc->pos++;
+		if (scan_eof(sc) || s[sc->pos] < '0' || s[sc->pos] > '9')
+			return scan_fail(sc, "after decimal point in numeric literal");
+		while (!scan_eof(sc) && s[sc->pos] >= '0' && s[sc->pos] <= '9')
+			sc->pos++;
+	}
+	if (!scan_eof(sc) && (s[sc->pos] == 'e' || s[sc->pos] == 'E')) {
+		sc->pos++;
+		if (!scan_eof(sc) && (s[sc->pos] == '+' || s[sc->pos] == '-'))
+			sc->pos++;
+		if (scan_eof(sc) || s[sc->pos] < '0' || s[sc->pos] > '9')
+			return scan_fail(sc, "in exponent of numeric literal");
+		while (!scan_eof(sc) && s[sc->pos] >= '0' && s[sc->pos] <= '9')
+			sc->pos++;
+	}
+	/* A number at the very end of the input is complete (Go's eof() feeds a space). */
+	return 0;
+}
+
+static int scan_literal(go_scan *sc, const char *word)
+{
+	char ctx[40];
+	sc->pos++;
+	for (size_t i = 1; word[i]; i++, sc->pos++) {
+		if (scan_eof(sc) || sc->s[sc->pos] != word[i]) {
+			snprintf(ctx, sizeof(ctx), "in literal %s (expecting '%c')", word, word[i]);
+			return scan_fail(sc, ctx);
+		}
+	}
+	return 0;
+}
+
+/* Go's field match: exact, else case-insensitive (with the Unicode folds of k and s). */
+static bool go_key_matches(const char *key, size_t klen, const char *field)
+{
+	size_t i = 0;
+	if (klen == strlen(field) && memcmp(key, field, klen) == 0)
+		return true;
+	for (const char *f = field; *f; f++) {
+		char lf = (char)(*f | 0x20);
+		if (i < klen && (key[i] | 0x20) == lf &&
+		    ((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= 'A' && key[i] <= 'Z'))) {
+			i++;
+		} else if (i < klen && key[i] == *f) {
+			i++;
+		} else if (lf == 's' && klen - i >= 2 && memcmp(key + i, "\xc5\xbf", 2) == 0) {
+			i += 2; /* U+017F LATIN SMALL LETTER LONG S */
+		} else if (lf == 'k' && klen - i >= 3 && memcmp(key + i, "\xe2\x84\xaa", 3) == 0) {
+			i += 3; /* U+212A KELVIN SIGN */
+		} else {
+			return false;
+		}
+	}
+	return i == klen;
+}
+
+static const char *kind_of(char c)
+{
+	switch (c) {
+	case '{':
+		return "object";
+	case '[':
+		return "array";
+	case '"':
+		return "string";
+	case 't':
+	case 'f':
+		return "bool";
+	case 'n':
+		return "null";
+	default:
+		return "number";
+	}
+}
+
+/*
+ * Validate data as Go's json.Unmarshal would and collect the top-level name and
+ * cniVersion. On a syntax error *msg gets Go's message and -CNI_ERR_DECODING_FAILURE
+ * is returned.
+ */
+int cni_go_json_scan(const char *data, size_t len, cni_go_conf *conf, char **msg)
+{
+	_cleanup_free_ char *stack = NULL; /* 'o' object, 'a' array */
+	size_t depth = 0, cap = 0;
+	cni_go_field *target = NULL; /* field the next top-level value is for */
+	go_scan sc = {data, len, 0, NULL};
+	int r;
+
+	conf->top_kind = NULL;
+value:
+	scan_space(&sc);
+	if (scan_eof(&sc))
+		goto fail_end;
+	{
+		char c = sc.s[sc.pos];
+		const char *kind = kind_of(c);
+		if (depth == 0)
+			conf->top_kind = kind;
+		if (target && !streq(kind, "null") && !streq(kind, "string") && !target->bad_kind)
+			target->bad_kind = kind;
+		switch (c) {
+		case '{':
+		case '[':
+			if (depth >= GO_JSON_MAX_DEPTH) {
+				r = scan_fail(&sc, "exceeded max depth");
+				goto fail;
+			}
+			if (depth == cap) {
+				size_t ncap = cap ? cap * 2 : 16;
+				char *ns = realloc(stack, ncap);
+				if (!ns)
+					return -CNI_ERR_NOMEM;
+				stack = ns;
+				cap = ncap;
+			}
+			stack[depth++] = c == '{' ? 'o' : 'a';
+			sc.pos++;
+			target = NULL;
+			scan_space(&sc);
+			if (scan_eof(&sc))
+				goto fail_end;
+			if (sc.s[sc.pos] == (c == '{' ? '}' : ']')) {
+				sc.pos++;
+				depth--;
+				goto after;
+			}
+			if (c == '{')
+				goto key;
+			goto value;
+		case '"':
+			if (target) {
+				cni_buf b = CNI_BUF_INIT;
+				r = scan_string(&sc, &b);
+				if (r < 0) {
+					cni_buf_free(&b);
+					goto fail;
+				}
+				free(target->value);
+				target->value = cni_buf_steal(&b);
+				if (!target->value)
+					return -CNI_ERR_NOMEM;
+			} else if ((r = scan_string(&sc, NULL)) < 0) {
+				goto fail;
+			}
+			break;
+		case 't':
+			r = scan_literal(&sc, "true");
+			break;
+		case 'f':
+			r = scan_literal(&sc, "false");
+			break;
+		case 'n':
+			r = scan_literal(&sc, "null");
+			break;
+		default:
+			if (c != '-' && (c < '0' || c > '9')) {
+				r = scan_fail(&sc, "looking for beginning of value");
+				goto fail;
+			}
+			r = scan_number(&sc);
+			break;
+		}
+		if (r < 0)
+			goto fail;
+		target = NULL;
+	}
+after:
+	if (depth == 0) {
+		scan_space(&sc);
+		if (!scan_eof(&sc)) {
+			r = scan_fail(&sc, "after top-level value");
+			goto fail;
+		}
+		return 0;
+	}
+	scan_space(&sc);
+	if (scan_eof(&sc))
+		goto fail_end;
+	if (stack[depth - 1] == 'o') {
+		if (sc.s[sc.pos] == ',') {
+			sc.pos++;
+			goto key;
+		}
+		if (sc.s[sc.pos] == '}') {
+			sc.pos++;
+			depth--;
+			goto after;
+		}
+		r = scan_fail(&sc, "after object key:value pair");
+		goto fail;
+	}
+	if (sc.s[sc.pos] == ',') {
+		sc.pos++;
+		goto value;
+	}
+	if (sc.s[sc.pos] == ']') {
+		sc.pos++;
+		depth--;
+		goto after;
+	}
+	r = scan_fail(&sc, "after array element");
+	goto fail;
+key:
+	scan_space(&sc);
+	if (scan_eof(&sc))
+		goto fail_end;
+	if (sc.s[sc.pos] != '"') {
+		r = scan_fail(&sc, "looking for beginning of object key string");
+		goto fail;
+	}
+	{
+		cni_buf k = CNI_BUF_INIT;
+		r = scan_string(&sc, depth == 1 ? &k : NULL);
+		if (r == 0 && depth == 1) {
+			/* Go prefers an exact match over a case-insensitive one; the struct has
+			 * only one field, so either way this key sets it. */
+			if (go_key_matches(k.data, k.len, conf->name.json_name))
+				target = &conf->name;
+			else if (go_key_matches(k.data, k.len, conf->version.json_name))
+				target = &conf->version;
+		}
+		cni_buf_free(&k);
+		if (r < 0)
+			goto fail;
+	}
+	scan_space(&sc);
+	if (scan_eof(&sc))
+		goto fail_end;
+	if (sc.s[sc.pos] != ':') {
+		r = scan_fail(&sc, "after object key");
+		goto fail;
+	}
+	sc.pos++;
+	goto value;
+
+fail_end:
+	r = scan_fail(&sc, "");
+fail:
+	if (sc.msg)
+		*msg = sc.msg;
+	return r;
+}
+
+void cni_go_conf_clear(cni_go_conf *c)
+{
+	free(c->name.value);
+	free(c->version.value);
+}
+
+/*
+ * The reference's validateConfig + version decode, reporting its messages. On success
+ * *version is the config's cniVersion ("" means 0.1.0).
+ */
+static int check_config(const char *data, size_t len, char **version, cni_error **err)
+{
+	cni_go_conf conf = CNI_GO_CONF_INIT;
+	_cleanup_free_ char *msg = NULL;
+	int r = cni_go_json_scan(data, len, &conf, &msg);
+
+	if (r == -CNI_ERR_DECODING_FAILURE) {
+		r = cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+				  "error unmarshall network config: %s", msg);
+		goto out;
+	}
+	if (r < 0) {
+		r = cni_oom(err);
+		goto out;
+	}
+	if (!streq(conf.top_kind, "object") && !streq(conf.top_kind, "null")) {
+		r = cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+				  "error unmarshall network config: json: cannot unmarshal %s into "
+				  "Go value of type struct { Name string \"json:\\\"name\\\"\" }",
+				  conf.top_kind);
+		goto out;
+	}
+	if (conf.name.bad_kind) {
+		r = cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+				  "error unmarshall network config: json: cannot unmarshal %s into "
+				  "Go struct field .name of type string",
+				  conf.name.bad_kind);
+		goto out;
+	}
+	if (isempty(conf.name.value)) {
+		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				  "missing network name");
+		goto out;
+	}
+	r = cni_validate_network_name(conf.name.value, err);
+	if (r < 0)
+		goto out;
+	if (conf.version.bad_kind) {
+		r = cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+				  "decoding version from network config: json: cannot unmarshal %s "
+				  "into Go struct field .cniVersion of type string",
+				  conf.version.bad_kind);
+		goto out;
+	}
+	*version = conf.version.value ? TAKE_PTR(conf.version.value) : strdup("");
+	if (!*version)
+		r = cni_oom(err);
+out:
+	cni_go_conf_clear(&conf);
+	return r;
+}
+
+/* ---- verbs ---- */
+
+static bool override_set(const char *v)
+{
+	return streq(v, "1") || strcasecmp(v, "true") == 0;
+}
+
+/*
+ * Refuse CNI_NETNS when it is the plugin's own network namespace: an ADD or DEL there
+ * would configure the host. A path that cannot be opened is the plugin's business (a DEL
+ * after the namespace is gone must succeed), so it is not checked.
+ */
+static int netns_self_check(const char *netns, const char *override, cni_error **err)
+{
+	struct stat target, self;
+
+	if (override_set(override) || isempty(netns))
+		return 0;
+	/* O_NONBLOCK: a FIFO planted at the path must not block us. */
+	_cleanup_close_ int fd = open(netns, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &target) < 0)
+		return 0;
+	_cleanup_close_ int sfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (sfd < 0 || fstat(sfd, &self) < 0)
+		return cni_error_set(err, CNI_ERR_INVALID_NETNS, NULL, "get plugin's netns failed");
+	if (target.st_dev == self.st_dev && target.st_ino == self.st_ino)
+		return cni_error_set(
+		    err, CNI_ERR_INVALID_NETNS, NULL,
+		    "plugin's netns and netns from CNI_NETNS should not be the same");
+	return 0;
+}
+
+/* A callback's failure as an error object: its own, or one naming the verb. */
+static int callback_failed(int r, const char *verb, cni_error **cb_err, cni_error **err)
+{
+	if (*cb_err) {
+		if (err && !*err)
+			*err = TAKE_PTR(*cb_err);
+		return r;
+	}
+	return cni_error_set(err, -r, NULL, "%s failed: %s", verb, cni_error_code_name(-r));
+}
+
+typedef struct skel_ctx {
+	const cni_plugin_funcs *funcs;
+	const cni_plugin_info *info;
+	const cni_cmd_args *args;
+	const char *version; /* config cniVersion, "" = 0.1.0 */
+	char *output;	     /* what to print on success */
+} skel_ctx;
+
+/* Reconcile the version, self-check the netns when asked to, run the callback. */
+static int reconcile_and_call(skel_ctx *ctx, const char *verb, cni_cmd_fn fn, bool netns_check,
+			      cni_error **err)
+{
+	_cleanup_error_ cni_error *cb_err = NULL;
+	int r = cni_version_check(ctx->version, ctx->info, err);
+	if (r < 0)
+		return r;
+	/*
+	 * The reference checks the netns after the callback has already done its work; we
+	 * check before, so a refused netns never gets configured (docs/sample-plugin.md,
+	 * "What skel does before your callback runs").
+	 */
+	if (netns_check) {
+		r = netns_self_check(ctx->args->netns, ctx->args->netns_override, err);
+		if (r < 0)
+			return r;
+	}
+	if (!fn)
+		return 0;
+	r = fn(ctx->args, &cb_err, ctx->funcs->userdata);
+	return r < 0 ? callback_failed(r, verb, &cb_err, err) : 0;
+}
+
+static int do_add(skel_ctx *ctx, cni_error **err)
+{
+	_cleanup_error_ cni_error *cb_err = NULL;
+	cni_result *result = NULL;
+	int r = cni_version_check(ctx->version, ctx->info, err);
+	if (r < 0)
+		return r;
+	r = netns_self_check(ctx->args->netns, ctx->args->netns_override, err);
+	if (r < 0 || !ctx->funcs->add)
+		return r;
+	r = ctx->funcs->add(ctx->args, &result, &cb_err, ctx->funcs->userdata);
+	if (r < 0) {
+		cni_result_free(result);
+		return callback_failed(r, "ADD", &cb_err, err);
+	}
+	if (!result)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "ADD returned no result");
+	r = cni_result_to_json_as(result, isempty(ctx->version) ? "0.1.0" : ctx->version,
+				  &ctx->output, err);
+	cni_result_free(result);
+	return r;
+}
+
+/* CHECK, GC and STATUS: a minimum config version, and a plugin version at least as new. */
+static int do_versioned(skel_ctx *ctx, const char *verb, const char *min, cni_cmd_fn fn,
+			cni_error **err)
+{
+	int cmp;
+	int r = cni_version_compare(ctx->version, min, &cmp, err);
+	if (r < 0)
+		return r;
+	if (cmp < 0)
+		return cni_error_set(err, CNI_ERR_INCOMPATIBLE_CNI_VERSION, NULL,
+				     "config version does not allow %s", verb);
+	for (size_t i = 0; i < cni_plugin_info_count(ctx->info); i++) {
+		r = cni_version_compare(cni_plugin_info_version(ctx->info, i), ctx->version, &cmp,
+					err);
+		if (r < 0)
+			return r;
+		if (cmp >= 0)
+			return reconcile_and_call(ctx, verb, fn, false, err);
+	}
+	return cni_error_set(err, CNI_ERR_INCOMPATIBLE_CNI_VERSION, NULL,
+			     "plugin version does not allow %s", verb);
+}
+
+static int print_about(int fd, const char *about, const cni_plugin_info *info)
+{
+	cni_buf b = CNI_BUF_INIT;
+	int r = cni_buf_printf(&b, "%s\nCNI protocol versions supported: ", about);
+	for (size_t i = 0; r == 0 && i < cni_plugin_info_count(info); i++)
+		r = cni_buf_printf(&b, "%s%s", i ? ", " : "", cni_plugin_info_version(info, i));
+	if (r == 0)
+		r = cni_buf_puts(&b, "\n");
+	if (r == 0)
+		r = write_all(fd, b.data, b.len);
+	cni_buf_free(&b);
+	return r;
+}
+
+/* Error JSON on stdout; messages built from the environment may hold invalid UTF-8. */
+static void print_error(int fd, const cni_error *e)
+{
+	_cleanup_free_ char *json = NULL;
+	cni_error *clean = NULL;
+
+	if (!utf8_valid(cni_error_msg(e)) ||
+	    (cni_error_details(e) && !utf8_valid(cni_error_details(e)))) {
+		cni_buf m = CNI_BUF_INIT, d = CNI_BUF_INIT;
+		const char *det = cni_error_details(e);
+		if (utf8_sanitize(cni_error_msg(e), strlen(cni_error_msg(e)), &m) == 0 &&
+		    (!det || utf8_sanitize(det, strlen(det), &d) == 0))
+			clean = cni_error_new(cni_error_code(e), d.data, "%s", m.data);
+		cni_buf_free(&m);
+		cni_buf_free(&d);
+	}
+	if (cni_error_to_json(clean ? clean : e, NULL, &json) < 0) {
+		char fallback[64];
+		int n =
+		    snprintf(fallback, sizeof(fallback),
+			     "{\n    \"code\": %d,\n    \"msg\": \"\"\n}", cni_error_spec_code(e));
+		(void)write_all(fd, fallback, (size_t)n);
+	} else {
+		(void)write_all(fd, json, strlen(json));
+	}
+	cni_error_free(clean);
+}
+
+static int plugin_run(const cni_plugin_funcs *funcs, const cni_plugin_info *info, const char *about,
+		      const cni_skel_io *io, int out_fd, int err_fd, char **output, cni_error **err)
+{
+	const char *const *envp = io ? io->envp : NULL;
+	const char *val[ENV_N];
+	_cleanup_free_ char *missing = NULL;
+	_cleanup_free_ char *stdin_data = NULL;
+	_cleanup_free_ char *version = NULL;
+	size_t stdin_len = 0;
+	cni_buf miss = CNI_BUF_INIT;
+	int r;
+
+	for (size_t i = 0; i < ENV_N; i++)
+		val[i] = env_lookup(envp, env_vars[i].name);
+	const char *cmd = val[ENV_COMMAND];
+	unsigned int verb = verb_of(cmd);
+
+	for (size_t i = 0; i < ENV_N; i++) {
+		bool required = i == ENV_COMMAND || (env_vars[i].required & verb);
+		r = 0;
+		if (isempty(val[i])) {
+			if (required && cni_buf_printf(&miss, "%s%s", miss.len ? "," : "",
+						       env_vars[i].name) < 0)
+				r = cni_oom(err);
+		} else if (required && i == ENV_CONTAINERID) {
+			r = cni_validate_container_id(val[i], err);
+		} else if (required && i == ENV_IFNAME) {
+			r = cni_validate_ifname(val[i], err);
+		}
+		if (r < 0) {
+			cni_buf_free(&miss);
+			return r;
+		}
+	}
+	missing = cni_buf_steal(&miss);
+	if (!isempty(missing)) {
+		if (isempty(cmd) && !isempty(about)) {
+			(void)print_about(err_fd, about, info);
+			return 0;
+		}
+		return cni_error_set(err, CNI_ERR_INVALID_ENVIRONMENT_VARIABLES, NULL,
+				     "required env variables [%s] missing", missing);
+	}
+
+	if (verb == VERB_VERSION)
+		return cni_plugin_info_encode(info, NULL, output, err) < 0
+			   ? cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+					   "failed to encode version info")
+			   : 0;
+
+	size_t max = io && io->max_stdin ? io->max_stdin : CNI_SKEL_DEFAULT_MAX_STDIN;
+	int in_fd = io && io->stdin_fd >= 0 ? io->stdin_fd : STDIN_FILENO;
+	r = read_stdin(in_fd, max, &stdin_data, &stdin_len, err);
+	if (r < 0)
+		return r;
+	r = check_config(stdin_data, stdin_len, &version, err);
+	if (r < 0)
+		return r;
+
+	cni_cmd_args args = {
+	    .version = CNI_CMD_ARGS_VERSION,
+	    .command = cmd,
+	    .container_id = val[ENV_CONTAINERID],
+	    .netns = val[ENV_NETNS],
+	    .ifname = val[ENV_IFNAME],
+	    .args = val[ENV_ARGS],
+	    .path = val[ENV_PATH],
+	    .netns_override = val[ENV_OVERRIDE],
+	    .stdin_data = stdin_data,
+	    .stdin_len = stdin_len,
+	};
+	skel_ctx ctx = {.funcs = funcs, .info = info, .args = &args, .version = version};
+
+	switch (verb) {
+	case VERB_ADD:
+		r = do_add(&ctx, err);
+		break;
+	case VERB_DEL:
+		r = reconcile_and_call(&ctx, "DEL", funcs->del, true, err);
+		break;
+	case VERB_CHECK:
+		r = do_versioned(&ctx, "CHECK", "0.4.0", funcs->check, err);
+		break;
+	case VERB_GC:
+		r = do_versioned(&ctx, "GC", "1.1.0", funcs->gc, err);
+		break;
+	case VERB_STATUS:
+		r = do_versioned(&ctx, "STATUS", "1.1.0", funcs->status, err);
+		break;
+	default:
+		return cni_error_set(err, CNI_ERR_INVALID_ENVIRONMENT_VARIABLES, NULL,
+				     "unknown CNI_COMMAND: %s", cmd);
+	}
+	if (r == 0)
+		*output = TAKE_PTR(ctx.output);
+	free(ctx.output);
+	return r;
+}
+
+int cni_plugin_main_io(const cni_plugin_funcs *funcs, const cni_plugin_info *info,
+		       const char *about, const cni_skel_io *io, cni_error **err)
+{
+	static const cni_plugin_funcs none = CNI_PLUGIN_FUNCS_INIT;
+	cni_plugin_info *all = NULL;
+	_cleanup_free_ char *output = NULL;
+	cni_error *e = NULL;
+	int out_fd = io && io->stdout_fd >= 0 ? io->stdout_fd : STDOUT_FILENO;
+	int err_fd = io && io->stderr_fd >= 0 ? io->stderr_fd : STDERR_FILENO;
+	int r;
+
+	if (!info) {
+		r = cni_plugin_info_all(&all, &e);
+		info = all;
+	} else {
+		r = 0;
+	}
+	if (r == 0)
+		r = plugin_run(funcs ? funcs : &none, info, about, io, out_fd, err_fd, &output, &e);
+	cni_plugin_info_free(all);
+
+	/* Callbacks may have printed through stdio; keep their output first. */
+	if (out_fd == STDOUT_FILENO)
+		fflush(stdout);
+	if (r == 0 && output) {
+		int w = write_all(out_fd, output, strlen(output));
+		if (w < 0)
+			r = cni_error_set(&e, CNI_ERR_IO_FAILURE, NULL,
+					  "error writing to stdout: %s", strerror(-w));
+	}
+	if (r < 0) {
+		if (!e)
+			e = cni_error_new(-r, NULL, "%s", cni_error_code_name(-r));
+		print_error(out_fd, e);
+		if (err && !*err)
+			*err = TAKE_PTR(e);
+	}
+	cni_error_free(e);
+	return r;
+}
+
+int cni_plugin_main(const cni_plugin_funcs *funcs, const cni_plugin_info *info, const char *about)
+{
+	return cni_plugin_main_io(funcs, info, about, NULL, NULL) < 0 ? 1 : 0;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CNI_NSTEST_H
+#define CNI_NSTEST_H
+
+/*
+ * Test namespaces: unique names (cni-it-<pid>-<n>), created with ip(8) and removed at
+ * exit, on fatal signals and by the tests themselves. Tests skip (exit 77) when the
+ * machine cannot create namespaces.
+ */
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NSTEST_MAX 16
+static char nstest_names[NSTEST_MAX][64];
+static int nstest_count;
+
+static void nstest_cleanup(void)
+{
+	char cmd[128];
+	for (int i = 0; i < nstest_count; i++) {
+		if (!nstest_names[i][0])
+			continue;
+		snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null", nstest_names[i]);
+		if (system(cmd) != 0) {
+			/* already gone */
+		}
+		nstest_names[i][0] = '\0';
+	}
+}
+
+static void nstest_signal(int sig)
+{
+	nstest_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void nstest_init(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	if (geteuid() != 0) {
+		printf("SKIP: needs root to create network namespaces\n");
+		exit(77);
+	}
+	atexit(nstest_cleanup);
+	signal(SIGSEGV, nstest_signal);
+	signal(SIGABRT, nstest_signal);
+	signal(SIGINT, nstest_signal);
+	signal(SIGTERM, nstest_signal);
+}
+
+/* Create a namespace; returns its /run/netns path in a static slot. Exits 77 if impossible. */
+static const char *nstest_create(void)
+{
+	static char paths[NSTEST_MAX][96];
+	char cmd[128];
+	nstest_init();
+	if (nstest_count >= NSTEST_MAX) {
+		fprintf(stderr, "too many test namespaces\n");
+		abort();
+	}
+	int i = nstest_count++;
+	snprintf(nstest_names[i], sizeof(nstest_names[i]), "cni-it-%d-%d", (int)getpid(), i);
+	snprintf(cmd, sizeof(cmd), "ip netns add %s", nstest_names[i]);
+	if (system(cmd) != 0) {
+		nstest_names[i][0] = '\0';
+		printf("SKIP: cannot create a network namespace\n");
+		exit(77);
+	}
+	snprintf(paths[i], sizeof(paths[i]), "/run/netns/%s", nstest_names[i]);
+	return paths[i];
+}
+
+/* Run a shell command inside namespace path's name; returns its exit status. */
+static int nstest_exec(const char *path, const char *cmd)
+{
+	char buf[1024];
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	snprintf(buf, sizeof(buf), "ip netns exec %s %s", name, cmd);
+	return system(buf);
+}
+
+#endif
