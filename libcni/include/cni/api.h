@@ -131,8 +131,10 @@ CNI_EXPORT int cni_get_network_cached_config(const cni_config *cfg, const cni_co
 					     cni_error **err);
 
 /**
- * Every cached attachment of container_id (GetCachedAttachments), sorted by file name.
- * *out is a new NULL-terminated array; free with cni_attachments_free().
+ * Every cached attachment of container_id (GetCachedAttachments), sorted by file name;
+ * container_id NULL or "" lists every container's. No results dir yet gives an empty
+ * list. *out is a new NULL-terminated array; free with cni_attachments_free(); *count
+ * (may be NULL) receives its length.
  */
 CNI_EXPORT int cni_get_cached_attachments(const cni_config *cfg, const char *container_id,
 					  cni_attachment ***out, size_t *count, cni_error **err);
