@@ -20,7 +20,7 @@ static int nstest_count;
 
 static void nstest_cleanup(void)
 {
-	char cmd[128];
+	char cmd[256];
 	for (int i = 0; i < nstest_count; i++) {
 		if (!nstest_names[i][0])
 			continue;
@@ -60,7 +60,7 @@ static void nstest_init(void)
 static const char *nstest_create(void)
 {
 	static char paths[NSTEST_MAX][96];
-	char cmd[128];
+	char cmd[256];
 	nstest_init();
 	if (nstest_count >= NSTEST_MAX) {
 		fprintf(stderr, "too many test namespaces\n");

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The whole test command (README, .ci/run): on Debian 12 as root it installs what is
+# missing, then
+#   1. builds with -Werror (RelWithDebInfo, static library too) and runs every ctest label
+#      (unit, integration, interop, fuzz, abi),
+#   2. rebuilds with AddressSanitizer + UBSan and runs the unit tests again,
+#   3. runs the unit tests of build 1 under valgrind (memcheck, leaks are errors),
+# and ends with one summary line. Exit status 0 only when every step passed.
+#
+# Environment: BUILD_DIR (default build-ci; the sanitizer build is $BUILD_DIR-asan),
+# JOBS (default nproc), SKIP_DEPS=1 (never touch packages), CTEST_ARGS (extra ctest args),
+# CMAKE_ARGS (extra configure args for both builds).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD_DIR:-$ROOT/build-ci}
+[[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
+ASAN_BUILD=$BUILD-asan
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+START=$(date +%s)
+
+PACKAGES=(build-essential cmake pkg-config libjansson-dev libnl-3-dev libnl-route-3-dev libnftables-dev
+	libcmocka-dev containernetworking-plugins golang-go golang-github-appc-cni-dev
+	iproute2 iptables nftables iputils-ping valgrind clang binutils procps python3)
+
+say() { printf '\n=== %s\n' "$*"; }
+RESULTS=()
+FAILED=0
+record() { # <step> <status text> <ok:0|1>
+	RESULTS+=("$1: $2")
+	[ "$3" -eq 0 ] || FAILED=1
+}
+summary() {
+	local secs=$(($(date +%s) - START))
+	say "summary"
+	printf '  %s\n' "${RESULTS[@]}"
+	if [ $FAILED -eq 0 ]; then
+		echo "run-all: PASS ($(IFS=';'; echo "${RESULTS[*]}" | sed 's/;/; /g')) in ${secs}s"
+		exit 0
+	fi
+	echo "run-all: FAIL ($(IFS=';'; echo "${RESULTS[*]}" | sed 's/;/; /g')) in ${secs}s"
+	exit 1
+}
+
+# ---- 0. packages -------------------------------------------------------------------------
+install_deps() {
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		echo "all ${#PACKAGES[@]} packages present"
+		return 0
+	fi
+	echo "missing: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "not root: install them first (apt-get install ${missing[*]})" >&2
+		return 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+if [ "${SKIP_DEPS:-0}" != 1 ] && command -v dpkg-query >/dev/null; then
+	say "packages"
+	if install_deps; then record deps ok 0; else record deps "install failed" 1; summary; fi
+fi
+
+# ctest -> "passed/total (N skipped)" in CT_RESULT, returns ctest's status.
+run_ctest() { # <build-dir> <log> <ctest args...>
+	local dir=$1 log=$2 rc total failed skipped
+	shift 2
+	(cd "$dir" && ctest --output-on-failure --timeout 600 -j"$JOBS" ${CTEST_ARGS:-} "$@") 2>&1 |
+		tee "$log"
+	rc=${PIPESTATUS[0]}
+	total=$(sed -n 's/.* tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+	failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
+	skipped=$(grep -c '\*\*\*Skipped' "$log")
+	CT_RESULT="$(( ${total:-0} - ${failed:-0} ))/${total:-0} passed"
+	[ "$skipped" -gt 0 ] && CT_RESULT+=" ($skipped skipped)"
+	[ -n "$total" ] || CT_RESULT="no tests ran"
+	return "$rc"
+}
+
+# ---- 1. -Werror build, every label ------------------------------------------------------
+say "build ($BUILD, RelWithDebInfo, -Werror)"
+mkdir -p "$BUILD" "$ASAN_BUILD"
+if cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCNI_WERROR=ON \
+	-DCNI_BUILD_STATIC=ON -DCNI_SANITIZE=OFF ${CMAKE_ARGS:-} >"$BUILD/configure.log" 2>&1 &&
+	cmake --build "$BUILD" -j"$JOBS"; then
+	record build ok 0
+	BUILD_OK=1
+else
+	tail -50 "$BUILD/configure.log"
+	record build FAILED 1
+	BUILD_OK=0
+fi
+
+if [ $BUILD_OK -eq 1 ]; then
+	say "ctest (all labels)"
+	if run_ctest "$BUILD" "$BUILD/ctest-all.log"; then
+		record ctest "$CT_RESULT" 0
+	else
+		record ctest "$CT_RESULT, FAILED" 1
+	fi
+fi
+
+# ---- 2. sanitizers, unit tests ----------------------------------------------------------
+say "ASan+UBSan build ($ASAN_BUILD), unit tests"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+if cmake -S "$ROOT" -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DCNI_WERROR=ON \
+	-DCNI_SANITIZE=ON ${CMAKE_ARGS:-} >"$ASAN_BUILD/configure.log" 2>&1 &&
+	cmake --build "$ASAN_BUILD" -j"$JOBS"; then
+	if run_ctest "$ASAN_BUILD" "$ASAN_BUILD/ctest-unit.log" -L unit; then
+		record asan-unit "$CT_RESULT" 0
+	else
+		record asan-unit "$CT_RESULT, FAILED" 1
+	fi
+else
+	tail -50 "$ASAN_BUILD/configure.log"
+	record asan-build FAILED 1
+fi
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+# ---- 3. valgrind, unit tests of build 1 -------------------------------------------------
+if [ $BUILD_OK -eq 1 ]; then
+	say "valgrind (unit tests of $BUILD)"
+	vg_total=0 vg_failed=0 vg_names=()
+	# ctest -N -V prints each test's command line; run the ELF ones under memcheck.
+	while IFS= read -r line; do
+		eval "cmd=( $line )"
+		exe=${cmd[0]}
+		[ -f "$exe" ] && [ "$(head -c4 "$exe" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+		vg_total=$((vg_total + 1))
+		log=$BUILD/valgrind-$(basename "$exe").log
+		if (cd "$(dirname "$exe")" && CMOCKA_MESSAGE_OUTPUT=stdout valgrind -q \
+			--leak-check=full --errors-for-leak-kinds=definite,indirect \
+			--error-exitcode=99 "${cmd[@]}") >"$log" 2>&1; then
+			echo "ok   $(basename "$exe")"
+		else
+			vg_failed=$((vg_failed + 1))
+			vg_names+=("$(basename "$exe")")
+			echo "FAIL $(basename "$exe") (log: $log)"
+			tail -40 "$log"
+		fi
+	done < <(cd "$BUILD" && ctest -L unit -N -V 2>/dev/null | sed -n 's/^[0-9]*: Test command: //p')
+	if [ $vg_total -eq 0 ]; then
+		record valgrind "no unit tests found" 1
+	elif [ $vg_failed -eq 0 ]; then
+		record valgrind "$vg_total/$vg_total clean" 0
+	else
+		record valgrind "$((vg_total - vg_failed))/$vg_total clean, FAILED: ${vg_names[*]}" 1
+	fi
+fi
+
+summary

@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cnitool: run a network configuration list against a network namespace, the way the
+ * reference's cnitool does, using only libcni-c's public API.
+ *
+ *   cnitool add|check|del|gc|status <network> <netns-path>
+ *   cnitool version <network>
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cni/cni.h>
+
+#include "sha512.h"
+
+#define DEFAULT_NETCONFPATH "/etc/cni/net.d"
+#define DEFAULT_IFNAME	    "eth0"
+/* The reference keeps 10 bytes of the digest: 20 hex characters. */
+#define CONTAINER_ID_HASH_BYTES 10
+/* Plugins given longer than a day are certainly a typo; keeps the ms value in range. */
+#define MAX_TIMEOUT_S 86400UL
+
+enum verb { VERB_ADD, VERB_CHECK, VERB_DEL, VERB_GC, VERB_STATUS, VERB_VERSION };
+
+static const struct {
+	const char *name;
+	enum verb verb;
+	bool needs_netns;
+} verbs[] = {
+    {"add", VERB_ADD, true}, {"check", VERB_CHECK, true},    {"del", VERB_DEL, true},
+    {"gc", VERB_GC, false},  {"status", VERB_STATUS, false}, {"version", VERB_VERSION, false},
+};
+
+/* Everything main() allocates, so one function frees it on every path. */
+struct tool {
+	const char *netconfpath;
+	cni_conflist *list;
+	cni_config *cfg;
+	char **path;
+	char *netns;
+	char *container_id;
+	char **args_mem; /* k0, v0, k1, v1, ... owned strings */
+	const char *(*args)[2];
+	size_t n_args;
+	char *cap_args;
+	cni_runtime_conf rt;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cnitool COMMAND NETWORK [NETNS-PATH]\n"
+		"Add, check, delete, garbage-collect or query a CNI network for a network\n"
+		"namespace, using the network's configuration list from $NETCONFPATH.\n"
+		"\n"
+		"Commands:\n"
+		"  add     NETWORK NETNS-PATH    attach; prints the result JSON\n"
+		"  check   NETWORK NETNS-PATH    verify the attachment\n"
+		"  del     NETWORK NETNS-PATH    detach\n"
+		"  gc      NETWORK [NETNS-PATH]  delete every cached attachment of NETWORK,\n"
+		"                                then send GC to its plugins\n"
+		"  status  NETWORK [NETNS-PATH]  ask the network's plugins whether they are ready\n"
+		"  version NETWORK               show the spec versions each plugin supports\n"
+		"\n"
+		"Environment:\n"
+		"  NETCONFPATH      configuration directory (default " DEFAULT_NETCONFPATH ")\n"
+		"  CNI_PATH         ':'-separated plugin directories\n"
+		"  CNI_IFNAME       interface name in the namespace (default " DEFAULT_IFNAME ")\n"
+		"  CNI_ARGS         extra arguments, \"K1=V1;K2=V2\"\n"
+		"  CAP_ARGS         capability arguments, a JSON object\n"
+		"  CNI_CONTAINERID  container id (default: cnitool- + 20 hex characters of\n"
+		"                   the SHA-512 of the absolute NETNS-PATH)\n"
+		"  CNI_CACHE_DIR    result cache directory (default " CNI_DEFAULT_CACHE_DIR ")\n"
+		"  CNI_TIMEOUT      seconds each plugin may run (default: no limit)\n");
+}
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	fputs("cnitool: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\n", stderr);
+}
+
+/* Print "cnitool: <message>" on stderr and return -1 (callers exit with status 1). */
+static int fail_msg(const char *fmt, ...) CNI_PRINTF(1, 2);
+static int fail_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void die_usage(const char *fmt, ...) CNI_PRINTF(1, 2) __attribute__((noreturn));
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	usage(stderr);
+	exit(1);
+}
+
+static int fail(const char *what, const cni_error *e)
+{
+	int code = e ? cni_error_code(e) : CNI_ERR_INTERNAL;
+
+	fprintf(stderr, "cnitool: %s: %s\n", what, e ? cni_error_msg(e) : "unknown error");
+	if (e && cni_error_details(e) && *cni_error_details(e) &&
+	    !strstr(cni_error_msg(e), cni_error_details(e)))
+		fprintf(stderr, "cnitool: details: %s\n", cni_error_details(e));
+	/*
+	 * Errors carrying a spec code came from a plugin (or are ones a plugin could have
+	 * returned): show them as the spec's error JSON too, so scripts can read the code.
+	 */
+	if (code > 0 && code < CNI_ERR_LIB_BASE) {
+		char *json = NULL;
+
+		if (cni_error_to_json(e, NULL, &json) == 0) {
+			fprintf(stderr, "%s\n", json);
+			cni_free(json);
+		}
+	}
+	return 1;
+}
+
+static void oom(void)
+{
+	fputs("cnitool: out of memory\n", stderr);
+	exit(1);
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+	char *r = strndup(s, n);
+
+	if (!r)
+		oom();
+	return r;
+}
+
+/*
+ * The working directory as Go's os.Getwd reports it: $PWD when it names the same
+ * directory as "." (so a path under a symlinked dir such as /var/run keeps that spelling),
+ * getcwd() otherwise.
+ */
+static char *working_dir(void)
+{
+	const char *pwd = getenv("PWD");
+	struct stat a, b;
+
+	if (pwd && pwd[0] == '/' && stat(pwd, &a) == 0 && stat(".", &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		char *r = strdup(pwd);
+
+		if (!r)
+			oom();
+		return r;
+	}
+	return getcwd(NULL, 0);
+}
+
+/*
+ * Absolute, lexically cleaned path, as Go's filepath.Abs: relative paths are joined to
+ * the working directory; ".", ".." and repeated slashes are resolved without looking at
+ * the file system (symlinks stay as they are, so the id matches the reference's).
+ */
+static char *abs_path(const char *p)
+{
+	char *cwd = NULL, *joined, *out;
+	size_t n, len;
+	size_t *starts; /* start offsets of the kept components in out */
+	size_t depth = 0;
+	const char *s;
+
+	if (p[0] != '/') {
+		cwd = working_dir();
+		if (!cwd)
+			return NULL;
+	}
+	n = (cwd ? strlen(cwd) + 1 : 0) + strlen(p) + 1;
+	joined = malloc(n);
+	out = malloc(n + 1);
+	starts = calloc(n, sizeof(*starts));
+	if (!joined || !out || !starts)
+		oom();
+	snprintf(joined, n, "%s%s%s", cwd ? cwd : "", cwd ? "/" : "", p);
+	free(cwd);
+
+	len = 0;
+	s = joined;
+	while (*s) {
+		const char *e;
+		size_t clen;
+
+		while (*s == '/')
+			s++;
+		if (!*s)
+			break;
+		e = strchr(s, '/');
+		clen = e ? (size_t)(e - s) : strlen(s);
+		if (clen == 1 && s[0] == '.') {
+			/* skip */
+		} else if (clen == 2 && s[0] == '.' && s[1] == '.') {
+			if (depth > 0)
+				len = starts[--depth];
+		} else {
+			starts[depth++] = len;
+			out[len++] = '/';
+			memcpy(out + len, s, clen);
+			len += clen;
+		}
+		s += clen;
+	}
+	if (len == 0)
+		out[len++] = '/';
+	out[len] = '\0';
+	free(joined);
+	free(starts);
+	return out;
+}
+
+static char *container_id_for(const char *netns)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char prefix[] = "cnitool-";
+	uint8_t digest[SHA512_DIGEST_SIZE];
+	char *id = malloc(sizeof(prefix) + 2 * CONTAINER_ID_HASH_BYTES);
+
+	if (!id)
+		oom();
+	sha512(netns, strlen(netns), digest);
+	memcpy(id, prefix, sizeof(prefix) - 1);
+	for (size_t i = 0; i < CONTAINER_ID_HASH_BYTES; i++) {
+		id[sizeof(prefix) - 1 + 2 * i] = hex[digest[i] >> 4];
+		id[sizeof(prefix) - 1 + 2 * i + 1] = hex[digest[i] & 0xf];
+	}
+	id[sizeof(prefix) - 1 + 2 * CONTAINER_ID_HASH_BYTES] = '\0';
+	return id;
+}
+
+/*
+ * CNI_ARGS as the reference's cnitool reads it: "k=v" pairs separated by ';', each with
+ * exactly one '=' and neither side empty.
+ */
+static int parse_cni_args(struct tool *t, const char *str)
+{
+	size_t n = 1, i = 0;
+	const char *s = str;
+
+	for (const char *c = str; *c; c++)
+		if (*c == ';')
+			n++;
+	t->args_mem = calloc(2 * n + 1, sizeof(char *));
+	t->args = calloc(n, sizeof(*t->args));
+	if (!t->args_mem || !t->args)
+		oom();
+
+	for (;;) {
+		const char *end = strchrnul(s, ';');
+		size_t plen = (size_t)(end - s);
+		const char *eq = memchr(s, '=', plen);
+		char *pair = xstrndup(s, plen);
+		int bad =
+		    !eq || eq == s || eq == end - 1 || memchr(eq + 1, '=', (size_t)(end - eq - 1));
+
+		if (bad) {
+			fail_msg("invalid CNI_ARGS pair \"%s\"", pair);
+			free(pair);
+			return -1;
+		}
+		free(pair);
+		t->args_mem[2 * i] = xstrndup(s, (size_t)(eq - s));
+		t->args_mem[2 * i + 1] = xstrndup(eq + 1, (size_t)(end - eq - 1));
+		t->args[i][0] = t->args_mem[2 * i];
+		t->args[i][1] = t->args_mem[2 * i + 1];
+		i++;
+		if (!*end)
+			break;
+		s = end + 1;
+	}
+	t->n_args = i;
+	return 0;
+}
+
+/* CAP_ARGS must be a JSON object (null counts as none, as Go decodes it into a nil map). */
+static int parse_cap_args(struct tool *t, const char *str)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(str, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!v) {
+		return fail_msg("CAP_ARGS: invalid JSON: %s (line %d, column %d)", jerr.text,
+				jerr.line, jerr.column);
+	}
+	if (json_is_null(v)) {
+		json_decref(v);
+		return 0;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return fail_msg("CAP_ARGS: must be a JSON object, got '%s'", str);
+	}
+	json_decref(v);
+	t->cap_args = strdup(str);
+	if (!t->cap_args)
+		oom();
+	return 0;
+}
+
+static int parse_timeout(const char *str, unsigned int *ms)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	errno = 0;
+	if (*str < '0' || *str > '9')
+		return fail_msg("CNI_TIMEOUT: \"%s\" is not a number of seconds", str);
+	v = strtoul(str, &end, 10);
+	if (errno || *end || v > MAX_TIMEOUT_S)
+		return fail_msg("CNI_TIMEOUT: \"%s\" is not a number of seconds (0..%lu)", str,
+				MAX_TIMEOUT_S);
+	*ms = (unsigned int)(v * 1000);
+	return 0;
+}
+
+static void tool_free(struct tool *t)
+{
+	cni_conflist_free(t->list);
+	cni_config_free(t->cfg);
+	cni_strv_free(t->path);
+	free(t->netns);
+	free(t->container_id);
+	if (t->args_mem)
+		for (size_t i = 0; t->args_mem[i]; i++)
+			free(t->args_mem[i]);
+	free(t->args_mem);
+	free((void *)t->args);
+	free(t->cap_args);
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static void print_versions(const char *role, const char *type, const cni_plugin_info *info,
+			   const char *want)
+{
+	size_t n = cni_plugin_info_count(info);
+
+	printf("%s %s:", role, type);
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : " ", cni_plugin_info_version(info, i));
+	printf("%s\n",
+	       cni_plugin_info_supports(info, want) ? "" : "  (network version NOT supported)");
+}
+
+static int cmd_version(struct tool *t)
+{
+	const char *want = cni_conflist_cni_version(t->list);
+	int ret = 0;
+
+	printf("network %s (cniVersion %s), plugins from %s:\n", cni_conflist_name(t->list), want,
+	       t->netconfpath);
+	for (size_t i = 0; i < cni_conflist_plugin_count(t->list); i++) {
+		const cni_conf *c = cni_conflist_plugin(t->list, i);
+		const char *types[2] = {cni_conf_type(c), cni_conf_ipam_type(c)};
+
+		for (size_t k = 0; k < 2; k++) {
+			cni_plugin_info *info = NULL;
+			cni_error *e = NULL;
+
+			if (!types[k] || !*types[k])
+				continue;
+			if (cni_get_version_info_of(t->cfg, types[k], &info, &e) < 0) {
+				char what[256];
+
+				snprintf(what, sizeof(what), "version of %s", types[k]);
+				ret = fail(what, e);
+				cni_error_free(e);
+				continue;
+			}
+			print_versions(k ? "  ipam  " : "  plugin", types[k], info, want);
+			cni_plugin_info_free(info);
+		}
+	}
+	return ret;
+}
+
+static int run(struct tool *t, enum verb verb)
+{
+	cni_error *e = NULL;
+	cni_result *res = NULL;
+	char *json = NULL;
+	int r = 0;
+
+	switch (verb) {
+	case VERB_ADD:
+		r = cni_add_network_list(t->cfg, t->list, &t->rt, &res, &e);
+		if (r == 0) {
+			r = cni_result_to_json(res, &json, &e);
+			if (r == 0)
+				printf("%s\n", json);
+		}
+		break;
+	case VERB_CHECK:
+		r = cni_check_network_list(t->cfg, t->list, &t->rt, &e);
+		break;
+	case VERB_DEL:
+		r = cni_del_network_list(t->cfg, t->list, &t->rt, &e);
+		break;
+	case VERB_GC:
+		/* No valid list: every cached attachment of the network goes (reference). */
+		r = cni_gc_network_list(t->cfg, t->list, NULL, 0, &e);
+		break;
+	case VERB_STATUS:
+		r = cni_get_status_network_list(t->cfg, t->list, &e);
+		break;
+	case VERB_VERSION:
+		return cmd_version(t);
+	}
+
+	if (r < 0) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "%s %s", verbs[verb].name, cni_conflist_name(t->list));
+		r = fail(what, e);
+	}
+	cni_free(json);
+	cni_result_free(res);
+	cni_error_free(e);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct tool t = {.rt = CNI_RUNTIME_CONF_INIT};
+	cni_config_options opts = CNI_CONFIG_OPTIONS_INIT;
+	cni_error *e = NULL;
+	const char *str;
+	size_t v;
+	int ret = 1;
+
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("cnitool (libcni-c %s, CNI spec %s)\n", cni_library_version(),
+		       cni_version_current());
+		return 0;
+	}
+	if (argc < 2)
+		die_usage("missing command");
+
+	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+		if (!strcmp(argv[1], verbs[v].name))
+			break;
+	if (v == sizeof(verbs) / sizeof(verbs[0]))
+		die_usage("unknown command \"%s\"", argv[1]);
+	if (argc < 3 || !*argv[2])
+		die_usage("%s: missing network name", argv[1]);
+	if (verbs[v].needs_netns && (argc < 4 || !*argv[3]))
+		die_usage("%s: missing network namespace path", argv[1]);
+	if (argc > (verbs[v].verb == VERB_VERSION ? 3 : 4))
+		die_usage("too many arguments for %s", argv[1]);
+
+	t.netconfpath = env_or("NETCONFPATH", DEFAULT_NETCONFPATH);
+	if (cni_conflist_load(&t.list, t.netconfpath, argv[2], &e) < 0) {
+		fail("loading network configuration", e);
+		goto out;
+	}
+
+	if (cni_split_path(env_or("CNI_PATH", ""), &t.path, &e) < 0) {
+		fail("CNI_PATH", e);
+		goto out;
+	}
+	opts.path = (const char *const *)t.path;
+	opts.cache_dir = getenv("CNI_CACHE_DIR");
+	if (opts.cache_dir && !*opts.cache_dir)
+		opts.cache_dir = NULL;
+	str = getenv("CNI_TIMEOUT");
+	if (str && *str && parse_timeout(str, &opts.timeout_ms) < 0)
+		goto out;
+	if (cni_config_new(&t.cfg, &opts, &e) < 0) {
+		fail("configuration", e);
+		goto out;
+	}
+
+	if (verbs[v].verb == VERB_VERSION) {
+		ret = run(&t, VERB_VERSION);
+		goto out;
+	}
+
+	str = getenv("CAP_ARGS");
+	if (str && *str && parse_cap_args(&t, str) < 0)
+		goto out;
+	str = getenv("CNI_ARGS");
+	if (str && *str && parse_cni_args(&t, str) < 0)
+		goto out;
+
+	if (argc > 3 && *argv[3]) {
+		t.netns = abs_path(argv[3]);
+		if (!t.netns) {
+			fail_msg("cannot resolve \"%s\": %s", argv[3], strerror(errno));
+			goto out;
+		}
+	}
+
+	str = getenv("CNI_CONTAINERID");
+	if (str && *str)
+		t.container_id = xstrndup(str, strlen(str));
+	else if (t.netns)
+		t.container_id = container_id_for(t.netns);
+
+	/* Set but empty CNI_IFNAME stays empty, as in the reference (the library rejects it). */
+	str = getenv("CNI_IFNAME");
+	t.rt.ifname = str ? str : DEFAULT_IFNAME;
+	t.rt.container_id = t.container_id;
+	t.rt.netns = t.netns;
+	t.rt.args = (const char *const(*)[2])t.args;
+	t.rt.n_args = t.n_args;
+	t.rt.capability_args = t.cap_args;
+
+	ret = run(&t, verbs[v].verb);
+out:
+	cni_error_free(e);
+	tool_free(&t);
+	return ret;
+}
