@@ -114,7 +114,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 if cmake -S "$ROOT" -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DCNI_WERROR=ON \
 	-DCNI_SANITIZE=ON ${CMAKE_ARGS:-} >"$ASAN_BUILD/configure.log" 2>&1 &&
 	cmake --build "$ASAN_BUILD" -j"$JOBS"; then
-	if run_ctest "$ASAN_BUILD" "$ASAN_BUILD/ctest-unit.log" -L unit; then
+	if run_ctest "$ASAN_BUILD" "$ASAN_BUILD/ctest-unit.log" -L "unit|fuzz"; then
 		record asan-unit "$CT_RESULT" 0
 	else
 		record asan-unit "$CT_RESULT, FAILED" 1

@@ -32,18 +32,6 @@ struct cni_attachment {
 	char *result;	       /* compact JSON object or NULL */
 };
 
-/* ---- Go-compatible JSON text (cache.c) ---- */
-
-/*
- * Append v as Go's encoding/json prints it: compact, strings escaped as Go 1.19 does
- * (HTML characters, U+2028/9, control bytes as \u00XX), floats in Go's shortest form.
- * sorted: object keys in byte order (a Go map); otherwise in the object's own order
- * (a Go struct). Applies to the whole subtree.
- */
-int cni_api_json_append(cni_buf *b, const json_t *v, bool sorted);
-/* Append a JSON string literal, Go-escaped. */
-int cni_api_json_append_string(cni_buf *b, const char *s, size_t len);
-
 /* ---- requests (api.c) ---- */
 
 /*

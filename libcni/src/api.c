@@ -258,11 +258,11 @@ int cni_api_build_request(const cni_conf *net, const char *name, const char *ver
 		if (i)
 			r = cni_buf_puts(&b, ",");
 		if (r == 0)
-			r = cni_api_json_append_string(&b, keys[i], strlen(keys[i]));
+			r = cni_json_append_go_string(&b, keys[i], strlen(keys[i]));
 		if (r == 0)
 			r = cni_buf_puts(&b, ":");
 		if (r == 0)
-			r = cni_api_json_append(&b, json_object_get(obj, keys[i]), sorted);
+			r = cni_json_append_go(&b, json_object_get(obj, keys[i]), sorted ? CNI_GOJSON_SORTED : 0);
 	}
 	if (r == 0)
 		r = cni_buf_puts(&b, "}");

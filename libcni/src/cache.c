@@ -16,173 +16,6 @@
 
 #define CACHE_KIND_V1 "cniCacheV1"
 
-/* ---- Go-compatible JSON text ---------------------------------------------------------- */
-
-int cni_api_json_append_string(cni_buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t run = 0; /* start of the pending run of bytes that need no escape */
-	int r = cni_buf_puts(b, "\"");
-
-	for (size_t i = 0; r == 0 && i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[8];
-		size_t skip = 0;
-
-		esc[0] = '\0';
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			esc[2] = '\0';
-		} else if (c == '\n') {
-			strcpy(esc, "\\n");
-		} else if (c == '\r') {
-			strcpy(esc, "\\r");
-		} else if (c == '\t') {
-			strcpy(esc, "\\t");
-		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-			/* Go escapes HTML characters by default and spells other control
-			 * bytes (even \b and \f, before Go 1.22) as \u00XX. */
-			snprintf(esc, sizeof(esc), "\\u00%c%c", hex[c >> 4], hex[c & 0xf]);
-		} else if (c == 0xe2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
-			   ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
-			/* U+2028 and U+2029 break JavaScript; Go escapes them. */
-			strcpy(esc, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
-			skip = 2;
-		}
-		if (!esc[0])
-			continue;
-		r = cni_buf_append(b, s + run, i - run);
-		if (r == 0)
-			r = cni_buf_puts(b, esc);
-		i += skip;
-		run = i + 1;
-	}
-	if (r == 0)
-		r = cni_buf_append(b, s + run, len - run);
-	return r ? r : cni_buf_puts(b, "\"");
-}
-
-/* Go prints a float64 in its shortest round-trip form, in %f style between 1e-6 and
- * 1e21 and in %e style (exponent without leading zero) outside. */
-static int append_real(cni_buf *b, double f)
-{
-	char tmp[64], digits[32];
-	size_t nd = 0;
-	long exp10;
-	char *end;
-
-	if (!isfinite(f))
-		return -CNI_ERR_INVALID_ARG;
-	if (f == 0)
-		return cni_buf_puts(b, signbit(f) ? "-0" : "0");
-	for (int p = 0; p <= 17; p++) {
-		snprintf(tmp, sizeof(tmp), "%.*e", p, f);
-		if (strtod(tmp, NULL) == f)
-			break;
-	}
-	const char *s = tmp;
-	if (*s == '-')
-		s++;
-	for (; *s && *s != 'e' && *s != 'E'; s++)
-		if (isdigit((unsigned char)*s) && nd < sizeof(digits) - 1)
-			digits[nd++] = *s;
-	if (!*s || nd == 0)
-		return -CNI_ERR_INTERNAL;
-	errno = 0;
-	exp10 = strtol(s + 1, &end, 10);
-	if (errno || *end)
-		return -CNI_ERR_INTERNAL;
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	digits[nd] = '\0';
-
-	int r = f < 0 ? cni_buf_puts(b, "-") : 0;
-	double a = fabs(f);
-	if (a < 1e-6 || a >= 1e21) {
-		if (r == 0)
-			r = cni_buf_append(b, digits, 1);
-		if (r == 0 && nd > 1)
-			r = cni_buf_printf(b, ".%s", digits + 1);
-		if (r == 0)
-			r = exp10 < 0 ? cni_buf_printf(b, "e-%ld", -exp10)
-				      : cni_buf_printf(b, "e+%02ld", exp10);
-		return r;
-	}
-	if (exp10 >= 0) {
-		size_t int_digits = (size_t)exp10 + 1;
-		for (size_t i = 0; r == 0 && i < int_digits; i++)
-			r = cni_buf_append(b, i < nd ? &digits[i] : "0", 1);
-		if (r == 0 && nd > int_digits)
-			r = cni_buf_printf(b, ".%s", digits + int_digits);
-		return r;
-	}
-	if (r == 0)
-		r = cni_buf_puts(b, "0.");
-	for (long i = 0; r == 0 && i < -exp10 - 1; i++)
-		r = cni_buf_puts(b, "0");
-	return r ? r : cni_buf_puts(b, digits);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-int cni_api_json_append(cni_buf *b, const json_t *v, bool sorted)
-{
-	int r = 0;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: {
-		size_t n = json_object_size(v), i = 0;
-		_cleanup_free_ const char **keys = calloc(n ? n : 1, sizeof(char *));
-		const char *k;
-		json_t *val;
-
-		if (!keys)
-			return -CNI_ERR_NOMEM;
-		json_object_foreach((json_t *)v, k, val) keys[i++] = k;
-		if (sorted)
-			qsort(keys, n, sizeof(char *), cmp_str);
-		r = cni_buf_puts(b, "{");
-		for (i = 0; r == 0 && i < n; i++) {
-			if (i)
-				r = cni_buf_puts(b, ",");
-			if (r == 0)
-				r = cni_api_json_append_string(b, keys[i], strlen(keys[i]));
-			if (r == 0)
-				r = cni_buf_puts(b, ":");
-			if (r == 0)
-				r = cni_api_json_append(b, json_object_get(v, keys[i]), sorted);
-		}
-		return r ? r : cni_buf_puts(b, "}");
-	}
-	case JSON_ARRAY:
-		r = cni_buf_puts(b, "[");
-		for (size_t i = 0; r == 0 && i < json_array_size(v); i++) {
-			if (i)
-				r = cni_buf_puts(b, ",");
-			if (r == 0)
-				r = cni_api_json_append(b, json_array_get(v, i), sorted);
-		}
-		return r ? r : cni_buf_puts(b, "]");
-	case JSON_STRING:
-		return cni_api_json_append_string(b, json_string_value(v), json_string_length(v));
-	case JSON_INTEGER:
-		return cni_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	case JSON_REAL:
-		return append_real(b, json_real_value(v));
-	case JSON_TRUE:
-		return cni_buf_puts(b, "true");
-	case JSON_FALSE:
-		return cni_buf_puts(b, "false");
-	case JSON_NULL:
-		return cni_buf_puts(b, "null");
-	}
-	return -CNI_ERR_INTERNAL;
-}
-
 /* ---- paths ---------------------------------------------------------------------------- */
 
 const char *cni_cache_dir(const cni_config *cfg, const cni_runtime_conf *rt)
@@ -235,14 +68,14 @@ static int append_member(cni_buf *b, bool *first, const char *key)
 	int r = *first ? 0 : cni_buf_puts(b, ",");
 	*first = false;
 	if (r == 0)
-		r = cni_api_json_append_string(b, key, strlen(key));
+		r = cni_json_append_go_string(b, key, strlen(key));
 	return r ? r : cni_buf_puts(b, ":");
 }
 
 static int append_str_member(cni_buf *b, bool *first, const char *key, const char *val)
 {
 	int r = append_member(b, first, key);
-	return r ? r : cni_api_json_append_string(b, strempty(val), strlen(strempty(val)));
+	return r ? r : cni_json_append_go_string(b, strempty(val), strlen(strempty(val)));
 }
 
 /* The entry as Go marshals its cachedInfo struct: fields in declaration order,
@@ -284,11 +117,11 @@ static int cache_entry_json(const cni_result *result, const char *config, size_t
 			const char *k = strempty(rt->args[i][0]), *v = strempty(rt->args[i][1]);
 			r = cni_buf_puts(&b, i ? ",[" : "[");
 			if (r == 0)
-				r = cni_api_json_append_string(&b, k, strlen(k));
+				r = cni_json_append_go_string(&b, k, strlen(k));
 			if (r == 0)
 				r = cni_buf_puts(&b, ",");
 			if (r == 0)
-				r = cni_api_json_append_string(&b, v, strlen(v));
+				r = cni_json_append_go_string(&b, v, strlen(v));
 			if (r == 0)
 				r = cni_buf_puts(&b, "]");
 		}
@@ -298,12 +131,12 @@ static int cache_entry_json(const cni_result *result, const char *config, size_t
 	if (r == 0 && cap_args && json_object_size(cap_args) > 0) {
 		r = append_member(&b, &first, "capabilityArgs");
 		if (r == 0)
-			r = cni_api_json_append(&b, cap_args, true);
+			r = cni_json_append_go(&b, cap_args, CNI_GOJSON_SORTED);
 	}
 	if (r == 0) {
 		r = append_member(&b, &first, "result");
 		if (r == 0)
-			r = cni_api_json_append(&b, rjson, true);
+			r = cni_json_append_go(&b, rjson, CNI_GOJSON_SORTED);
 	}
 	if (r == 0)
 		r = cni_buf_puts(&b, "}");
@@ -452,7 +285,7 @@ static int get_str_field(const json_t *root, const char *key, char **out)
 static int dump_sorted(const json_t *v, char **out)
 {
 	cni_buf b = CNI_BUF_INIT;
-	int r = cni_api_json_append(&b, v, true);
+	int r = cni_json_append_go(&b, v, CNI_GOJSON_SORTED);
 	if (r < 0) {
 		cni_buf_free(&b);
 		return r;
@@ -728,7 +561,7 @@ int cni_get_cached_attachments(const cni_config *cfg, const char *container_id,
 	if (d && errno)
 		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to read %s: %s", dir,
 				     strerror(errno));
-	qsort(names, cni_strv_length(names), sizeof(char *), cmp_str);
+	qsort(names, cni_strv_length(names), sizeof(char *), cni_strcmp_ptr);
 
 	if (!isempty(container_id)) {
 		part = cni_strdupf("-%s-", container_id);

@@ -29,7 +29,7 @@ int cni_conf_from_json_t(cni_conf **out, json_t *obj, cni_error **err);
  * (objects with sorted keys, compact, numbers as float64, <>& U+2028 U+2029 escaped).
  * NULL on allocation failure or a non-finite number.
  */
-char *cni_json_marshal_go(const json_t *j);
+/* cni_json_marshal_go() lives in json.c (internal.h). */
 
 /* Parse any JSON value the way conf.c does (numbers as reals). NULL + *err on failure. */
 int cni_json_parse_go(const char *data, size_t len, const char *what, json_t **out,

@@ -68,6 +68,12 @@ static inline const char *strempty(const char *s)
 	return s ? s : "";
 }
 
+/* qsort comparator for an array of strings, byte order */
+static inline int cni_strcmp_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static inline bool isempty(const char *s)
 {
 	return !s || !*s;
@@ -126,6 +132,19 @@ int cni_json_parse_object(const char *data, size_t len, const char *what, json_t
 char *cni_json_dump_compact(const json_t *j);
 /* Borrowed string member or NULL when absent or not a string. */
 const char *cni_json_get_string(const json_t *obj, const char *key);
+
+/*
+ * JSON text exactly as Go's encoding/json writes it (compact; <, >, &, U+2028/9 escaped;
+ * control bytes as \u00XX). CNI_GOJSON_SORTED sorts object keys (a Go map) instead of
+ * keeping their order (a Go struct); CNI_GOJSON_FLOAT64 prints integers as float64, as
+ * Go does for numbers it decoded into interface{}.
+ */
+#define CNI_GOJSON_SORTED  0x1u
+#define CNI_GOJSON_FLOAT64 0x2u
+int cni_json_append_go(cni_buf *b, const json_t *j, unsigned int flags);
+int cni_json_append_go_string(cni_buf *b, const char *s, size_t len);
+/* Sorted keys, float64 numbers: how Go re-encodes a config it decoded into a map. */
+char *cni_json_marshal_go(const json_t *j);
 
 /* base64 (standard alphabet, padded), as Go encodes []byte in JSON. */
 char *cni_base64_encode(const void *data, size_t len);

@@ -1300,11 +1300,6 @@ static int indent(cni_buf *b, int depth)
 	return r;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* json.MarshalIndent(v, "", "    "); sorted = keys in byte order (a Go map). */
 static int go_indent(cni_buf *b, const json_t *j, int depth, bool sorted)
 {
@@ -1324,7 +1319,7 @@ static int go_indent(cni_buf *b, const json_t *j, int depth, bool sorted)
 			keys[k++] = key;
 		}
 		if (sorted)
-			qsort(keys, n, sizeof(*keys), cmp_str);
+			qsort(keys, n, sizeof(*keys), cni_strcmp_ptr);
 		r = cni_buf_puts(b, "{");
 		for (k = 0; r == 0 && k < n; k++) {
 			if (k > 0)
