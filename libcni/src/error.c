@@ -117,24 +117,38 @@ void cni_error_free(cni_error *e)
 	free(e);
 }
 
+/* "    \"key\": " + Go-escaped string value */
+static int put_member(cni_buf *b, bool *first, const char *key, const char *val)
+{
+	int r = cni_buf_printf(b, "%s\n    \"%s\": ", *first ? "" : ",", key);
+	*first = false;
+	return r ? r : cni_json_append_go_string(b, val, strlen(val));
+}
+
 int cni_error_to_json(const cni_error *e, const char *cni_version, char **out)
 {
-	_cleanup_json_ json_t *o = json_object();
-	if (!o)
+	/* As Go's json.MarshalIndent(err, "", "    ") prints types.Error, escapes included. */
+	cni_buf b = CNI_BUF_INIT;
+	bool first = true;
+	int r = cni_buf_puts(&b, "{");
+	if (r == 0 && cni_version)
+		r = put_member(&b, &first, "cniVersion", cni_version);
+	if (r == 0)
+		r = cni_buf_printf(&b, "%s\n    \"code\": %d", first ? "" : ",",
+				   cni_error_spec_code(e));
+	first = false;
+	if (r == 0)
+		r = put_member(&b, &first, "msg", cni_error_msg(e));
+	if (r == 0 && !isempty(cni_error_details(e)))
+		r = put_member(&b, &first, "details", cni_error_details(e));
+	if (r == 0)
+		r = cni_buf_puts(&b, "\n}");
+	if (r < 0) {
+		cni_buf_free(&b);
 		return -CNI_ERR_NOMEM;
-	if (cni_version && json_object_set_new(o, "cniVersion", json_string(cni_version)))
-		return -CNI_ERR_NOMEM;
-	if (json_object_set_new(o, "code", json_integer(cni_error_spec_code(e))) ||
-	    json_object_set_new(o, "msg", json_string(cni_error_msg(e))))
-		return -CNI_ERR_NOMEM;
-	if (!isempty(cni_error_details(e)) &&
-	    json_object_set_new(o, "details", json_string(e->details)))
-		return -CNI_ERR_NOMEM;
-	char *s = json_dumps(o, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-	if (!s)
-		return -CNI_ERR_NOMEM;
-	*out = s;
-	return 0;
+	}
+	*out = cni_buf_steal(&b);
+	return *out ? 0 : -CNI_ERR_NOMEM;
 }
 
 int cni_error_from_json(cni_error **out, const char *json, size_t len)

@@ -39,6 +39,16 @@ static void test_json_format(void **state)
 			       "    \"msg\": \"incompatible\",\n    \"details\": \"config is \\\"x\\\"\"\n}");
 }
 
+static void test_json_escapes_as_go(void **state)
+{
+	/* Go's encoder escapes <, > and & and writes control bytes as \u00XX */
+	_cleanup_error_ cni_error *e = cni_error_new(4, NULL, "unknown CNI_COMMAND: <&>\b");
+	_cleanup_free_ char *s = NULL;
+	assert_int_equal(cni_error_to_json(e, NULL, &s), 0);
+	assert_string_equal(s, "{\n    \"code\": 4,\n    \"msg\": \"unknown CNI_COMMAND: "
+			       "\\u003c\\u0026\\u003e\\u0008\"\n}");
+}
+
 static void test_library_codes_print_as_internal(void **state)
 {
 	_cleanup_error_ cni_error *e = cni_error_new(CNI_ERR_TIMEOUT, NULL, "timed out");
@@ -101,6 +111,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_returns_negative_code),
 		cmocka_unit_test(test_json_format),
+		cmocka_unit_test(test_json_escapes_as_go),
 		cmocka_unit_test(test_library_codes_print_as_internal),
 		cmocka_unit_test(test_from_json),
 		cmocka_unit_test(test_go_quote),
