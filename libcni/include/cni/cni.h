@@ -24,5 +24,6 @@
 #include "ipam.h"
 #include "util.h"
 #include "ipmasq.h"
+#include "netfilter.h"
 
 #endif

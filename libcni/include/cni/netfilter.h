@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CNI_NETFILTER_H
+#define CNI_NETFILTER_H
+
+/**
+ * @file cni/netfilter.h
+ * @brief Firewall changes as single atomic batches, in the calling thread's network
+ * namespace: iptables-restore/ip6tables-restore with --noflush (one exec per family,
+ * whatever the number of rules), iptables-save to read state, and nftables transactions
+ * run in-process through libnftables (no exec of nft).
+ */
+
+#include "error.h"
+
+CNI_BEGIN_DECL
+
+/** True when iptables (family AF_INET or AF_INET6) can be used here (binary present and
+ * the filter table readable), as the reference's SupportsIPTables. */
+CNI_EXPORT bool cni_iptables_usable(int family);
+/** True when nftables can be used here (a list command succeeds), as SupportsNFTables. */
+CNI_EXPORT bool cni_nftables_usable(void);
+
+/**
+ * Apply a restore batch (`*nat\n:CHAIN - [0:0]\n-A ...\nCOMMIT\n`) with
+ * `iptables-restore --noflush --wait` (ip6tables-restore for AF_INET6). The whole batch
+ * applies or none of it does. Errors quote the tool's stderr.
+ */
+CNI_EXPORT int cni_iptables_restore(int family, const char *batch, cni_error **err);
+
+/** `iptables-save -t table` (ip6tables-save for AF_INET6); *out new (cni_free()). */
+CNI_EXPORT int cni_iptables_save(int family, const char *table, char **out, cni_error **err);
+
+/**
+ * Run an nft script (text, as `nft -f` reads it) as one transaction. With out non-NULL,
+ * the command's output (e.g. of a list command, JSON when json is true) is returned
+ * (new, cni_free()).
+ */
+CNI_EXPORT int cni_nft_run(const char *script, bool json, char **out, cni_error **err);
+
+CNI_END_DECL
+
+#endif

@@ -1,0 +1,1217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * IP masquerade with the reference's rules, so that either implementation can remove
+ * what the other one created.
+ *
+ * iptables: one `iptables-restore --noflush` per family and operation, fed a generated
+ * batch, so each change is atomic (a failing batch changes nothing). Current state comes
+ * from `iptables-save -t nat`; rules are recognised by chain name and comment, never by
+ * address, so teardown works after the container's namespace is gone.
+ *
+ * nftables: libnftables in-process, one transaction per operation (the reference execs
+ * nft(8) through knftables). Rules are recognised by the hash prefix of their comment.
+ *
+ * Everything acts in the calling thread's network namespace: posix_spawn() children
+ * inherit it, and libnftables opens its netlink socket from this thread.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "internal.h"
+
+extern char **environ;
+
+#define NFT_TABLE	"cni_plugins_masquerade"
+#define NFT_CHAIN	"masq_checks"
+#define NFT_COMMENT_MAX 128
+#define HASH16		16
+/* a batch that lost a race with another writer (rule gone, chain busy) is rebuilt */
+#define MAX_ATTEMPTS 3
+
+int cni_ipmasq_backend_parse(const char *s, cni_ipmasq_backend *out, cni_error **err)
+{
+	if (isempty(s))
+		*out = CNI_IPMASQ_AUTO;
+	else if (streq(s, "iptables"))
+		*out = CNI_IPMASQ_IPTABLES;
+	else if (streq(s, "nftables"))
+		*out = CNI_IPMASQ_NFTABLES;
+	else
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "unknown ipmasq backend \"%s\"", s);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* running iptables-save / iptables-restore                                             */
+
+/* Absolute path of tool from $PATH (a default when unset); NULL when absent. */
+static char *find_tool(const char *tool)
+{
+	const char *path = getenv("PATH");
+	if (isempty(path))
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return NULL;
+	char *save = NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char *full = cni_strdupf("%s/%s", *dir ? dir : ".", tool);
+		if (!full)
+			return NULL;
+		struct stat st;
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+			return full;
+		free(full);
+	}
+	return NULL;
+}
+
+static int read_all_fd(int fd, char **out, cni_error **err)
+{
+	cni_buf b = CNI_BUF_INIT;
+	char chunk[4096];
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		cni_buf_free(&b);
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "lseek: %s", strerror(errno));
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cni_buf_free(&b);
+			return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "read: %s",
+					     strerror(errno));
+		}
+		if (n == 0)
+			break;
+		if (cni_buf_append(&b, chunk, (size_t)n) < 0) {
+			cni_buf_free(&b);
+			return cni_oom(err);
+		}
+	}
+	if (!(*out = cni_buf_steal(&b)))
+		return cni_oom(err);
+	return 0;
+}
+
+/*
+ * Run tool (searched in $PATH) with args and input on stdin; *output gets stdout and
+ * stderr together, *status the exit status (-1: killed by a signal). A missing tool is
+ * -CNI_ERR_NOT_FOUND.
+ */
+static int run_tool(const char *tool, const char *const *args, const char *input, char **output,
+		    int *status, cni_error **err)
+{
+	_cleanup_free_ char *path = find_tool(tool);
+	_cleanup_close_ int in = -1, out = -1;
+	posix_spawn_file_actions_t fa;
+	const char *argv[8];
+	size_t argc = 0;
+	pid_t pid;
+	int r, ws;
+
+	if (!path)
+		return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "%s not found in $PATH", tool);
+	argv[argc++] = tool;
+	for (size_t i = 0; args[i] && argc < ARRAY_SIZE(argv) - 1; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+
+	/* memfds instead of pipes: no deadlock whatever the sizes, and O_CLOEXEC */
+	in = memfd_create("cni-ipmasq-in", MFD_CLOEXEC);
+	out = memfd_create("cni-ipmasq-out", MFD_CLOEXEC);
+	if (in < 0 || out < 0)
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "memfd_create: %s",
+				     strerror(errno));
+	for (size_t off = 0, len = strlen(strempty(input)); off < len;) {
+		ssize_t n = write(in, input + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "write: %s",
+					     strerror(errno));
+		off += (size_t)n;
+	}
+	if (lseek(in, 0, SEEK_SET) < 0)
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "lseek: %s", strerror(errno));
+
+	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "posix_spawn: %s", strerror(r));
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, out, 2);
+	r = posix_spawn(&pid, path, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "failed to run %s: %s", path,
+				     strerror(r));
+	while (waitpid(pid, &ws, 0) < 0) {
+		if (errno != EINTR)
+			return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "waitpid %s: %s", path,
+					     strerror(errno));
+	}
+	if ((r = read_all_fd(out, output, err)) < 0)
+		return r;
+	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* iptables-save parsing                                                                */
+
+/*
+ * Split an iptables-save rule line into tokens, undoing its quoting ("..." with \" and
+ * \\ escapes). *out new (cni_strv_free()).
+ */
+static int tokenize(const char *line, char ***out)
+{
+	char **v = NULL;
+	cni_buf tok = CNI_BUF_INIT;
+	const char *p = line;
+	int r = 0;
+
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		bool quoted = false, any = false;
+		tok.len = 0;
+		for (; *p && (quoted || (*p != ' ' && *p != '\t')); p++) {
+			any = true;
+			if (*p == '"') {
+				quoted = !quoted;
+				continue;
+			}
+			if (quoted && *p == '\\' && p[1]) {
+				p++;
+			}
+			if ((r = cni_buf_append(&tok, p, 1)) < 0)
+				goto fail;
+		}
+		if (!any)
+			continue;
+		if ((r = cni_buf_append(&tok, "", 0)) < 0 ||
+		    (r = cni_strv_push(&v, tok.data ? tok.data : "")) < 0)
+			goto fail;
+	}
+	cni_buf_free(&tok);
+	if (!v && !(v = calloc(1, sizeof(*v))))
+		return -CNI_ERR_NOMEM;
+	*out = v;
+	return 0;
+fail:
+	cni_buf_free(&tok);
+	cni_strv_free(v);
+	return -CNI_ERR_NOMEM;
+}
+
+/* One "-A chain ..." line of iptables-save. */
+typedef struct ipt_rule {
+	char *line;    /* the line as saved (valid restore syntax) */
+	char *chain;   /* chain it is in */
+	char *target;  /* -j target or "" */
+	char *comment; /* --comment value (unquoted) or NULL */
+} ipt_rule;
+
+typedef struct ipt_state {
+	char **chains; /* user and built-in chains of the nat table */
+	ipt_rule *rules;
+	size_t n_rules;
+} ipt_state;
+
+static void ipt_state_free(ipt_state *s)
+{
+	cni_strv_free(s->chains);
+	for (size_t i = 0; i < s->n_rules; i++) {
+		free(s->rules[i].line);
+		free(s->rules[i].chain);
+		free(s->rules[i].target);
+		free(s->rules[i].comment);
+	}
+	free(s->rules);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool strv_has(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (streq(v[i], s))
+			return true;
+	return false;
+}
+
+static int parse_rule(const char *line, ipt_rule *out)
+{
+	_cleanup_strv_ char **t = NULL;
+	const char *target = "", *comment = NULL;
+	if (tokenize(line, &t) < 0)
+		return -CNI_ERR_NOMEM;
+	size_t n = cni_strv_length(t);
+	if (n < 2)
+		return -CNI_ERR_INVALID_ARG;
+	for (size_t i = 2; i + 1 < n; i++) {
+		if (streq(t[i], "-j") || streq(t[i], "-g"))
+			target = t[i + 1];
+		else if (streq(t[i], "--comment"))
+			comment = t[i + 1];
+	}
+	out->line = strdup(line);
+	out->chain = strdup(t[1]);
+	out->target = strdup(target);
+	out->comment = comment ? strdup(comment) : NULL;
+	if (!out->line || !out->chain || !out->target || (comment && !out->comment))
+		return -CNI_ERR_NOMEM;
+	return 0;
+}
+
+static int ipt_parse(const char *text, ipt_state *st, cni_error **err)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	bool in_nat = false;
+	char *save = NULL;
+	int r;
+
+	if (!copy)
+		return cni_oom(err);
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '*') {
+			in_nat = streq(line, "*nat");
+			continue;
+		}
+		if (!in_nat)
+			continue;
+		if (line[0] == ':') {
+			size_t len = strcspn(line + 1, " ");
+			_cleanup_free_ char *name = strndup(line + 1, len);
+			if (!name || cni_strv_push(&st->chains, name) < 0)
+				return cni_oom(err);
+		} else if (strncmp(line, "-A ", 3) == 0) {
+			ipt_rule *nr = realloc(st->rules, (st->n_rules + 1) * sizeof(*nr));
+			if (!nr)
+				return cni_oom(err);
+			st->rules = nr;
+			memset(&nr[st->n_rules], 0, sizeof(*nr));
+			r = parse_rule(line, &nr[st->n_rules]);
+			st->n_rules++;
+			if (r == -CNI_ERR_NOMEM)
+				return cni_oom(err);
+		}
+	}
+	return 0;
+}
+
+typedef struct ipt_family {
+	int family;
+	const char *save;
+	const char *restore;
+	const char *multicast;
+	int host_bits;
+} ipt_family;
+
+static const ipt_family ipt_families[] = {
+    {AF_INET, "iptables-save", "iptables-restore", "224.0.0.0/4", 32},
+    {AF_INET6, "ip6tables-save", "ip6tables-restore", "ff00::/8", 128},
+};
+
+/* Current nat table of a family. -CNI_ERR_NOT_FOUND (no *err) when the tools are absent
+ * or cannot read the table: that family's iptables is not usable here. */
+static int ipt_load(const ipt_family *f, ipt_state *st, cni_error **err)
+{
+	static const char *const args[] = {"-t", "nat", NULL};
+	_cleanup_free_ char *out = NULL;
+	_cleanup_free_ char *restore = find_tool(f->restore);
+	int status = 0;
+	int r;
+
+	if (!restore)
+		return -CNI_ERR_NOT_FOUND;
+	r = run_tool(f->save, args, NULL, &out, &status, NULL);
+	if (r < 0 || status != 0)
+		return -CNI_ERR_NOT_FOUND;
+	memset(st, 0, sizeof(*st));
+	if ((r = ipt_parse(out, st, err)) < 0) {
+		ipt_state_free(st);
+		return r;
+	}
+	return 0;
+}
+
+static int ipt_restore(const ipt_family *f, const char *batch, cni_error **err)
+{
+	static const char *const args[] = {"-w", "5", "--noflush", NULL};
+	_cleanup_free_ char *out = NULL;
+	int status = 0;
+	int r = run_tool(f->restore, args, batch, &out, &status, err);
+	if (r < 0)
+		return r;
+	if (status != 0) {
+		size_t n = strlen(out);
+		while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+			out[--n] = '\0';
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "%s failed (exit %d): %s",
+				     f->restore, status, out);
+	}
+	return 0;
+}
+
+/* Append s as an iptables-restore token: double quotes, \" and \\ escaped. */
+static int buf_ipt_quote(cni_buf *b, const char *s)
+{
+	int r = cni_buf_puts(b, "\"");
+	for (; r == 0 && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			r = cni_buf_puts(b, "\\");
+		if (r == 0)
+			r = cni_buf_append(b, s, 1);
+	}
+	return r ? r : cni_buf_puts(b, "\"");
+}
+
+/* Lines that remove chain (jumps to it from anywhere, then its rules, then itself). */
+static int ipt_remove_chain(cni_buf *b, const ipt_state *st, const char *chain)
+{
+	int r = 0;
+	if (!strv_has(st->chains, chain))
+		return 0;
+	for (size_t i = 0; r == 0 && i < st->n_rules; i++) {
+		const ipt_rule *ru = &st->rules[i];
+		if (ru->line && streq(ru->target, chain) && !streq(ru->chain, chain))
+			r = cni_buf_printf(b, "-D %s\n", ru->line + 3);
+	}
+	if (r == 0)
+		r = cni_buf_printf(b, "-F %s\n-X %s\n", chain, chain);
+	return r;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* iptables backend                                                                     */
+
+typedef struct masq_ctx {
+	const char *network;
+	const char *ifname;
+	const char *container_id;
+	cni_ipnet *addrs;
+	size_t n_addrs;
+} masq_ctx;
+
+static bool ipt_usable(void)
+{
+	ipt_state st;
+	if (ipt_load(&ipt_families[0], &st, NULL) < 0)
+		return false;
+	ipt_state_free(&st);
+	return true;
+}
+
+/* The rule texts exactly as iptables-save prints them (after "-A <chain> "). */
+static int ipt_accept_spec(cni_buf *b, const cni_ipnet *a, const char *qcomment, const char *chain)
+{
+	char txt[CNI_IPNET_STRLEN];
+	cni_ipnet net;
+	cni_ipnet_network(a, &net);
+	return cni_buf_printf(b, "-A %s -d %s -m comment --comment %s -j ACCEPT", chain,
+			      cni_ipnet_format(&net, txt, sizeof(txt)), qcomment);
+}
+
+static int ipt_jump_spec(cni_buf *b, const ipt_family *f, const cni_ipnet *a, const char *qcomment,
+			 const char *chain)
+{
+	char txt[CNI_IP_STRLEN];
+	return cni_buf_printf(b, "-A POSTROUTING -s %s/%d -m comment --comment %s -j %s",
+			      cni_ip_format(&a->ip, txt, sizeof(txt)), f->host_bits, qcomment,
+			      chain);
+}
+
+static bool ipt_has_line(const ipt_state *st, const char *line)
+{
+	for (size_t i = 0; i < st->n_rules; i++)
+		if (st->rules[i].line && streq(st->rules[i].line, line))
+			return true;
+	return false;
+}
+
+/*
+ * Batch that makes the chain hold: every ACCEPT it already has plus one per new subnet,
+ * then the MASQUERADE rule; and a POSTROUTING jump per address that has none yet. The
+ * chain is rewritten (":chain" flushes it under --noflush) so that ACCEPTs always come
+ * before MASQUERADE and nothing is doubled.
+ */
+static int ipt_setup_batch(const ipt_family *f, const masq_ctx *m, const ipt_state *st,
+			   const char *chain, const char *qcomment, char **out)
+{
+	cni_buf b = CNI_BUF_INIT, line = CNI_BUF_INIT;
+	char **accepts = NULL, **jumps = NULL;
+	int r = 0;
+
+	/* existing ACCEPTs of our chain, in order */
+	for (size_t i = 0; r == 0 && i < st->n_rules; i++) {
+		const ipt_rule *ru = &st->rules[i];
+		if (ru->line && streq(ru->chain, chain) && streq(ru->target, "ACCEPT") &&
+		    !strv_has(accepts, ru->line))
+			r = cni_strv_push(&accepts, ru->line);
+	}
+	for (size_t i = 0; r == 0 && i < m->n_addrs; i++) {
+		if (m->addrs[i].ip.family != f->family)
+			continue;
+		line.len = 0;
+		if ((r = ipt_accept_spec(&line, &m->addrs[i], qcomment, chain)) == 0 &&
+		    !strv_has(accepts, line.data))
+			r = cni_strv_push(&accepts, line.data);
+	}
+	if (r == 0)
+		r = cni_buf_printf(&b, "*nat\n:%s - [0:0]\n", chain);
+	for (size_t i = 0; r == 0 && accepts && accepts[i]; i++)
+		r = cni_buf_printf(&b, "%s\n", accepts[i]);
+	if (r == 0)
+		r = cni_buf_printf(&b, "-A %s ! -d %s -m comment --comment %s -j MASQUERADE\n",
+				   chain, f->multicast, qcomment);
+	for (size_t i = 0; r == 0 && i < m->n_addrs; i++) {
+		if (m->addrs[i].ip.family != f->family)
+			continue;
+		line.len = 0;
+		/* skip jumps that exist, and an address given twice */
+		if ((r = ipt_jump_spec(&line, f, &m->addrs[i], qcomment, chain)) == 0 &&
+		    !ipt_has_line(st, line.data) && !strv_has(jumps, line.data) &&
+		    (r = cni_strv_push(&jumps, line.data)) == 0)
+			r = cni_buf_printf(&b, "%s\n", line.data);
+	}
+	if (r == 0)
+		r = cni_buf_puts(&b, "COMMIT\n");
+	cni_strv_free(accepts);
+	cni_strv_free(jumps);
+	cni_buf_free(&line);
+	if (r < 0) {
+		cni_buf_free(&b);
+		return -CNI_ERR_NOMEM;
+	}
+	*out = cni_buf_steal(&b);
+	return *out ? 0 : -CNI_ERR_NOMEM;
+}
+
+static int ipt_setup(const masq_ctx *m, cni_error **err)
+{
+	char chain[32];
+	_cleanup_free_ char *comment = cni_format_comment(m->network, m->container_id);
+	cni_buf qc = CNI_BUF_INIT;
+	int r;
+
+	if (!comment || buf_ipt_quote(&qc, comment) < 0) {
+		cni_buf_free(&qc);
+		return cni_oom(err);
+	}
+	_cleanup_free_ char *qcomment = cni_buf_steal(&qc);
+	if (!qcomment)
+		return cni_oom(err);
+	if ((r = cni_format_chain_name(m->network, m->container_id, "", chain, sizeof(chain))) < 0)
+		return cni_error_set(err, -r, NULL, "failed to name the masquerade chain");
+
+	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++) {
+		const ipt_family *f = &ipt_families[fi];
+		bool wanted = false;
+		for (size_t i = 0; i < m->n_addrs; i++)
+			wanted |= m->addrs[i].ip.family == f->family;
+		if (!wanted)
+			continue;
+		cni_error *last = NULL;
+		for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+			ipt_state st;
+			_cleanup_free_ char *batch = NULL;
+			cni_error_free(last);
+			last = NULL;
+			r = ipt_load(f, &st, &last);
+			if (r == -CNI_ERR_NOT_FOUND && !last)
+				r = cni_error_set(&last, CNI_ERR_SYSTEM, NULL,
+						  "failed to locate iptables: %s or %s not usable",
+						  f->save, f->restore);
+			if (r < 0)
+				break;
+			r = ipt_setup_batch(f, m, &st, chain, qcomment, &batch);
+			ipt_state_free(&st);
+			if (r < 0) {
+				r = cni_oom(&last);
+				break;
+			}
+			if ((r = ipt_restore(f, batch, &last)) == 0)
+				break;
+		}
+		if (r < 0) {
+			if (err)
+				*err = last;
+			else
+				cni_error_free(last);
+			return r;
+		}
+		cni_error_free(last);
+	}
+	return 0;
+}
+
+/* Chains to remove in one family: those named in remove (a NULL-terminated list). */
+static int ipt_remove_chains(char *const *remove, cni_error **err)
+{
+	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++) {
+		const ipt_family *f = &ipt_families[fi];
+		cni_error *last = NULL;
+		int r = 0;
+		for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+			ipt_state st;
+			cni_buf b = CNI_BUF_INIT;
+			cni_error_free(last);
+			last = NULL;
+			r = ipt_load(f, &st, &last);
+			if (r == -CNI_ERR_NOT_FOUND && !last) {
+				/* iptables not usable for this family: nothing of ours can be there
+				 */
+				r = 0;
+				break;
+			}
+			if (r < 0)
+				break;
+			for (size_t i = 0; r == 0 && remove && remove[i]; i++)
+				r = ipt_remove_chain(&b, &st, remove[i]);
+			ipt_state_free(&st);
+			if (r < 0) {
+				cni_buf_free(&b);
+				r = cni_oom(&last);
+				break;
+			}
+			if (b.len == 0) {
+				cni_buf_free(&b);
+				break;
+			}
+			_cleanup_free_ char *body = cni_buf_steal(&b);
+			_cleanup_free_ char *batch =
+			    body ? cni_strdupf("*nat\n%sCOMMIT\n", body) : NULL;
+			if (!batch) {
+				r = cni_oom(&last);
+				break;
+			}
+			if ((r = ipt_restore(f, batch, &last)) == 0)
+				break;
+		}
+		if (r < 0) {
+			if (err)
+				*err = last;
+			else
+				cni_error_free(last);
+			return r;
+		}
+		cni_error_free(last);
+	}
+	return 0;
+}
+
+static int ipt_teardown(const char *network, const char *container_id, cni_error **err)
+{
+	char chain[32];
+	char *remove[2] = {chain, NULL};
+	int r = cni_format_chain_name(network, container_id, "", chain, sizeof(chain));
+	if (r < 0)
+		return cni_error_set(err, -r, NULL, "failed to name the masquerade chain");
+	return ipt_remove_chains(remove, err);
+}
+
+/* Go-unquote the %q string at *p (ASCII escapes only; anything else fails). */
+static int go_unquote(const char **pp, char **out)
+{
+	const char *p = *pp;
+	cni_buf b = CNI_BUF_INIT;
+	int r = 0;
+	if (*p++ != '"')
+		return -CNI_ERR_INVALID_ARG;
+	for (; r == 0 && *p && *p != '"'; p++) {
+		char c = *p;
+		if (c == '\\') {
+			p++;
+			switch (*p) {
+			case '"':
+				c = '"';
+				break;
+			case '\\':
+				c = '\\';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'x':
+				if (isxdigit((unsigned char)p[1]) &&
+				    isxdigit((unsigned char)p[2])) {
+					char hx[3] = {p[1], p[2], 0};
+					c = (char)strtoul(hx, NULL, 16);
+					p += 2;
+					break;
+				}
+				/* fall through */
+			default:
+				cni_buf_free(&b);
+				return -CNI_ERR_INVALID_ARG;
+			}
+		}
+		r = cni_buf_append(&b, &c, 1);
+	}
+	if (r < 0 || *p != '"') {
+		cni_buf_free(&b);
+		return r < 0 ? -CNI_ERR_NOMEM : -CNI_ERR_INVALID_ARG;
+	}
+	*pp = p + 1;
+	if (!(*out = cni_buf_steal(&b)))
+		return -CNI_ERR_NOMEM;
+	return 0;
+}
+
+static bool attachment_valid_cid(const char *cid, const cni_gc_attachment *valid, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (valid[i].container_id && streq(valid[i].container_id, cid))
+			return true;
+	return false;
+}
+
+/*
+ * iptables GC: a chain is ours for network when one of its rules carries the comment
+ * `name: "<network>" id: "<cid>"` and the chain is named after network + cid. The comment
+ * has no ifname, so a chain stays while any valid attachment has its container id.
+ */
+static int ipt_gc(const char *network, const cni_gc_attachment *valid, size_t n_valid,
+		  cni_error **err)
+{
+	_cleanup_free_ char *prefix = NULL;
+	_cleanup_free_ char *qnet = cni_go_quote(network);
+	_cleanup_strv_ char **remove = NULL;
+	int r;
+
+	if (!qnet || !(prefix = cni_strdupf("name: %s id: ", qnet)))
+		return cni_oom(err);
+	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++) {
+		ipt_state st;
+		r = ipt_load(&ipt_families[fi], &st, err);
+		if (r == -CNI_ERR_NOT_FOUND)
+			continue;
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < st.n_rules; i++) {
+			const ipt_rule *ru = &st.rules[i];
+			_cleanup_free_ char *cid = NULL;
+			char chain[32];
+			if (!ru->line || !ru->comment ||
+			    strncmp(ru->comment, prefix, strlen(prefix)) != 0)
+				continue;
+			const char *p = ru->comment + strlen(prefix);
+			if (go_unquote(&p, &cid) < 0 || *p)
+				continue;
+			if (cni_format_chain_name(network, cid, "", chain, sizeof(chain)) < 0 ||
+			    !streq(chain, ru->chain))
+				continue;
+			if (attachment_valid_cid(cid, valid, n_valid) || strv_has(remove, chain))
+				continue;
+			if (cni_strv_push(&remove, chain) < 0) {
+				ipt_state_free(&st);
+				return cni_oom(err);
+			}
+		}
+		ipt_state_free(&st);
+	}
+	if (!remove)
+		return 0;
+	return ipt_remove_chains(remove, err);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* nftables backend                                                                     */
+
+static void hash16(const char *s, char out[HASH16 + 1])
+{
+	/* cannot fail: fixed valid length */
+	(void)cni_format_hash("", s, HASH16, out, HASH16 + 1);
+}
+
+/* "<hash(net)>-<hash(ifname:cid)>" */
+static int nft_instance_hash(const char *network, const char *ifname, const char *cid,
+			     char out[2 * HASH16 + 2])
+{
+	char a[HASH16 + 1], b[HASH16 + 1];
+	_cleanup_free_ char *key = cni_strdupf("%s:%s", strempty(ifname), strempty(cid));
+	if (!key)
+		return -CNI_ERR_NOMEM;
+	hash16(network, a);
+	hash16(key, b);
+	snprintf(out, 2 * HASH16 + 2, "%s-%s", a, b);
+	return 0;
+}
+
+static int buf_put_noquote(cni_buf *b, const char *s)
+{
+	int r = 0;
+	for (; r == 0 && *s; s++)
+		if (*s != '"')
+			r = cni_buf_append(b, s, 1);
+	return r;
+}
+
+/* The reference's rule comment, at most 128 bytes. New string. */
+static char *nft_comment(const char *network, const char *ifname, const char *cid)
+{
+	char h[2 * HASH16 + 2];
+	cni_buf b = CNI_BUF_INIT;
+	if (nft_instance_hash(network, ifname, cid, h) < 0 ||
+	    cni_buf_printf(&b, "%s, net: ", h) < 0 || buf_put_noquote(&b, strempty(network)) < 0 ||
+	    cni_buf_puts(&b, ", if: ") < 0 || buf_put_noquote(&b, strempty(ifname)) < 0 ||
+	    cni_buf_puts(&b, ", id: ") < 0 || buf_put_noquote(&b, strempty(cid)) < 0) {
+		cni_buf_free(&b);
+		return NULL;
+	}
+	char *s = cni_buf_steal(&b);
+	if (s && strlen(s) > NFT_COMMENT_MAX)
+		s[NFT_COMMENT_MAX] = '\0';
+	return s;
+}
+
+static bool has_control_chars(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+typedef struct nft_rule {
+	unsigned long long handle;
+	char *comment;
+} nft_rule;
+
+static void nft_rules_free(nft_rule *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(r[i].comment);
+	free(r);
+}
+
+static int nft_error(struct nft_ctx *ctx, const char *what, cni_error **err)
+{
+	const char *e = nft_ctx_get_error_buffer(ctx);
+	_cleanup_free_ char *msg = strdup(strempty(e));
+	if (!msg)
+		return cni_oom(err);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "nftables: %s failed: %s", what, msg);
+}
+
+static struct nft_ctx *nft_open(bool json)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx)
+		return NULL;
+	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
+		nft_ctx_free(ctx);
+		return NULL;
+	}
+	if (json)
+		nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+	return ctx;
+}
+
+static bool nft_usable(void)
+{
+	struct nft_ctx *ctx = nft_open(false);
+	if (!ctx)
+		return false;
+	nft_ctx_set_dry_run(ctx, true);
+	int rc = nft_run_cmd_from_buffer(ctx, "add table inet " NFT_TABLE);
+	nft_ctx_free(ctx);
+	return rc == 0;
+}
+
+/*
+ * Rules of masq_checks whose comment starts with prefix. *present: whether the table
+ * exists at all. Not usable nftables is -CNI_ERR_NOT_FOUND without *err.
+ */
+static int nft_find(const char *prefix, bool *present, nft_rule **out, size_t *count,
+		    cni_error **err)
+{
+	struct nft_ctx *ctx = nft_open(true);
+	_cleanup_json_ json_t *j = NULL;
+	nft_rule *rules = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	*present = false;
+	if (!ctx)
+		return -CNI_ERR_NOT_FOUND;
+	if (nft_run_cmd_from_buffer(ctx, "list tables inet") != 0) {
+		nft_ctx_free(ctx);
+		return -CNI_ERR_NOT_FOUND;
+	}
+	j = json_loads(strempty(nft_ctx_get_output_buffer(ctx)), 0, NULL);
+	json_t *items = json_object_get(j, "nftables");
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it)
+	{
+		const char *name = cni_json_get_string(json_object_get(it, "table"), "name");
+		if (name && streq(name, NFT_TABLE))
+			*present = true;
+	}
+	json_decref(j);
+	j = NULL;
+	if (!*present)
+		goto done;
+
+	if (nft_run_cmd_from_buffer(ctx, "list table inet " NFT_TABLE) != 0) {
+		r = nft_error(ctx, "listing table inet " NFT_TABLE, err);
+		goto done;
+	}
+	j = json_loads(strempty(nft_ctx_get_output_buffer(ctx)), 0, NULL);
+	if (!j) {
+		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "nftables: unreadable JSON listing");
+		goto done;
+	}
+	items = json_object_get(j, "nftables");
+	json_array_foreach(items, i, it)
+	{
+		json_t *rule = json_object_get(it, "rule");
+		const char *chain = cni_json_get_string(rule, "chain");
+		const char *comment = cni_json_get_string(rule, "comment");
+		json_t *h = json_object_get(rule, "handle");
+		if (!chain || !streq(chain, NFT_CHAIN) || !comment || !json_is_integer(h))
+			continue;
+		if (strncmp(comment, prefix, strlen(prefix)) != 0)
+			continue;
+		nft_rule *nr = realloc(rules, (n + 1) * sizeof(*nr));
+		if (!nr) {
+			r = cni_oom(err);
+			goto done;
+		}
+		rules = nr;
+		rules[n].handle = (unsigned long long)json_integer_value(h);
+		if (!(rules[n].comment = strdup(comment))) {
+			r = cni_oom(err);
+			goto done;
+		}
+		n++;
+	}
+done:
+	nft_ctx_free(ctx);
+	if (r < 0) {
+		nft_rules_free(rules, n);
+		return r;
+	}
+	*out = rules;
+	*count = n;
+	return 0;
+}
+
+static int nft_run(const char *batch, const char *what, cni_error **err)
+{
+	struct nft_ctx *ctx = nft_open(false);
+	if (!ctx)
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+				     "nftables: cannot create a context");
+	int r = nft_run_cmd_from_buffer(ctx, batch) == 0 ? 0 : nft_error(ctx, what, err);
+	nft_ctx_free(ctx);
+	return r;
+}
+
+static int nft_setup(const masq_ctx *m, cni_error **err)
+{
+	char h[2 * HASH16 + 2];
+	_cleanup_free_ char *comment = nft_comment(m->network, m->ifname, m->container_id);
+	int r;
+
+	if (!comment || nft_instance_hash(m->network, m->ifname, m->container_id, h) < 0)
+		return cni_oom(err);
+	if (has_control_chars(comment))
+		return cni_error_set(
+		    err, CNI_ERR_INVALID_ARG, NULL,
+		    "nftables: control characters in network, ifname or container id");
+
+	cni_error *last = NULL;
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		nft_rule *stale = NULL;
+		size_t n = 0;
+		bool present;
+		cni_buf b = CNI_BUF_INIT;
+
+		cni_error_free(last);
+		last = NULL;
+		r = nft_find(h, &present, &stale, &n, &last);
+		if (r == -CNI_ERR_NOT_FOUND && !last)
+			r = cni_error_set(&last, CNI_ERR_SYSTEM, NULL, "nftables is not usable");
+		if (r < 0)
+			break;
+		r = cni_buf_puts(
+		    &b, "add table inet " NFT_TABLE " { comment \"Masquerading for plugins "
+			"from github.com/containernetworking/plugins\" ; }\n"
+			"add chain inet " NFT_TABLE " " NFT_CHAIN " { comment \"Masquerade "
+			"traffic from certain IPs to any (non-multicast) IP outside their "
+			"subnet\" ; }\n"
+			"add chain inet " NFT_TABLE " postrouting { type nat hook postrouting "
+			"priority srcnat ; }\n"
+			"flush chain inet " NFT_TABLE " postrouting\n"
+			"add rule inet " NFT_TABLE " postrouting ip daddr == 224.0.0.0/4 return\n"
+			"add rule inet " NFT_TABLE " postrouting ip6 daddr == ff00::/8 return\n"
+			"add rule inet " NFT_TABLE " postrouting goto " NFT_CHAIN "\n");
+		for (size_t i = 0; r == 0 && i < n; i++)
+			r = cni_buf_printf(
+			    &b, "delete rule inet " NFT_TABLE " " NFT_CHAIN " handle %llu\n",
+			    stale[i].handle);
+		nft_rules_free(stale, n);
+		for (size_t i = 0; r == 0 && i < m->n_addrs; i++) {
+			char ip[CNI_IP_STRLEN], net[CNI_IPNET_STRLEN];
+			cni_ipnet dst;
+			const char *fam = m->addrs[i].ip.family == AF_INET ? "ip" : "ip6";
+			cni_ipnet_network(&m->addrs[i], &dst);
+			r = cni_buf_printf(
+			    &b,
+			    "add rule inet " NFT_TABLE " " NFT_CHAIN
+			    " %s saddr == %s %s daddr != %s masquerade comment \"%s\"\n",
+			    fam, cni_ip_format(&m->addrs[i].ip, ip, sizeof(ip)), fam,
+			    cni_ipnet_format(&dst, net, sizeof(net)), comment);
+		}
+		if (r < 0) {
+			cni_buf_free(&b);
+			r = cni_oom(&last);
+			break;
+		}
+		_cleanup_free_ char *batch = cni_buf_steal(&b);
+		if (!batch) {
+			r = cni_oom(&last);
+			break;
+		}
+		if ((r = nft_run(batch, "masquerade setup", &last)) == 0)
+			break;
+	}
+	if (r < 0) {
+		if (err)
+			*err = last;
+		else
+			cni_error_free(last);
+		return r;
+	}
+	cni_error_free(last);
+	return 0;
+}
+
+/* Delete the rules under prefix that keep() rejects, in one transaction. */
+typedef bool (*nft_keep_fn)(const char *comment, const void *ud);
+
+static int nft_delete_matching(const char *prefix, nft_keep_fn keep, const void *ud,
+			       cni_error **err)
+{
+	cni_error *last = NULL;
+	int r = 0;
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		nft_rule *rules = NULL;
+		size_t n = 0;
+		bool present;
+		cni_buf b = CNI_BUF_INIT;
+
+		cni_error_free(last);
+		last = NULL;
+		r = nft_find(prefix, &present, &rules, &n, &last);
+		if (r == -CNI_ERR_NOT_FOUND && !last) {
+			r = 0; /* nftables not usable: nothing of ours can be there */
+			break;
+		}
+		if (r < 0)
+			break;
+		for (size_t i = 0; r == 0 && i < n; i++)
+			if (!keep || !keep(rules[i].comment, ud))
+				r = cni_buf_printf(&b,
+						   "delete rule inet " NFT_TABLE " " NFT_CHAIN
+						   " handle %llu\n",
+						   rules[i].handle);
+		nft_rules_free(rules, n);
+		if (r < 0) {
+			cni_buf_free(&b);
+			r = cni_oom(&last);
+			break;
+		}
+		if (b.len == 0) {
+			cni_buf_free(&b);
+			break;
+		}
+		_cleanup_free_ char *batch = cni_buf_steal(&b);
+		if (!batch) {
+			r = cni_oom(&last);
+			break;
+		}
+		if ((r = nft_run(batch, "masquerade teardown", &last)) == 0)
+			break;
+	}
+	if (r < 0) {
+		if (err)
+			*err = last;
+		else
+			cni_error_free(last);
+		return r;
+	}
+	cni_error_free(last);
+	return 0;
+}
+
+static int nft_teardown(const char *network, const char *ifname, const char *cid, cni_error **err)
+{
+	char h[2 * HASH16 + 2];
+	if (nft_instance_hash(network, ifname, cid, h) < 0)
+		return cni_oom(err);
+	return nft_delete_matching(h, NULL, NULL, err);
+}
+
+typedef struct nft_gc_ctx {
+	char **valid_comments;
+} nft_gc_ctx;
+
+static bool nft_gc_keep(const char *comment, const void *ud)
+{
+	const nft_gc_ctx *g = ud;
+	return strv_has(g->valid_comments, comment);
+}
+
+static int nft_gc(const char *network, const cni_gc_attachment *valid, size_t n_valid,
+		  cni_error **err)
+{
+	nft_gc_ctx g = {NULL};
+	char h[HASH16 + 1];
+	int r;
+
+	for (size_t i = 0; i < n_valid; i++) {
+		char *c = nft_comment(network, valid[i].ifname, valid[i].container_id);
+		if (!c || cni_strv_consume(&g.valid_comments, c) < 0) {
+			free(c);
+			cni_strv_free(g.valid_comments);
+			return cni_oom(err);
+		}
+	}
+	hash16(network, h);
+	r = nft_delete_matching(h, nft_gc_keep, &g, err);
+	cni_strv_free(g.valid_comments);
+	return r;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* public API                                                                           */
+
+static int check_ids(const char *network, const char *container_id, cni_error **err)
+{
+	if (isempty(network))
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
+				     "ipmasq: network name is empty");
+	if (!container_id)
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "ipmasq: no container id");
+	return 0;
+}
+
+int cni_ipmasq_setup(cni_ipmasq_backend backend, const char *network, const char *ifname,
+		     const char *container_id, const char *const *addresses, cni_error **err)
+{
+	_cleanup_free_ cni_ipnet *addrs = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = check_ids(network, container_id, err)) < 0)
+		return r;
+	for (size_t i = 0; addresses && addresses[i]; i++)
+		n++;
+	if (n == 0)
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
+				     "ipmasq: no addresses to masquerade");
+	if (!(addrs = calloc(n, sizeof(*addrs))))
+		return cni_oom(err);
+	for (size_t i = 0; i < n; i++)
+		if (cni_ipnet_parse(addresses[i], &addrs[i]) < 0)
+			return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
+					     "ipmasq: invalid address \"%s\"", addresses[i]);
+
+	if (backend == CNI_IPMASQ_AUTO) {
+		/* the reference's rule: iptables unless only nftables works */
+		backend = CNI_IPMASQ_IPTABLES;
+		if (!ipt_usable() && nft_usable())
+			backend = CNI_IPMASQ_NFTABLES;
+	}
+	masq_ctx m = {network, strempty(ifname), container_id, addrs, n};
+	switch (backend) {
+	case CNI_IPMASQ_IPTABLES:
+		return ipt_setup(&m, err);
+	case CNI_IPMASQ_NFTABLES:
+		return nft_setup(&m, err);
+	default:
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "unknown ipmasq backend %d",
+				     (int)backend);
+	}
+}
+
+int cni_ipmasq_teardown(const char *network, const char *ifname, const char *container_id,
+			cni_error **err)
+{
+	cni_error *e1 = NULL, *e2 = NULL;
+	int r;
+
+	if ((r = check_ids(network, container_id, err)) < 0)
+		return r;
+	/* both backends: the attachment may come from another version or configuration */
+	int r1 = ipt_teardown(network, container_id, &e1);
+	int r2 = nft_teardown(network, strempty(ifname), container_id, &e2);
+	if (r1 < 0) {
+		cni_error_free(e2);
+		if (err)
+			*err = e1;
+		else
+			cni_error_free(e1);
+		return r1;
+	}
+	if (r2 < 0) {
+		if (err)
+			*err = e2;
+		else
+			cni_error_free(e2);
+		return r2;
+	}
+	return 0;
+}
+
+int cni_ipmasq_gc(const char *network, const cni_gc_attachment *valid, size_t n_valid,
+		  cni_error **err)
+{
+	cni_error *e1 = NULL, *e2 = NULL;
+	if (isempty(network))
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
+				     "ipmasq: network name is empty");
+	if (n_valid && !valid)
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "ipmasq: no attachment list");
+	int r1 = ipt_gc(network, valid, n_valid, &e1);
+	int r2 = nft_gc(network, valid, n_valid, &e2);
+	if (r1 < 0) {
+		cni_error_free(e2);
+		if (err)
+			*err = e1;
+		else
+			cni_error_free(e1);
+		return r1;
+	}
+	if (r2 < 0) {
+		if (err)
+			*err = e2;
+		else
+			cni_error_free(e2);
+		return r2;
+	}
+	return 0;
+}

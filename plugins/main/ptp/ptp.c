@@ -1,0 +1,874 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ptp: a veth pair per container, routed rather than bridged. The container end gets the
+ * IPAM addresses with all traffic for the subnet sent via the gateway; the host end gets
+ * the gateway as a /32 (/128) and a host route back to the container. Optional IP
+ * masquerade. Drop-in for the reference ptp, plus GC and STATUS.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cni/cni.h>
+
+#define VETH_TRIES 10
+
+typedef struct ptp_conf {
+	cni_conf *conf;
+	const char *name;
+	bool ipmasq;
+	cni_ipmasq_backend backend;
+	unsigned int mtu;
+	bool dns_set;
+	char **dns_nameservers, **dns_search, **dns_options;
+	char *dns_domain;
+} ptp_conf;
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void ptp_conf_done(ptp_conf *c)
+{
+	cni_conf_free(c->conf);
+	strv_free(c->dns_nameservers);
+	strv_free(c->dns_search);
+	strv_free(c->dns_options);
+	free(c->dns_domain);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Member of obj as Go's encoding/json finds it: exact name first, then any case. */
+static json_t *go_member(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *k;
+	if (v)
+		return v;
+	json_object_foreach(obj, k, v)
+	{
+		if (strcasecmp(k, key) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "number";
+	default:
+		return "bool";
+	}
+}
+
+static int type_error(cni_error **err, const json_t *v, const char *field, const char *want)
+{
+	return cni_error_set(
+	    err, CNI_ERR_DECODING_FAILURE, NULL,
+	    "failed to load netconf: json: cannot unmarshal %s into Go struct field "
+	    "NetConf.%s of type %s",
+	    json_kind(v), field, want);
+}
+
+/* A []string member; absent or null leaves *out NULL, [] gives an empty array. */
+static int string_list(json_t *obj, const char *key, const char *field, char ***out,
+		       cni_error **err)
+{
+	json_t *v = go_member(obj, key), *it;
+	size_t i;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return type_error(err, v, field, "[]string");
+	char **l = calloc(json_array_size(v) + 1, sizeof(char *));
+	if (!l)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	json_array_foreach(v, i, it)
+	{
+		if (!json_is_string(it)) {
+			strv_free(l);
+			return type_error(err, it, field, "string");
+		}
+		if (!(l[i] = strdup(json_string_value(it)))) {
+			strv_free(l);
+			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		}
+	}
+	*out = l;
+	return 0;
+}
+
+static int load_conf(const cni_cmd_args *args, ptp_conf *c, cni_error **err)
+{
+	json_t *root, *v;
+	json_error_t je;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if ((r = cni_conf_from_bytes(&c->conf, args->stdin_data, args->stdin_len, err)) < 0)
+		return r;
+	c->name = cni_conf_name(c->conf);
+	root = json_loadb(args->stdin_data, args->stdin_len, 0, &je);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+				     "failed to load netconf: %s", je.text);
+	}
+	if ((v = go_member(root, "ipMasq")) && !json_is_null(v)) {
+		if (!json_is_boolean(v)) {
+			r = type_error(err, v, "ipMasq", "bool");
+			goto out;
+		}
+		c->ipmasq = json_is_true(v);
+	}
+	if ((v = go_member(root, "ipMasqBackend")) && !json_is_null(v)) {
+		if (!json_is_string(v)) {
+			r = type_error(err, v, "ipMasqBackend", "string");
+			goto out;
+		}
+		if ((r = cni_ipmasq_backend_parse(json_string_value(v), &c->backend, err)) < 0)
+			goto out;
+	}
+	if ((v = go_member(root, "mtu")) && !json_is_null(v)) {
+		if (!json_is_integer(v)) {
+			r = type_error(err, v, "mtu", "int");
+			goto out;
+		}
+		json_int_t m = json_integer_value(v);
+		if (m < 0 || m > 65535) {
+			r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					  "invalid mtu %lld: must be between 0 and 65535",
+					  (long long)m);
+			goto out;
+		}
+		c->mtu = (unsigned int)m;
+	}
+	if ((v = go_member(root, "dns")) && !json_is_null(v)) {
+		json_t *d;
+		if (!json_is_object(v)) {
+			r = type_error(err, v, "dns", "types.DNS");
+			goto out;
+		}
+		if ((r = string_list(v, "nameservers", "dns.nameservers", &c->dns_nameservers,
+				     err)) < 0 ||
+		    (r = string_list(v, "search", "dns.search", &c->dns_search, err)) < 0 ||
+		    (r = string_list(v, "options", "dns.options", &c->dns_options, err)) < 0)
+			goto out;
+		if ((d = go_member(v, "domain")) && !json_is_null(d)) {
+			if (!json_is_string(d)) {
+				r = type_error(err, d, "dns.domain", "string");
+				goto out;
+			}
+			if (*json_string_value(d) &&
+			    !(c->dns_domain = strdup(json_string_value(d)))) {
+				r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+				goto out;
+			}
+		}
+		/* the reference overrides IPAM's DNS when any field is given (an empty list too) */
+		c->dns_set = c->dns_nameservers || c->dns_search || c->dns_options || c->dns_domain;
+	}
+	r = 0;
+out:
+	json_decref(root);
+	return r;
+}
+
+/* Enable forwarding for every family the result has addresses of (host namespace). */
+/* Put context in front of an error message (err may be NULL). */
+static void prefix_error(cni_error **err, const char *what, const char *arg)
+{
+	if (err && *err)
+		cni_error_prefix(*err, "%s%s%s", what, arg ? " " : "", arg ? arg : "");
+}
+
+static int enable_forward(const cni_result *res, cni_error **err)
+{
+	bool v4 = false, v6 = false;
+	for (size_t i = 0; i < cni_result_ip_count(res); i++) {
+		cni_ip ip = CNI_IP_INIT;
+		cni_ipnet n;
+		if (cni_result_get_ip(res, i, &ip) == 0 && cni_ipnet_parse(ip.address, &n) == 0) {
+			v4 |= n.ip.family == AF_INET;
+			v6 |= n.ip.family == AF_INET6;
+		}
+	}
+	const char *keys[2] = {v4 ? "net/ipv4/ip_forward" : NULL,
+			       v6 ? "net/ipv6/conf/all/forwarding" : NULL};
+	for (int i = 0; i < 2; i++) {
+		char *cur = NULL;
+		if (!keys[i])
+			continue;
+		if (cni_sysctl_get(keys[i], &cur, NULL) == 0 && strcmp(cur, "1") == 0) {
+			cni_free(cur);
+			continue;
+		}
+		cni_free(cur);
+		int r = cni_sysctl_set(keys[i], "1", err);
+		if (r < 0) {
+			prefix_error(err, "Could not enable IP forwarding", NULL);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* ---- ADD ---- */
+
+typedef struct add_ctx {
+	const cni_cmd_args *args;
+	ptp_conf *conf;
+	cni_netns *host_ns, *cont_ns;
+	cni_nl *host_nl, *cont_nl;
+	cni_result *res; /* what we print */
+	char host_name[CNI_IFNAMSIZ];
+	int host_index, cont_index;
+	bool veth_created, masq_done;
+} add_ctx;
+
+/*
+ * The reference creates its veths through Go's netlink, which sends a txqueuelen of 0;
+ * the kernel default is 1000. Same observable links as the reference.
+ */
+static int match_reference_txqlen(add_ctx *x, cni_error **err)
+{
+	cni_link_info host = CNI_LINK_INFO_INIT, cont = CNI_LINK_INFO_INIT;
+	int r;
+	if ((r = cni_link_get(x->host_nl, x->host_name, &host, err)) < 0 ||
+	    (r = cni_link_get(x->cont_nl, x->args->ifname, &cont, err)) < 0 ||
+	    (r = cni_link_set_txqlen(x->host_nl, host.ifindex, 0, err)) < 0)
+		return r;
+	return cni_link_set_txqlen(x->cont_nl, cont.ifindex, 0, err);
+}
+
+static int create_veth(add_ctx *x, cni_error **err)
+{
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	cni_error *e = NULL;
+	int r;
+
+	if (cni_link_get(x->cont_nl, x->args->ifname, &li, NULL) == 0)
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+				     "container veth name provided (%s) already exists",
+				     x->args->ifname);
+	for (int i = 0; i < VETH_TRIES; i++) {
+		if ((r = cni_random_veth_name(x->host_name, sizeof(x->host_name), err)) < 0)
+			return r;
+		/* container end and its peer in the host namespace in one request: no move */
+		r = cni_veth_add(x->cont_nl, x->args->ifname, x->host_name, x->host_ns,
+				 x->conf->mtu, NULL, NULL, &e);
+		if (r == 0) {
+			x->veth_created = true;
+			cni_error_free(e);
+			return match_reference_txqlen(x, err);
+		}
+		/* a host name already taken: try another one */
+		if (cni_link_get(x->host_nl, x->host_name, &li, NULL) == 0) {
+			cni_error_free(e);
+			e = NULL;
+			continue;
+		}
+		*err = e;
+		return r;
+	}
+	return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+			     "failed to find a free name for the host veth after %d tries",
+			     VETH_TRIES);
+}
+
+/*
+ * Delete the kernel's subnet route of an address (proto kernel). cni_route_del() sends
+ * RTPROT_BOOT, which the kernel matches against the route's protocol, so it cannot
+ * remove this route; this request leaves protocol, type and scope as wildcards, as the
+ * reference's netlink.RouteDel does. Uses the calling thread's namespace.
+ */
+static int delete_subnet_route(const cni_ipnet *subnet, int ifindex, cni_error **err)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+		char attrs[64];
+	} req;
+	char txt[CNI_IPNET_STRLEN], ifname[IF_NAMESIZE] = "";
+	int alen = subnet->ip.family == AF_INET ? 4 : 16;
+	struct rtattr *a;
+	int fd, e = 0;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	req.nh.nlmsg_type = RTM_DELROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.nh.nlmsg_seq = 1;
+	req.rt.rtm_family = (unsigned char)subnet->ip.family;
+	req.rt.rtm_dst_len = (unsigned char)subnet->prefix;
+	req.rt.rtm_table = RT_TABLE_MAIN;
+	req.rt.rtm_scope = RT_SCOPE_NOWHERE;
+	a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+	a->rta_type = RTA_DST;
+	a->rta_len = (unsigned short)RTA_LENGTH(alen);
+	memcpy(RTA_DATA(a), subnet->ip.addr, (size_t)alen);
+	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
+	a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+	a->rta_type = RTA_OIF;
+	a->rta_len = (unsigned short)RTA_LENGTH(sizeof(int));
+	memcpy(RTA_DATA(a), &ifindex, sizeof(int));
+	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		e = errno;
+	else if (send(fd, &req, req.nh.nlmsg_len, 0) < 0)
+		e = errno;
+	else {
+		char buf[4096];
+		ssize_t n;
+		do
+			n = recv(fd, buf, sizeof(buf), 0);
+		while (n < 0 && errno == EINTR);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		if (n < 0)
+			e = errno;
+		else if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
+			 h->nlmsg_type != NLMSG_ERROR)
+			e = EPROTO;
+		else
+			e = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (e == 0)
+		return 0;
+	if_indextoname((unsigned int)ifindex, ifname);
+	return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "failed to delete route %s on '%s': %s",
+			     cni_ipnet_format(subnet, txt, sizeof(txt)), ifname, strerror(e));
+}
+
+/* Routes of one container address: the gateway on-link, the subnet via the gateway. */
+static int container_routes(add_ctx *x, const cni_ipnet *addr, const cni_ipaddr *gw,
+			    cni_error **err)
+{
+	cni_route_spec link = CNI_ROUTE_SPEC_INIT, net = CNI_ROUTE_SPEC_INIT;
+	int bits = addr->ip.family == AF_INET ? 32 : 128;
+	cni_ipnet subnet;
+	int r;
+
+	/* the kernel's subnet route would reach neighbours directly; everything goes via
+	 * the gateway instead */
+	cni_ipnet_network(addr, &subnet);
+	if ((r = delete_subnet_route(&subnet, x->cont_index, err)) < 0)
+		return r;
+
+	link.dst.ip = *gw;
+	link.dst.prefix = bits;
+	link.ifindex = x->cont_index;
+	link.scope = RT_SCOPE_LINK;
+	link.has_src = true;
+	link.src = addr->ip;
+	if ((r = cni_route_add(x->cont_nl, &link, false, err)) < 0)
+		return r;
+
+	cni_ipnet_network(addr, &net.dst);
+	net.ifindex = x->cont_index;
+	net.scope = RT_SCOPE_UNIVERSE;
+	net.has_gw = true;
+	net.gw = *gw;
+	net.has_src = true;
+	net.src = addr->ip;
+	return cni_route_add(x->cont_nl, &net, false, err);
+}
+
+/* In the container's namespace: addresses, routes, link up. */
+static int configure_container(void *ud, cni_error **err)
+{
+	add_ctx *x = ud;
+	cni_ipam_configure_options opts = CNI_IPAM_CONFIGURE_OPTIONS_INIT;
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	int r;
+
+	/* IPv6 without the DAD wait: the peer is ours, nothing else can hold the address */
+	opts.ipv6_nodad = true;
+	if ((r = cni_ipam_configure_iface(x->cont_nl, x->args->ifname, x->res, &opts, err)) < 0)
+		return r;
+	if ((r = cni_link_get(x->cont_nl, x->args->ifname, &li, err)) < 0)
+		return r;
+	x->cont_index = li.ifindex;
+	for (size_t i = 0; i < cni_result_ip_count(x->res); i++) {
+		cni_ip ip = CNI_IP_INIT;
+		cni_ipnet addr;
+		cni_ipaddr gw;
+		cni_result_get_ip(x->res, i, &ip);
+		if (cni_ipnet_parse(ip.address, &addr) < 0 || !ip.gateway ||
+		    cni_ip_parse(ip.gateway, &gw) < 0)
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "IPAM result for %s has no gateway: ptp needs one",
+					     ip.address);
+		if ((r = container_routes(x, &addr, &gw, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The host end, as soon as it exists: up, no router advertisements (the reference's
+ * SetupVeth does both before the container end is configured). */
+static int host_link_up(add_ctx *x, cni_error **err)
+{
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	char key[96];
+	int r;
+
+	if ((r = cni_link_get(x->host_nl, x->host_name, &li, err)) < 0 ||
+	    (r = cni_link_set_up(x->host_nl, li.ifindex, true, err)) < 0)
+		return r;
+	/* best effort, as without IPv6 the key does not exist */
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra", x->host_name);
+	cni_sysctl_set(key, "0", NULL);
+	return 0;
+}
+
+/* The host end: the gateways, host routes. */
+static int configure_host(add_ctx *x, cni_error **err)
+{
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	int r;
+
+	if ((r = cni_link_get(x->host_nl, x->host_name, &li, err)) < 0)
+		return r;
+	x->host_index = li.ifindex;
+
+	for (size_t i = 0; i < cni_result_ip_count(x->res); i++) {
+		cni_ip ip = CNI_IP_INIT;
+		cni_ipnet addr, gwnet;
+		cni_route_spec rt = CNI_ROUTE_SPEC_INIT;
+		cni_error *e = NULL;
+		cni_result_get_ip(x->res, i, &ip);
+		if (cni_ipnet_parse(ip.address, &addr) < 0 || !ip.gateway ||
+		    cni_ip_parse(ip.gateway, &gwnet.ip) < 0)
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "IPAM result for %s has no gateway: ptp needs one",
+					     ip.address);
+		int bits = addr.ip.family == AF_INET ? 32 : 128;
+		gwnet.prefix = bits;
+		r = cni_addr_add(x->host_nl, li.ifindex, &gwnet,
+				 addr.ip.family == AF_INET6 ? CNI_ADDR_NODAD : 0, err);
+		if (r < 0)
+			return r;
+		rt.dst.ip = addr.ip;
+		rt.dst.prefix = bits;
+		rt.ifindex = li.ifindex;
+		rt.scope = RT_SCOPE_HOST;
+		r = cni_route_add(x->host_nl, &rt, false, &e);
+		if (r < 0 && !(e && strstr(cni_error_msg(e), "File exists"))) {
+			*err = e;
+			return r;
+		}
+		cni_error_free(e);
+	}
+	return 0;
+}
+
+/* The printed result: host veth, container veth, IPAM's IPs on the container veth. */
+static int build_result(add_ctx *x, const cni_result *ipam, cni_error **err)
+{
+	cni_link_info host = CNI_LINK_INFO_INIT, cont = CNI_LINK_INFO_INIT;
+	cni_interface hi = CNI_INTERFACE_INIT, ci = CNI_INTERFACE_INIT;
+	int r;
+
+	if ((r = cni_link_get(x->host_nl, x->host_name, &host, err)) < 0 ||
+	    (r = cni_link_get(x->cont_nl, x->args->ifname, &cont, err)) < 0)
+		return r;
+	if ((r = cni_result_new(&x->res, cni_version_current(), err)) < 0)
+		return r;
+	hi.name = host.name;
+	hi.mac = host.mac;
+	ci.name = cont.name;
+	ci.mac = cont.mac;
+	ci.sandbox = x->args->netns;
+	if ((r = cni_result_add_interface(x->res, &hi, NULL, err)) < 0 ||
+	    (r = cni_result_add_interface(x->res, &ci, NULL, err)) < 0)
+		return r;
+	for (size_t i = 0; i < cni_result_ip_count(ipam); i++) {
+		cni_ip ip = CNI_IP_INIT;
+		if ((r = cni_result_get_ip(ipam, i, &ip)) < 0)
+			return cni_error_set(err, -r, NULL, "failed to read IPAM result");
+		ip.interface = 1;
+		if ((r = cni_result_add_ip(x->res, &ip, err)) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < cni_result_route_count(ipam); i++) {
+		cni_route rt = CNI_ROUTE_INIT;
+		if ((r = cni_result_get_route(ipam, i, &rt)) < 0)
+			return cni_error_set(err, -r, NULL, "failed to read IPAM result");
+		if ((r = cni_result_add_route(x->res, &rt, err)) < 0)
+			return r;
+	}
+	cni_dns dns = CNI_DNS_INIT;
+	if (x->conf->dns_set) {
+		dns.nameservers = (const char *const *)x->conf->dns_nameservers;
+		dns.domain = x->conf->dns_domain;
+		dns.search = (const char *const *)x->conf->dns_search;
+		dns.options = (const char *const *)x->conf->dns_options;
+	} else {
+		cni_result_get_dns(ipam, &dns);
+	}
+	return cni_result_set_dns(x->res, &dns, err);
+}
+
+/* NULL-terminated CIDR strings of the result's IPs (pointers borrowed from it). */
+static const char **result_addresses(const cni_result *res)
+{
+	size_t n = cni_result_ip_count(res);
+	const char **v = calloc(n + 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++) {
+		cni_ip ip = CNI_IP_INIT;
+		cni_result_get_ip(res, i, &ip);
+		v[i] = ip.address;
+	}
+	return v;
+}
+
+static void add_ctx_done(add_ctx *x)
+{
+	cni_nl_close(x->cont_nl);
+	cni_nl_close(x->host_nl);
+	cni_netns_close(x->cont_ns);
+	cni_netns_close(x->host_ns);
+	cni_result_free(x->res);
+}
+
+static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
+{
+	ptp_conf conf;
+	add_ctx x = {.args = args, .conf = &conf};
+	cni_result *ipam = NULL;
+	size_t len = 0;
+	const char *bytes;
+	int r;
+
+	if ((r = load_conf(args, &conf, err)) < 0) {
+		ptp_conf_done(&conf);
+		return r;
+	}
+	bytes = cni_conf_bytes(conf.conf, &len);
+	if ((r = cni_ipam_exec_add(bytes, len, &ipam, err)) < 0)
+		goto out_conf;
+
+	/* from here on, a failure undoes everything, IPAM included */
+	if (cni_result_ip_count(ipam) == 0) {
+		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				  "IPAM plugin returned missing IP config");
+		goto fail;
+	}
+	if ((r = enable_forward(ipam, err)) < 0)
+		goto fail;
+	if ((r = cni_netns_open(args->netns, &x.cont_ns, err)) < 0) {
+		prefix_error(err, "failed to open netns", args->netns);
+		goto fail;
+	}
+	if ((r = cni_netns_open_current(&x.host_ns, err)) < 0 ||
+	    (r = cni_nl_open(&x.cont_nl, x.cont_ns, err)) < 0 ||
+	    (r = cni_nl_open(&x.host_nl, NULL, err)) < 0 || (r = create_veth(&x, err)) < 0 ||
+	    (r = host_link_up(&x, err)) < 0 || (r = build_result(&x, ipam, err)) < 0 ||
+	    (r = cni_netns_run(x.cont_ns, configure_container, &x, err)) < 0 ||
+	    (r = configure_host(&x, err)) < 0)
+		goto fail;
+	if (conf.ipmasq) {
+		const char **addrs = result_addresses(x.res);
+		if (!addrs) {
+			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			goto fail;
+		}
+		x.masq_done = true; /* partial rules are removed on failure too */
+		r = cni_ipmasq_setup(conf.backend, conf.name, args->ifname, args->container_id,
+				     addrs, err);
+		free(addrs);
+		if (r < 0)
+			goto fail;
+	}
+	*result = x.res;
+	x.res = NULL;
+	r = 0;
+	goto out;
+
+fail:
+	if (x.masq_done)
+		cni_ipmasq_teardown(conf.name, args->ifname, args->container_id, NULL);
+	if (x.veth_created) {
+		cni_link_info li = CNI_LINK_INFO_INIT;
+		/* deleting one end removes the pair, and the host routes with it */
+		if (cni_link_get(x.cont_nl, args->ifname, &li, NULL) == 0)
+			cni_link_del(x.cont_nl, li.ifindex, NULL);
+	}
+	cni_ipam_exec_del(bytes, len, NULL);
+out:
+	add_ctx_done(&x);
+	cni_result_free(ipam);
+out_conf:
+	ptp_conf_done(&conf);
+	return r;
+}
+
+/* ---- DEL ---- */
+
+static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	ptp_conf conf;
+	cni_netns *ns = NULL;
+	cni_nl *nl = NULL;
+	cni_error *e = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = load_conf(args, &conf, err)) < 0)
+		goto out;
+	const char *bytes = cni_conf_bytes(conf.conf, &len);
+	if ((r = cni_ipam_exec_del(bytes, len, err)) < 0)
+		goto out;
+
+	if (*args->netns) {
+		r = cni_netns_open(args->netns, &ns, &e);
+		if (r == -CNI_ERR_NOT_FOUND) {
+			/* the namespace is gone, and the veth with it */
+			cni_error_free(e);
+			e = NULL;
+		} else if (r < 0) {
+			*err = e;
+			goto out;
+		} else {
+			cni_link_info li = CNI_LINK_INFO_INIT;
+			if ((r = cni_nl_open(&nl, ns, err)) < 0)
+				goto out;
+			r = cni_link_get(nl, args->ifname, &li, &e);
+			if (r == 0)
+				r = cni_link_del(nl, li.ifindex, &e);
+			if (r == -CNI_ERR_NOT_FOUND) {
+				cni_error_free(e);
+				e = NULL;
+			} else if (r < 0) {
+				*err = e;
+				goto out;
+			}
+		}
+	}
+	/* rules are found by name and comment, so this works without the namespace */
+	r = conf.ipmasq ? cni_ipmasq_teardown(conf.name, args->ifname, args->container_id, err) : 0;
+out:
+	cni_nl_close(nl);
+	cni_netns_close(ns);
+	ptp_conf_done(&conf);
+	return r;
+}
+
+/* ---- CHECK ---- */
+
+typedef struct check_ctx {
+	const cni_cmd_args *args;
+	const cni_result *prev;
+	cni_interface cont;
+	cni_nl *nl;
+} check_ctx;
+
+static bool same_ipnet(const cni_ipnet *a, const cni_ipnet *b)
+{
+	return a->prefix == b->prefix && cni_ip_equal(&a->ip, &b->ip);
+}
+
+static int check_container(void *ud, cni_error **err)
+{
+	check_ctx *c = ud;
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	cni_addr_info *addrs = NULL;
+	cni_route_spec *routes = NULL;
+	size_t na = 0, nr = 0;
+	int r;
+
+	if (cni_link_get(c->nl, c->cont.name, &li, NULL) < 0)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "ptp: Container Interface name in prevResult: %s not found",
+				     c->cont.name);
+	if (strcmp(li.kind, "veth") != 0)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "Error: Container interface %s not of type veth/p2p", li.name);
+	if (c->cont.mac && *c->cont.mac && strcasecmp(c->cont.mac, li.mac) != 0)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "ptp: Interface %s Mac %s doesn't match container Mac: %s",
+				     c->cont.name, c->cont.mac, li.mac);
+	if ((r = cni_addr_list(c->nl, li.ifindex, 0, &addrs, &na, err)) < 0)
+		return r;
+	for (size_t i = 0; i < cni_result_ip_count(c->prev); i++) {
+		cni_ip ip = CNI_IP_INIT;
+		cni_interface owner = CNI_INTERFACE_INIT;
+		cni_ipnet want;
+		bool found = false;
+		cni_result_get_ip(c->prev, i, &ip);
+		if (ip.interface < 0 ||
+		    cni_result_get_interface(c->prev, (size_t)ip.interface, &owner) < 0 ||
+		    !owner.name || strcmp(owner.name, c->cont.name) != 0 ||
+		    cni_ipnet_parse(ip.address, &want) < 0)
+			continue;
+		for (size_t k = 0; k < na && !found; k++)
+			found = same_ipnet(&addrs[k].addr, &want);
+		if (!found) {
+			cni_free(addrs);
+			return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+					     "Failed to match addr %s on interface %s", ip.address,
+					     c->cont.name);
+		}
+	}
+	cni_free(addrs);
+
+	if ((r = cni_route_list(c->nl, 0, 0, 0, &routes, &nr, err)) < 0)
+		return r;
+	for (size_t i = 0; i < cni_result_route_count(c->prev); i++) {
+		cni_route rt = CNI_ROUTE_INIT;
+		cni_ipnet dst;
+		cni_ipaddr gw;
+		bool found = false;
+		cni_result_get_route(c->prev, i, &rt);
+		if (cni_ipnet_parse(rt.dst, &dst) < 0)
+			continue;
+		cni_ipnet_network(&dst, &dst);
+		bool has_gw = rt.gw && cni_ip_parse(rt.gw, &gw) == 0;
+		for (size_t k = 0; k < nr && !found; k++) {
+			const cni_route_spec *s = &routes[k];
+			found = same_ipnet(&s->dst, &dst) &&
+				(!has_gw || (s->has_gw && cni_ip_equal(&s->gw, &gw)));
+		}
+		if (!found) {
+			cni_free(routes);
+			return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+					     "Failed to match route %s%s%s in the container",
+					     rt.dst, has_gw ? " via " : "", has_gw ? rt.gw : "");
+		}
+	}
+	cni_free(routes);
+	return 0;
+}
+
+static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	ptp_conf conf;
+	cni_netns *ns = NULL;
+	cni_result *prev = NULL;
+	check_ctx c = {.args = args};
+	size_t len = 0;
+	int r;
+
+	if ((r = load_conf(args, &conf, err)) < 0)
+		goto out;
+	if ((r = cni_netns_open(args->netns, &ns, err)) < 0) {
+		prefix_error(err, "failed to open netns", args->netns);
+		goto out;
+	}
+	const char *bytes = cni_conf_bytes(conf.conf, &len);
+	if ((r = cni_ipam_exec_check(bytes, len, err)) < 0)
+		goto out;
+	if ((r = cni_conf_prev_result(conf.conf, &prev, err)) < 0)
+		goto out;
+	if (!prev) {
+		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "ptp: Required prevResult missing");
+		goto out;
+	}
+	c.prev = prev;
+	for (size_t i = 0; i < cni_result_interface_count(prev); i++) {
+		cni_interface it = CNI_INTERFACE_INIT;
+		cni_result_get_interface(prev, i, &it);
+		if (it.name && strcmp(it.name, args->ifname) == 0 && it.sandbox &&
+		    strcmp(it.sandbox, args->netns) == 0)
+			c.cont = it;
+	}
+	if (!c.cont.sandbox || strcmp(c.cont.sandbox, args->netns) != 0) {
+		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				  "Sandbox in prevResult %s doesn't match configured netns: %s",
+				  c.cont.sandbox ? c.cont.sandbox : "", args->netns);
+		goto out;
+	}
+	if ((r = cni_nl_open(&c.nl, ns, err)) < 0)
+		goto out;
+	r = cni_netns_run(ns, check_container, &c, err);
+out:
+	cni_nl_close(c.nl);
+	cni_result_free(prev);
+	cni_netns_close(ns);
+	ptp_conf_done(&conf);
+	return r;
+}
+
+/* ---- GC, STATUS (the reference has neither for ptp in 1.1.1) ---- */
+
+static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	ptp_conf conf;
+	cni_gc_attachment *valid = NULL;
+	size_t len = 0, n = 0;
+	bool present = false;
+	int r;
+
+	if ((r = load_conf(args, &conf, err)) < 0)
+		goto out;
+	const char *bytes = cni_conf_bytes(conf.conf, &len);
+	if (cni_conf_ipam_type(conf.conf) && *cni_conf_ipam_type(conf.conf) &&
+	    (r = cni_ipam_exec_gc(bytes, len, err)) < 0)
+		goto out;
+	if ((r = cni_conf_valid_attachments(conf.conf, &n, &present, err)) < 0)
+		goto out;
+	/* without the list nothing can be told stale */
+	if (!present)
+		goto out;
+	if (n && !(valid = calloc(n, sizeof(*valid)))) {
+		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		valid[i].container_id = cni_conf_valid_attachment_container_id(conf.conf, i);
+		valid[i].ifname = cni_conf_valid_attachment_ifname(conf.conf, i);
+	}
+	r = cni_ipmasq_gc(conf.name, valid, n, err);
+out:
+	free(valid);
+	ptp_conf_done(&conf);
+	return r;
+}
+
+static int cmd_status(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	ptp_conf conf;
+	size_t len = 0;
+	int r = load_conf(args, &conf, err);
+	if (r == 0) {
+		const char *bytes = cni_conf_bytes(conf.conf, &len);
+		r = cni_ipam_exec_status(bytes, len, err);
+	}
+	ptp_conf_done(&conf);
+	return r;
+}
+
+int main(void)
+{
+	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
+	f.add = cmd_add;
+	f.del = cmd_del;
+	f.check = cmd_check;
+	f.gc = cmd_gc;
+	f.status = cmd_status;
+	return cni_plugin_main(&f, NULL, "CNI ptp plugin libcni-c " LIBCNI_C_VERSION);
+}

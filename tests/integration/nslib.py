@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Helpers for the meta-plugin integration tests: namespaces with unique names that are
+always removed, plugin runs inside a test "host" namespace, iptables-save snapshots."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+REF_DIR = "/usr/lib/cni"
+_created = []
+
+
+def sh(cmd, check=True, **kw):
+    r = subprocess.run(cmd, shell=True, capture_output=True, text=True, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{cmd}: rc={r.returncode} {r.stderr}")
+    return r
+
+
+def skip(msg):
+    print(f"SKIP: {msg}")
+    sys.exit(77)
+
+
+def need_root():
+    if os.geteuid() != 0:
+        skip("needs root")
+
+
+def netns(tag):
+    name = f"cni-it-{tag}-{os.getpid()}-{len(_created)}"
+    if sh(f"ip netns add {name}", check=False).returncode != 0:
+        skip("cannot create network namespaces")
+    _created.append(name)
+    sh(f"ip netns exec {name} ip link set lo up")
+    return name
+
+
+def cleanup():
+    for n in _created:
+        sh(f"ip netns pids {n} | xargs -r kill -9", check=False)
+        sh(f"ip netns del {n}", check=False)
+    _created.clear()
+
+
+def veth(host, hname, cont, cname, v4h, v4c, v6h=None, v6c=None):
+    """veth host<->container; v4h/v4c are "addr/prefix"; container gets default routes."""
+    tmp = f"tmp{len(_created)}x{hname}"[:15]
+    sh(f"ip -n {host} link add {hname} type veth peer name {tmp} netns {cont}")
+    sh(f"ip -n {cont} link set {tmp} name {cname}")
+    sh(f"ip -n {host} addr add {v4h} dev {hname}")
+    sh(f"ip -n {cont} addr add {v4c} dev {cname}")
+    if v6h:
+        sh(f"ip -n {host} addr add {v6h} dev {hname} nodad")
+        sh(f"ip -n {cont} addr add {v6c} dev {cname} nodad")
+    sh(f"ip -n {host} link set {hname} up")
+    sh(f"ip -n {cont} link set {cname} up")
+    sh(f"ip -n {cont} route add default via {v4h.split('/')[0]}")
+    if v6h:
+        sh(f"ip -n {cont} -6 route add default via {v6h.split('/')[0]}")
+
+
+def run_plugin(path, cmd, host, conf, cid="ctr1", ifname="eth0", netns_path="/var/run/netns/x",
+               env_extra=None):
+    env = {"CNI_COMMAND": cmd, "CNI_CONTAINERID": cid, "CNI_NETNS": netns_path,
+           "CNI_IFNAME": ifname, "CNI_PATH": REF_DIR, "PATH": os.environ.get("PATH", "")}
+    if env_extra:
+        env.update(env_extra)
+    args = ["ip", "netns", "exec", host, "env", "-i"] + [f"{k}={v}" for k, v in env.items()] + [path]
+    r = subprocess.run(args, input=json.dumps(conf), capture_output=True, text=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+def saved(host, table):
+    """iptables-save of both families, without the comment and counter noise."""
+    out = []
+    for tool in ("iptables-save", "ip6tables-save"):
+        r = sh(f"ip netns exec {host} {tool} -t {table}")
+        out.append([l for l in r.stdout.splitlines() if not l.startswith("#")])
+    return out
+
+
+def serve_tcp(ns, addr, port, reply):
+    """A background TCP server in ns answering every connection with reply."""
+    fam = "AF_INET6" if ":" in addr else "AF_INET"
+    code = (f"import socket\ns=socket.socket(socket.{fam});"
+            f"s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('{addr}',{port}));s.listen(8)\n"
+            f"while True:\n c,_=s.accept();c.sendall(b'{reply}');c.close()")
+    p = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c", code])
+    time.sleep(0.3)
+    return p
+
+
+def connect(ns, addr, port, timeout=2):
+    fam = "AF_INET6" if ":" in addr else "AF_INET"
+    code = (f"import socket\ns=socket.socket(socket.{fam});s.settimeout({timeout})\n"
+            f"try:\n s.connect(('{addr}',{port}));print(s.recv(100).decode())\n"
+            f"except Exception as e:\n print('ERR',e)")
+    return sh(f"ip netns exec {ns} python3 -c \"{code}\"", check=False).stdout.strip()
+
+
+class Runner:
+    def __init__(self):
+        self.failed = 0
+        self.ran = 0
+
+    def case(self, fn):
+        self.ran += 1
+        try:
+            fn()
+            print(f"ok   {fn.__name__}")
+        except Exception as e:  # report and go on with the other cases
+            self.failed += 1
+            print(f"FAIL {fn.__name__}: {e}")
+        finally:
+            cleanup()
+
+    def finish(self):
+        print(f"{self.ran - self.failed}/{self.ran} passed")
+        sys.exit(1 if self.failed else 0)
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="cni-it-")

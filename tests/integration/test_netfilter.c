@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * netfilter module against the real kernel, only inside a namespace created here (run
+ * through cni_netns_run, so the host's firewall is never touched): restore batches apply
+ * atomically, save reads them back, nftables scripts run as one transaction.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include <cni/cni.h>
+
+#include "nstest.h"
+
+static cni_netns *ns;
+
+static int in_ns(cni_netns_fn fn, void *ud)
+{
+	cni_error *err = NULL;
+	int r = cni_netns_run(ns, fn, ud, &err);
+	if (r < 0)
+		print_message("error: %s\n", err ? cni_error_msg(err) : "?");
+	cni_error_free(err);
+	return r;
+}
+
+static int do_restore_save(void *ud, cni_error **err)
+{
+	int family = *(int *)ud;
+	char *out = NULL;
+	int r;
+
+	if (!cni_iptables_usable(family))
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "iptables not usable");
+	r = cni_iptables_restore(family,
+				 "*nat\n:CNI-NFTEST - [0:0]\n-A CNI-NFTEST -m comment --comment "
+				 "\"a \\\"quoted\\\" comment\" -j RETURN\nCOMMIT\n",
+				 err);
+	if (r < 0)
+		return r;
+	if ((r = cni_iptables_save(family, "nat", &out, err)) < 0)
+		return r;
+	bool ok =
+	    strstr(out, ":CNI-NFTEST - [0:0]") &&
+	    strstr(out,
+		   "-A CNI-NFTEST -m comment --comment \"a \\\"quoted\\\" comment\" -j RETURN");
+	cni_free(out);
+	if (!ok)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "rule not saved");
+
+	/* a failing batch changes nothing: its first line is valid, its second is not */
+	cni_error *bad = NULL;
+	r = cni_iptables_restore(
+	    family, "*nat\n-A CNI-NFTEST -j ACCEPT\n-A NO-SUCH-CHAIN -j ACCEPT\nCOMMIT\n", &bad);
+	ok = r < 0 && bad && strstr(cni_error_msg(bad), "restore");
+	cni_error_free(bad);
+	if (!ok)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "bad batch accepted");
+	if ((r = cni_iptables_save(family, "nat", &out, err)) < 0)
+		return r;
+	ok = !strstr(out, "-A CNI-NFTEST -j ACCEPT");
+	cni_free(out);
+	if (!ok)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "half a batch applied");
+	return cni_iptables_restore(family, "*nat\n-F CNI-NFTEST\n-X CNI-NFTEST\nCOMMIT\n", err);
+}
+
+static void test_restore_save_v4(void **state)
+{
+	int fam = AF_INET;
+	assert_int_equal(in_ns(do_restore_save, &fam), 0);
+}
+
+static void test_restore_save_v6(void **state)
+{
+	int fam = AF_INET6;
+	assert_int_equal(in_ns(do_restore_save, &fam), 0);
+}
+
+static int do_nft(void *ud, cni_error **err)
+{
+	char *out = NULL;
+	int r;
+	if (!cni_nftables_usable())
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "nftables not usable");
+	r = cni_nft_run("add table ip cni_nftest\nadd chain ip cni_nftest c\n"
+			"add rule ip cni_nftest c ip saddr 10.1.2.3 counter accept comment \"x\"\n",
+			false, NULL, err);
+	if (r < 0)
+		return r;
+	if ((r = cni_nft_run("list table ip cni_nftest", true, &out, err)) < 0)
+		return r;
+	bool ok =
+	    strstr(out, "\"nftables\"") && strstr(out, "10.1.2.3") && strstr(out, "\"comment\"");
+	cni_free(out);
+	if (!ok)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "JSON listing wrong");
+	/* a script with an error is one failed transaction: the new table does not appear */
+	cni_error *bad = NULL;
+	r = cni_nft_run("add table ip cni_nftest2\nadd rule ip cni_nftest2 nochain accept\n", false,
+			NULL, &bad);
+	ok = r < 0 && bad && strstr(cni_error_msg(bad), "nftables");
+	cni_error_free(bad);
+	if (!ok)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "bad script accepted");
+	bad = NULL;
+	r = cni_nft_run("list table ip cni_nftest2", false, NULL, &bad);
+	cni_error_free(bad);
+	if (r == 0)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "half a transaction applied");
+	return cni_nft_run("delete table ip cni_nftest", false, NULL, err);
+}
+
+static void test_nft(void **state)
+{
+	assert_int_equal(in_ns(do_nft, NULL), 0);
+}
+
+static void test_bad_args(void **state)
+{
+	cni_error *err = NULL;
+	char *out = NULL;
+	assert_false(cni_iptables_usable(12345));
+	assert_int_equal(cni_iptables_restore(AF_INET, NULL, &err), -CNI_ERR_INVALID_ARG);
+	cni_error_free(err);
+	err = NULL;
+	assert_int_equal(cni_iptables_save(AF_INET, "", &out, &err), -CNI_ERR_INVALID_ARG);
+	cni_error_free(err);
+	err = NULL;
+	assert_int_equal(cni_nft_run(NULL, false, NULL, &err), -CNI_ERR_INVALID_ARG);
+	cni_error_free(err);
+}
+
+int main(void)
+{
+	cni_error *err = NULL;
+	const char *path = nstest_create();
+	(void)nstest_exec; /* shared helper this test does not need */
+	if (cni_netns_open(path, &ns, &err) < 0) {
+		printf("SKIP: %s\n", cni_error_msg(err));
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_restore_save_v4),
+	    cmocka_unit_test(test_restore_save_v6),
+	    cmocka_unit_test(test_nft),
+	    cmocka_unit_test(test_bad_args),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	cni_netns_close(ns);
+	return rc;
+}
