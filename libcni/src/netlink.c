@@ -271,6 +271,10 @@ int cni_veth_add(cni_nl *nl, const char *name, const char *peer, const cni_netns
 		rtnl_link_set_mtu(l, mtu);
 		rtnl_link_set_mtu(p, mtu);
 	}
+	/* veths are noqueue devices; the reference (Go's netlink) creates them with a
+	 * txqueuelen of 0 rather than the kernel's default 1000, and so do we */
+	rtnl_link_set_txqlen(l, 0);
+	rtnl_link_set_txqlen(p, 0);
 	if ((r = set_link_mac(l, mac, err)) < 0 || (r = set_link_mac(p, peer_mac, err)) < 0)
 		goto out;
 	if (peer_ns)
@@ -613,7 +617,8 @@ int cni_addr_list(cni_nl *nl, int ifindex, int family, cni_addr_info **out, size
 
 /* ---- routes ---- */
 
-static int route_build(const cni_route_spec *s, struct rtnl_route **out, cni_error **err)
+static int route_build(const cni_route_spec *s, bool for_delete, struct rtnl_route **out,
+		       cni_error **err)
 {
 	struct rtnl_route *rt = rtnl_route_alloc();
 	if (!rt)
@@ -632,10 +637,18 @@ static int route_build(const cni_route_spec *s, struct rtnl_route **out, cni_err
 	rtnl_route_set_dst(rt, dst);
 	nl_addr_put(dst);
 	rtnl_route_set_table(rt, s->table ? s->table : RT_TABLE_MAIN);
-	/* Go's netlink sends universe scope and no protocol unless told otherwise */
-	rtnl_route_set_scope(rt, (uint8_t)(s->scope >= 0 ? s->scope : RT_SCOPE_UNIVERSE));
-	rtnl_route_set_protocol(rt, RTPROT_BOOT);
-	rtnl_route_set_type(rt, (uint8_t)(s->type ? s->type : RTN_UNICAST));
+	if (for_delete) {
+		/* unset protocol, type and scope are wildcards to the kernel: a delete finds
+		 * the route whoever made it (kernel subnet routes are proto kernel, scope link) */
+		rtnl_route_set_scope(rt, (uint8_t)(s->scope >= 0 ? s->scope : RT_SCOPE_NOWHERE));
+		rtnl_route_set_protocol(rt, RTPROT_UNSPEC);
+		rtnl_route_set_type(rt, (uint8_t)(s->type ? s->type : RTN_UNSPEC));
+	} else {
+		/* Go's netlink sends universe scope unless told otherwise */
+		rtnl_route_set_scope(rt, (uint8_t)(s->scope >= 0 ? s->scope : RT_SCOPE_UNIVERSE));
+		rtnl_route_set_protocol(rt, RTPROT_BOOT);
+		rtnl_route_set_type(rt, (uint8_t)(s->type ? s->type : RTN_UNICAST));
+	}
 	if (s->priority)
 		rtnl_route_set_priority(rt, s->priority);
 	if (s->mtu)
@@ -698,7 +711,7 @@ static int route_fail(cni_nl *nl, const cni_route_spec *s, int nle, const char *
 static int route_op(cni_nl *nl, const cni_route_spec *s, int op, int flags, cni_error **err)
 {
 	struct rtnl_route *rt = NULL;
-	int r = route_build(s, &rt, err);
+	int r = route_build(s, !op, &rt, err);
 	if (r < 0)
 		return r;
 	r = op ? rtnl_route_add(nl->sk, rt, flags) : rtnl_route_delete(nl->sk, rt, 0);

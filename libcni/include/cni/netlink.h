@@ -56,7 +56,8 @@ CNI_EXPORT int cni_link_list(cni_nl *nl, cni_link_info **out, size_t *count, cni
 /**
  * Create a veth pair: name in nl's namespace, peer in peer_ns (NULL: the same one), in
  * one request (no move afterwards). mtu 0 = default; macs NULL = random. Both ends are
- * created down. An existing name fails with -CNI_ERR_SYSTEM carrying EEXIST's text.
+ * created down, with txqueuelen 0 as the reference's are. An existing name fails with
+ * -CNI_ERR_SYSTEM carrying EEXIST's text.
  */
 CNI_EXPORT int cni_veth_add(cni_nl *nl, const char *name, const char *peer,
 			    const cni_netns *peer_ns, unsigned int mtu, const char *mac,
@@ -121,6 +122,8 @@ typedef struct cni_route_spec {
 /** Add a route; append = NLM_F_APPEND (ECMP-style add next to an existing one). */
 CNI_EXPORT int cni_route_add(cni_nl *nl, const cni_route_spec *r, bool append, cni_error **err);
 CNI_EXPORT int cni_route_replace(cni_nl *nl, const cni_route_spec *r, cni_error **err);
+/** Delete a route: protocol, and type and scope when unset (0 / -1), match any route, so
+ * kernel-made routes (proto kernel) can be deleted too. */
 CNI_EXPORT int cni_route_del(cni_nl *nl, const cni_route_spec *r, cni_error **err);
 /** Routes of family (0 = both) in table (0 = main, RT_TABLE_UNSPEC... use 255 for local);
  * ifindex 0 = any. *out new (cni_free()). */

@@ -246,21 +246,6 @@ typedef struct add_ctx {
 	bool veth_created, masq_done;
 } add_ctx;
 
-/*
- * The reference creates its veths through Go's netlink, which sends a txqueuelen of 0;
- * the kernel default is 1000. Same observable links as the reference.
- */
-static int match_reference_txqlen(add_ctx *x, cni_error **err)
-{
-	cni_link_info host = CNI_LINK_INFO_INIT, cont = CNI_LINK_INFO_INIT;
-	int r;
-	if ((r = cni_link_get(x->host_nl, x->host_name, &host, err)) < 0 ||
-	    (r = cni_link_get(x->cont_nl, x->args->ifname, &cont, err)) < 0 ||
-	    (r = cni_link_set_txqlen(x->host_nl, host.ifindex, 0, err)) < 0)
-		return r;
-	return cni_link_set_txqlen(x->cont_nl, cont.ifindex, 0, err);
-}
-
 static int create_veth(add_ctx *x, cni_error **err)
 {
 	cni_link_info li = CNI_LINK_INFO_INIT;
@@ -280,7 +265,7 @@ static int create_veth(add_ctx *x, cni_error **err)
 		if (r == 0) {
 			x->veth_created = true;
 			cni_error_free(e);
-			return match_reference_txqlen(x, err);
+			return 0;
 		}
 		/* a host name already taken: try another one */
 		if (cni_link_get(x->host_nl, x->host_name, &li, NULL) == 0) {
@@ -296,72 +281,6 @@ static int create_veth(add_ctx *x, cni_error **err)
 			     VETH_TRIES);
 }
 
-/*
- * Delete the kernel's subnet route of an address (proto kernel). cni_route_del() sends
- * RTPROT_BOOT, which the kernel matches against the route's protocol, so it cannot
- * remove this route; this request leaves protocol, type and scope as wildcards, as the
- * reference's netlink.RouteDel does. Uses the calling thread's namespace.
- */
-static int delete_subnet_route(const cni_ipnet *subnet, int ifindex, cni_error **err)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct rtmsg rt;
-		char attrs[64];
-	} req;
-	char txt[CNI_IPNET_STRLEN], ifname[IF_NAMESIZE] = "";
-	int alen = subnet->ip.family == AF_INET ? 4 : 16;
-	struct rtattr *a;
-	int fd, e = 0;
-
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-	req.nh.nlmsg_type = RTM_DELROUTE;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	req.nh.nlmsg_seq = 1;
-	req.rt.rtm_family = (unsigned char)subnet->ip.family;
-	req.rt.rtm_dst_len = (unsigned char)subnet->prefix;
-	req.rt.rtm_table = RT_TABLE_MAIN;
-	req.rt.rtm_scope = RT_SCOPE_NOWHERE;
-	a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
-	a->rta_type = RTA_DST;
-	a->rta_len = (unsigned short)RTA_LENGTH(alen);
-	memcpy(RTA_DATA(a), subnet->ip.addr, (size_t)alen);
-	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
-	a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
-	a->rta_type = RTA_OIF;
-	a->rta_len = (unsigned short)RTA_LENGTH(sizeof(int));
-	memcpy(RTA_DATA(a), &ifindex, sizeof(int));
-	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		e = errno;
-	else if (send(fd, &req, req.nh.nlmsg_len, 0) < 0)
-		e = errno;
-	else {
-		char buf[4096];
-		ssize_t n;
-		do
-			n = recv(fd, buf, sizeof(buf), 0);
-		while (n < 0 && errno == EINTR);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-		if (n < 0)
-			e = errno;
-		else if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
-			 h->nlmsg_type != NLMSG_ERROR)
-			e = EPROTO;
-		else
-			e = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (e == 0)
-		return 0;
-	if_indextoname((unsigned int)ifindex, ifname);
-	return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "failed to delete route %s on '%s': %s",
-			     cni_ipnet_format(subnet, txt, sizeof(txt)), ifname, strerror(e));
-}
 
 /* Routes of one container address: the gateway on-link, the subnet via the gateway. */
 static int container_routes(add_ctx *x, const cni_ipnet *addr, const cni_ipaddr *gw,
@@ -375,7 +294,10 @@ static int container_routes(add_ctx *x, const cni_ipnet *addr, const cni_ipaddr 
 	/* the kernel's subnet route would reach neighbours directly; everything goes via
 	 * the gateway instead */
 	cni_ipnet_network(addr, &subnet);
-	if ((r = delete_subnet_route(&subnet, x->cont_index, err)) < 0)
+	cni_route_spec kernel = CNI_ROUTE_SPEC_INIT;
+	kernel.dst = subnet;
+	kernel.ifindex = x->cont_index;
+	if ((r = cni_route_del(x->cont_nl, &kernel, err)) < 0)
 		return r;
 
 	link.dst.ip = *gw;
