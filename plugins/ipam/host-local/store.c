@@ -1,0 +1,1191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The on-disk store, shared with the reference plugin (backend/disk semantics):
+ *
+ *   <dataDir>/<network>/lock                  flock'ed around every change
+ *   <dataDir>/<network>/<ip>                  "<containerID>\r\n<ifname>", 0600
+ *   <dataDir>/<network>/last_reserved_ip.<N>  round-robin cursor of range set N
+ *
+ * and our private additions under <dataDir>/<network>/.host-local/:
+ *
+ *   owners/<hash>   the addresses held by the owners whose key hashes to <hash>
+ *   state           the network directory's mtime at which owners/ was complete
+ *   tmp/            files being written; anything here when we take the lock is debris
+ *   boot_id         the boot that last used the network (releaseOnReboot)
+ *
+ * Crash safety: a reservation is written to tmp/ and then link()ed to its <ip> name, so
+ * an <ip> file appears complete or not at all and link's EEXIST is the exclusive claim.
+ * last_reserved_ip is replaced by rename().
+ *
+ * The index: owners/ answers "what does (id, ifname) hold" without reading every file,
+ * which the reference does on each ADD. Every creation or removal of an <ip> file changes
+ * the directory's mtime; once owners/ is up to date we set the mtime to a value in the
+ * past and record it in state. A writer that does not know the index (the reference
+ * plugin, a crashed run of ours, an admin) leaves the mtime at "now", which no longer
+ * matches, and the next run rebuilds owners/ from the <ip> files. Entries found through
+ * the index are always checked against the <ip> file they name.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host-local.h"
+
+#define PRIV_DIR	".host-local"
+#define LAST_IP_PREFIX	"last_reserved_ip."
+#define STATE_MAGIC	"host-local-index-v1"
+#define MAX_LEASE_BYTES 65536
+#define BOOT_ID_PATH	"/proc/sys/kernel/random/boot_id"
+
+typedef struct hl_lease {
+	cni_ipaddr ip;
+	char *owner; /* trimmed content */
+	uint64_t hash;
+} hl_lease;
+
+struct hl_store {
+	char *path;
+	int dirfd, lockfd, privfd, ownersfd, tmpfd;
+	bool locked;
+	bool index_valid; /* owners/ is complete for this session */
+	bool need_commit; /* set the mtime marker at unlock */
+	unsigned int tmp_counter;
+	hl_store_options opts;
+	/* memory mode (no usable owners/): every lease, kept current in this session */
+	hl_lease *mem;
+	size_t nmem;
+	bool mem_mode;
+};
+
+#ifdef HOST_LOCAL_FAULT_INJECTION
+void hl_fault_point(const char *name)
+{
+	static unsigned long hits;
+	const char *spec = getenv("HOST_LOCAL_FAULT");
+	const char *at;
+	size_t len;
+	unsigned long want = 1;
+
+	if (!spec)
+		return;
+	at = strchr(spec, '@');
+	len = at ? (size_t)(at - spec) : strlen(spec);
+	if (strlen(name) != len || strncmp(spec, name, len) != 0)
+		return;
+	if (at)
+		want = strtoul(at + 1, NULL, 10);
+	if (++hits >= want)
+		raise(SIGKILL);
+}
+#endif
+
+static void freep_(void *p)
+{
+	free(*(void **)p);
+}
+
+static void closep_(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+static int sys_error(cni_error **err, const char *what, const char *path, const char *name)
+{
+	int e = errno;
+
+	return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "%s %s%s%s: %s", what, path,
+			     name ? "/" : "", name ? name : "", strerror(e));
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Go's strings.TrimSpace on ASCII, in place. */
+static char *trim(char *s)
+{
+	size_t n;
+
+	while (is_space(*s))
+		s++;
+	n = strlen(s);
+	while (n && is_space(s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static char *key_new(const char *id, const char *ifname)
+{
+	char *idc = strdup(id), *out = NULL;
+
+	if (idc && asprintf(&out, "%s\r\n%s", trim(idc), ifname) < 0)
+		out = NULL;
+	free(idc);
+	return out;
+}
+
+static char *key_old(const char *id)
+{
+	char *idc = strdup(id), *out;
+
+	if (!idc)
+		return NULL;
+	out = strdup(trim(idc));
+	free(idc);
+	return out;
+}
+
+/* A file name that is an address as Go's IP.String() writes it. */
+static bool name_to_ip(const char *name, cni_ipaddr *ip)
+{
+	char buf[CNI_IP_STRLEN];
+
+	if (name[0] == '.' || cni_ip_parse(name, ip) < 0)
+		return false;
+	return cni_ip_format(ip, buf, sizeof(buf)) && strcmp(buf, name) == 0;
+}
+
+static int read_small(int dirfd, const char *name, char **out, size_t max)
+{
+	_hl_cleanup_(closep_) int fd = -1;
+	char *buf;
+	size_t len = 0;
+	struct stat st;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	buf = malloc(max + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, max - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = -errno;
+
+			free(buf);
+			return e;
+		}
+		if (n == 0 || (len += (size_t)n) == max)
+			break;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A complete new file in tmp/; its name in name. */
+static int write_tmp(hl_store *s, const char *data, size_t len, char *name, size_t namelen)
+{
+	int fd;
+
+	snprintf(name, namelen, "%ld.%u.tmp", (long)getpid(), s->tmp_counter++);
+	fd = openat(s->tmpfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, data, len) < 0 || close(fd) < 0) {
+		int e = errno;
+
+		unlinkat(s->tmpfd, name, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* Replace dirfd/name atomically with data. */
+static int replace_file(hl_store *s, int dirfd, const char *name, const char *data, size_t len)
+{
+	char tmp[64];
+	int fd;
+
+	if (s->tmpfd >= 0) {
+		if (write_tmp(s, data, len, tmp, sizeof(tmp)) < 0)
+			return -1;
+		if (renameat(s->tmpfd, tmp, dirfd, name) < 0) {
+			int e = errno;
+
+			unlinkat(s->tmpfd, tmp, 0);
+			errno = e;
+			return -1;
+		}
+		return 0;
+	}
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, data, len) < 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	_hl_cleanup_(freep_) char *p = strdup(path);
+	struct stat st;
+
+	if (!p)
+		return -1;
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -1;
+		*c = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -1;
+	if (stat(p, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+static int open_subdir(int dirfd, const char *name, mode_t mode)
+{
+	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+		return -1;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+/* Iterate a directory given by fd; cb returns <0 to stop. */
+static int for_each_entry(int dirfd, int (*cb)(const char *name, unsigned char type, void *ud),
+			  void *ud)
+{
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	rewinddir(d);
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		r = cb(de->d_name, de->d_type, ud);
+		if (r < 0)
+			break;
+	}
+	if (!de && errno)
+		r = -errno;
+	closedir(d);
+	return r;
+}
+
+static int unlink_cb(const char *name, unsigned char type, void *ud)
+{
+	int dirfd = *(int *)ud;
+
+	(void)type;
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static void close_priv(hl_store *s)
+{
+	if (s->ownersfd >= 0)
+		close(s->ownersfd);
+	if (s->tmpfd >= 0)
+		close(s->tmpfd);
+	if (s->privfd >= 0)
+		close(s->privfd);
+	s->ownersfd = s->tmpfd = s->privfd = -1;
+}
+
+static void leases_free(hl_lease *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(l[i].owner);
+	free(l);
+}
+
+void hl_store_free(hl_store *s)
+{
+	if (!s)
+		return;
+	hl_store_unlock(s);
+	close_priv(s);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	leases_free(s->mem, s->nmem);
+	free(s->path);
+	free(s);
+}
+
+int hl_store_open(hl_store **out, const char *data_dir, const char *network,
+		  const hl_store_options *opts, cni_error **err)
+{
+	hl_store *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	s->dirfd = s->lockfd = s->privfd = s->ownersfd = s->tmpfd = -1;
+	if (opts)
+		s->opts = *opts;
+	if (asprintf(&s->path, "%s/%s", data_dir, network) < 0) {
+		s->path = NULL;
+		hl_store_free(s);
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	}
+	if (mkdir_p(s->path, 0755) < 0) {
+		r = sys_error(err, "mkdir", s->path, NULL);
+		hl_store_free(s);
+		return r;
+	}
+	s->dirfd = open(s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		r = sys_error(err, "open", s->path, NULL);
+		hl_store_free(s);
+		return r;
+	}
+	s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->lockfd < 0) {
+		r = sys_error(err, "open", s->path, "lock");
+		hl_store_free(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+/* ---- full scans ------------------------------------------------------------------- */
+
+typedef struct scan_ctx {
+	hl_store *s;
+	hl_lease *l;
+	size_t n, cap;
+	bool read_content;
+	int error;
+} scan_ctx;
+
+static int scan_cb(const char *name, unsigned char type, void *ud)
+{
+	scan_ctx *c = ud;
+	hl_lease le = {0};
+	char *data = NULL;
+
+	if (type != DT_REG && type != DT_UNKNOWN)
+		return 0;
+	if (!name_to_ip(name, &le.ip))
+		return 0;
+	if (c->read_content) {
+		int r = read_small(c->s->dirfd, name, &data, MAX_LEASE_BYTES);
+
+		if (r == -ENOENT || r == -EINVAL)
+			return 0;
+		if (r < 0) {
+			c->error = -r;
+			return r;
+		}
+		le.owner = strdup(trim(data));
+		free(data);
+		if (!le.owner)
+			return -ENOMEM;
+		le.hash = fnv1a(le.owner);
+	}
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? 2 * c->cap : 256;
+		hl_lease *nl = realloc(c->l, ncap * sizeof(*nl));
+
+		if (!nl) {
+			free(le.owner);
+			return -ENOMEM;
+		}
+		c->l = nl;
+		c->cap = ncap;
+	}
+	c->l[c->n++] = le;
+	return 0;
+}
+
+static int scan_leases(hl_store *s, bool read_content, hl_lease **out, size_t *n, cni_error **err)
+{
+	scan_ctx c = {.s = s, .read_content = read_content};
+	int r = for_each_entry(s->dirfd, scan_cb, &c);
+
+	if (r < 0) {
+		leases_free(c.l, c.n);
+		errno = -r;
+		return sys_error(err, "read", s->path, NULL);
+	}
+	*out = c.l;
+	*n = c.n;
+	return 0;
+}
+
+/* ---- the owner index -------------------------------------------------------------- */
+
+static void hash_name(uint64_t h, char *buf, size_t len)
+{
+	snprintf(buf, len, "%016llx", (unsigned long long)h);
+}
+
+/* Addresses listed in owners/<hash>. */
+static int idx_read(hl_store *s, uint64_t h, cni_ipaddr **out, size_t *n)
+{
+	char name[32];
+	_hl_cleanup_(freep_) char *data = NULL;
+	cni_ipaddr *v = NULL;
+	size_t cnt = 0;
+	char *save = NULL;
+	int r;
+
+	hash_name(h, name, sizeof(name));
+	r = read_small(s->ownersfd, name, &data, MAX_LEASE_BYTES);
+	if (r == -ENOENT) {
+		*out = NULL;
+		*n = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	for (char *tok = strtok_r(data, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+		cni_ipaddr ip;
+		cni_ipaddr *nv;
+
+		if (cni_ip_parse(tok, &ip) < 0)
+			continue;
+		nv = realloc(v, (cnt + 1) * sizeof(*nv));
+		if (!nv) {
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[cnt++] = ip;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int idx_write(hl_store *s, uint64_t h, const cni_ipaddr *ips, size_t n)
+{
+	char name[32], buf[CNI_IP_STRLEN];
+	_hl_cleanup_(freep_) char *data = malloc(n * (CNI_IP_STRLEN + 1) + 1);
+	size_t len = 0;
+
+	if (!data)
+		return -ENOMEM;
+	hash_name(h, name, sizeof(name));
+	if (n == 0)
+		return (unlinkat(s->ownersfd, name, 0) < 0 && errno != ENOENT) ? -errno : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!cni_ip_format(&ips[i], buf, sizeof(buf)))
+			continue;
+		len += (size_t)sprintf(data + len, "%s\n", buf);
+	}
+	return replace_file(s, s->ownersfd, name, data, len) < 0 ? -errno : 0;
+}
+
+/* The owner of ip as recorded in its file (trimmed), or NULL. */
+static char *ip_owner(hl_store *s, const cni_ipaddr *ip)
+{
+	char name[CNI_IP_STRLEN];
+	char *data = NULL, *o;
+
+	if (!cni_ip_format(ip, name, sizeof(name)) ||
+	    read_small(s->dirfd, name, &data, MAX_LEASE_BYTES) < 0)
+		return NULL;
+	o = strdup(trim(data));
+	free(data);
+	return o;
+}
+
+/* Rewrite owners/<hash>: keep the listed addresses still held by an owner of that hash,
+ * plus add (may be NULL). Dropping entries never hides a live lease; adding is ordered
+ * after the <ip> file exists. */
+static int idx_update(hl_store *s, uint64_t h, const cni_ipaddr *add)
+{
+	_hl_cleanup_(freep_) cni_ipaddr *v = NULL;
+	size_t n = 0, keep = 0;
+	int r;
+
+	r = idx_read(s, h, &v, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		_hl_cleanup_(freep_) char *o = ip_owner(s, &v[i]);
+		bool dup = false;
+
+		if (!o || fnv1a(o) != h)
+			continue;
+		for (size_t j = 0; j < keep; j++)
+			dup |= cni_ip_equal(&v[j], &v[i]);
+		if (!dup)
+			v[keep++] = v[i];
+	}
+	if (add) {
+		bool have = false;
+
+		for (size_t j = 0; j < keep; j++)
+			have |= cni_ip_equal(&v[j], add);
+		if (!have) {
+			cni_ipaddr *nv = realloc(v, (keep + 1) * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+			v[keep++] = *add;
+		}
+	}
+	return idx_write(s, h, v, keep);
+}
+
+static int lease_cmp(const void *a, const void *b)
+{
+	const hl_lease *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return cni_ip_cmp(&x->ip, &y->ip);
+}
+
+/* owners/ from scratch, out of every <ip> file. */
+static int idx_rebuild(hl_store *s, cni_error **err)
+{
+	hl_lease *l = NULL;
+	size_t n = 0;
+	int r;
+
+	s->index_valid = false;
+	r = scan_leases(s, true, &l, &n, err);
+	if (r < 0)
+		return r;
+	hl_fault_point("rebuild-scanned");
+	r = s->ownersfd >= 0 ? for_each_entry(s->ownersfd, unlink_cb, &s->ownersfd) : -EBADF;
+	if (r == 0) {
+		qsort(l, n, sizeof(*l), lease_cmp);
+		for (size_t i = 0; i < n && r == 0;) {
+			size_t j = i;
+			cni_ipaddr *ips = malloc((n - i) * sizeof(*ips));
+
+			if (!ips) {
+				r = -ENOMEM;
+				break;
+			}
+			for (; j < n && l[j].hash == l[i].hash; j++)
+				ips[j - i] = l[j].ip;
+			r = idx_write(s, l[i].hash, ips, j - i);
+			free(ips);
+			i = j;
+		}
+	}
+	if (r == 0) {
+		leases_free(l, n);
+		s->index_valid = true;
+		s->need_commit = true;
+		return 0;
+	}
+	/* no usable index: answer from memory for this run */
+	leases_free(s->mem, s->nmem);
+	s->mem = l;
+	s->nmem = n;
+	s->mem_mode = true;
+	return 0;
+}
+
+static int read_state(hl_store *s, struct timespec *ts)
+{
+	_hl_cleanup_(freep_) char *data = NULL;
+	long long sec, nsec;
+	char magic[32];
+
+	if (read_small(s->privfd, "state", &data, 256) < 0)
+		return -1;
+	if (sscanf(data, "%31s %lld %lld", magic, &sec, &nsec) != 3 || strcmp(magic, STATE_MAGIC))
+		return -1;
+	ts->tv_sec = (time_t)sec;
+	ts->tv_nsec = (long)nsec;
+	return 0;
+}
+
+static int idx_validate(hl_store *s, cni_error **err)
+{
+	struct timespec rec;
+	struct stat st;
+
+	if (s->privfd < 0 || s->ownersfd < 0 || s->tmpfd < 0) {
+		hl_lease *l = NULL;
+		size_t n = 0;
+		int r = scan_leases(s, true, &l, &n, err);
+
+		if (r < 0)
+			return r;
+		s->mem = l;
+		s->nmem = n;
+		s->mem_mode = true;
+		return 0;
+	}
+	if (fstat(s->dirfd, &st) < 0)
+		return sys_error(err, "stat", s->path, NULL);
+	if (read_state(s, &rec) == 0 && rec.tv_sec == st.st_mtim.tv_sec &&
+	    rec.tv_nsec == st.st_mtim.tv_nsec) {
+		s->index_valid = true;
+		return 0;
+	}
+	return idx_rebuild(s, err);
+}
+
+/* Mark owners/ complete: mtime into the past (a change by anyone else sets it to now),
+ * recorded in state. */
+static void idx_commit(hl_store *s)
+{
+	struct timespec times[2], now;
+	struct stat st;
+	char buf[128];
+	int len;
+
+	if (!s->need_commit || s->mem_mode || !s->index_valid || s->privfd < 0)
+		return;
+	hl_fault_point("commit-start");
+	clock_gettime(CLOCK_REALTIME, &now);
+	times[0].tv_sec = 0;
+	times[0].tv_nsec = UTIME_OMIT;
+	times[1].tv_sec = now.tv_sec - 1;
+	times[1].tv_nsec = now.tv_nsec;
+	if (futimens(s->dirfd, times) < 0 || fstat(s->dirfd, &st) < 0) {
+		unlinkat(s->privfd, "state", 0);
+		return;
+	}
+	hl_fault_point("commit-mtime-set");
+	len = snprintf(buf, sizeof(buf), "%s %lld %lld\n", STATE_MAGIC,
+		       (long long)st.st_mtim.tv_sec, (long long)st.st_mtim.tv_nsec);
+	if (replace_file(s, s->privfd, "state", buf, (size_t)len) < 0)
+		unlinkat(s->privfd, "state", 0);
+	s->need_commit = false;
+}
+
+/* ---- reboot marker ---------------------------------------------------------------- */
+
+static int drop_cb(const char *name, unsigned char type, void *ud)
+{
+	hl_store *s = ud;
+	cni_ipaddr ip;
+
+	(void)type;
+	if (!name_to_ip(name, &ip))
+		return 0;
+	if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	hl_fault_point("reboot-dropped");
+	return 0;
+}
+
+static int check_boot(hl_store *s, cni_error **err)
+{
+	_hl_cleanup_(freep_) char *cur = NULL;
+	_hl_cleanup_(freep_) char *rec = NULL;
+	int r;
+	char *c;
+
+	if (read_small(AT_FDCWD, s->opts.boot_id_path ? s->opts.boot_id_path : BOOT_ID_PATH, &cur,
+		       128) < 0)
+		return 0; /* cannot tell: keep everything */
+	c = trim(cur);
+	if (!*c || s->privfd < 0)
+		return 0;
+	if (read_small(s->privfd, "boot_id", &rec, 128) == 0 && strcmp(trim(rec), c) != 0) {
+		r = for_each_entry(s->dirfd, drop_cb, s);
+		if (r < 0) {
+			errno = -r;
+			return sys_error(err, "release stale reservations in", s->path, NULL);
+		}
+	} else if (rec) {
+		return 0; /* same boot */
+	}
+	if (replace_file(s, s->privfd, "boot_id", c, strlen(c)) < 0)
+		return sys_error(err, "write", s->path, PRIV_DIR "/boot_id");
+	return 0;
+}
+
+/* ---- lock ------------------------------------------------------------------------- */
+
+int hl_store_lock(hl_store *s, cni_error **err)
+{
+	int r;
+
+	while (flock(s->lockfd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return sys_error(err, "lock", s->path, "lock");
+	s->locked = true;
+	s->need_commit = false;
+	s->index_valid = false;
+
+	close_priv(s);
+	s->privfd = open_subdir(s->dirfd, PRIV_DIR, 0700);
+	if (s->privfd >= 0) {
+		s->ownersfd = open_subdir(s->privfd, "owners", 0700);
+		s->tmpfd = open_subdir(s->privfd, "tmp", 0700);
+	}
+	/* whatever is in tmp/ now was left by a run that died holding the lock */
+	if (s->tmpfd >= 0)
+		for_each_entry(s->tmpfd, unlink_cb, &s->tmpfd);
+
+	if (s->opts.release_on_reboot) {
+		r = check_boot(s, err);
+		if (r < 0) {
+			hl_store_unlock(s);
+			return r;
+		}
+	}
+	r = idx_validate(s, err);
+	if (r < 0) {
+		hl_store_unlock(s);
+		return r;
+	}
+	return 0;
+}
+
+void hl_store_unlock(hl_store *s)
+{
+	if (!s || !s->locked)
+		return;
+	idx_commit(s);
+	flock(s->lockfd, LOCK_UN);
+	s->locked = false;
+	leases_free(s->mem, s->nmem);
+	s->mem = NULL;
+	s->nmem = 0;
+	s->mem_mode = false;
+}
+
+/* ---- operations ------------------------------------------------------------------- */
+
+static int mem_add(hl_store *s, const cni_ipaddr *ip, const char *owner)
+{
+	hl_lease *n = realloc(s->mem, (s->nmem + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	s->mem = n;
+	n[s->nmem].ip = *ip;
+	n[s->nmem].owner = strdup(owner);
+	if (!n[s->nmem].owner)
+		return -ENOMEM;
+	n[s->nmem].hash = fnv1a(owner);
+	s->nmem++;
+	return 0;
+}
+
+static void mem_remove(hl_store *s, const cni_ipaddr *ip)
+{
+	for (size_t i = 0; i < s->nmem; i++)
+		if (cni_ip_equal(&s->mem[i].ip, ip)) {
+			free(s->mem[i].owner);
+			s->mem[i] = s->mem[--s->nmem];
+			return;
+		}
+}
+
+int hl_store_reserve(hl_store *s, const char *id, const char *ifname, const cni_ipaddr *ip,
+		     size_t rangeset_idx, bool *reserved, cni_error **err)
+{
+	_hl_cleanup_(freep_) char *key = key_new(id, ifname);
+	char name[CNI_IP_STRLEN], tmp[64], last[64];
+	bool fallback = s->tmpfd < 0;
+	int r;
+
+	if (!key)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	if (!cni_ip_format(ip, name, sizeof(name)))
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "cannot format address");
+
+	if (!fallback) {
+		if (write_tmp(s, key, strlen(key), tmp, sizeof(tmp)) < 0)
+			return sys_error(err, "write", s->path, PRIV_DIR "/tmp");
+		hl_fault_point("reserve-tmp-written");
+		if (linkat(s->tmpfd, tmp, s->dirfd, name, 0) < 0) {
+			int e = errno;
+
+			unlinkat(s->tmpfd, tmp, 0);
+			if (e == EEXIST) {
+				*reserved = false;
+				return 0;
+			}
+			if (e != EXDEV && e != EPERM && e != ENOTSUP && e != EMLINK) {
+				errno = e;
+				return sys_error(err, "reserve", s->path, name);
+			}
+			fallback = true; /* no hard links here */
+		} else {
+			s->need_commit = true;
+			hl_fault_point("reserve-linked");
+			unlinkat(s->tmpfd, tmp, 0);
+		}
+	}
+	if (fallback) {
+		int fd = openat(s->dirfd, name,
+				O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd < 0 && errno == EEXIST) {
+			*reserved = false;
+			return 0;
+		}
+		if (fd < 0)
+			return sys_error(err, "reserve", s->path, name);
+		s->need_commit = true;
+		if (write_all(fd, key, strlen(key)) < 0 || close(fd) < 0) {
+			r = sys_error(err, "write", s->path, name);
+			unlinkat(s->dirfd, name, 0);
+			return r;
+		}
+	}
+
+	if (s->mem_mode) {
+		if (mem_add(s, ip, key) < 0)
+			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	} else if (s->index_valid) {
+		r = idx_update(s, fnv1a(key), ip);
+		if (r < 0) {
+			/* the <ip> file exists; a rebuild will index it */
+			s->index_valid = false;
+			s->need_commit = false;
+		}
+		hl_fault_point("reserve-indexed");
+	}
+
+	snprintf(last, sizeof(last), LAST_IP_PREFIX "%zu", rangeset_idx);
+	if (replace_file(s, s->dirfd, last, name, strlen(name)) < 0) {
+		r = sys_error(err, "write", s->path, last);
+		hl_store_release_ip(s, id, ifname, ip, NULL);
+		return r;
+	}
+	hl_fault_point("reserve-done");
+	*reserved = true;
+	return 0;
+}
+
+int hl_store_release_ip(hl_store *s, const char *id, const char *ifname, const cni_ipaddr *ip,
+			cni_error **err)
+{
+	_hl_cleanup_(freep_) char *key = key_new(id, ifname);
+	_hl_cleanup_(freep_) char *owner = NULL;
+	char name[CNI_IP_STRLEN];
+
+	if (!key || !cni_ip_format(ip, name, sizeof(name)))
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	owner = ip_owner(s, ip);
+	if (!owner || strcmp(owner, key) != 0)
+		return 0;
+	if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
+		return sys_error(err, "remove", s->path, name);
+	s->need_commit = true;
+	if (s->mem_mode)
+		mem_remove(s, ip);
+	else if (s->index_valid && idx_update(s, fnv1a(key), NULL) < 0)
+		s->index_valid = false;
+	return 0;
+}
+
+int hl_store_last_reserved(hl_store *s, size_t rangeset_idx, cni_ipaddr *out, bool *found)
+{
+	_hl_cleanup_(freep_) char *data = NULL;
+	char name[64];
+
+	*found = false;
+	snprintf(name, sizeof(name), LAST_IP_PREFIX "%zu", rangeset_idx);
+	if (read_small(s->dirfd, name, &data, 256) < 0)
+		return 0;
+	/* parsed as written, like net.ParseIP on the raw bytes */
+	if (cni_ip_parse(data, out) == 0)
+		*found = true;
+	return 0;
+}
+
+/* Verified addresses held by key. */
+static int held_by(hl_store *s, const char *key, cni_ipaddr **out, size_t *n)
+{
+	cni_ipaddr *v = NULL;
+	size_t cnt = 0;
+	int r;
+
+	if (s->mem_mode || !s->index_valid) {
+		if (!s->mem_mode) {
+			/* index went bad during this run: fall back to a scan */
+			hl_lease *l = NULL;
+			size_t ln = 0;
+
+			r = scan_leases(s, true, &l, &ln, NULL);
+			if (r < 0)
+				return r;
+			s->mem = l;
+			s->nmem = ln;
+			s->mem_mode = true;
+		}
+		for (size_t i = 0; i < s->nmem; i++) {
+			cni_ipaddr *nv;
+
+			if (strcmp(s->mem[i].owner, key) != 0)
+				continue;
+			nv = realloc(v, (cnt + 1) * sizeof(*nv));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+			v[cnt++] = s->mem[i].ip;
+		}
+		*out = v;
+		*n = cnt;
+		return 0;
+	}
+	r = idx_read(s, fnv1a(key), &v, &cnt);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < cnt;) {
+		_hl_cleanup_(freep_) char *o = ip_owner(s, &v[i]);
+
+		if (o && strcmp(o, key) == 0)
+			i++;
+		else
+			v[i] = v[--cnt];
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int append_ips(cni_ipaddr **v, size_t *n, const cni_ipaddr *add, size_t nadd)
+{
+	cni_ipaddr *nv;
+
+	if (!nadd)
+		return 0;
+	nv = realloc(*v, (*n + nadd) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	memcpy(nv + *n, add, nadd * sizeof(*nv));
+	*v = nv;
+	*n += nadd;
+	return 0;
+}
+
+int hl_store_get_by_id(hl_store *s, const char *id, const char *ifname, cni_ipaddr **out, size_t *n,
+		       cni_error **err)
+{
+	_hl_cleanup_(freep_) char *kn = key_new(id, ifname);
+	_hl_cleanup_(freep_) char *ko = key_old(id);
+	_hl_cleanup_(freep_) cni_ipaddr *a = NULL;
+	_hl_cleanup_(freep_) cni_ipaddr *b = NULL;
+	size_t na = 0, nb = 0;
+	int r;
+
+	if (!kn || !ko)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	r = held_by(s, kn, &a, &na);
+	if (r == 0)
+		r = held_by(s, ko, &b, &nb);
+	if (r == 0)
+		r = append_ips(&a, &na, b, nb);
+	if (r < 0) {
+		errno = -r;
+		return sys_error(err, "read", s->path, NULL);
+	}
+	*out = a;
+	a = NULL;
+	*n = na;
+	return 0;
+}
+
+static int release_key(hl_store *s, const char *key, size_t *count, cni_error **err)
+{
+	_hl_cleanup_(freep_) cni_ipaddr *v = NULL;
+	size_t n = 0;
+	int r = held_by(s, key, &v, &n);
+
+	if (r < 0) {
+		errno = -r;
+		return sys_error(err, "read", s->path, NULL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char name[CNI_IP_STRLEN];
+
+		if (!cni_ip_format(&v[i], name, sizeof(name)))
+			continue;
+		if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
+			return sys_error(err, "remove", s->path, name);
+		s->need_commit = true;
+		hl_fault_point("release-unlinked");
+		if (s->mem_mode)
+			mem_remove(s, &v[i]);
+		(*count)++;
+	}
+	if (!s->mem_mode && s->index_valid && idx_update(s, fnv1a(key), NULL) < 0)
+		s->index_valid = false;
+	return 0;
+}
+
+int hl_store_release_by_id(hl_store *s, const char *id, const char *ifname, size_t *released,
+			   cni_error **err)
+{
+	_hl_cleanup_(freep_) char *kn = key_new(id, ifname);
+	_hl_cleanup_(freep_) char *ko = key_old(id);
+	size_t count = 0;
+	int r;
+
+	if (!kn || !ko)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	r = release_key(s, kn, &count, err);
+	/* files written by old versions hold the container id only */
+	if (r == 0 && count == 0)
+		r = release_key(s, ko, &count, err);
+	if (r == 0 && released)
+		*released = count;
+	return r;
+}
+
+int hl_store_gc(hl_store *s, const hl_attachment *valid, size_t nvalid, size_t *released,
+		cni_error **err)
+{
+	hl_lease *l = NULL;
+	size_t n = 0, count = 0;
+	int r = scan_leases(s, true, &l, &n, err);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		char *sep = strstr(l[i].owner, "\r\n");
+		const char *ifname = sep ? sep + 2 : NULL;
+		bool keep = false;
+		char name[CNI_IP_STRLEN];
+
+		if (sep)
+			*sep = '\0';
+		for (size_t j = 0; j < nvalid && !keep; j++) {
+			if (!*l[i].owner || strcmp(valid[j].id, l[i].owner) != 0)
+				continue;
+			/* legacy id-only files belong to every attachment of the id */
+			keep = !ifname || strcmp(valid[j].ifname, ifname) == 0;
+		}
+		if (keep || !cni_ip_format(&l[i].ip, name, sizeof(name)))
+			continue;
+		if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT) {
+			r = sys_error(err, "remove", s->path, name);
+			break;
+		}
+		hl_fault_point("gc-unlinked");
+		count++;
+	}
+	leases_free(l, n);
+	if (r < 0)
+		return r;
+	if (count) {
+		leases_free(s->mem, s->nmem);
+		s->mem = NULL;
+		s->nmem = 0;
+		s->mem_mode = false;
+		if (s->ownersfd >= 0 && s->tmpfd >= 0) {
+			r = idx_rebuild(s, err);
+			if (r < 0)
+				return r;
+		} else {
+			r = idx_validate(s, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (released)
+		*released = count;
+	return 0;
+}
+
+int hl_store_list(hl_store *s, cni_ipaddr **out, size_t *n, cni_error **err)
+{
+	hl_lease *l = NULL;
+	size_t cnt = 0;
+	cni_ipaddr *v;
+	int r = scan_leases(s, false, &l, &cnt, err);
+
+	if (r < 0)
+		return r;
+	v = malloc((cnt ? cnt : 1) * sizeof(*v));
+	if (!v) {
+		leases_free(l, cnt);
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < cnt; i++)
+		v[i] = l[i].ip;
+	leases_free(l, cnt);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+bool hl_store_taken(hl_store *s, const cni_ipaddr *ip)
+{
+	char name[CNI_IP_STRLEN];
+	struct stat st;
+
+	if (!cni_ip_format(ip, name, sizeof(name)))
+		return true;
+	return fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+}
+
+int hl_store_check_writable(hl_store *s, cni_error **err)
+{
+	if (faccessat(s->dirfd, ".", W_OK | X_OK, 0) < 0)
+		return sys_error(err, "access", s->path, NULL);
+	return 0;
+}
