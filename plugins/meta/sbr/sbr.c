@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sbr: source-based routing for CNI_IFNAME, chained after the plugin that configured it.
+ * For each of the interface's IPs (from prevResult) a rule "from <ip>/32 lookup T" sends
+ * its traffic to a table T of its own (the first unused id from 100 on), holding a default
+ * route via the IP's gateway and the interface's routes moved out of the main table. With
+ * "table" set only the rules are added, to that table. Work on one namespace is serialised
+ * by a flock on the namespace file, as the reference does, so both can run side by side.
+ */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/route/route.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cni/cni.h>
+
+#define FIRST_TABLE 100
+
+struct ipcfg {
+	cni_ipnet addr;
+	bool has_gw;
+	cni_ipaddr gw;
+};
+
+struct sbr_conf {
+	json_t *root;
+	bool has_table;
+	unsigned int table;
+	bool has_gw4, has_gw6;
+	cni_ipaddr gw4, gw6;
+	bool add_source_hints;
+	cni_result *prev;
+};
+
+static void conf_free(struct sbr_conf *c)
+{
+	json_decref(c->root);
+	cni_result_free(c->prev);
+	memset(c, 0, sizeof(*c));
+}
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "bool";
+	default:
+		return "null";
+	}
+}
+
+/* encoding/json matches member names case-insensitively; the last match wins */
+static json_t *jget(json_t *o, const char *key)
+{
+	const char *k;
+	json_t *v, *found = NULL;
+	json_object_foreach(o, k, v) if (strcasecmp(k, key) == 0) found = v;
+	return json_is_null(found) ? NULL : found;
+}
+
+static int type_error(cni_error **err, const json_t *v, const char *field, const char *gotype)
+{
+	return cni_error_set(
+	    err, CNI_ERR_DECODING_FAILURE, NULL,
+	    "failed to parse network configuration: json: cannot unmarshal %s into "
+	    "Go struct field PluginConf.%s of type %s",
+	    json_kind(v), field, gotype);
+}
+
+static int conf_load(struct sbr_conf *c, const cni_cmd_args *args, cni_error **err)
+{
+	json_error_t jerr;
+	char txt[CNI_IP_STRLEN];
+	cni_conf *cc = NULL;
+	json_t *v;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->root = json_loadb(args->stdin_data, args->stdin_len, JSON_DECODE_ANY, &jerr);
+	if (!c->root)
+		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+				     "failed to parse network configuration: %s", jerr.text);
+	if (!json_is_object(c->root))
+		return cni_error_set(
+		    err, CNI_ERR_DECODING_FAILURE, NULL,
+		    "failed to parse network configuration: json: cannot unmarshal "
+		    "%s into Go value of type main.PluginConf",
+		    json_kind(c->root));
+	if ((v = jget(c->root, "table"))) {
+		double d = json_is_integer(v) ? (double)json_integer_value(v)
+			   : json_is_real(v)  ? json_real_value(v)
+					      : -1.0;
+		if (!json_is_number(v))
+			return type_error(err, v, "table", "int");
+		if (d != (double)(long long)d)
+			return cni_error_set(
+			    err, CNI_ERR_DECODING_FAILURE, NULL,
+			    "failed to parse network configuration: json: cannot "
+			    "unmarshal number %g into Go struct field PluginConf.table "
+			    "of type int",
+			    d);
+		/* a table id is a positive 32-bit number; 0 would mean "unspecified" */
+		if (d < 1 || d > 4294967295.0)
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "invalid table %.0f: must be 1 to 4294967295", d);
+		c->has_table = true;
+		c->table = (unsigned int)d;
+	}
+	if ((v = jget(c->root, "addSourceHints"))) {
+		if (!json_is_boolean(v))
+			return type_error(err, v, "addSourceHints", "bool");
+		c->add_source_hints = json_is_true(v);
+	}
+	if ((v = jget(c->root, "gateways"))) {
+		size_t i;
+		json_t *g;
+		if (!json_is_array(v))
+			return type_error(err, v, "gateways", "[]string");
+		json_array_foreach(v, i, g) if (!json_is_string(g)) return type_error(
+		    err, g, "gateways", "string");
+		if (json_array_size(v) > 2)
+			return cni_error_set(
+			    err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+			    "gateways list cannot contain more than 2 entries (one "
+			    "IPv4, one IPv6)");
+		json_array_foreach(v, i, g)
+		{
+			cni_ipaddr ip;
+			const char *s = json_string_value(g);
+			if (cni_ip_parse(s, &ip) < 0)
+				return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+						     "invalid static gateway IP address: %s", s);
+			bool v4 = ip.family == AF_INET;
+			if (v4 ? c->has_gw4 : c->has_gw6)
+				return cni_error_set(
+				    err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				    "gateways list contains multiple %s addresses: "
+				    "%s and %s",
+				    v4 ? "IPv4" : "IPv6",
+				    cni_ip_format(v4 ? &c->gw4 : &c->gw6, txt, sizeof(txt)), s);
+			if (v4) {
+				c->has_gw4 = true;
+				c->gw4 = ip;
+			} else {
+				c->has_gw6 = true;
+				c->gw6 = ip;
+			}
+		}
+	}
+	if ((r = cni_conf_from_bytes(&cc, args->stdin_data, args->stdin_len, err)) < 0)
+		return r;
+	r = cni_conf_prev_result(cc, &c->prev, err);
+	cni_conf_free(cc);
+	if (r < 0 && err && *err)
+		cni_error_prefix(*err, "could not parse prevResult");
+	return r;
+}
+
+/* The prevResult's IPs that belong to ifname (an IP naming no interface is taken too). */
+static int ip_configs(const struct sbr_conf *c, const char *ifname, struct ipcfg **out,
+		      size_t *count, cni_error **err)
+{
+	size_t n = cni_result_ip_count(c->prev), k = 0;
+	size_t nif = cni_result_interface_count(c->prev);
+	if (n == 0)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "No IP addresses supplied on interface: %s", ifname);
+	struct ipcfg *v = calloc(n, sizeof(*v));
+	if (!v)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		cni_ip ip = CNI_IP_INIT;
+		cni_interface ifc = CNI_INTERFACE_INIT;
+		cni_result_get_ip(c->prev, i, &ip);
+		if (ip.interface >= 0 && (size_t)ip.interface < nif &&
+		    cni_result_get_interface(c->prev, (size_t)ip.interface, &ifc) == 0 &&
+		    strcmp(ifc.name, ifname) != 0)
+			continue;
+		if (cni_ipnet_parse(ip.address, &v[k].addr) < 0) {
+			free(v);
+			return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+					     "could not parse prevResult: invalid address %s",
+					     ip.address);
+		}
+		if (ip.gateway && *ip.gateway && cni_ip_parse(ip.gateway, &v[k].gw) == 0)
+			v[k].has_gw = true;
+		k++;
+	}
+	*out = v;
+	*count = k;
+	return 0;
+}
+
+/* ---- libnl helpers: route objects are listed and re-added whole ---- */
+
+static void ip_from_nl(struct nl_addr *a, cni_ipaddr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!a)
+		return;
+	out->family = nl_addr_get_family(a);
+	unsigned int len = nl_addr_get_len(a);
+	if (len > sizeof(out->addr))
+		len = sizeof(out->addr);
+	memcpy(out->addr, nl_addr_get_binary_addr(a), len);
+}
+
+static int nl_err(cni_error **err, int nle, const char *fmt, const char *arg)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg), fmt, arg);
+	return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "%s: %s", msg, nl_geterror(nle));
+}
+
+static bool route_has_addr(struct nl_addr *a)
+{
+	return a && nl_addr_get_len(a) > 0 && !nl_addr_iszero(a);
+}
+
+struct work {
+	const struct sbr_conf *conf;
+	const char *ifname;
+	const struct ipcfg *ips;
+	size_t n_ips;
+};
+
+static bool table_used(unsigned int t, const unsigned int *used, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (used[i] == t)
+			return true;
+	return false;
+}
+
+static unsigned int next_table(unsigned int from, const unsigned int *used, size_t n)
+{
+	while (table_used(from, used, n))
+		from++;
+	return from;
+}
+
+static int add_rule(cni_nl *nl, const struct ipcfg *ip, unsigned int table, cni_error **err)
+{
+	cni_rule_spec rule = CNI_RULE_SPEC_INIT;
+	rule.family = ip->addr.ip.family;
+	rule.has_src = true;
+	rule.src.ip = ip->addr.ip;
+	rule.src.prefix = ip->addr.ip.family == AF_INET ? 32 : 128;
+	rule.table = table;
+	int r = cni_rule_add(nl, &rule, err);
+	if (r < 0 && err && *err)
+		cni_error_prefix(*err, "Failed to add rule");
+	return r;
+}
+
+/* "table" mode: only the rules. */
+static int add_rules_only(const struct work *w, cni_error **err)
+{
+	cni_nl *nl = NULL;
+	int r = cni_nl_open(&nl, NULL, err);
+	for (size_t i = 0; r == 0 && i < w->n_ips; i++)
+		r = add_rule(nl, &w->ips[i], w->conf->table, err);
+	cni_nl_close(nl);
+	return r;
+}
+
+static int add_in_ns(void *userdata, cni_error **err)
+{
+	const struct work *w = userdata;
+	const struct sbr_conf *c = w->conf;
+	struct nl_sock *sk = NULL;
+	struct nl_cache *routes = NULL;
+	struct rtnl_route **mine = NULL;
+	cni_rule_spec *rules = NULL;
+	unsigned int *used = NULL;
+	size_t n_rules = 0, n_used = 0, n_mine = 0;
+	cni_nl *nl = NULL;
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	char txt[CNI_IPNET_STRLEN];
+	int r;
+
+	if (c->has_table)
+		return add_rules_only(w, err);
+
+	if ((r = cni_nl_open(&nl, NULL, err)) < 0)
+		return r;
+	if ((r = cni_rule_list(nl, 0, &rules, &n_rules, err)) < 0) {
+		cni_error_prefix(*err, "Failed to list all rules");
+		goto out;
+	}
+	sk = nl_socket_alloc();
+	if (!sk || (r = nl_connect(sk, NETLINK_ROUTE)) < 0 ||
+	    (r = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &routes)) < 0) {
+		r = sk ? nl_err(err, r, "Failed to list all routes%s", "")
+		       : cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	/* tables already in use: named by a rule, or holding any route (in any table) */
+	size_t n_routes = (size_t)nl_cache_nitems(routes);
+	used = calloc(n_rules + n_routes + 1, sizeof(*used));
+	mine = calloc(n_routes + 1, sizeof(*mine));
+	if (!used || !mine) {
+		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n_rules; i++)
+		used[n_used++] = rules[i].table;
+	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o))
+		used[n_used++] = rtnl_route_get_table((struct rtnl_route *)o);
+	unsigned int table = next_table(FIRST_TABLE, used, n_used);
+
+	cni_error *local = NULL;
+	if ((r = cni_link_get(nl, w->ifname, &li, &local)) < 0) {
+		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				  "Cannot find network interface %s: %s", w->ifname,
+				  cni_error_msg(local));
+		cni_error_free(local);
+		goto out;
+	}
+	/* the interface's own routes in the main table, single-path, not cache clones */
+	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
+		struct rtnl_route *rt = (struct rtnl_route *)o;
+		if (rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
+		    (rtnl_route_get_flags(rt) & RTM_F_CLONED) ||
+		    rtnl_route_get_nnexthops(rt) != 1 ||
+		    rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0)) != li.ifindex)
+			continue;
+		nl_object_get(o);
+		mine[n_mine++] = rt;
+	}
+
+	for (size_t i = 0; i < w->n_ips; i++) {
+		const struct ipcfg *ip = &w->ips[i];
+		if ((r = add_rule(nl, ip, table, err)) < 0)
+			goto out;
+		bool v4 = ip->addr.ip.family == AF_INET;
+		const cni_ipaddr *gw = v4 && c->has_gw4	   ? &c->gw4
+				       : !v4 && c->has_gw6 ? &c->gw6
+				       : ip->has_gw	   ? &ip->gw
+							   : NULL;
+		if (gw) {
+			cni_route_spec def = CNI_ROUTE_SPEC_INIT;
+			def.dst.ip.family = ip->addr.ip.family;
+			def.dst.prefix = 0;
+			def.has_gw = true;
+			def.gw = *gw;
+			def.ifindex = li.ifindex;
+			def.table = table;
+			if ((r = cni_route_add(nl, &def, false, err)) < 0) {
+				cni_error_prefix(*err, "Failed to add default route to %s",
+						 cni_ip_format(gw, txt, sizeof(txt)));
+				goto out;
+			}
+		}
+		cni_ipnet net;
+		net.ip = ip->addr.ip;
+		net.prefix = ip->addr.prefix;
+		for (size_t j = 0; j < n_mine; j++) {
+			struct rtnl_route *rt = mine[j];
+			struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, 0);
+			struct nl_addr *src = rtnl_route_get_pref_src(rt);
+			struct nl_addr *gwa = rtnl_route_nh_get_gateway(nh);
+			cni_ipaddr a;
+			bool move = !route_has_addr(src) && !route_has_addr(gwa);
+			if (!move && route_has_addr(src)) {
+				ip_from_nl(src, &a);
+				move = cni_ipnet_contains(&net, &a);
+			}
+			if (!move && route_has_addr(gwa)) {
+				ip_from_nl(gwa, &a);
+				move = cni_ipnet_contains(&net, &a);
+			}
+			if (!move)
+				continue;
+			struct rtnl_route *copy =
+			    (struct rtnl_route *)nl_object_clone((struct nl_object *)rt);
+			if (!copy) {
+				r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+				goto out;
+			}
+			rtnl_route_set_table(copy, table);
+			/* flags the kernel set on the original would make the add fail */
+			rtnl_route_unset_flags(copy, rtnl_route_get_flags(copy));
+			struct rtnl_nexthop *cnh = rtnl_route_nexthop_n(copy, 0);
+			if (cnh)
+				rtnl_route_nh_unset_flags(cnh, rtnl_route_nh_get_flags(cnh));
+			int e = rtnl_route_add(sk, copy, NLM_F_REPLACE);
+			rtnl_route_put(copy);
+			if (e < 0) {
+				r = nl_err(err, e, "Failed to readd route%s", "");
+				goto out;
+			}
+		}
+		table = next_table(table + 1, used, n_used);
+	}
+
+	if (c->add_source_hints) {
+		/* keep each subnet reachable from the main table, with the IP as source hint */
+		for (size_t i = 0; i < w->n_ips; i++) {
+			cni_route_spec sub = CNI_ROUTE_SPEC_INIT;
+			cni_ipnet_network(&w->ips[i].addr, &sub.dst);
+			sub.has_src = true;
+			sub.src = w->ips[i].addr.ip;
+			sub.ifindex = li.ifindex;
+			sub.scope = RT_SCOPE_LINK;
+			cni_error *e = NULL;
+			if (cni_route_replace(nl, &sub, &e) < 0)
+				fprintf(stderr, "sbr: warning: %s\n", cni_error_msg(e));
+			cni_error_free(e);
+		}
+		for (size_t j = 0; j < n_mine; j++) {
+			if (rtnl_route_get_scope(mine[j]) == RT_SCOPE_LINK)
+				continue;
+			int e = rtnl_route_delete(sk, mine[j], 0);
+			if (e < 0)
+				fprintf(stderr, "sbr: warning: failed to delete route: %s\n",
+					nl_geterror(e));
+		}
+	} else {
+		/* only now: several IPs of one subnet all need the routes while they are copied */
+		for (size_t j = 0; j < n_mine; j++) {
+			int e = rtnl_route_delete(sk, mine[j], 0);
+			if (e < 0) {
+				r = nl_err(err, e, "Failed to delete route%s", "");
+				goto out;
+			}
+		}
+	}
+	r = 0;
+out:
+	for (size_t j = 0; j < n_mine; j++)
+		rtnl_route_put(mine[j]);
+	free(mine);
+	free(used);
+	cni_free(rules);
+	nl_cache_free(routes);
+	nl_socket_free(sk);
+	cni_nl_close(nl);
+	return r;
+}
+
+/* DEL: drop the rules whose source is one of the addresses still on the interface. */
+static int del_in_ns(void *userdata, cni_error **err)
+{
+	const struct work *w = userdata;
+	cni_nl *nl = NULL;
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	cni_rule_spec *rules = NULL;
+	cni_addr_info *addrs = NULL;
+	size_t n_rules = 0, n_addrs = 0;
+	cni_error *local = NULL;
+	int r, last = 0;
+
+	if ((r = cni_nl_open(&nl, NULL, err)) < 0)
+		return r;
+	r = cni_link_get(nl, w->ifname, &li, &local);
+	if (r == -CNI_ERR_NOT_FOUND) {
+		/* the interface is gone, and its addresses with it: nothing to match */
+		cni_error_free(local);
+		r = 0;
+		goto out;
+	}
+	if (r < 0) {
+		*err = local;
+		goto out;
+	}
+	if ((r = cni_rule_list(nl, 0, &rules, &n_rules, err)) < 0 ||
+	    (r = cni_addr_list(nl, li.ifindex, 0, &addrs, &n_addrs, err)) < 0)
+		goto out;
+	for (size_t i = 0; i < n_rules; i++) {
+		if (!rules[i].has_src || (w->conf->has_table && rules[i].table != w->conf->table))
+			continue;
+		for (size_t j = 0; j < n_addrs; j++) {
+			if (!cni_ip_equal(&rules[i].src.ip, &addrs[j].addr.ip))
+				continue;
+			cni_error *e = NULL;
+			if (cni_rule_del(nl, &rules[i], &e) < 0) {
+				/* keep going; report the last failure, as the reference */
+				cni_error_free(local);
+				local = e;
+				last = -CNI_ERR_INTERNAL;
+			} else {
+				cni_error_free(e);
+			}
+			break;
+		}
+	}
+	if (last < 0) {
+		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "Failed to delete rule %s",
+				  cni_error_msg(local));
+		cni_error_free(local);
+	}
+out:
+	cni_free(addrs);
+	cni_free(rules);
+	cni_nl_close(nl);
+	return r;
+}
+
+/* CHECK (the reference does nothing): every IP of the interface has its source rule. */
+static int check_in_ns(void *userdata, cni_error **err)
+{
+	const struct work *w = userdata;
+	cni_nl *nl = NULL;
+	cni_rule_spec *rules = NULL;
+	size_t n_rules = 0;
+	char txt[CNI_IP_STRLEN];
+	int r;
+
+	if ((r = cni_nl_open(&nl, NULL, err)) < 0)
+		return r;
+	if ((r = cni_rule_list(nl, 0, &rules, &n_rules, err)) < 0)
+		goto out;
+	for (size_t i = 0; i < w->n_ips && r == 0; i++) {
+		const cni_ipaddr *ip = &w->ips[i].addr.ip;
+		int host = ip->family == AF_INET ? 32 : 128;
+		bool found = false;
+		for (size_t j = 0; j < n_rules && !found; j++)
+			found = rules[j].has_src && rules[j].src.prefix == host &&
+				cni_ip_equal(&rules[j].src.ip, ip) &&
+				(!w->conf->has_table || rules[j].table == w->conf->table);
+		if (!found)
+			r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+					  "no source-based routing rule for %s on %s",
+					  cni_ip_format(ip, txt, sizeof(txt)), w->ifname);
+	}
+out:
+	cni_free(rules);
+	cni_nl_close(nl);
+	return r;
+}
+
+/* Run fn in the namespace while holding the flock on its file (as the reference's
+ * filemutex does). A missing namespace: -CNI_ERR_NOT_FOUND, nothing run. */
+static int locked_in_ns(const char *path, cni_netns_fn fn, void *ud, cni_error **err)
+{
+	cni_netns *ns = NULL;
+	cni_filelock *lock = NULL;
+	int r;
+	if ((r = cni_netns_open(path, &ns, err)) < 0)
+		return r;
+	if ((r = cni_filelock_open(path, &lock, err)) == 0 &&
+	    (r = cni_filelock_lock(lock, true, err)) == 0)
+		r = cni_netns_run(ns, fn, ud, err);
+	cni_filelock_close(lock);
+	cni_netns_close(ns);
+	return r;
+}
+
+static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
+{
+	struct sbr_conf c;
+	struct ipcfg *ips = NULL;
+	size_t n = 0;
+	int r;
+	(void)ud;
+
+	if ((r = conf_load(&c, args, err)) < 0)
+		goto out;
+	if (!c.prev) {
+		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				  "This plugin must be called as chained plugin");
+		goto out;
+	}
+	if ((r = ip_configs(&c, args->ifname, &ips, &n, err)) < 0)
+		goto out;
+	struct work w = {&c, args->ifname, ips, n};
+	if ((r = locked_in_ns(args->netns, add_in_ns, &w, err)) < 0)
+		goto out;
+	*result = c.prev;
+	c.prev = NULL;
+out:
+	free(ips);
+	conf_free(&c);
+	return r;
+}
+
+static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	struct sbr_conf c;
+	cni_error *local = NULL;
+	int r;
+	(void)ud;
+
+	if ((r = conf_load(&c, args, err)) < 0)
+		goto out;
+	if (!*args->netns)
+		goto out; /* no namespace: the rules went with it */
+	struct work w = {&c, args->ifname, NULL, 0};
+	r = locked_in_ns(args->netns, del_in_ns, &w, &local);
+	if (r == -CNI_ERR_NOT_FOUND) {
+		cni_error_free(local);
+		r = 0;
+	} else if (r < 0) {
+		*err = local;
+	} else {
+		cni_error_free(local);
+	}
+out:
+	conf_free(&c);
+	return r;
+}
+
+static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	struct sbr_conf c;
+	struct ipcfg *ips = NULL;
+	size_t n = 0;
+	int r;
+	(void)ud;
+
+	if ((r = conf_load(&c, args, err)) < 0)
+		goto out;
+	if (!c.prev) {
+		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				  "This plugin must be called as chained plugin");
+		goto out;
+	}
+	if ((r = ip_configs(&c, args->ifname, &ips, &n, err)) < 0)
+		goto out;
+	struct work w = {&c, args->ifname, ips, n};
+	r = locked_in_ns(args->netns, check_in_ns, &w, err);
+out:
+	free(ips);
+	conf_free(&c);
+	return r;
+}
+
+int main(void)
+{
+	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
+	f.add = cmd_add;
+	f.check = cmd_check;
+	f.del = cmd_del;
+	/* GC: sbr's rules and tables live inside the container's namespace and go with it;
+	 * nothing is left on the host. STATUS: always ready. (NULL = success for both.) */
+	return cni_plugin_main(&f, NULL, "CNI sbr plugin libcni-c " LIBCNI_C_VERSION);
+}

@@ -1,0 +1,1160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tuning: a chained plugin that writes network sysctls in the container's namespace and
+ * changes attributes of CNI_IFNAME (MAC, MTU, promiscuous and all-multicast mode, transmit
+ * queue length). What it changes on the link is backed up to <dataDir>/<cid>_<ifname>.json
+ * in the reference's format, so DEL (ours or the reference's) can put it back.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cni/cni.h>
+
+#ifndef TUNING_ALLOWLIST_FILE
+#define TUNING_ALLOWLIST_FILE "/etc/cni/tuning/allowlist.conf"
+#endif
+#define DEFAULT_DATA_DIR "/run/cni/tuning"
+#define PROC_SYS	 "/proc/sys"
+
+struct sysctl_kv {
+	char *key;
+	char *value;
+};
+
+struct tuning_conf {
+	json_t *root;
+	const char *data_dir;
+	struct sysctl_kv *sysctls;
+	size_t n_sysctls;
+	const char *mac; /* as configured (the result carries this text) */
+	bool promisc;
+	int mtu;
+	bool has_allmulti, allmulti;
+	bool has_txqlen;
+	int txqlen;
+};
+
+static void conf_free(struct tuning_conf *c)
+{
+	for (size_t i = 0; i < c->n_sysctls; i++) {
+		free(c->sysctls[i].key);
+		free(c->sysctls[i].value);
+	}
+	free(c->sysctls);
+	json_decref(c->root);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- JSON decoding with encoding/json's rules (case-insensitive member names) ---- */
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "bool";
+	default:
+		return "null";
+	}
+}
+
+/* The member Go would decode into a field named key: the last one whose name folds equal. */
+static json_t *jget(json_t *o, const char *key)
+{
+	const char *k;
+	json_t *v, *found = NULL;
+	if (!json_is_object(o))
+		return NULL;
+	json_object_foreach(o, k, v) if (strcasecmp(k, key) == 0) found = v;
+	return json_is_null(found) ? NULL : found;
+}
+
+static int type_error(cni_error **err, const json_t *v, const char *field, const char *gotype)
+{
+	return cni_error_set(
+	    err, CNI_ERR_DECODING_FAILURE, NULL,
+	    "failed to load netconf: json: cannot unmarshal %s into Go struct field "
+	    "TuningConf.%s of type %s",
+	    json_kind(v), field, gotype);
+}
+
+static int get_string(json_t *o, const char *key, const char *field, const char **out,
+		      bool *present, cni_error **err)
+{
+	json_t *v = jget(o, key);
+	if (present)
+		*present = v != NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return type_error(err, v, field, "string");
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int get_bool(json_t *o, const char *key, const char *field, bool *out, bool *present,
+		    cni_error **err)
+{
+	json_t *v = jget(o, key);
+	if (present)
+		*present = v != NULL;
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return type_error(err, v, field, "bool");
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* Go's int: an integral number (1.0 is fine, 1.5 is not) in range. */
+static int get_int(json_t *o, const char *key, const char *field, int *out, bool *present,
+		   cni_error **err)
+{
+	json_t *v = jget(o, key);
+	double d;
+	if (present)
+		*present = v != NULL;
+	if (!v)
+		return 0;
+	if (json_is_integer(v))
+		d = (double)json_integer_value(v);
+	else if (json_is_real(v))
+		d = json_real_value(v);
+	else
+		return type_error(err, v, field, "int");
+	if (d != (double)(long long)d || d < -2147483648.0 || d > 2147483647.0)
+		return cni_error_set(
+		    err, CNI_ERR_DECODING_FAILURE, NULL,
+		    "failed to load netconf: json: cannot unmarshal number %g into Go "
+		    "struct field TuningConf.%s of type int",
+		    d, field);
+	*out = (int)d;
+	return 0;
+}
+
+/* Set key to value in the ordered sysctl list (a later setting replaces an earlier one). */
+static int sysctl_put(struct tuning_conf *c, const char *key, const char *value, cni_error **err)
+{
+	for (size_t i = 0; i < c->n_sysctls; i++) {
+		if (strcmp(c->sysctls[i].key, key) == 0) {
+			char *v = strdup(value);
+			if (!v)
+				return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			free(c->sysctls[i].value);
+			c->sysctls[i].value = v;
+			return 0;
+		}
+	}
+	struct sysctl_kv *n = realloc(c->sysctls, (c->n_sysctls + 1) * sizeof(*n));
+	if (!n)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	c->sysctls = n;
+	n[c->n_sysctls].key = strdup(key);
+	n[c->n_sysctls].value = strdup(value);
+	if (!n[c->n_sysctls].key || !n[c->n_sysctls].value) {
+		free(n[c->n_sysctls].key);
+		free(n[c->n_sysctls].value);
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	}
+	c->n_sysctls++;
+	return 0;
+}
+
+static int get_sysctls(struct tuning_conf *c, json_t *o, const char *field, cni_error **err)
+{
+	json_t *m = jget(o, "sysctl"), *v;
+	const char *k;
+	if (!m)
+		return 0;
+	if (!json_is_object(m))
+		return type_error(err, m, field, "map[string]string");
+	json_object_foreach(m, k, v)
+	{
+		if (!json_is_string(v))
+			return type_error(err, v, field, "string");
+		int r = sysctl_put(c, k, json_string_value(v), err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- duplicate sysctl keys: jansson keeps the last one silently, so scan the text ---- */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* p at the opening quote; returns just past the closing one. */
+static const char *skip_string(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return end;
+}
+
+static const char *skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+	p = skip_ws(p, end);
+	do {
+		if (p >= end)
+			return end;
+		if (*p == '"') {
+			p = skip_string(p, end);
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']')
+			depth--;
+		else if (depth == 0) {
+			/* a scalar: runs to the next delimiter */
+			while (p < end && !strchr(",}] \t\r\n", *p))
+				p++;
+			return p;
+		}
+		p++;
+	} while (depth > 0);
+	return p;
+}
+
+/* Decoded text of the JSON string token [p, q). */
+static char *decode_key(const char *p, const char *q)
+{
+	json_t *s = json_loadb(p, (size_t)(q - p), JSON_DECODE_ANY, NULL);
+	char *out = json_is_string(s) ? strdup(json_string_value(s)) : NULL;
+	json_decref(s);
+	return out;
+}
+
+/*
+ * The reference rejects a "sysctl" object naming one key twice (also across two "sysctl"
+ * members, which Go decodes into the same map). The text was already parsed, so this scan
+ * only has to find its way.
+ */
+static int check_duplicate_sysctls(const char *data, size_t len, cni_error **err)
+{
+	const char *p = data, *end = data + len;
+	json_t *seen = json_object();
+	int r = 0;
+	if (!seen)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	p = skip_ws(p, end);
+	if (p >= end || *p != '{')
+		goto out;
+	p++;
+	for (;;) {
+		p = skip_ws(p, end);
+		if (p >= end || *p != '"')
+			break;
+		const char *kq = skip_string(p, end);
+		char *key = decode_key(p, kq);
+		p = skip_ws(kq, end);
+		if (p < end && *p == ':')
+			p = skip_ws(p + 1, end);
+		bool is_sysctl = key && strcasecmp(key, "sysctl") == 0;
+		free(key);
+		if (is_sysctl && p < end && *p == '{') {
+			const char *s = p + 1;
+			for (;;) {
+				s = skip_ws(s, end);
+				if (s >= end || *s != '"')
+					break;
+				const char *sq = skip_string(s, end);
+				char *k = decode_key(s, sq);
+				if (k && json_object_get(seen, k)) {
+					free(k);
+					r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+							  "duplicated sysctl keys are not allowed");
+					goto out;
+				}
+				if (k)
+					json_object_set_new(seen, k, json_true());
+				free(k);
+				s = skip_ws(sq, end);
+				if (s < end && *s == ':')
+					s++;
+				s = skip_ws(skip_value(s, end), end);
+				if (s < end && *s == ',')
+					s++;
+			}
+		}
+		p = skip_ws(skip_value(p, end), end);
+		if (p < end && *p == ',')
+			p++;
+		else
+			break;
+	}
+out:
+	json_decref(seen);
+	return r;
+}
+
+/* ---- configuration ---- */
+
+static int conf_load(struct tuning_conf *c, const cni_cmd_args *args, cni_error **err)
+{
+	json_error_t jerr;
+	json_t *o, *a;
+	bool present;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->root = json_loadb(args->stdin_data, args->stdin_len, JSON_DECODE_ANY, &jerr);
+	if (!c->root)
+		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+				     "failed to load netconf: %s", jerr.text);
+	o = c->root;
+	if (!json_is_object(o))
+		return cni_error_set(
+		    err, CNI_ERR_DECODING_FAILURE, NULL,
+		    "failed to load netconf: json: cannot unmarshal %s into Go value "
+		    "of type main.TuningConf",
+		    json_kind(o));
+	if ((r = get_string(o, "dataDir", "dataDir", &c->data_dir, NULL, err)) < 0 ||
+	    (r = get_sysctls(c, o, "sysctl", err)) < 0 ||
+	    (r = get_string(o, "mac", "mac", &c->mac, NULL, err)) < 0 ||
+	    (r = get_bool(o, "promisc", "promisc", &c->promisc, NULL, err)) < 0 ||
+	    (r = get_int(o, "mtu", "mtu", &c->mtu, NULL, err)) < 0 ||
+	    (r = get_bool(o, "allmulti", "allmulti", &c->allmulti, &c->has_allmulti, err)) < 0 ||
+	    (r = get_int(o, "txQLen", "txQLen", &c->txqlen, &c->has_txqlen, err)) < 0)
+		return r;
+	if (!c->data_dir || !*c->data_dir)
+		c->data_dir = DEFAULT_DATA_DIR;
+
+	/* MAC precedence, lowest first: config, CNI_ARGS MAC, runtimeConfig.mac, args.cni.mac */
+	cni_args *ea = NULL;
+	static const char *const known[] = {"MAC", NULL};
+	if ((r = cni_args_parse(&ea, args->args, err)) < 0)
+		return r;
+	if ((r = cni_args_check_known(ea, known, err)) < 0) {
+		cni_args_free(ea);
+		return r;
+	}
+	const char *emac = cni_args_get(ea, "MAC");
+	if (emac && *emac) {
+		/* borrowed from ea: keep a copy inside root so it lives as long as the conf */
+		json_object_set_new(c->root, " cni_args_mac", json_string(emac));
+		c->mac = json_string_value(json_object_get(c->root, " cni_args_mac"));
+	}
+	cni_args_free(ea);
+
+	json_t *rc = jget(o, "runtimeConfig");
+	if (rc && !json_is_object(rc))
+		return type_error(err, rc, "runtimeConfig", "struct { Mac string }");
+	const char *rmac = NULL;
+	if ((r = get_string(rc, "mac", "runtimeConfig.mac", &rmac, NULL, err)) < 0)
+		return r;
+	if (rmac && *rmac)
+		c->mac = rmac;
+
+	a = jget(o, "args");
+	if (a && !json_is_object(a))
+		return type_error(err, a, "args", "struct");
+	a = jget(a, "cni");
+	if (a && !json_is_object(a))
+		return type_error(err, a, "args.cni", "main.IPAMArgs");
+	if (a) {
+		const char *amac = NULL;
+		int v;
+		bool b;
+		if ((r = get_sysctls(c, a, "args.cni.sysctl", err)) < 0 ||
+		    (r = get_string(a, "mac", "args.cni.mac", &amac, &present, err)) < 0)
+			return r;
+		if (present)
+			c->mac = amac;
+		if ((r = get_bool(a, "promisc", "args.cni.promisc", &b, &present, err)) < 0)
+			return r;
+		if (present)
+			c->promisc = b;
+		if ((r = get_int(a, "mtu", "args.cni.mtu", &v, &present, err)) < 0)
+			return r;
+		if (present)
+			c->mtu = v;
+		if ((r = get_bool(a, "allmulti", "args.cni.allmulti", &b, &present, err)) < 0)
+			return r;
+		if (present) {
+			c->has_allmulti = true;
+			c->allmulti = b;
+		}
+		if ((r = get_int(a, "txQLen", "args.cni.txQLen", &v, &present, err)) < 0)
+			return r;
+		if (present) {
+			c->has_txqlen = true;
+			c->txqlen = v;
+		}
+	}
+	if (c->mtu < 0)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL, "invalid mtu %d",
+				     c->mtu);
+	if (c->has_txqlen && c->txqlen < 0)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL, "invalid txQLen %d",
+				     c->txqlen);
+	return 0;
+}
+
+/* net.ParseMAC's forms (xx:xx:.., xx-xx-.., xxxx.xxxx.xxxx); 6-byte (Ethernet) addresses only. */
+static int parse_mac(const char *s, char out[18], cni_error **err)
+{
+	unsigned char b[6];
+	size_t len = strlen(s), n = 0;
+	if (len == 17 && (s[2] == ':' || s[2] == '-')) {
+		char sep = s[2];
+		for (size_t i = 0; i < 6; i++) {
+			const char *p = s + i * 3;
+			if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+			    (i < 5 && p[2] != sep))
+				goto bad;
+			char h[3] = {p[0], p[1], 0};
+			b[n++] = (unsigned char)strtoul(h, NULL, 16);
+		}
+	} else if (len == 14 && s[4] == '.' && s[9] == '.') {
+		for (size_t i = 0; i < 3; i++) {
+			const char *p = s + i * 5;
+			for (size_t j = 0; j < 4; j++)
+				if (!isxdigit((unsigned char)p[j]))
+					goto bad;
+			char h[3] = {p[0], p[1], 0}, l[3] = {p[2], p[3], 0};
+			b[n++] = (unsigned char)strtoul(h, NULL, 16);
+			b[n++] = (unsigned char)strtoul(l, NULL, 16);
+		}
+	} else {
+		goto bad;
+	}
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+	return 0;
+bad:
+	return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+			     "invalid args %s for MAC addr: address %s: invalid MAC address", s, s);
+}
+
+/*
+ * The sysctl file for a key as the reference computes it: every '.' becomes '/', the first
+ * "IFNAME" becomes the interface name, and the cleaned path must stay under /proc/sys/net/.
+ */
+static int sysctl_file(const char *key, const char *ifname, char **out, cni_error **err)
+{
+	cni_error *e = NULL;
+	size_t klen = strlen(key), ilen = strlen(ifname);
+	char *k = malloc(klen + ilen + 1), *path = NULL;
+	if (!k)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	for (size_t i = 0; i <= klen; i++)
+		k[i] = key[i] == '.' ? '/' : key[i];
+	char *tok = strstr(k, "IFNAME");
+	if (tok) {
+		memmove(tok + ilen, tok + 6, strlen(tok + 6) + 1);
+		memcpy(tok, ifname, ilen);
+	}
+	/* clean "/proc/sys/" + k: drop empty and "." elements, resolve ".." lexically */
+	size_t cap = strlen(PROC_SYS) + strlen(k) + 3;
+	char *full = malloc(cap);
+	path = malloc(cap);
+	if (!full || !path) {
+		free(full);
+		free(path);
+		free(k);
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	}
+	snprintf(full, cap, "%s/%s", PROC_SYS, k);
+	size_t w = 0;
+	for (const char *rd = full; *rd;) {
+		while (*rd == '/')
+			rd++;
+		size_t n = strcspn(rd, "/");
+		if (n == 0 || (n == 1 && rd[0] == '.')) {
+			/* nothing to keep */
+		} else if (n == 2 && rd[0] == '.' && rd[1] == '.') {
+			while (w > 0 && path[w - 1] != '/')
+				w--;
+			if (w > 0)
+				w--; /* and the '/' before it */
+		} else {
+			path[w++] = '/';
+			memcpy(path + w, rd, n);
+			w += n;
+		}
+		rd += n;
+	}
+	if (w == 0)
+		path[w++] = '/';
+	path[w] = '\0';
+	free(full);
+	if (strncmp(path, PROC_SYS "/net/", strlen(PROC_SYS "/net/")) != 0) {
+		cni_error_set(&e, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+			      "invalid net sysctl key: \"%s\"", k);
+		free(k);
+		free(path);
+		*err = e;
+		return -CNI_ERR_INVALID_NETWORK_CONFIG;
+	}
+	free(k);
+	*out = path;
+	return 0;
+}
+
+/* Go-like lower-case errno text ("no such file or directory"). */
+static const char *errtext(int e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strerror(e));
+	if (buf[0])
+		buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
+/* ---- allow-list ---- */
+
+static int check_allowlist(const struct tuning_conf *c, cni_error **err)
+{
+	char *data = NULL;
+	size_t cap = 0;
+	char **lines = NULL;
+	size_t n = 0;
+	regex_t *re = NULL;
+	char eb[128];
+	int r = 0;
+
+	FILE *f = fopen(TUNING_ALLOWLIST_FILE, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0; /* no allow-list: every net sysctl is allowed */
+		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "open %s: %s",
+				     TUNING_ALLOWLIST_FILE, errtext(errno, eb, sizeof(eb)));
+	}
+	ssize_t got;
+	while ((got = getline(&data, &cap, f)) >= 0) {
+		char *s = data, *e = data + got;
+		while (s < e && isspace((unsigned char)*s))
+			s++;
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		if (e == s)
+			continue;
+		char **nl = realloc(lines, (n + 1) * sizeof(*nl));
+		if (!nl) {
+			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			goto out;
+		}
+		lines = nl;
+		if (!(lines[n] = strndup(s, (size_t)(e - s)))) {
+			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			goto out;
+		}
+		n++;
+	}
+	re = calloc(n ? n : 1, sizeof(*re));
+	if (!re) {
+		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	size_t compiled = 0;
+	for (; compiled < n; compiled++) {
+		int rc = regcomp(&re[compiled], lines[compiled], REG_EXTENDED | REG_NOSUB);
+		if (rc) {
+			regerror(rc, &re[compiled], eb, sizeof(eb));
+			r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					  "error parsing regexp: %s: `%s` in %s", eb,
+					  lines[compiled], TUNING_ALLOWLIST_FILE);
+			break;
+		}
+	}
+	for (size_t i = 0; r == 0 && i < c->n_sysctls; i++) {
+		bool ok = false;
+		for (size_t j = 0; j < n && !ok; j++)
+			ok = regexec(&re[j], c->sysctls[i].key, 0, NULL, 0) == 0;
+		if (ok)
+			continue;
+		size_t len = 1;
+		for (size_t j = 0; j < n; j++)
+			len += strlen(lines[j]) + 1;
+		char *list = calloc(1, len + 1);
+		if (!list) {
+			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			break;
+		}
+		for (size_t j = 0; j < n; j++) {
+			if (j)
+				strcat(list, " ");
+			strcat(list, lines[j]);
+		}
+		r = cni_error_set(
+		    err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+		    "Sysctl %s is not allowed. Only the following sysctls are allowed: [%s]",
+		    c->sysctls[i].key, list);
+		free(list);
+	}
+	for (size_t j = 0; j < compiled; j++)
+		regfree(&re[j]);
+out:
+	free(re);
+	for (size_t j = 0; j < n; j++)
+		free(lines[j]);
+	free(lines);
+	free(data);
+	fclose(f);
+	return r;
+}
+
+/* ---- backup of the link's attributes ---- */
+
+static char *backup_path(const char *dir, const char *cid, const char *ifname)
+{
+	size_t len = strlen(dir) + strlen(cid) + strlen(ifname) + 8;
+	char *p = malloc(len);
+	if (p)
+		snprintf(p, len, "%s/%s_%s.json", dir, cid, ifname);
+	return p;
+}
+
+static int mkdir_p(const char *dir, cni_error **err)
+{
+	char eb[128];
+	char *d = strdup(dir);
+	if (!d)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	for (char *p = d + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(d, 0700) < 0 && errno != EEXIST) {
+			int r = cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+					      "failed to create backup directory: mkdir %s: %s", d,
+					      errtext(errno, eb, sizeof(eb)));
+			free(d);
+			return r;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(d);
+	return 0;
+}
+
+/* Write data to path through a temporary file and rename, so a reader never sees half. */
+static int write_atomic(const char *path, const char *data, cni_error **err)
+{
+	char eb[128];
+	size_t len = strlen(path) + 8, dlen = strlen(data);
+	char *tmp = malloc(len);
+	if (!tmp)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	snprintf(tmp, len, "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int e = 0;
+	if (fd < 0) {
+		e = errno;
+	} else {
+		size_t off = 0;
+		while (off < dlen) {
+			ssize_t n = write(fd, data + off, dlen - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				e = n < 0 ? errno : EIO;
+				break;
+			}
+			off += (size_t)n;
+		}
+		if (close(fd) < 0 && !e)
+			e = errno;
+		if (!e && rename(tmp, path) < 0)
+			e = errno;
+		if (e)
+			unlink(tmp);
+	}
+	free(tmp);
+	if (e)
+		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to save file %s: %s",
+				     path, errtext(e, eb, sizeof(eb)));
+	return 0;
+}
+
+/* What the reference stores: only the attributes this ADD is about to change. */
+static int backup_write(const struct tuning_conf *c, const cni_link_info *li, const char *cid,
+			const char *ifname, cni_error **err)
+{
+	char buf[256];
+	size_t o = 0;
+	bool first = true;
+#define ADD(...) o += (size_t)snprintf(buf + o, sizeof(buf) - o, __VA_ARGS__)
+	ADD("{");
+	if (c->mac && *c->mac) {
+		ADD("%s\n \"mac\": \"%s\"", first ? "" : ",", li->mac);
+		first = false;
+	}
+	if (c->promisc) {
+		ADD("%s\n \"promisc\": %s", first ? "" : ",",
+		    (li->flags & IFF_PROMISC) ? "true" : "false");
+		first = false;
+	}
+	if (c->mtu) {
+		ADD("%s\n \"mtu\": %u", first ? "" : ",", li->mtu);
+		first = false;
+	}
+	if (c->has_allmulti) {
+		ADD("%s\n \"allmulti\": %s", first ? "" : ",",
+		    (li->flags & IFF_ALLMULTI) ? "true" : "false");
+		first = false;
+	}
+	if (c->has_txqlen) {
+		ADD("%s\n \"txQLen\": %u", first ? "" : ",", li->txqlen);
+		first = false;
+	}
+	ADD("%s}", first ? "" : "\n");
+#undef ADD
+	int r = mkdir_p(c->data_dir, err);
+	if (r < 0)
+		return r;
+	char *path = backup_path(c->data_dir, cid, ifname);
+	if (!path)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	r = write_atomic(path, buf, err);
+	free(path);
+	return r;
+}
+
+/* ---- work inside the container's namespace ---- */
+
+struct ns_work {
+	const struct tuning_conf *conf;
+	const cni_cmd_args *args;
+	cni_result *result; /* ADD: the prevResult to update */
+};
+
+static int open_link(cni_nl **nl, const char *ifname, cni_link_info *li, cni_error **err)
+{
+	int r = cni_nl_open(nl, NULL, err);
+	if (r < 0)
+		return r;
+	r = cni_link_get(*nl, ifname, li, err);
+	if (r < 0) {
+		cni_nl_close(*nl);
+		*nl = NULL;
+	}
+	return r;
+}
+
+static bool changes_link(const struct tuning_conf *c)
+{
+	return (c->mac && *c->mac) || c->mtu || c->promisc || c->has_allmulti || c->has_txqlen;
+}
+
+static int add_in_ns(void *userdata, cni_error **err)
+{
+	struct ns_work *w = userdata;
+	const struct tuning_conf *c = w->conf;
+	const char *ifname = w->args->ifname;
+	char eb[128];
+	int r = 0;
+
+	for (size_t i = 0; i < c->n_sysctls; i++) {
+		char *path = NULL;
+		if ((r = sysctl_file(c->sysctls[i].key, ifname, &path, err)) < 0)
+			return r;
+		int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		ssize_t n = -1;
+		const char *v = c->sysctls[i].value;
+		if (fd >= 0) {
+			do
+				n = write(fd, v, strlen(v));
+			while (n < 0 && errno == EINTR);
+			int e = errno;
+			close(fd);
+			errno = e;
+		}
+		if (fd < 0 || n < 0) {
+			r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "%s %s: %s",
+					  fd < 0 ? "open" : "write", path,
+					  errtext(errno, eb, sizeof(eb)));
+			free(path);
+			return r;
+		}
+		free(path);
+	}
+	if (!changes_link(c))
+		return 0;
+
+	cni_nl *nl = NULL;
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	char mac[18];
+	if ((r = open_link(&nl, ifname, &li, err)) < 0)
+		return r;
+	if ((r = backup_write(c, &li, w->args->container_id, ifname, err)) < 0)
+		goto out;
+	if (c->mac && *c->mac) {
+		if ((r = parse_mac(c->mac, mac, err)) < 0 ||
+		    (r = cni_link_set_mac(nl, li.ifindex, mac, err)) < 0)
+			goto out;
+		if (w->result) {
+			size_t n = cni_result_interface_count(w->result);
+			for (size_t i = 0; i < n; i++) {
+				cni_interface ifc = CNI_INTERFACE_INIT;
+				if (cni_result_get_interface(w->result, i, &ifc) == 0 && ifc.name &&
+				    strcmp(ifc.name, ifname) == 0 &&
+				    (r = cni_result_set_interface_mac(w->result, i, c->mac, err)) <
+					0)
+					goto out;
+			}
+		}
+	}
+	if (c->promisc && (r = cni_link_set_promisc(nl, li.ifindex, true, err)) < 0)
+		goto out;
+	if (c->mtu && (r = cni_link_set_mtu(nl, li.ifindex, (unsigned)c->mtu, err)) < 0)
+		goto out;
+	if (c->has_allmulti && (r = cni_link_set_allmulti(nl, li.ifindex, c->allmulti, err)) < 0)
+		goto out;
+	if (c->has_txqlen &&
+	    (r = cni_link_set_txqlen(nl, li.ifindex, (unsigned)c->txqlen, err)) < 0)
+		goto out;
+out:
+	cni_nl_close(nl);
+	return r;
+}
+
+static int check_in_ns(void *userdata, cni_error **err)
+{
+	struct ns_work *w = userdata;
+	const struct tuning_conf *c = w->conf;
+	const char *ifname = w->args->ifname;
+	int r;
+
+	for (size_t i = 0; i < c->n_sysctls; i++) {
+		char *path = NULL, *cur = NULL;
+		size_t cap = 0;
+		char eb[128];
+		if ((r = sysctl_file(c->sysctls[i].key, ifname, &path, err)) < 0)
+			return r;
+		FILE *f = fopen(path, "re");
+		if (!f) {
+			r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "open %s: %s", path,
+					  errtext(errno, eb, sizeof(eb)));
+			free(path);
+			return r;
+		}
+		ssize_t n = getdelim(&cur, &cap, '\0', f);
+		fclose(f);
+		if (n < 0) {
+			free(cur);
+			cur = strdup("");
+			n = 0;
+		}
+		if (cur && n > 0 && cur[n - 1] == '\n')
+			cur[n - 1] = '\0';
+		if (!cur || strcmp(cur, c->sysctls[i].value) != 0)
+			r = cni_error_set(
+			    err, CNI_ERR_INTERNAL, NULL,
+			    "Error: Tuning configured value of %s is %s, current value "
+			    "is %s",
+			    path, c->sysctls[i].value, cur ? cur : "");
+		free(cur);
+		free(path);
+		if (r < 0)
+			return r;
+	}
+
+	cni_nl *nl = NULL;
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	cni_error *local = NULL;
+	if ((r = open_link(&nl, ifname, &li, &local)) < 0) {
+		cni_error_free(local);
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "Cannot find container link %s",
+				     ifname);
+	}
+	cni_nl_close(nl);
+	if (c->mac && *c->mac) {
+		char mac[18];
+		if ((r = parse_mac(c->mac, mac, err)) < 0)
+			return r;
+		if (strcmp(mac, li.mac) != 0)
+			return cni_error_set(
+			    err, CNI_ERR_INTERNAL, NULL,
+			    "Error: Tuning configured Ethernet of %s is %s, current "
+			    "value is %s",
+			    ifname, c->mac, li.mac);
+	}
+	bool promisc = li.flags & IFF_PROMISC;
+	if (promisc != c->promisc)
+		return cni_error_set(
+		    err, CNI_ERR_INTERNAL, NULL,
+		    "Error: Tuning link %s configured promisc is %s, current value "
+		    "is %d",
+		    ifname, c->promisc ? "true" : "false", promisc ? 1 : 0);
+	if (c->mtu && (unsigned)c->mtu != li.mtu)
+		return cni_error_set(
+		    err, CNI_ERR_INTERNAL, NULL,
+		    "Error: Tuning configured MTU of %s is %d, current value is %u", ifname, c->mtu,
+		    li.mtu);
+	bool allmulti = li.flags & IFF_ALLMULTI;
+	if (c->has_allmulti && allmulti != c->allmulti)
+		return cni_error_set(
+		    err, CNI_ERR_INTERNAL, NULL,
+		    "Error: Tuning configured all-multicast mode of %s is %s, current "
+		    "value is %s",
+		    ifname, c->allmulti ? "true" : "false", allmulti ? "true" : "false");
+	if (c->has_txqlen && (unsigned)c->txqlen != li.txqlen)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "Error: Tuning configured Transmit Queue Length of %s is %d, "
+				     "current value is %u",
+				     ifname, c->txqlen, li.txqlen);
+	return 0;
+}
+
+/* The reference's restore order: MTU, MAC, promisc, allmulti, txqlen. */
+static int restore_in_ns(void *userdata, cni_error **err)
+{
+	struct ns_work *w = userdata;
+	const struct tuning_conf *c = w->conf;
+	const char *ifname = w->args->ifname;
+	char *path = backup_path(c->data_dir, w->args->container_id, ifname);
+	char *data = NULL;
+	size_t cap = 0;
+	cni_nl *nl = NULL;
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	json_t *b = NULL;
+	int r = 0, failed = 0;
+
+	if (!path)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	FILE *f = fopen(path, "re");
+	if (!f)
+		goto out; /* no backup: nothing was changed, or it was already restored */
+	ssize_t n = getdelim(&data, &cap, '\0', f);
+	fclose(f);
+	b = n > 0 ? json_loadb(data, (size_t)n, 0, NULL) : NULL;
+	if (!json_is_object(b))
+		goto out; /* unreadable: the reference leaves it too (GC removes it) */
+	cni_error *local = NULL;
+	if (open_link(&nl, ifname, &li, &local) < 0) {
+		/* the link is gone with what was changed on it: the backup has no use left */
+		cni_error_free(local);
+		unlink(path);
+		goto out;
+	}
+	json_t *v;
+	if ((v = jget(b, "mtu")) && json_is_integer(v) && json_integer_value(v) > 0 &&
+	    cni_link_set_mtu(nl, li.ifindex, (unsigned)json_integer_value(v), NULL) < 0)
+		failed++;
+	if ((v = jget(b, "mac")) && json_is_string(v) && *json_string_value(v) &&
+	    cni_link_set_mac(nl, li.ifindex, json_string_value(v), NULL) < 0)
+		failed++;
+	if ((v = jget(b, "promisc")) && json_is_boolean(v) &&
+	    cni_link_set_promisc(nl, li.ifindex, json_is_true(v), NULL) < 0)
+		failed++;
+	if ((v = jget(b, "allmulti")) && json_is_boolean(v) &&
+	    cni_link_set_allmulti(nl, li.ifindex, json_is_true(v), NULL) < 0)
+		failed++;
+	if ((v = jget(b, "txQLen")) && json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    cni_link_set_txqlen(nl, li.ifindex, (unsigned)json_integer_value(v), NULL) < 0)
+		failed++;
+	/* as the reference: keep the backup when something could not be put back */
+	if (failed)
+		fprintf(stderr, "tuning: failed to restore %d attribute(s) of %s from %s\n", failed,
+			ifname, path);
+	else if (unlink(path) < 0 && errno != ENOENT)
+		r = cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to remove file %s: %s",
+				  path, strerror(errno));
+out:
+	cni_nl_close(nl);
+	json_decref(b);
+	free(data);
+	free(path);
+	return r;
+}
+
+/* ---- verbs ---- */
+
+static int load_for(const cni_cmd_args *args, struct tuning_conf *c, cni_result **prev,
+		    bool need_prev, cni_error **err)
+{
+	cni_conf *cc = NULL;
+	int r;
+	if ((r = conf_load(c, args, err)) < 0)
+		return r;
+	if (!need_prev)
+		return 0;
+	if ((r = cni_conf_from_bytes(&cc, args->stdin_data, args->stdin_len, err)) < 0)
+		return r;
+	r = cni_conf_prev_result(cc, prev, err);
+	cni_conf_free(cc);
+	if (r < 0)
+		return r;
+	if (!*prev)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "Required prevResult missing");
+	return 0;
+}
+
+static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
+{
+	struct tuning_conf c;
+	cni_result *prev = NULL;
+	cni_netns *ns = NULL;
+	char mac[18];
+	int r;
+	(void)ud;
+
+	if ((r = check_duplicate_sysctls(args->stdin_data, args->stdin_len, err)) < 0)
+		return r;
+	memset(&c, 0, sizeof(c));
+	if ((r = conf_load(&c, args, err)) < 0 || (r = check_allowlist(&c, err)) < 0)
+		goto out;
+	conf_free(&c);
+	if ((r = load_for(args, &c, &prev, true, err)) < 0)
+		goto out;
+	/* everything that can be refused is refused before anything is changed */
+	for (size_t i = 0; i < c.n_sysctls; i++) {
+		char *p = NULL;
+		if ((r = sysctl_file(c.sysctls[i].key, args->ifname, &p, err)) < 0)
+			goto out;
+		free(p);
+	}
+	if (c.mac && *c.mac && (r = parse_mac(c.mac, mac, err)) < 0)
+		goto out;
+	if ((r = cni_netns_open(args->netns, &ns, err)) < 0)
+		goto out;
+	struct ns_work w = {&c, args, prev};
+	if ((r = cni_netns_run(ns, add_in_ns, &w, err)) < 0)
+		goto out;
+	*result = prev;
+	prev = NULL;
+out:
+	cni_netns_close(ns);
+	cni_result_free(prev);
+	conf_free(&c);
+	return r;
+}
+
+static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	struct tuning_conf c;
+	cni_result *prev = NULL;
+	cni_netns *ns = NULL;
+	int r;
+	(void)ud;
+
+	if ((r = check_duplicate_sysctls(args->stdin_data, args->stdin_len, err)) < 0)
+		return r;
+	if ((r = load_for(args, &c, &prev, true, err)) < 0 ||
+	    (r = cni_netns_open(args->netns, &ns, err)) < 0)
+		goto out;
+	struct ns_work w = {&c, args, NULL};
+	r = cni_netns_run(ns, check_in_ns, &w, err);
+out:
+	cni_netns_close(ns);
+	cni_result_free(prev);
+	conf_free(&c);
+	return r;
+}
+
+static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	struct tuning_conf c;
+	cni_netns *ns = NULL;
+	cni_error *local = NULL;
+	int r;
+	(void)ud;
+
+	if ((r = load_for(args, &c, NULL, false, err)) < 0)
+		goto out;
+	r = *args->netns ? cni_netns_open(args->netns, &ns, &local) : -CNI_ERR_NOT_FOUND;
+	if (r < 0) {
+		/* no namespace left: nothing can be restored, and the backup is of no use */
+		cni_error_free(local);
+		char *p = backup_path(c.data_dir, args->container_id, args->ifname);
+		if (p)
+			unlink(p);
+		free(p);
+		r = 0;
+		goto out;
+	}
+	struct ns_work w = {&c, args, NULL};
+	r = cni_netns_run(ns, restore_in_ns, &w, err);
+out:
+	cni_netns_close(ns);
+	conf_free(&c);
+	return r;
+}
+
+/* GC: drop the backups of attachments the runtime no longer knows. */
+static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	struct tuning_conf c;
+	cni_conf *cc = NULL;
+	size_t n = 0;
+	bool present = false;
+	int r;
+	(void)ud;
+
+	if ((r = conf_load(&c, args, err)) < 0 ||
+	    (r = cni_conf_from_bytes(&cc, args->stdin_data, args->stdin_len, err)) < 0 ||
+	    (r = cni_conf_valid_attachments(cc, &n, &present, err)) < 0)
+		goto out;
+	if (!present)
+		goto out; /* without the list nothing can be told stale */
+	DIR *d = opendir(c.data_dir);
+	if (!d)
+		goto out;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		size_t len = strlen(name);
+		if (len < 7 || strcmp(name + len - 5, ".json") != 0 || !strchr(name, '_'))
+			continue;
+		bool keep = false;
+		for (size_t i = 0; i < n && !keep; i++) {
+			const char *cid = cni_conf_valid_attachment_container_id(cc, i);
+			const char *ifn = cni_conf_valid_attachment_ifname(cc, i);
+			size_t cl = strlen(cid), il = strlen(ifn);
+			keep = cl + il + 6 == len && strncmp(name, cid, cl) == 0 &&
+			       name[cl] == '_' && strncmp(name + cl + 1, ifn, il) == 0;
+		}
+		if (!keep && unlinkat(dirfd(d), name, 0) < 0 && errno != ENOENT)
+			fprintf(stderr, "tuning: GC: failed to remove %s/%s: %s\n", c.data_dir,
+				name, strerror(errno));
+	}
+	closedir(d);
+out:
+	cni_conf_free(cc);
+	conf_free(&c);
+	return r;
+}
+
+int main(void)
+{
+	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
+	f.add = cmd_add;
+	f.check = cmd_check;
+	f.del = cmd_del;
+	f.gc = cmd_gc;
+	/* STATUS: nothing to depend on, always ready (NULL = success) */
+	return cni_plugin_main(&f, NULL, "CNI tuning plugin libcni-c " LIBCNI_C_VERSION);
+}
