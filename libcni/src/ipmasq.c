@@ -17,7 +17,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
-#include <nftables/libnftables.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -25,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "internal.h"
+#include "nft-dl.h"
 
 extern char **environ;
 
@@ -804,7 +804,7 @@ static void nft_rules_free(nft_rule *r, size_t n)
 
 static int nft_error(struct nft_ctx *ctx, const char *what, cni_error **err)
 {
-	const char *e = nft_ctx_get_error_buffer(ctx);
+	const char *e = cni_dl_nft_ctx_get_error_buffer(ctx);
 	_cleanup_free_ char *msg = strdup(strempty(e));
 	if (!msg)
 		return cni_oom(err);
@@ -816,15 +816,15 @@ static int nft_error(struct nft_ctx *ctx, const char *what, cni_error **err)
 
 static struct nft_ctx *nft_open(bool json)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx = cni_dl_nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return NULL;
-	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
-		nft_ctx_free(ctx);
+	if (cni_dl_nft_ctx_buffer_output(ctx) < 0 || cni_dl_nft_ctx_buffer_error(ctx) < 0) {
+		cni_dl_nft_ctx_free(ctx);
 		return NULL;
 	}
 	if (json)
-		nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+		cni_dl_nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
 	return ctx;
 }
 
@@ -833,9 +833,9 @@ static bool nft_usable(void)
 	struct nft_ctx *ctx = nft_open(false);
 	if (!ctx)
 		return false;
-	nft_ctx_set_dry_run(ctx, true);
-	int rc = nft_run_cmd_from_buffer(ctx, "add table inet " NFT_TABLE);
-	nft_ctx_free(ctx);
+	cni_dl_nft_ctx_set_dry_run(ctx, true);
+	int rc = cni_dl_nft_run_cmd_from_buffer(ctx, "add table inet " NFT_TABLE);
+	cni_dl_nft_ctx_free(ctx);
 	return rc == 0;
 }
 
@@ -855,11 +855,11 @@ static int nft_find(const char *prefix, bool *present, nft_rule **out, size_t *c
 	*present = false;
 	if (!ctx)
 		return -CNI_ERR_NOT_FOUND;
-	if (nft_run_cmd_from_buffer(ctx, "list tables inet") != 0) {
-		nft_ctx_free(ctx);
+	if (cni_dl_nft_run_cmd_from_buffer(ctx, "list tables inet") != 0) {
+		cni_dl_nft_ctx_free(ctx);
 		return -CNI_ERR_NOT_FOUND;
 	}
-	j = json_loads(strempty(nft_ctx_get_output_buffer(ctx)), 0, NULL);
+	j = json_loads(strempty(cni_dl_nft_ctx_get_output_buffer(ctx)), 0, NULL);
 	json_t *items = json_object_get(j, "nftables");
 	size_t i;
 	json_t *it;
@@ -874,11 +874,11 @@ static int nft_find(const char *prefix, bool *present, nft_rule **out, size_t *c
 	if (!*present)
 		goto done;
 
-	if (nft_run_cmd_from_buffer(ctx, "list table inet " NFT_TABLE) != 0) {
+	if (cni_dl_nft_run_cmd_from_buffer(ctx, "list table inet " NFT_TABLE) != 0) {
 		r = nft_error(ctx, "listing table inet " NFT_TABLE, err);
 		goto done;
 	}
-	j = json_loads(strempty(nft_ctx_get_output_buffer(ctx)), 0, NULL);
+	j = json_loads(strempty(cni_dl_nft_ctx_get_output_buffer(ctx)), 0, NULL);
 	if (!j) {
 		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "nftables: unreadable JSON listing");
 		goto done;
@@ -908,7 +908,7 @@ static int nft_find(const char *prefix, bool *present, nft_rule **out, size_t *c
 		n++;
 	}
 done:
-	nft_ctx_free(ctx);
+	cni_dl_nft_ctx_free(ctx);
 	if (r < 0) {
 		nft_rules_free(rules, n);
 		return r;
@@ -923,9 +923,10 @@ static int nft_run(const char *batch, const char *what, cni_error **err)
 	struct nft_ctx *ctx = nft_open(false);
 	if (!ctx)
 		return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
-				     "nftables: cannot create a context");
-	int r = nft_run_cmd_from_buffer(ctx, batch) == 0 ? 0 : nft_error(ctx, what, err);
-	nft_ctx_free(ctx);
+				     "nftables: cannot create a context: %s",
+				     *cni_dl_nft_error() ? cni_dl_nft_error() : "out of memory");
+	int r = cni_dl_nft_run_cmd_from_buffer(ctx, batch) == 0 ? 0 : nft_error(ctx, what, err);
+	cni_dl_nft_ctx_free(ctx);
 	return r;
 }
 

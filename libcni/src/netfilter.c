@@ -9,7 +9,6 @@
  * use cni_netns_run(), and the spawned process inherits the thread's namespace.
  */
 #include <fcntl.h>
-#include <nftables/libnftables.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +20,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "nft-dl.h"
 
 extern char **environ;
 
@@ -382,22 +382,25 @@ CNI_EXPORT int cni_iptables_save(int family, const char *table, char **out, cni_
 static void nft_ctx_freep(struct nft_ctx **ctx)
 {
 	if (*ctx)
-		nft_ctx_free(*ctx);
+		cni_dl_nft_ctx_free(*ctx);
 }
 
 /* Runs script; on success *out (when out is non-NULL) gets the output text. */
 static int nft_exec(const char *script, bool json, char **out, cni_error **err)
 {
-	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = cni_dl_nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
-				     "nftables: cannot create context");
-	if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0)
+				     "nftables: cannot create context: %s",
+				     *cni_dl_nft_error() ? cni_dl_nft_error() : "out of memory");
+	if (cni_dl_nft_ctx_buffer_output(ctx) != 0 || cni_dl_nft_ctx_buffer_error(ctx) != 0)
 		return cni_oom(err);
 	if (json)
-		nft_ctx_output_set_flags(ctx, nft_ctx_output_get_flags(ctx) | NFT_CTX_OUTPUT_JSON);
-	if (nft_run_cmd_from_buffer(ctx, script) != 0) {
-		const char *e = nft_ctx_get_error_buffer(ctx);
+		cni_dl_nft_ctx_output_set_flags(ctx, cni_dl_nft_ctx_output_get_flags(ctx) |
+							     NFT_CTX_OUTPUT_JSON |
+							     NFT_CTX_OUTPUT_HANDLE);
+	if (cni_dl_nft_run_cmd_from_buffer(ctx, script) != 0) {
+		const char *e = cni_dl_nft_ctx_get_error_buffer(ctx);
 		_cleanup_free_ char *msg = cni_strdup0(strempty(e));
 		if (!msg)
 			return cni_oom(err);
@@ -407,7 +410,7 @@ static int nft_exec(const char *script, bool json, char **out, cni_error **err)
 				     *msg ? msg : "command failed");
 	}
 	if (out) {
-		char *s = cni_strdup0(strempty(nft_ctx_get_output_buffer(ctx)));
+		char *s = cni_strdup0(strempty(cni_dl_nft_ctx_get_output_buffer(ctx)));
 		if (!s)
 			return cni_oom(err);
 		*out = s;

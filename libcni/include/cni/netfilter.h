@@ -31,8 +31,9 @@ CNI_EXPORT int cni_iptables_restore(int family, const char *batch, cni_error **e
 CNI_EXPORT int cni_iptables_save(int family, const char *table, char **out, cni_error **err);
 
 /**
- * Run an nft script (text, as `nft -f` reads it) as one transaction. With out non-NULL,
- * the command's output (e.g. of a list command, JSON when json is true) is returned
+ * Run an nft script as one transaction: text as `nft -f` reads it, or with json true a
+ * JSON command batch (`{"nftables":[...]}`), whose output is JSON too, with rule
+ * handles. With out non-NULL, the command's output (e.g. of a list command) is returned
  * (new, cni_free()).
  */
 CNI_EXPORT int cni_nft_run(const char *script, bool json, char **out, cni_error **err);
