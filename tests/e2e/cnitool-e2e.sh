@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# End-to-end: our cnitool drives a real chain (reference ptp + host-local, then our sample
-# plugin) and the reference loopback against throwaway network namespaces, and the kernel
-# state, the IPAM store and the result cache are checked after every step.
+# End-to-end: our cnitool drives a real chain of our plugins (ptp + host-local, then the
+# sample plugin, which needs ptp's result as prevResult) and loopback against throwaway
+# network namespaces, and the kernel state, the IPAM store and the result cache are
+# checked after every step. (Our runtime API driving the reference plugins is
+# tests/interop/api.)
 #
 # Usage: cnitool-e2e.sh <cnitool> <our-plugins-dir>
 # Exit 77 (skip) without root or network namespaces. Namespaces are cni-e2e-<random>,
-# removed by the EXIT trap even on failure; addresses are 10.200.X.0/24 inside them (the
-# ptp gateway sits on the host end of the veth and disappears with it).
+# removed by the EXIT trap even on failure; addresses are 10.200.X.0/24 inside them. The
+# "host" side is itself a test namespace (cnitool runs under ip netns exec), so the
+# machine's own interfaces and routes are never touched.
 set -uo pipefail
 
 CNITOOL=$(readlink -f "$1")
 OURBIN=$(readlink -f "$2")
-REFBIN=${CNI_REFERENCE_BIN:-/usr/lib/cni}
 
 skip() {
 	echo "SKIP: $*"
@@ -20,18 +22,18 @@ skip() {
 }
 [ "$(id -u)" -eq 0 ] || skip "needs root"
 command -v ip >/dev/null || skip "needs iproute2"
-for p in ptp host-local loopback; do
-	[ -x "$REFBIN/$p" ] || skip "reference plugin $REFBIN/$p missing (containernetworking-plugins)"
-done
 [ -x "$CNITOOL" ] || { echo "FAIL: cnitool not built: $1" >&2; exit 1; }
-[ -x "$OURBIN/sample" ] || { echo "FAIL: sample plugin not built in $OURBIN" >&2; exit 1; }
+for p in ptp host-local loopback sample; do
+	[ -x "$OURBIN/$p" ] || { echo "FAIL: plugin $p not built in $OURBIN" >&2; exit 1; }
+done
 
 TMP=$(mktemp -d /tmp/cni-e2e.XXXXXX)
 SUFFIX=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 NS1=cni-e2e-$SUFFIX-a
 NS2=cni-e2e-$SUFFIX-b
 NS3=cni-e2e-$SUFFIX-c
-NS_LIST=("$NS1" "$NS2" "$NS3")
+NSH=cni-e2e-$SUFFIX-host
+NS_LIST=("$NS1" "$NS2" "$NS3" "$NSH")
 OCTET=$(( (16#${SUFFIX:0:2} % 200) + 20 ))
 SUBNET=10.200.$OCTET.0/24
 GW=10.200.$OCTET.1
@@ -49,6 +51,8 @@ trap 'exit 130' INT TERM
 ip netns add "$NS1" 2>/dev/null || skip "cannot create network namespaces"
 ip netns add "$NS2" || exit 1
 ip netns add "$NS3" || exit 1
+ip netns add "$NSH" || exit 1
+ip -n "$NSH" link set lo up
 
 FAILS=0 PASSES=0
 pass() {
@@ -66,10 +70,9 @@ expect() {
 	if "$@"; then pass "$what"; else fail "$what"; fi
 }
 
-# Only the plugins we name: reference ptp/host-local/loopback, our sample.
+# Only the plugins we name, all ours.
 mkdir -p "$TMP/bin" "$TMP/net.d" "$TMP/ipam" "$TMP/cache" "$TMP/empty-bin"
-for p in ptp host-local loopback; do ln -s "$REFBIN/$p" "$TMP/bin/$p"; done
-ln -s "$OURBIN/sample" "$TMP/bin/sample"
+for p in ptp host-local loopback sample; do ln -s "$OURBIN/$p" "$TMP/bin/$p"; done
 
 cat >"$TMP/net.d/10-e2e.conflist" <<EOF
 {
@@ -106,7 +109,7 @@ unset CNI_ARGS CAP_ARGS CNI_IFNAME CNI_CONTAINERID CNI_TIMEOUT
 run() {
 	local name=$1
 	shift
-	"${WRAP[@]}" "$CNITOOL" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+	ip netns exec "$NSH" "${WRAP[@]}" "$CNITOOL" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
 	echo $? >"$TMP/$name.rc"
 }
 rc() { cat "$TMP/$1.rc"; }
@@ -129,8 +132,9 @@ WRAP=()
 nspath() { echo "/var/run/netns/$1"; }
 # The reference's container id: cnitool- + 20 hex chars of sha512(absolute netns path).
 cid_of() { echo "cnitool-$(printf '%s' "$1" | sha512sum | cut -c1-20)"; }
-host_veths() { ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | sort; }
-reservations() { find "$TMP/ipam" -type f ! -name 'last_reserved_ip.*' ! -name lock 2>/dev/null; }
+host_veths() { ip -n "$NSH" -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | sort; }
+# lease files only: not the lock, the round-robin cursors or host-local's own index dir
+reservations() { find "$TMP/ipam" -path '*/.host-local' -prune -o -type f ! -name 'last_reserved_ip.*' ! -name lock -print 2>/dev/null; }
 
 VETHS_BEFORE=$(host_veths)
 

@@ -490,9 +490,12 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 		ptp_conf_done(&conf);
 		return r;
 	}
+	/* a netns that cannot be opened fails before IPAM hands out anything */
+	if ((r = cni_netns_open(args->netns, &x.cont_ns, err)) < 0)
+		goto out;
 	bytes = cni_conf_bytes(conf.conf, &len);
 	if ((r = cni_ipam_exec_add(bytes, len, &ipam, err)) < 0)
-		goto out_conf;
+		goto out;
 
 	/* from here on, a failure undoes everything, IPAM included */
 	if (cni_result_ip_count(ipam) == 0) {
@@ -502,10 +505,6 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	}
 	if ((r = enable_forward(ipam, err)) < 0)
 		goto fail;
-	if ((r = cni_netns_open(args->netns, &x.cont_ns, err)) < 0) {
-		prefix_error(err, "failed to open netns", args->netns);
-		goto fail;
-	}
 	if ((r = cni_netns_open_current(&x.host_ns, err)) < 0 ||
 	    (r = cni_nl_open(&x.cont_nl, x.cont_ns, err)) < 0 ||
 	    (r = cni_nl_open(&x.host_nl, NULL, err)) < 0 || (r = create_veth(&x, err)) < 0 ||
@@ -544,7 +543,6 @@ fail:
 out:
 	add_ctx_done(&x);
 	cni_result_free(ipam);
-out_conf:
 	ptp_conf_done(&conf);
 	return r;
 }
@@ -697,10 +695,8 @@ static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 
 	if ((r = load_conf(args, &conf, err)) < 0)
 		goto out;
-	if ((r = cni_netns_open(args->netns, &ns, err)) < 0) {
-		prefix_error(err, "failed to open netns", args->netns);
+	if ((r = cni_netns_open(args->netns, &ns, err)) < 0)
 		goto out;
-	}
 	const char *bytes = cni_conf_bytes(conf.conf, &len);
 	if ((r = cni_ipam_exec_check(bytes, len, err)) < 0)
 		goto out;
