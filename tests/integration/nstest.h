@@ -24,7 +24,9 @@ static void nstest_cleanup(void)
 	for (int i = 0; i < nstest_count; i++) {
 		if (!nstest_names[i][0])
 			continue;
-		snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null", nstest_names[i]);
+		if (snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null", nstest_names[i]) >=
+		    (int)sizeof(cmd))
+			continue; /* cannot happen: names are short */
 		if (system(cmd) != 0) {
 			/* already gone */
 		}
@@ -81,9 +83,12 @@ static const char *nstest_create(void)
 /* Run a shell command inside namespace path's name; returns its exit status. */
 static int nstest_exec(const char *path, const char *cmd)
 {
-	char buf[1024];
+	char buf[4096];
 	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	snprintf(buf, sizeof(buf), "ip netns exec %s %s", name, cmd);
+	if (snprintf(buf, sizeof(buf), "ip netns exec %s %s", name, cmd) >= (int)sizeof(buf)) {
+		fprintf(stderr, "nstest_exec: command too long\n");
+		return -1;
+	}
 	return system(buf);
 }
 

@@ -616,7 +616,8 @@ static int idx_rebuild(hl_store *s, cni_error **err)
 	hl_fault_point("rebuild-scanned");
 	r = s->ownersfd >= 0 ? for_each_entry(s->ownersfd, unlink_cb, &s->ownersfd) : -EBADF;
 	if (r == 0) {
-		qsort(l, n, sizeof(*l), lease_cmp);
+		if (n) /* l is NULL for an empty network */
+			qsort(l, n, sizeof(*l), lease_cmp);
 		for (size_t i = 0; i < n && r == 0;) {
 			size_t j = i;
 			cni_ipaddr *ips = malloc((n - i) * sizeof(*ips));

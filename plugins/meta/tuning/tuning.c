@@ -383,8 +383,8 @@ static int conf_load(struct tuning_conf *c, const cni_cmd_args *args, cni_error 
 		return type_error(err, a, "args.cni", "main.IPAMArgs");
 	if (a) {
 		const char *amac = NULL;
-		int v;
-		bool b;
+		int v = 0;
+		bool b = false;
 		if ((r = get_sysctls(c, a, "args.cni.sysctl", err)) < 0 ||
 		    (r = get_string(a, "mac", "args.cni.mac", &amac, &present, err)) < 0)
 			return r;
