@@ -87,6 +87,17 @@ static int check_rt(const cni_runtime_conf *rt, cni_error **err)
 	return 0;
 }
 
+/* check_rt() for the calls that hand something back through out. */
+static int check_rt_out(const cni_runtime_conf *rt, const void *out, cni_error **err)
+{
+	int r = check_rt(rt, err);
+	if (r < 0)
+		return r;
+	if (!out)
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "out is required");
+	return 0;
+}
+
 static int parse_cap_args(const cni_runtime_conf *rt, json_t **out, cni_error **err)
 {
 	*out = NULL;
@@ -135,6 +146,25 @@ static int pass_error(cni_error **err, cni_error **local, int r, const char *pre
 	if (err && !*err)
 		*err = TAKE_PTR(*local);
 	return r;
+}
+
+/* Hand a cache error on as "failed to <verb> network "<name>" cached result: ...". */
+static int cache_failed(cni_error **err, cni_error **local, int r, const char *verb,
+			const char *name)
+{
+	_cleanup_free_ char *qn = cni_go_quote(strempty(name));
+	_cleanup_free_ char *prefix =
+	    qn ? cni_strdupf("failed to %s network %s cached result", verb, qn) : NULL;
+	return prefix ? pass_error(err, local, r, prefix) : cni_oom(err);
+}
+
+static int cache_add_or_fail(const cni_config *cfg, const cni_result *result, const char *bytes,
+			     size_t len, const char *name, const cni_runtime_conf *rt,
+			     const json_t *cap_args, cni_error **err)
+{
+	_cleanup_error_ cni_error *e = NULL;
+	int r = cni_cache_add(cfg, result, bytes, len, name, rt, cap_args, &e);
+	return r < 0 ? cache_failed(err, &e, r, "set", name) : 0;
 }
 
 /* `type="t" name="n"` (name only when the plugin config has one), as the reference. */
@@ -344,10 +374,8 @@ int cni_add_network_list(const cni_config *cfg, const cni_conflist *list,
 	size_t n, len = 0;
 	int r;
 
-	if ((r = check_list_args(cfg, list, err)) < 0 || (r = check_rt(rt, err)) < 0)
+	if ((r = check_list_args(cfg, list, err)) < 0 || (r = check_rt_out(rt, out, err)) < 0)
 		return r;
-	if (!out)
-		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "out is required");
 	if ((r = parse_cap_args(rt, &cap_args, err)) < 0)
 		return r;
 	name = cni_conflist_name(list);
@@ -372,15 +400,11 @@ int cni_add_network_list(const cni_config *cfg, const cni_conflist *list,
 		}
 	}
 
-	_cleanup_error_ cni_error *e = NULL;
 	const char *bytes = cni_conflist_bytes(list, &len);
-	r = cni_cache_add(cfg, result, bytes, len, name, rt, cap_args, &e);
+	r = cache_add_or_fail(cfg, result, bytes, len, name, rt, cap_args, err);
 	if (r < 0) {
-		_cleanup_free_ char *prefix = NULL;
-		_cleanup_free_ char *qn = cni_go_quote(name);
 		cni_result_free(result);
-		prefix = qn ? cni_strdupf("failed to set network %s cached result", qn) : NULL;
-		return prefix ? pass_error(err, &e, r, prefix) : cni_oom(err);
+		return r;
 	}
 	*out = result;
 	return 0;
@@ -391,13 +415,7 @@ static int cached_result_or_fail(const cni_config *cfg, const char *name, const 
 {
 	_cleanup_error_ cni_error *e = NULL;
 	int r = cni_cache_get_result(cfg, name, version, rt, out, &e);
-	if (r < 0) {
-		_cleanup_free_ char *qn = cni_go_quote(strempty(name));
-		_cleanup_free_ char *prefix =
-		    qn ? cni_strdupf("failed to get network %s cached result", qn) : NULL;
-		return prefix ? pass_error(err, &e, r, prefix) : cni_oom(err);
-	}
-	return 0;
+	return r < 0 ? cache_failed(err, &e, r, "get", name) : 0;
 }
 
 static void result_freep(cni_result **r)
@@ -406,37 +424,45 @@ static void result_freep(cni_result **r)
 }
 #define _cleanup_result_ _cleanup_(result_freep)
 
-int cni_check_network_list(const cni_config *cfg, const cni_conflist *list,
-			   const cni_runtime_conf *rt, cni_error **err)
+/* CHECK of a list or of one config (list NULL, net set). */
+static int check_common(const cni_config *cfg, const cni_conflist *list, const cni_conf *single,
+			const cni_runtime_conf *rt, cni_error **err)
 {
 	_cleanup_json_ json_t *cap_args = NULL;
 	_cleanup_result_ cni_result *cached = NULL;
-	const char *name, *version;
+	const char *name = list ? cni_conflist_name(list) : cni_conf_name(single);
+	const char *version = list ? cni_conflist_cni_version(list) : cni_conf_cni_version(single);
+	size_t n = list ? cni_conflist_plugin_count(list) : 1;
 	bool ge = false;
 	int r;
 
-	if ((r = check_list_args(cfg, list, err)) < 0 || (r = check_rt(rt, err)) < 0)
+	if ((r = check_rt(rt, err)) < 0)
 		return r;
-	name = cni_conflist_name(list);
-	version = cni_conflist_cni_version(list);
 	/* CHECK came with spec 0.4.0. */
 	if ((r = version_at_least(version, "0.4.0", &ge, err)) < 0)
 		return r;
 	if (!ge)
 		return check_not_supported(version, err);
-	if (cni_conflist_disable_check(list))
+	if (list && cni_conflist_disable_check(list))
 		return 0;
 	if ((r = parse_cap_args(rt, &cap_args, err)) < 0)
 		return r;
 	if ((r = cached_result_or_fail(cfg, name, version, rt, &cached, err)) < 0)
 		return r;
-	for (size_t i = 0; i < cni_conflist_plugin_count(list); i++) {
-		r = run_one(cfg, "CHECK", name, version, cni_conflist_plugin(list, i), cached, rt,
-			    cap_args, NULL, err);
+	for (size_t i = 0; i < n; i++) {
+		const cni_conf *net = list ? cni_conflist_plugin(list, i) : single;
+		r = run_one(cfg, "CHECK", name, version, net, cached, rt, cap_args, NULL, err);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+int cni_check_network_list(const cni_config *cfg, const cni_conflist *list,
+			   const cni_runtime_conf *rt, cni_error **err)
+{
+	int r = check_list_args(cfg, list, err);
+	return r < 0 ? r : check_common(cfg, list, NULL, rt, err);
 }
 
 /*
@@ -684,25 +710,18 @@ int cni_add_network(const cni_config *cfg, const cni_conf *net, const cni_runtim
 	size_t len = 0;
 	int r;
 
-	if ((r = check_net_args(cfg, net, err)) < 0 || (r = check_rt(rt, err)) < 0)
+	if ((r = check_net_args(cfg, net, err)) < 0 || (r = check_rt_out(rt, out, err)) < 0)
 		return r;
-	if (!out)
-		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "out is required");
 	if ((r = parse_cap_args(rt, &cap_args, err)) < 0)
 		return r;
 	name = cni_conf_name(net);
 	r = add_one(cfg, name, cni_conf_cni_version(net), net, NULL, rt, cap_args, &result, err);
 	if (r < 0)
 		return r;
-	_cleanup_error_ cni_error *e = NULL;
 	bytes = cni_conf_bytes(net, &len);
-	r = cni_cache_add(cfg, result, bytes, len, name, rt, cap_args, &e);
-	if (r < 0) {
-		_cleanup_free_ char *qn = cni_go_quote(strempty(name));
-		_cleanup_free_ char *prefix =
-		    qn ? cni_strdupf("failed to set network %s cached result", qn) : NULL;
-		return prefix ? pass_error(err, &e, r, prefix) : cni_oom(err);
-	}
+	r = cache_add_or_fail(cfg, result, bytes, len, name, rt, cap_args, err);
+	if (r < 0)
+		return r;
 	*out = TAKE_PTR(result);
 	return 0;
 }
@@ -710,25 +729,8 @@ int cni_add_network(const cni_config *cfg, const cni_conf *net, const cni_runtim
 int cni_check_network(const cni_config *cfg, const cni_conf *net, const cni_runtime_conf *rt,
 		      cni_error **err)
 {
-	_cleanup_json_ json_t *cap_args = NULL;
-	_cleanup_result_ cni_result *cached = NULL;
-	const char *name, *version;
-	bool ge = false;
-	int r;
-
-	if ((r = check_net_args(cfg, net, err)) < 0 || (r = check_rt(rt, err)) < 0)
-		return r;
-	name = cni_conf_name(net);
-	version = cni_conf_cni_version(net);
-	if ((r = version_at_least(version, "0.4.0", &ge, err)) < 0)
-		return r;
-	if (!ge)
-		return check_not_supported(version, err);
-	if ((r = parse_cap_args(rt, &cap_args, err)) < 0)
-		return r;
-	if ((r = cached_result_or_fail(cfg, name, version, rt, &cached, err)) < 0)
-		return r;
-	return run_one(cfg, "CHECK", name, version, net, cached, rt, cap_args, NULL, err);
+	int r = check_net_args(cfg, net, err);
+	return r < 0 ? r : check_common(cfg, NULL, net, rt, err);
 }
 
 int cni_del_network(const cni_config *cfg, const cni_conf *net, const cni_runtime_conf *rt,
@@ -746,10 +748,8 @@ int cni_get_network_list_cached_result(const cni_config *cfg, const cni_conflist
 {
 	int r;
 
-	if ((r = check_list_args(cfg, list, err)) < 0 || (r = check_rt(rt, err)) < 0)
+	if ((r = check_list_args(cfg, list, err)) < 0 || (r = check_rt_out(rt, out, err)) < 0)
 		return r;
-	if (!out)
-		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "out is required");
 	return cni_cache_get_result(cfg, cni_conflist_name(list), cni_conflist_cni_version(list),
 				    rt, out, err);
 }
@@ -759,10 +759,8 @@ int cni_get_network_cached_result(const cni_config *cfg, const cni_conf *net,
 {
 	int r;
 
-	if ((r = check_net_args(cfg, net, err)) < 0 || (r = check_rt(rt, err)) < 0)
+	if ((r = check_net_args(cfg, net, err)) < 0 || (r = check_rt_out(rt, out, err)) < 0)
 		return r;
-	if (!out)
-		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "out is required");
 	return cni_cache_get_result(cfg, cni_conf_name(net), cni_conf_cni_version(net), rt, out,
 				    err);
 }
@@ -773,10 +771,8 @@ int cni_get_network_list_cached_config(const cni_config *cfg, const cni_conflist
 {
 	int r;
 
-	if ((r = check_list_args(cfg, list, err)) < 0 || (r = check_rt(rt, err)) < 0)
+	if ((r = check_list_args(cfg, list, err)) < 0 || (r = check_rt_out(rt, out, err)) < 0)
 		return r;
-	if (!out)
-		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "out is required");
 	return cni_cache_get_config(cfg, cni_conflist_name(list), rt, out, err);
 }
 
@@ -785,10 +781,8 @@ int cni_get_network_cached_config(const cni_config *cfg, const cni_conf *net,
 {
 	int r;
 
-	if ((r = check_net_args(cfg, net, err)) < 0 || (r = check_rt(rt, err)) < 0)
+	if ((r = check_net_args(cfg, net, err)) < 0 || (r = check_rt_out(rt, out, err)) < 0)
 		return r;
-	if (!out)
-		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "out is required");
 	return cni_cache_get_config(cfg, cni_conf_name(net), rt, out, err);
 }
 

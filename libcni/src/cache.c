@@ -294,6 +294,15 @@ static int dump_sorted(const json_t *v, char **out)
 	return *out ? 0 : -CNI_ERR_NOMEM;
 }
 
+/* An object member (a Go map) as sorted JSON text; absent or null leaves *out NULL. */
+static int object_member(const json_t *root, const char *key, char **out)
+{
+	json_t *v = json_object_get(root, key);
+	if (v && json_is_object(v))
+		return dump_sorted(v, out);
+	return v && !json_is_null(v) ? -CNI_ERR_DECODING_FAILURE : 0;
+}
+
 /*
  * Decode a cache file the way Go unmarshals it into its cachedInfo struct: fails where
  * Go's json.Unmarshal would (bad JSON, a field of the wrong type, config not base64).
@@ -362,21 +371,9 @@ static int parse_entry(const char *data, size_t len, json_t **root_out, const ch
 		return -CNI_ERR_DECODING_FAILURE;
 	}
 
-	v = json_object_get(root, "capabilityArgs");
-	if (v && json_is_object(v)) {
-		if ((r = dump_sorted(v, &a->capability_args)) < 0)
-			return r;
-	} else if (v && !json_is_null(v)) {
-		return -CNI_ERR_DECODING_FAILURE;
-	}
-
-	v = json_object_get(root, "result");
-	if (v && json_is_object(v)) {
-		if ((r = dump_sorted(v, &a->result)) < 0)
-			return r;
-	} else if (v && !json_is_null(v)) {
-		return -CNI_ERR_DECODING_FAILURE;
-	}
+	if ((r = object_member(root, "capabilityArgs", &a->capability_args)) < 0 ||
+	    (r = object_member(root, "result", &a->result)) < 0)
+		return r;
 
 	*kind = cni_json_get_string(root, "kind");
 	*root_out = TAKE_PTR(root);
@@ -403,6 +400,19 @@ static int convert_cached(cni_result *r, const char *version, cni_result **out, 
 	return 0;
 }
 
+/*
+ * The entry's path and bytes: 1 when read, 0 when there is none. As the reference, an
+ * entry that cannot be read is no entry.
+ */
+static int read_entry(const cni_config *cfg, const char *net, const cni_runtime_conf *rt,
+		      char **path, char **data, size_t *len, cni_error **err)
+{
+	int r = cni_cache_file_path(cfg, net, rt, path, err);
+	if (r < 0)
+		return r;
+	return cni_read_file(*path, 0, data, len, NULL) < 0 ? 0 : 1;
+}
+
 int cni_cache_get_result(const cni_config *cfg, const char *net, const char *version,
 			 const cni_runtime_conf *rt, cni_result **out, cni_error **err)
 {
@@ -414,13 +424,11 @@ int cni_cache_get_result(const cni_config *cfg, const char *net, const char *ver
 	size_t len = 0;
 	int r;
 
-	r = cni_cache_file_path(cfg, net, rt, &path, err);
-	if (r < 0)
+	r = read_entry(cfg, net, rt, &path, &data, &len, err);
+	if (r <= 0) {
+		if (r == 0)
+			*out = NULL;
 		return r;
-	/* As the reference: an entry that cannot be read is no entry. */
-	if (cni_read_file(path, 0, &data, &len, NULL) < 0) {
-		*out = NULL;
-		return 0;
 	}
 	if (parse_entry(data, len, &root, &kind, &a) < 0 || !kind || !streq(kind, CACHE_KIND_V1)) {
 		/* Entries written before cniCacheV1 hold the plain result. */
@@ -460,12 +468,11 @@ int cni_cache_get_config(const cni_config *cfg, const char *net, const cni_runti
 	size_t len = 0;
 	int r;
 
-	r = cni_cache_file_path(cfg, net, rt, &path, err);
-	if (r < 0)
+	r = read_entry(cfg, net, rt, &path, &data, &len, err);
+	if (r <= 0) {
+		if (r == 0)
+			*out = NULL;
 		return r;
-	if (cni_read_file(path, 0, &data, &len, NULL) < 0) {
-		*out = NULL;
-		return 0;
 	}
 	qnet = cni_go_quote(net);
 	if (!qnet)

@@ -31,6 +31,9 @@ int cni_conf_from_json_t(cni_conf **out, json_t *obj, cni_error **err);
  */
 /* cni_json_marshal_go() lives in json.c (internal.h). */
 
+/* The JSON kind Go's UnmarshalTypeError names ("object", "number", "null"...). */
+const char *cni_json_go_kind(const json_t *v);
+
 /* Parse any JSON value the way conf.c does (numbers as reals). NULL + *err on failure. */
 int cni_json_parse_go(const char *data, size_t len, const char *what, json_t **out,
 		      cni_error **err);

@@ -117,8 +117,7 @@ static const char *go_type_name(const json_t *v)
 	}
 }
 
-/* The JSON kind an UnmarshalTypeError names. */
-static const char *go_value_kind(const json_t *v)
+const char *cni_json_go_kind(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -162,6 +161,34 @@ int cni_json_parse_go(const char *data, size_t len, const char *what, json_t **o
 	return 0;
 }
 
+/*
+ * Parse data into a Go struct or map of type go_type: null leaves it empty (an empty
+ * object here), any other non-object is Go's UnmarshalTypeError.
+ */
+static int parse_go_object(const char *data, size_t len, const char *what, const char *go_type,
+			   json_t **out, cni_error **err)
+{
+	json_t *j = NULL;
+	int r = cni_json_parse_go(data, len, what, &j, err);
+	if (r < 0)
+		return r;
+	if (json_is_null(j)) {
+		json_decref(j);
+		j = json_object();
+		if (!j)
+			return cni_oom(err);
+	}
+	if (!json_is_object(j)) {
+		r = cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+				  "%s: json: cannot unmarshal %s into Go value of type %s", what,
+				  cni_json_go_kind(j), go_type);
+		json_decref(j);
+		return r;
+	}
+	*out = j;
+	return 0;
+}
+
 /* ---- one plugin config -------------------------------------------------------------- */
 
 /*
@@ -190,7 +217,7 @@ static int type_error(cni_error **err, const json_t *v, const char *strct, const
 	    err, CNI_ERR_DECODING_FAILURE, NULL,
 	    "error parsing configuration: json: cannot unmarshal %s into Go struct "
 	    "field %s.%s of type %s",
-	    go_value_kind(v), strct, field, type);
+	    cni_json_go_kind(v), strct, field, type);
 }
 
 static int check_string(const json_t *v, const char *strct, const char *field, cni_error **err)
@@ -395,21 +422,10 @@ static int conf_new_take(cni_conf **out, char *data, size_t len, cni_error **err
 	_cleanup_free_ char *bytes = data;
 	_cleanup_json_ json_t *j = NULL;
 
-	int r = cni_json_parse_go(bytes, len, "error parsing configuration", &j, err);
+	int r =
+	    parse_go_object(bytes, len, "error parsing configuration", "types.PluginConf", &j, err);
 	if (r < 0)
 		return r;
-	if (json_is_null(j)) {
-		/* Go leaves the struct empty for null */
-		json_decref(j);
-		j = json_object();
-		if (!j)
-			return cni_oom(err);
-	}
-	if (!json_is_object(j))
-		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				     "error parsing configuration: json: cannot unmarshal %s into "
-				     "Go value of type types.PluginConf",
-				     go_value_kind(j));
 	r = check_fields(j, plugin_conf_fields, ARRAY_SIZE(plugin_conf_fields), err);
 	if (r < 0)
 		return r;
@@ -647,7 +663,7 @@ int cni_conf_prev_result(const cni_conf *c, cni_result **out, cni_error **err)
 			    err, CNI_ERR_DECODING_FAILURE, NULL,
 			    "could not parse prevResult: json: cannot unmarshal %s "
 			    "into Go struct field Result.cniVersion of type string",
-			    go_value_kind(v));
+			    cni_json_go_kind(v));
 		ver = json_string_value(v);
 	}
 	bool ok = false;
@@ -867,20 +883,9 @@ static int list_new_take(cni_conflist **out, char *data, size_t len, cni_error *
 	_cleanup_json_ json_t *j = NULL;
 	json_t *v;
 
-	int r = cni_json_parse_go(bytes, len, LIST_ERR, &j, err);
+	int r = parse_go_object(bytes, len, LIST_ERR, "map[string]interface {}", &j, err);
 	if (r < 0)
 		return r;
-	if (json_is_null(j)) {
-		json_decref(j);
-		j = json_object();
-		if (!j)
-			return cni_oom(err);
-	}
-	if (!json_is_object(j))
-		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				     LIST_ERR ": json: cannot unmarshal %s into Go value of type "
-					      "map[string]interface {}",
-				     go_value_kind(j));
 
 	v = json_object_get(j, "name");
 	if (!v)

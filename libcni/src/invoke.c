@@ -2,36 +2,24 @@
 /*
  * Finding and running plugins (the reference's pkg/invoke).
  *
- * A plugin runs through posix_spawn with exactly three pipes as its stdio; every other
- * descriptor is closed in the child, and all of ours are close-on-exec, so parallel
- * callers never leak pipes into each other's plugins. One poll() loop writes stdin and
- * reads stdout and stderr together, so neither side can block the other whatever the
- * sizes. Nothing here is global: each call owns its pipes, buffers and child.
+ * A plugin runs through spawn.c (three pipes as its stdio and nothing else, one poll()
+ * loop for all of them, a deadline and an output limit); here are the environment it
+ * gets and the errors made from how it ended. Nothing here is global: each call owns
+ * its pipes, buffers and child.
  */
 #include "internal.h"
+#include "spawn-internal.h"
 
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 
 extern char **environ;
 
 #define DEFAULT_STDERR_TAIL 4096
 #define DEFAULT_MAX_OUTPUT  (16u * 1024 * 1024)
-/* The reference retries "text file busy" five times; we wait 100 ms, 200 ms, ... */
-#define TXTBSY_RETRIES	5
-#define TXTBSY_SLEEP_MS 100
-#define READ_CHUNK	65536
-/* After the plugin exited, read at most this many chunks still in its pipes. */
-#define DRAIN_CHUNKS 64
 /* How much of unparsable stdout an error message quotes. */
 #define QUOTE_STDOUT_MAX 4096
 
@@ -263,373 +251,42 @@ int cni_exec_args_to_env(const cni_exec_args *args, const char *const *base_env,
 
 /* ---- running a plugin ---- */
 
-/* Everything one run produced; owned by the caller of run_plugin(). */
-typedef struct plugin_run {
-	cni_buf out;
-	char *tail; /* last tail_cap bytes of stderr (not NUL-terminated) */
-	size_t tail_cap;
-	size_t tail_len;
-	bool tail_cut; /* earlier stderr was dropped */
-	int status;    /* waitpid() status */
-} plugin_run;
-
-static void plugin_run_done(plugin_run *pr)
-{
-	cni_buf_free(&pr->out);
-	free(pr->tail);
-}
-
-static void tail_add(plugin_run *pr, const char *data, size_t len)
-{
-	if (len >= pr->tail_cap) {
-		pr->tail_cut = pr->tail_cut || pr->tail_len > 0 || len > pr->tail_cap;
-		memcpy(pr->tail, data + len - pr->tail_cap, pr->tail_cap);
-		pr->tail_len = pr->tail_cap;
-		return;
-	}
-	if (pr->tail_len + len > pr->tail_cap) {
-		size_t drop = pr->tail_len + len - pr->tail_cap;
-		memmove(pr->tail, pr->tail + drop, pr->tail_len - drop);
-		pr->tail_len -= drop;
-		pr->tail_cut = true;
-	}
-	memcpy(pr->tail + pr->tail_len, data, len);
-	pr->tail_len += len;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static int set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
-}
-
-/*
- * Keep our pipe ends away from 0..2: if the caller closed its stdio, pipe2() may hand
- * those out, and dup2() onto the same number would not clear close-on-exec.
- */
-static int fd_above_stdio(int *fd)
-{
-	if (*fd > STDERR_FILENO)
-		return 0;
-	int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-	if (nfd < 0)
-		return -errno;
-	close(*fd);
-	*fd = nfd;
-	return 0;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
-static int pidfd_open_child(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-	/* pidfd_open() descriptors are always close-on-exec. */
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	(void)pid;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
-static void reap(pid_t pid, int *status)
-{
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
-}
-
-static int spawn_child(const char *path, char *const *envp, const int child_fds[3], pid_t *pid)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int r;
-
-	r = posix_spawn_file_actions_init(&fa);
-	if (r)
-		return -r;
-	r = posix_spawnattr_init(&attr);
-	if (r) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -r;
-	}
-	for (int i = 0; i < 3 && !r; i++)
-		r = posix_spawn_file_actions_adddup2(&fa, child_fds[i], i);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-	/* Descriptors the caller left inheritable must not reach the plugin either. */
-	if (!r)
-		r = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-#endif
-	/* The plugin starts with no blocked signals and default dispositions (a caller that
-	 * ignores SIGPIPE must not pass that on). */
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	if (!r)
-		r = posix_spawnattr_setsigmask(&attr, &none);
-	if (!r)
-		r = posix_spawnattr_setsigdefault(&attr, &all);
-	if (!r)
-		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	for (int attempt = 0; !r; attempt++) {
-		r = posix_spawn(pid, path, &fa, &attr, (char *const[]){(char *)path, NULL}, envp);
-		/* The plugin may be being written right now (an upgrade): try again shortly. */
-		if (r != ETXTBSY || attempt >= TXTBSY_RETRIES)
-			break;
-		sleep_ms(TXTBSY_SLEEP_MS * (unsigned int)(attempt + 1));
-		r = 0;
-	}
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return -r;
-}
-
-enum run_outcome { RUN_EXITED, RUN_TIMEOUT, RUN_OVERFLOW };
-
-/*
- * The I/O loop. Ends when the plugin has exited and its pipes are drained, when the
- * deadline passes, or when stdout grows past max_out; in the last two cases the plugin
- * is killed. The child is always reaped before returning.
- */
-static int pump(pid_t pid, int pidfd, int fds[3], const char *in, size_t in_len, int64_t deadline,
-		size_t max_out, plugin_run *pr, enum run_outcome *outcome, bool *got_epipe)
-{
-	size_t in_off = 0;
-	bool exited = false;
-	unsigned int drained = 0;
-	char *chunk = malloc(READ_CHUNK);
-	int r = 0;
-
-	if (!chunk) {
-		r = -ENOMEM;
-		goto kill;
-	}
-	if (in_len == 0)
-		close_fd(&fds[0]);
-
-	for (;;) {
-		struct pollfd pfd[4];
-		int idx[4], np = 0;
-
-		for (int i = 0; i < 3; i++) {
-			if (fds[i] < 0)
-				continue;
-			pfd[np] = (struct pollfd){fds[i], i == 0 ? POLLOUT : POLLIN, 0};
-			idx[np++] = i;
-		}
-		if (pidfd >= 0 && !exited) {
-			pfd[np] = (struct pollfd){pidfd, POLLIN, 0};
-			idx[np++] = 3;
-		}
-		/* Done when stdout and stderr are closed and (with a pidfd) the child exited. */
-		if (fds[1] < 0 && fds[2] < 0 && (pidfd < 0 || exited))
-			break;
-
-		int wait = -1;
-		if (exited) {
-			/* Whatever the plugin wrote is already in the pipes; do not wait for
-			 * a grandchild that may hold them open. */
-			wait = 0;
-		} else if (deadline) {
-			int64_t left = deadline - now_ms();
-			if (left <= 0) {
-				*outcome = RUN_TIMEOUT;
-				goto kill;
-			}
-			wait = left > INT_MAX ? INT_MAX : (int)left;
-		}
-		int n = poll(pfd, (nfds_t)np, wait);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto kill;
-		}
-		if (n == 0 || (exited && ++drained > DRAIN_CHUNKS)) {
-			if (exited) {
-				close_fd(&fds[1]);
-				close_fd(&fds[2]);
-			}
-			continue; /* or the deadline check above fires */
-		}
-		for (int k = 0; k < np; k++) {
-			int i = idx[k];
-			if (!pfd[k].revents)
-				continue;
-			if (i == 3) {
-				exited = true;
-				close_fd(&fds[0]);
-			} else if (i == 0) {
-				ssize_t w = write(fds[0], in + in_off, in_len - in_off);
-				if (w < 0 && errno == EPIPE)
-					*got_epipe = true;
-				if (w < 0 && errno != EAGAIN && errno != EINTR) {
-					/* The plugin closed stdin early; like the reference
-					 * we do not treat that as a failure by itself. */
-					close_fd(&fds[0]);
-				} else if (w > 0) {
-					in_off += (size_t)w;
-					if (in_off == in_len)
-						close_fd(&fds[0]);
-				}
-			} else {
-				ssize_t rd = read(fds[i], chunk, READ_CHUNK);
-				if (rd < 0 && (errno == EAGAIN || errno == EINTR))
-					continue;
-				if (rd <= 0) {
-					close_fd(&fds[i]);
-				} else if (i == 1) {
-					if (pr->out.len + (size_t)rd > max_out) {
-						*outcome = RUN_OVERFLOW;
-						goto kill;
-					}
-					if (cni_buf_append(&pr->out, chunk, (size_t)rd) < 0) {
-						r = -ENOMEM;
-						goto kill;
-					}
-				} else {
-					tail_add(pr, chunk, (size_t)rd);
-				}
-			}
-		}
-	}
-	free(chunk);
-	close_fd(&fds[0]);
-
-	if (pidfd >= 0 || !deadline) {
-		reap(pid, &pr->status);
-		return 0;
-	}
-	/* No pidfd: the pipes are closed but the plugin may still be running. */
-	for (;;) {
-		pid_t w = waitpid(pid, &pr->status, WNOHANG);
-		if (w == pid)
-			return 0;
-		if (w < 0 && errno != EINTR)
-			return -errno;
-		if (now_ms() >= deadline) {
-			*outcome = RUN_TIMEOUT;
-			break;
-		}
-		sleep_ms(5);
-	}
-	chunk = NULL;
-
-kill:
-	free(chunk);
-	kill(pid, SIGKILL);
-	reap(pid, &pr->status);
-	return r;
-}
-
+/* Run the plugin; errors (it could not be run at all) carry invoke's messages. */
 static int run_plugin(const char *path, char *const *envp, const char *in, size_t in_len,
-		      const cni_exec_options *opts, plugin_run *pr, enum run_outcome *outcome,
-		      cni_error **err)
+		      const cni_exec_options *opts, cni_spawn_result *pr, cni_error **err)
 {
-	unsigned int timeout_ms = opts ? opts->timeout_ms : 0;
-	size_t max_out = opts && opts->max_output ? opts->max_output : DEFAULT_MAX_OUTPUT;
-	int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
-	int parent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1};
-	int pidfd = -1, r = 0;
-	pid_t pid = 0;
+	const cni_spawn_opts so = {
+	    .in = in,
+	    .in_len = in_len,
+	    .timeout_ms = opts ? opts->timeout_ms : 0,
+	    .max_out = opts && opts->max_output ? opts->max_output : DEFAULT_MAX_OUTPUT,
+	    .max_err = opts && opts->stderr_tail ? opts->stderr_tail : DEFAULT_STDERR_TAIL,
+	    .err_tail = true,
+	};
+	enum cni_spawn_step step = CNI_SPAWN_STEP_IO;
+	int r = cni_spawn_run((char *const[]){(char *)path, NULL}, envp, &so, pr, &step);
+	if (r >= 0)
+		return 0;
 
-	pr->tail_cap = opts && opts->stderr_tail ? opts->stderr_tail : DEFAULT_STDERR_TAIL;
-	pr->tail = malloc(pr->tail_cap);
-	if (!pr->tail)
+	switch (step) {
+	case CNI_SPAWN_STEP_ALLOC:
 		return cni_oom(err);
-
-	for (int i = 0; i < 3; i++) {
-		if (pipe2(pipes[i], O_CLOEXEC) < 0) {
-			r = cni_error_set(err, CNI_ERR_SYSTEM, NULL,
-					  "failed to create pipes for plugin \"%s\": %s", path,
-					  strerror(errno));
-			goto out;
-		}
-		/* stdin: the child reads [0], we write [1]; stdout/stderr the other way. */
-		child[i] = pipes[i][i == 0 ? 0 : 1];
-		parent[i] = pipes[i][i == 0 ? 1 : 0];
-		int e = fd_above_stdio(&child[i]);
-		if (!e)
-			e = fd_above_stdio(&parent[i]);
-		if (!e)
-			e = set_nonblock(parent[i]);
-		pipes[i][0] = pipes[i][1] = -1; /* now tracked in parent[] and child[] */
-		if (e) {
-			r = cni_error_set(err, CNI_ERR_SYSTEM, NULL,
-					  "failed to set up pipes for plugin \"%s\": %s", path,
-					  strerror(-e));
-			goto out;
-		}
+	case CNI_SPAWN_STEP_PIPES:
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+				     "failed to create pipes for plugin \"%s\": %s", path,
+				     strerror(-r));
+	case CNI_SPAWN_STEP_SETUP:
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+				     "failed to set up pipes for plugin \"%s\": %s", path,
+				     strerror(-r));
+	case CNI_SPAWN_STEP_EXEC:
+		return cni_error_set(err, CNI_ERR_EXEC, NULL, "failed to run plugin \"%s\": %s",
+				     path, strerror(-r));
+	case CNI_SPAWN_STEP_IO:
+		break;
 	}
-
-	/* +1: now_ms() truncates, so the plugin always gets at least timeout_ms */
-	int64_t deadline = timeout_ms ? now_ms() + timeout_ms + 1 : 0;
-	r = spawn_child(path, envp ? envp : environ, child, &pid);
-	for (int i = 0; i < 3; i++)
-		close_fd(&child[i]);
-	if (r < 0) {
-		r = cni_error_set(err, CNI_ERR_EXEC, NULL, "failed to run plugin \"%s\": %s", path,
-				  strerror(-r));
-		goto out;
-	}
-	pidfd = pidfd_open_child(pid);
-
-	/*
-	 * Writing to a plugin that stopped reading raises SIGPIPE in this thread. Block it
-	 * here (only in this thread, the process's dispositions stay as they are) and
-	 * swallow the one our write caused, so the caller never sees it.
-	 */
-	sigset_t pipe_set, old_mask, pending;
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
-	bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-	bool got_epipe = false;
-
-	*outcome = RUN_EXITED;
-	r = pump(pid, pidfd, parent, in, in_len, deadline, max_out, pr, outcome, &got_epipe);
-
-	if (got_epipe && !was_pending) {
-		const struct timespec zero = {0, 0};
-		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-			;
-	}
-	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-
-	if (r < 0)
-		r = cni_error_set(err, r == -ENOMEM ? CNI_ERR_NOMEM : CNI_ERR_SYSTEM, NULL,
-				  "failed to run plugin \"%s\": %s", path, strerror(-r));
-out:
-	for (int i = 0; i < 3; i++) {
-		close_fd(&parent[i]);
-		close_fd(&child[i]);
-		close_fd(&pipes[i][0]);
-		close_fd(&pipes[i][1]);
-	}
-	close_fd(&pidfd);
-	return r;
+	return cni_error_set(err, r == -ENOMEM ? CNI_ERR_NOMEM : CNI_ERR_SYSTEM, NULL,
+			     "failed to run plugin \"%s\": %s", path, strerror(-r));
 }
 
 static int how_it_ended(cni_buf *b, int status)
@@ -645,18 +302,18 @@ static int how_it_ended(cni_buf *b, int status)
 	return cni_buf_printf(b, "wait status %#x", (unsigned int)status);
 }
 
-static int quote_tail(cni_buf *b, const plugin_run *pr)
+static int quote_tail(cni_buf *b, const cni_spawn_result *pr)
 {
-	_cleanup_free_ char *t = malloc(pr->tail_len + 4);
+	_cleanup_free_ char *t = malloc(pr->err.len + 4);
 	if (!t)
 		return -CNI_ERR_NOMEM;
 	size_t off = 0;
-	if (pr->tail_cut) {
+	if (pr->err_cut) {
 		memcpy(t, "...", 3);
 		off = 3;
 	}
-	memcpy(t + off, pr->tail, pr->tail_len);
-	t[off + pr->tail_len] = '\0';
+	memcpy(t + off, pr->err.data, pr->err.len);
+	t[off + pr->err.len] = '\0';
 	/* A NUL inside stderr would end the quoted text early; the message stays valid. */
 	return cni_buf_go_quote(b, t);
 }
@@ -667,7 +324,7 @@ static int quote_tail(cni_buf *b, const plugin_run *pr)
  * rejects mistyped fields; the same rules here. Returns 1 when stdout is not an error
  * object (*why says why).
  */
-static int error_from_stdout(const plugin_run *pr, cni_error **out, char **why)
+static int error_from_stdout(const cni_spawn_result *pr, cni_error **out, char **why)
 {
 	json_error_t jerr;
 	_cleanup_json_ json_t *o = json_loadb(pr->out.data, pr->out.len, 0, &jerr);
@@ -701,13 +358,13 @@ static int error_from_stdout(const plugin_run *pr, cni_error **out, char **why)
 }
 
 /* Build the error for a plugin that did not succeed. Always returns a negative code. */
-static int plugin_failed(const char *path, const plugin_run *pr, enum run_outcome outcome,
-			 size_t max_out, unsigned int timeout_ms, cni_error **err)
+static int plugin_failed(const char *path, const cni_spawn_result *pr, size_t max_out,
+			 unsigned int timeout_ms, cni_error **err)
 {
 	cni_buf b = CNI_BUF_INIT;
 	int code = CNI_ERR_EXEC, r = 0;
 
-	if (outcome == RUN_EXITED && pr->out.len > 0) {
+	if (pr->end == CNI_SPAWN_EXITED && pr->out.len > 0) {
 		cni_error *pe = NULL;
 		_cleanup_free_ char *why = NULL;
 		r = error_from_stdout(pr, &pe, &why);
@@ -735,13 +392,13 @@ static int plugin_failed(const char *path, const plugin_run *pr, enum run_outcom
 			r = cni_buf_printf(&b, ": %s: plugin \"%s\": ", why, path);
 		if (!r)
 			r = how_it_ended(&b, pr->status);
-		if (!r && pr->tail_len) {
+		if (!r && pr->err.len) {
 			r = cni_buf_puts(&b, ", stderr ");
 			if (!r)
 				r = quote_tail(&b, pr);
 		}
-	} else if (outcome == RUN_TIMEOUT || outcome == RUN_OVERFLOW) {
-		if (outcome == RUN_TIMEOUT) {
+	} else if (pr->end == CNI_SPAWN_TIMEOUT || pr->end == CNI_SPAWN_OVERFLOW) {
+		if (pr->end == CNI_SPAWN_TIMEOUT) {
 			code = CNI_ERR_TIMEOUT;
 			r = cni_buf_printf(&b, "plugin \"%s\" timed out after %u ms", path,
 					   timeout_ms);
@@ -749,12 +406,12 @@ static int plugin_failed(const char *path, const plugin_run *pr, enum run_outcom
 			r = cni_buf_printf(&b, "plugin \"%s\" wrote more than %zu bytes to stdout",
 					   path, max_out);
 		}
-		if (!r && pr->tail_len) {
+		if (!r && pr->err.len) {
 			r = cni_buf_puts(&b, ": stderr ");
 			if (!r)
 				r = quote_tail(&b, pr);
 		}
-	} else if (pr->tail_len) {
+	} else if (pr->err.len) {
 		r = cni_buf_puts(&b, "netplugin failed: ");
 		if (!r)
 			r = quote_tail(&b, pr);
@@ -787,14 +444,12 @@ int cni_exec_plugin_raw(const char *plugin_path, const char *const *envp, const 
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "stdin_data is NULL but stdin_len is %zu", stdin_len);
 
-	plugin_run pr = {CNI_BUF_INIT, NULL, 0, 0, false, 0};
-	enum run_outcome outcome = RUN_EXITED;
-	int r = run_plugin(plugin_path, (char *const *)envp, stdin_data, stdin_len, opts, &pr,
-			   &outcome, err);
+	cni_spawn_result pr = CNI_SPAWN_RESULT_INIT;
+	int r = run_plugin(plugin_path, (char *const *)envp, stdin_data, stdin_len, opts, &pr, err);
 	if (r < 0)
 		goto done;
-	if (outcome != RUN_EXITED || !WIFEXITED(pr.status) || WEXITSTATUS(pr.status) != 0) {
-		r = plugin_failed(plugin_path, &pr, outcome,
+	if (pr.end != CNI_SPAWN_EXITED || !WIFEXITED(pr.status) || WEXITSTATUS(pr.status) != 0) {
+		r = plugin_failed(plugin_path, &pr,
 				  opts && opts->max_output ? opts->max_output : DEFAULT_MAX_OUTPUT,
 				  opts ? opts->timeout_ms : 0, err);
 		goto done;
@@ -808,7 +463,7 @@ int cni_exec_plugin_raw(const char *plugin_path, const char *const *envp, const 
 			r = cni_oom(err);
 	}
 done:
-	plugin_run_done(&pr);
+	cni_spawn_result_free(&pr);
 	return r;
 }
 

@@ -35,6 +35,50 @@ extern char **environ;
 /* a batch that lost a race with another writer (rule gone, chain busy) is rebuilt */
 #define MAX_ATTEMPTS 3
 
+/* The outcome of an operation that kept its error in e (taken): handed to err on failure. */
+static int hand_over(int r, cni_error *e, cni_error **err)
+{
+	if (r < 0 && err) {
+		*err = e;
+		return r;
+	}
+	cni_error_free(e);
+	return r < 0 ? r : 0;
+}
+
+/* One attempt: read the current state and write the batch for it (empty: nothing to do). */
+typedef int (*attempt_fn)(cni_buf *b, const void *ctx, cni_error **err);
+/* Apply a batch as one transaction. */
+typedef int (*commit_fn)(const char *batch, const void *ctx, cni_error **err);
+
+/*
+ * Build a batch from fresh state and commit it; a batch that lost a race is built again,
+ * up to MAX_ATTEMPTS times. The last attempt's error is the answer.
+ */
+static int retry_batch(attempt_fn attempt, commit_fn commit, const void *ctx, cni_error **err)
+{
+	cni_error *last = NULL;
+	int r = 0;
+	for (int i = 0; i < MAX_ATTEMPTS; i++) {
+		cni_buf b = CNI_BUF_INIT;
+		cni_error_free(last);
+		last = NULL;
+		r = attempt(&b, ctx, &last);
+		if (r < 0 || b.len == 0) {
+			cni_buf_free(&b);
+			break;
+		}
+		_cleanup_free_ char *batch = cni_buf_steal(&b);
+		if (!batch) {
+			r = cni_oom(&last);
+			break;
+		}
+		if ((r = commit(batch, ctx, &last)) == 0)
+			break;
+	}
+	return hand_over(r, last, err);
+}
+
 int cni_ipmasq_backend_parse(const char *s, cni_ipmasq_backend *out, cni_error **err)
 {
 	if (isempty(s))
@@ -446,10 +490,18 @@ static bool ipt_has_line(const ipt_state *st, const char *line)
  * chain is rewritten (":chain" flushes it under --noflush) so that ACCEPTs always come
  * before MASQUERADE and nothing is doubled.
  */
-static int ipt_setup_batch(const ipt_family *f, const masq_ctx *m, const ipt_state *st,
-			   const char *chain, const char *qcomment, char **out)
+typedef struct ipt_setup_args {
+	const masq_ctx *m;
+	const char *chain;
+	const char *qcomment;
+} ipt_setup_args;
+
+static int ipt_setup_batch(cni_buf *b, const ipt_family *f, const ipt_state *st, const void *ud)
 {
-	cni_buf b = CNI_BUF_INIT, line = CNI_BUF_INIT;
+	const ipt_setup_args *a = ud;
+	const masq_ctx *m = a->m;
+	const char *chain = a->chain, *qcomment = a->qcomment;
+	cni_buf line = CNI_BUF_INIT;
 	char **accepts = NULL, **jumps = NULL;
 	int r = 0;
 
@@ -469,11 +521,11 @@ static int ipt_setup_batch(const ipt_family *f, const masq_ctx *m, const ipt_sta
 			r = cni_strv_push(&accepts, line.data);
 	}
 	if (r == 0)
-		r = cni_buf_printf(&b, "*nat\n:%s - [0:0]\n", chain);
+		r = cni_buf_printf(b, "*nat\n:%s - [0:0]\n", chain);
 	for (size_t i = 0; r == 0 && accepts && accepts[i]; i++)
-		r = cni_buf_printf(&b, "%s\n", accepts[i]);
+		r = cni_buf_printf(b, "%s\n", accepts[i]);
 	if (r == 0)
-		r = cni_buf_printf(&b, "-A %s ! -d %s -m comment --comment %s -j MASQUERADE\n",
+		r = cni_buf_printf(b, "-A %s ! -d %s -m comment --comment %s -j MASQUERADE\n",
 				   chain, f->multicast, qcomment);
 	for (size_t i = 0; r == 0 && i < m->n_addrs; i++) {
 		if (m->addrs[i].ip.family != f->family)
@@ -483,19 +535,73 @@ static int ipt_setup_batch(const ipt_family *f, const masq_ctx *m, const ipt_sta
 		if ((r = ipt_jump_spec(&line, f, &m->addrs[i], qcomment, chain)) == 0 &&
 		    !ipt_has_line(st, line.data) && !strv_has(jumps, line.data) &&
 		    (r = cni_strv_push(&jumps, line.data)) == 0)
-			r = cni_buf_printf(&b, "%s\n", line.data);
+			r = cni_buf_printf(b, "%s\n", line.data);
 	}
 	if (r == 0)
-		r = cni_buf_puts(&b, "COMMIT\n");
+		r = cni_buf_puts(b, "COMMIT\n");
 	cni_strv_free(accepts);
 	cni_strv_free(jumps);
 	cni_buf_free(&line);
-	if (r < 0) {
-		cni_buf_free(&b);
-		return -CNI_ERR_NOMEM;
+	return r < 0 ? -CNI_ERR_NOMEM : 0;
+}
+
+/* The lines that remove the chains named in ud (a NULL-terminated list) that exist. */
+static int ipt_remove_batch(cni_buf *b, const ipt_family *f, const ipt_state *st, const void *ud)
+{
+	char *const *remove = ud;
+	int r = cni_buf_puts(b, "*nat\n");
+	size_t head = b->len;
+	for (size_t i = 0; r == 0 && remove && remove[i]; i++)
+		r = ipt_remove_chain(b, st, remove[i]);
+	if (r == 0 && b->len == head) {
+		cni_buf_free(b); /* none of them is there: nothing to do */
+		return 0;
 	}
-	*out = cni_buf_steal(&b);
-	return *out ? 0 : -CNI_ERR_NOMEM;
+	return r ? r : cni_buf_puts(b, "COMMIT\n");
+}
+
+/* Writes family f's batch from its current nat table; an empty one means nothing to do. */
+typedef int (*ipt_batch_fn)(cni_buf *b, const ipt_family *f, const ipt_state *st, const void *ud);
+
+typedef struct ipt_op {
+	const ipt_family *f;
+	bool required; /* iptables not usable for f is an error (else: nothing to do) */
+	ipt_batch_fn build;
+	const void *ud;
+} ipt_op;
+
+/* err is the attempt's own error: set by ipt_load() when it failed with a reason. */
+static int ipt_attempt(cni_buf *b, const void *ctx, cni_error **err)
+{
+	const ipt_op *op = ctx;
+	ipt_state st;
+	int r = ipt_load(op->f, &st, err);
+	if (r == -CNI_ERR_NOT_FOUND && !*err) {
+		if (!op->required)
+			return 0; /* nothing of ours can be there */
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+				     "failed to locate iptables: %s or %s not usable", op->f->save,
+				     op->f->restore);
+	}
+	if (r < 0)
+		return r;
+	r = op->build(b, op->f, &st, op->ud);
+	ipt_state_free(&st);
+	return r < 0 ? cni_oom(err) : 0;
+}
+
+static int ipt_commit(const char *batch, const void *ctx, cni_error **err)
+{
+	const ipt_op *op = ctx;
+	return ipt_restore(op->f, batch, err);
+}
+
+/* Load f's nat table, build a batch from it and restore that (retrying lost races). */
+static int ipt_apply(const ipt_family *f, bool required, ipt_batch_fn build, const void *ud,
+		     cni_error **err)
+{
+	const ipt_op op = {f, required, build, ud};
+	return retry_batch(ipt_attempt, ipt_commit, &op, err);
 }
 
 static int ipt_setup(const masq_ctx *m, cni_error **err)
@@ -515,98 +621,25 @@ static int ipt_setup(const masq_ctx *m, cni_error **err)
 	if ((r = cni_format_chain_name(m->network, m->container_id, "", chain, sizeof(chain))) < 0)
 		return cni_error_set(err, -r, NULL, "failed to name the masquerade chain");
 
+	const ipt_setup_args args = {m, chain, qcomment};
 	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++) {
 		const ipt_family *f = &ipt_families[fi];
 		bool wanted = false;
 		for (size_t i = 0; i < m->n_addrs; i++)
 			wanted |= m->addrs[i].ip.family == f->family;
-		if (!wanted)
-			continue;
-		cni_error *last = NULL;
-		for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-			ipt_state st;
-			_cleanup_free_ char *batch = NULL;
-			cni_error_free(last);
-			last = NULL;
-			r = ipt_load(f, &st, &last);
-			if (r == -CNI_ERR_NOT_FOUND && !last)
-				r = cni_error_set(&last, CNI_ERR_SYSTEM, NULL,
-						  "failed to locate iptables: %s or %s not usable",
-						  f->save, f->restore);
-			if (r < 0)
-				break;
-			r = ipt_setup_batch(f, m, &st, chain, qcomment, &batch);
-			ipt_state_free(&st);
-			if (r < 0) {
-				r = cni_oom(&last);
-				break;
-			}
-			if ((r = ipt_restore(f, batch, &last)) == 0)
-				break;
-		}
-		if (r < 0) {
-			if (err)
-				*err = last;
-			else
-				cni_error_free(last);
+		if (wanted && (r = ipt_apply(f, true, ipt_setup_batch, &args, err)) < 0)
 			return r;
-		}
-		cni_error_free(last);
 	}
 	return 0;
 }
 
-/* Chains to remove in one family: those named in remove (a NULL-terminated list). */
+/* Remove the chains named in remove (a NULL-terminated list), in every family. */
 static int ipt_remove_chains(char *const *remove, cni_error **err)
 {
 	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++) {
-		const ipt_family *f = &ipt_families[fi];
-		cni_error *last = NULL;
-		int r = 0;
-		for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-			ipt_state st;
-			cni_buf b = CNI_BUF_INIT;
-			cni_error_free(last);
-			last = NULL;
-			r = ipt_load(f, &st, &last);
-			if (r == -CNI_ERR_NOT_FOUND && !last) {
-				/* iptables not usable for this family: nothing of ours can be there
-				 */
-				r = 0;
-				break;
-			}
-			if (r < 0)
-				break;
-			for (size_t i = 0; r == 0 && remove && remove[i]; i++)
-				r = ipt_remove_chain(&b, &st, remove[i]);
-			ipt_state_free(&st);
-			if (r < 0) {
-				cni_buf_free(&b);
-				r = cni_oom(&last);
-				break;
-			}
-			if (b.len == 0) {
-				cni_buf_free(&b);
-				break;
-			}
-			_cleanup_free_ char *body = cni_buf_steal(&b);
-			_cleanup_free_ char *batch =
-			    body ? cni_strdupf("*nat\n%sCOMMIT\n", body) : NULL;
-			if (!batch) {
-				r = cni_oom(&last);
-				break;
-			}
-			if ((r = ipt_restore(f, batch, &last)) == 0)
-				break;
-		}
-		if (r < 0) {
-			if (err)
-				*err = last;
-			else
-				cni_error_free(last);
+		int r = ipt_apply(&ipt_families[fi], false, ipt_remove_batch, remove, err);
+		if (r < 0)
 			return r;
-		}
-		cni_error_free(last);
 	}
 	return 0;
 }
@@ -930,11 +963,109 @@ static int nft_run(const char *batch, const char *what, cni_error **err)
 	return r;
 }
 
+/* Writes a batch from our rules found; an empty one means nothing to do. */
+typedef int (*nft_batch_fn)(cni_buf *b, const nft_rule *rules, size_t n, const void *ud);
+
+typedef struct nft_op {
+	const char *prefix;
+	bool required; /* nftables not usable is an error (else: nothing to do) */
+	nft_batch_fn build;
+	const void *ud;
+	const char *what; /* names the batch in errors */
+} nft_op;
+
+/* err is the attempt's own error: set by nft_find() when it failed with a reason. */
+static int nft_attempt(cni_buf *b, const void *ctx, cni_error **err)
+{
+	const nft_op *op = ctx;
+	nft_rule *rules = NULL;
+	size_t n = 0;
+	bool present;
+	int r = nft_find(op->prefix, &present, &rules, &n, err);
+	if (r == -CNI_ERR_NOT_FOUND && !*err) {
+		if (!op->required)
+			return 0; /* nothing of ours can be there */
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "nftables is not usable");
+	}
+	if (r < 0)
+		return r;
+	r = op->build(b, rules, n, op->ud);
+	nft_rules_free(rules, n);
+	return r < 0 ? cni_oom(err) : 0;
+}
+
+static int nft_commit(const char *batch, const void *ctx, cni_error **err)
+{
+	const nft_op *op = ctx;
+	return nft_run(batch, op->what, err);
+}
+
+/* Find our rules under prefix, build a batch from them and run it (retrying lost races). */
+static int nft_apply(const char *prefix, bool required, nft_batch_fn build, const void *ud,
+		     const char *what, cni_error **err)
+{
+	const nft_op op = {prefix, required, build, ud, what};
+	return retry_batch(nft_attempt, nft_commit, &op, err);
+}
+
+/* Whether a rule of ours (by its comment) stays. */
+typedef bool (*nft_keep_fn)(const char *comment, const void *ud);
+
+/* Delete lines for the rules keep() (NULL: none) rejects. */
+static int nft_delete_rules(cni_buf *b, const nft_rule *rules, size_t n, nft_keep_fn keep,
+			    const void *ud)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (!keep || !keep(rules[i].comment, ud))
+			r = cni_buf_printf(
+			    b, "delete rule inet " NFT_TABLE " " NFT_CHAIN " handle %llu\n",
+			    rules[i].handle);
+	return r;
+}
+
+typedef struct nft_setup_args {
+	const masq_ctx *m;
+	const char *comment;
+} nft_setup_args;
+
+/* The table, chain and jumps (idempotent), our stale rules out, one rule per address. */
+static int nft_setup_batch(cni_buf *b, const nft_rule *stale, size_t n, const void *ud)
+{
+	const nft_setup_args *a = ud;
+	const masq_ctx *m = a->m;
+	int r = cni_buf_puts(
+	    b, "add table inet " NFT_TABLE " { comment \"Masquerading for plugins "
+	       "from github.com/containernetworking/plugins\" ; }\n"
+	       "add chain inet " NFT_TABLE " " NFT_CHAIN " { comment \"Masquerade "
+	       "traffic from certain IPs to any (non-multicast) IP outside their "
+	       "subnet\" ; }\n"
+	       "add chain inet " NFT_TABLE " postrouting { type nat hook postrouting "
+	       "priority srcnat ; }\n"
+	       "flush chain inet " NFT_TABLE " postrouting\n"
+	       "add rule inet " NFT_TABLE " postrouting ip daddr == 224.0.0.0/4 return\n"
+	       "add rule inet " NFT_TABLE " postrouting ip6 daddr == ff00::/8 return\n"
+	       "add rule inet " NFT_TABLE " postrouting goto " NFT_CHAIN "\n");
+	if (r == 0)
+		r = nft_delete_rules(b, stale, n, NULL, NULL);
+	for (size_t i = 0; r == 0 && i < m->n_addrs; i++) {
+		char ip[CNI_IP_STRLEN], net[CNI_IPNET_STRLEN];
+		cni_ipnet dst;
+		const char *fam = m->addrs[i].ip.family == AF_INET ? "ip" : "ip6";
+		cni_ipnet_network(&m->addrs[i], &dst);
+		r = cni_buf_printf(b,
+				   "add rule inet " NFT_TABLE " " NFT_CHAIN
+				   " %s saddr == %s %s daddr != %s masquerade comment \"%s\"\n",
+				   fam, cni_ip_format(&m->addrs[i].ip, ip, sizeof(ip)), fam,
+				   cni_ipnet_format(&dst, net, sizeof(net)), a->comment);
+	}
+	return r;
+}
+
 static int nft_setup(const masq_ctx *m, cni_error **err)
 {
 	char h[2 * HASH16 + 2];
 	_cleanup_free_ char *comment = nft_comment(m->network, m->ifname, m->container_id);
-	int r;
 
 	if (!comment || nft_instance_hash(m->network, m->ifname, m->container_id, h) < 0)
 		return cni_oom(err);
@@ -942,130 +1073,27 @@ static int nft_setup(const masq_ctx *m, cni_error **err)
 		return cni_error_set(
 		    err, CNI_ERR_INVALID_ARG, NULL,
 		    "nftables: control characters in network, ifname or container id");
+	const nft_setup_args args = {m, comment};
+	return nft_apply(h, true, nft_setup_batch, &args, "masquerade setup", err);
+}
 
-	cni_error *last = NULL;
-	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-		nft_rule *stale = NULL;
-		size_t n = 0;
-		bool present;
-		cni_buf b = CNI_BUF_INIT;
+typedef struct nft_delete_args {
+	nft_keep_fn keep;
+	const void *ud;
+} nft_delete_args;
 
-		cni_error_free(last);
-		last = NULL;
-		r = nft_find(h, &present, &stale, &n, &last);
-		if (r == -CNI_ERR_NOT_FOUND && !last)
-			r = cni_error_set(&last, CNI_ERR_SYSTEM, NULL, "nftables is not usable");
-		if (r < 0)
-			break;
-		r = cni_buf_puts(
-		    &b, "add table inet " NFT_TABLE " { comment \"Masquerading for plugins "
-			"from github.com/containernetworking/plugins\" ; }\n"
-			"add chain inet " NFT_TABLE " " NFT_CHAIN " { comment \"Masquerade "
-			"traffic from certain IPs to any (non-multicast) IP outside their "
-			"subnet\" ; }\n"
-			"add chain inet " NFT_TABLE " postrouting { type nat hook postrouting "
-			"priority srcnat ; }\n"
-			"flush chain inet " NFT_TABLE " postrouting\n"
-			"add rule inet " NFT_TABLE " postrouting ip daddr == 224.0.0.0/4 return\n"
-			"add rule inet " NFT_TABLE " postrouting ip6 daddr == ff00::/8 return\n"
-			"add rule inet " NFT_TABLE " postrouting goto " NFT_CHAIN "\n");
-		for (size_t i = 0; r == 0 && i < n; i++)
-			r = cni_buf_printf(
-			    &b, "delete rule inet " NFT_TABLE " " NFT_CHAIN " handle %llu\n",
-			    stale[i].handle);
-		nft_rules_free(stale, n);
-		for (size_t i = 0; r == 0 && i < m->n_addrs; i++) {
-			char ip[CNI_IP_STRLEN], net[CNI_IPNET_STRLEN];
-			cni_ipnet dst;
-			const char *fam = m->addrs[i].ip.family == AF_INET ? "ip" : "ip6";
-			cni_ipnet_network(&m->addrs[i], &dst);
-			r = cni_buf_printf(
-			    &b,
-			    "add rule inet " NFT_TABLE " " NFT_CHAIN
-			    " %s saddr == %s %s daddr != %s masquerade comment \"%s\"\n",
-			    fam, cni_ip_format(&m->addrs[i].ip, ip, sizeof(ip)), fam,
-			    cni_ipnet_format(&dst, net, sizeof(net)), comment);
-		}
-		if (r < 0) {
-			cni_buf_free(&b);
-			r = cni_oom(&last);
-			break;
-		}
-		_cleanup_free_ char *batch = cni_buf_steal(&b);
-		if (!batch) {
-			r = cni_oom(&last);
-			break;
-		}
-		if ((r = nft_run(batch, "masquerade setup", &last)) == 0)
-			break;
-	}
-	if (r < 0) {
-		if (err)
-			*err = last;
-		else
-			cni_error_free(last);
-		return r;
-	}
-	cni_error_free(last);
-	return 0;
+static int nft_delete_batch(cni_buf *b, const nft_rule *rules, size_t n, const void *ud)
+{
+	const nft_delete_args *a = ud;
+	return nft_delete_rules(b, rules, n, a->keep, a->ud);
 }
 
 /* Delete the rules under prefix that keep() rejects, in one transaction. */
-typedef bool (*nft_keep_fn)(const char *comment, const void *ud);
-
 static int nft_delete_matching(const char *prefix, nft_keep_fn keep, const void *ud,
 			       cni_error **err)
 {
-	cni_error *last = NULL;
-	int r = 0;
-	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-		nft_rule *rules = NULL;
-		size_t n = 0;
-		bool present;
-		cni_buf b = CNI_BUF_INIT;
-
-		cni_error_free(last);
-		last = NULL;
-		r = nft_find(prefix, &present, &rules, &n, &last);
-		if (r == -CNI_ERR_NOT_FOUND && !last) {
-			r = 0; /* nftables not usable: nothing of ours can be there */
-			break;
-		}
-		if (r < 0)
-			break;
-		for (size_t i = 0; r == 0 && i < n; i++)
-			if (!keep || !keep(rules[i].comment, ud))
-				r = cni_buf_printf(&b,
-						   "delete rule inet " NFT_TABLE " " NFT_CHAIN
-						   " handle %llu\n",
-						   rules[i].handle);
-		nft_rules_free(rules, n);
-		if (r < 0) {
-			cni_buf_free(&b);
-			r = cni_oom(&last);
-			break;
-		}
-		if (b.len == 0) {
-			cni_buf_free(&b);
-			break;
-		}
-		_cleanup_free_ char *batch = cni_buf_steal(&b);
-		if (!batch) {
-			r = cni_oom(&last);
-			break;
-		}
-		if ((r = nft_run(batch, "masquerade teardown", &last)) == 0)
-			break;
-	}
-	if (r < 0) {
-		if (err)
-			*err = last;
-		else
-			cni_error_free(last);
-		return r;
-	}
-	cni_error_free(last);
-	return 0;
+	const nft_delete_args args = {keep, ud};
+	return nft_apply(prefix, false, nft_delete_batch, &args, "masquerade teardown", err);
 }
 
 static int nft_teardown(const char *network, const char *ifname, const char *cid, cni_error **err)
@@ -1109,6 +1137,17 @@ static int nft_gc(const char *network, const cni_gc_attachment *valid, size_t n_
 
 /* ------------------------------------------------------------------------------------ */
 /* public API                                                                           */
+
+/* Both backends ran: the first one's failure is the answer. */
+static int first_failure(int r1, cni_error *e1, int r2, cni_error *e2, cni_error **err)
+{
+	if (r1 < 0) {
+		cni_error_free(e2);
+		return hand_over(r1, e1, err);
+	}
+	cni_error_free(e1);
+	return hand_over(r2, e2, err);
+}
 
 static int check_ids(const char *network, const char *container_id, cni_error **err)
 {
@@ -1170,22 +1209,7 @@ int cni_ipmasq_teardown(const char *network, const char *ifname, const char *con
 	/* both backends: the attachment may come from another version or configuration */
 	int r1 = ipt_teardown(network, container_id, &e1);
 	int r2 = nft_teardown(network, strempty(ifname), container_id, &e2);
-	if (r1 < 0) {
-		cni_error_free(e2);
-		if (err)
-			*err = e1;
-		else
-			cni_error_free(e1);
-		return r1;
-	}
-	if (r2 < 0) {
-		if (err)
-			*err = e2;
-		else
-			cni_error_free(e2);
-		return r2;
-	}
-	return 0;
+	return first_failure(r1, e1, r2, e2, err);
 }
 
 int cni_ipmasq_gc(const char *network, const cni_gc_attachment *valid, size_t n_valid,
@@ -1199,20 +1223,5 @@ int cni_ipmasq_gc(const char *network, const cni_gc_attachment *valid, size_t n_
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "ipmasq: no attachment list");
 	int r1 = ipt_gc(network, valid, n_valid, &e1);
 	int r2 = nft_gc(network, valid, n_valid, &e2);
-	if (r1 < 0) {
-		cni_error_free(e2);
-		if (err)
-			*err = e1;
-		else
-			cni_error_free(e1);
-		return r1;
-	}
-	if (r2 < 0) {
-		if (err)
-			*err = e2;
-		else
-			cni_error_free(e2);
-		return r2;
-	}
-	return 0;
+	return first_failure(r1, e1, r2, e2, err);
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "conf-internal.h"
 #include "internal.h"
 #include "result-internal.h"
 
@@ -763,33 +764,13 @@ static json_t *member(const json_t *obj, const char *name)
 	return found;
 }
 
-static const char *json_kind(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "null";
-	}
-}
-
 static int type_error(cni_error **err, const char *path, const char *want, const json_t *j)
 {
 	_cleanup_free_ char *val = NULL;
 	if (!json_is_object(j) && !json_is_array(j) && !json_is_null(j))
 		val = cni_json_dump_compact(j);
 	return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL, "%s: expected %s, got %s%s%s",
-			     path, want, json_kind(j), val ? " " : "", val ? val : "");
+			     path, want, cni_json_go_kind(j), val ? " " : "", val ? val : "");
 }
 
 /* Optional string; null or absent leaves *out NULL. keep_empty stores "" too. */

@@ -37,11 +37,12 @@ static void sha512sum(const void *data, size_t len, char out[CNI_SHA512_HEX_LEN 
 static void test_sha512_vs_sha512sum(void **state)
 {
 	/* one and two padding blocks, exact blocks, several blocks */
-	static const size_t lens[] = {0,   1,	3,   55,  56,  111, 112, 113,  127,
-				      128, 129, 239, 240, 255, 256, 257, 1000, 4096 + 17};
-	uint8_t *buf = malloc(5000);
+	static const size_t lens[] = {0,   1,	3,   55,   56,	      63,   64,	 111,
+				      112, 113, 127, 128,  129,	      239,  240, 241,
+				      255, 256, 257, 1000, 4096 + 17, 65536};
+	uint8_t *buf = malloc(65536);
 	assert_non_null(buf);
-	for (size_t i = 0; i < 5000; i++)
+	for (size_t i = 0; i < 65536; i++)
 		buf[i] = (uint8_t)(i * 131 + 7);
 	for (size_t i = 0; i < ARRAY_SIZE(lens); i++) {
 		char want[CNI_SHA512_HEX_LEN + 1], got[CNI_SHA512_HEX_LEN + 1];
@@ -70,6 +71,21 @@ static void test_sha512_fips_vectors(void **state)
 	assert_string_equal(got,
 			    "8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018"
 			    "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909");
+}
+
+/* FIPS 180-4's long example: one million 'a' (7813 blocks). */
+static void test_sha512_million_a(void **state)
+{
+	size_t len = 1000000;
+	char *buf = malloc(len);
+	char got[CNI_SHA512_HEX_LEN + 1];
+	assert_non_null(buf);
+	memset(buf, 'a', len);
+	cni_sha512_hex(buf, len, got);
+	free(buf);
+	assert_string_equal(got,
+			    "e718483d0ce769644e2e42c7bc15b4638e1f98b13b2044285632a803afa973eb"
+			    "de0ff244877ea60a4cb0432ce577c31beb009c5c2c49aa2e4eadb217ad8cc09b");
 }
 
 static void test_format_hash(void **state)
@@ -125,6 +141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sha512_vs_sha512sum),
 	    cmocka_unit_test(test_sha512_fips_vectors),
+	    cmocka_unit_test(test_sha512_million_a),
 	    cmocka_unit_test(test_format_hash),
 	    cmocka_unit_test(test_chain_name),
 	    cmocka_unit_test(test_comment),

@@ -20,12 +20,10 @@
 
 #include <cni/cni.h>
 
-#include "sha512.h"
-
 #define DEFAULT_NETCONFPATH "/etc/cni/net.d"
 #define DEFAULT_IFNAME	    "eth0"
 /* The reference keeps 10 bytes of the digest: 20 hex characters. */
-#define CONTAINER_ID_HASH_BYTES 10
+#define CONTAINER_ID_HEX_CHARS 20
 /* Plugins given longer than a day are certainly a typo; keeps the ms value in range. */
 #define MAX_TIMEOUT_S 86400UL
 
@@ -236,20 +234,12 @@ static char *abs_path(const char *p)
 
 static char *container_id_for(const char *netns)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char prefix[] = "cnitool-";
-	uint8_t digest[SHA512_DIGEST_SIZE];
-	char *id = malloc(sizeof(prefix) + 2 * CONTAINER_ID_HASH_BYTES);
+	char hex[CNI_SHA512_HEX_LEN + 1];
+	char *id;
 
-	if (!id)
+	cni_sha512_hex(netns, strlen(netns), hex);
+	if (asprintf(&id, "cnitool-%.*s", CONTAINER_ID_HEX_CHARS, hex) < 0)
 		oom();
-	sha512(netns, strlen(netns), digest);
-	memcpy(id, prefix, sizeof(prefix) - 1);
-	for (size_t i = 0; i < CONTAINER_ID_HASH_BYTES; i++) {
-		id[sizeof(prefix) - 1 + 2 * i] = hex[digest[i] >> 4];
-		id[sizeof(prefix) - 1 + 2 * i + 1] = hex[digest[i] & 0xf];
-	}
-	id[sizeof(prefix) - 1 + 2 * CONTAINER_ID_HASH_BYTES] = '\0';
 	return id;
 }
 

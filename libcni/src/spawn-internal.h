@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CNI_SPAWN_INTERNAL_H
+#define CNI_SPAWN_INTERNAL_H
+
+/*
+ * Running a child process with its stdio on pipes: the one runner behind plugin execution
+ * (invoke.c) and the firewall tools (netfilter.c). Never installed; not exported.
+ */
+
+#include "internal.h"
+
+/* How the child's run ended (its wait status is in cni_spawn_result.status). */
+enum cni_spawn_end {
+	CNI_SPAWN_EXITED,   /* it exited or was killed by a signal on its own */
+	CNI_SPAWN_TIMEOUT,  /* the deadline passed: we killed it */
+	CNI_SPAWN_OVERFLOW, /* it wrote more than allowed: we killed it */
+};
+
+/* Which step failed when cni_spawn_run() returns an error. */
+enum cni_spawn_step {
+	CNI_SPAWN_STEP_ALLOC, /* the stderr tail buffer */
+	CNI_SPAWN_STEP_PIPES, /* pipe2() */
+	CNI_SPAWN_STEP_SETUP, /* moving the pipe ends above stdio, O_NONBLOCK */
+	CNI_SPAWN_STEP_EXEC,  /* posix_spawn() and its attributes */
+	CNI_SPAWN_STEP_IO,    /* the I/O loop; the child was killed and reaped */
+};
+
+typedef struct cni_spawn_opts {
+	const char *in; /* written to the child's stdin, then stdin is closed */
+	size_t in_len;
+	unsigned int timeout_ms; /* 0: no deadline */
+	size_t max_out;		 /* more stdout than this ends the run: CNI_SPAWN_OVERFLOW */
+	size_t max_err;		 /* stderr bytes kept, see err_tail */
+	bool err_tail; /* true: keep the last max_err bytes of stderr (err_cut tells whether
+			* any were dropped); false: more stderr than that is an overflow too */
+} cni_spawn_opts;
+
+/* Everything one run produced; free with cni_spawn_result_free(). */
+typedef struct cni_spawn_result {
+	cni_buf out;  /* stdout */
+	cni_buf err;  /* stderr (or its tail), NUL-terminated when not empty */
+	bool err_cut; /* earlier stderr was dropped (err_tail mode) */
+	int status;   /* waitpid() status */
+	enum cni_spawn_end end;
+} cni_spawn_result;
+
+#define CNI_SPAWN_RESULT_INIT {CNI_BUF_INIT, CNI_BUF_INIT, false, 0, CNI_SPAWN_EXITED}
+
+void cni_spawn_result_free(cni_spawn_result *res);
+
+/*
+ * Run argv[0] (a path, not searched in $PATH) with argv and envp (NULL: the process
+ * environment). The child gets exactly three pipes as its stdio, no other descriptor,
+ * an empty signal mask and default dispositions; "text file busy" is retried a few
+ * times. stdin, stdout and stderr go through one poll loop, so no size can deadlock.
+ * SIGPIPE from writing to a child that stopped reading never reaches the caller.
+ *
+ * Returns 0 when the child ran and was reaped (res->end and res->status say how it
+ * ended), or a negative errno with *failed (when not NULL) naming the step; res is filled
+ * as far as the run went either way and must be freed by the caller.
+ */
+int cni_spawn_run(char *const *argv, char *const *envp, const cni_spawn_opts *opts,
+		  cni_spawn_result *res, enum cni_spawn_step *failed);
+
+#endif

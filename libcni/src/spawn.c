@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Running a child with its stdio on pipes (plugins for invoke.c, iptables tools for
+ * netfilter.c).
+ *
+ * The child runs through posix_spawn with exactly three pipes as its stdio; every other
+ * descriptor is closed in the child, and all of ours are close-on-exec, so parallel
+ * callers never leak pipes into each other's children. One poll() loop writes stdin and
+ * reads stdout and stderr together, so neither side can block the other whatever the
+ * sizes. Nothing here is global: each call owns its pipes, buffers and child.
+ */
+#include "spawn-internal.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+extern char **environ;
+
+/* The reference retries "text file busy" five times; we wait 100 ms, 200 ms, ... */
+#define TXTBSY_RETRIES	5
+#define TXTBSY_SLEEP_MS 100
+#define READ_CHUNK	65536
+/* After the child exited, read at most this many chunks still in its pipes. */
+#define DRAIN_CHUNKS 64
+
+void cni_spawn_result_free(cni_spawn_result *res)
+{
+	cni_buf_free(&res->out);
+	cni_buf_free(&res->err);
+}
+
+/* err_tail mode: res->err was sized for max_err bytes up front, so this never allocates. */
+static void tail_add(cni_spawn_result *res, size_t cap, const char *data, size_t len)
+{
+	cni_buf *t = &res->err;
+
+	if (len >= cap) {
+		res->err_cut = res->err_cut || t->len > 0 || len > cap;
+		memcpy(t->data, data + len - cap, cap);
+		t->len = cap;
+	} else {
+		if (t->len + len > cap) {
+			size_t drop = t->len + len - cap;
+			memmove(t->data, t->data + drop, t->len - drop);
+			t->len -= drop;
+			res->err_cut = true;
+		}
+		memcpy(t->data + t->len, data, len);
+		t->len += len;
+	}
+	t->data[t->len] = '\0';
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+/*
+ * Keep our pipe ends away from 0..2: if the caller closed its stdio, pipe2() may hand
+ * those out, and dup2() onto the same number would not clear close-on-exec.
+ */
+static int fd_above_stdio(int *fd)
+{
+	if (*fd > STDERR_FILENO)
+		return 0;
+	int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	if (nfd < 0)
+		return -errno;
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static int pidfd_open_child(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	/* pidfd_open() descriptors are always close-on-exec. */
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static void reap(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+static int spawn_child(char *const *argv, char *const *envp, const int child_fds[3], pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int r;
+
+	r = posix_spawn_file_actions_init(&fa);
+	if (r)
+		return -r;
+	r = posix_spawnattr_init(&attr);
+	if (r) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	for (int i = 0; i < 3 && !r; i++)
+		r = posix_spawn_file_actions_adddup2(&fa, child_fds[i], i);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+	/* Descriptors the caller left inheritable must not reach the child either. */
+	if (!r)
+		r = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+#endif
+	/* The child starts with no blocked signals and default dispositions (a caller that
+	 * ignores SIGPIPE must not pass that on). */
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	if (!r)
+		r = posix_spawnattr_setsigmask(&attr, &none);
+	if (!r)
+		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (!r)
+		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	for (int attempt = 0; !r; attempt++) {
+		r = posix_spawn(pid, argv[0], &fa, &attr, argv, envp);
+		/* The program may be being written right now (an upgrade): try again shortly. */
+		if (r != ETXTBSY || attempt >= TXTBSY_RETRIES)
+			break;
+		sleep_ms(TXTBSY_SLEEP_MS * (unsigned int)(attempt + 1));
+		r = 0;
+	}
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return -r;
+}
+
+/* Keep what the child wrote to fd i (1 or 2); false when that ends the run. */
+static bool take_output(const cni_spawn_opts *o, cni_spawn_result *res, int i, const char *chunk,
+			size_t len, int *r)
+{
+	if (i == 2 && o->err_tail) {
+		tail_add(res, o->max_err, chunk, len);
+		return true;
+	}
+	cni_buf *b = i == 1 ? &res->out : &res->err;
+	if (b->len + len > (i == 1 ? o->max_out : o->max_err)) {
+		res->end = CNI_SPAWN_OVERFLOW;
+		return false;
+	}
+	if (cni_buf_append(b, chunk, len) < 0) {
+		*r = -ENOMEM;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The I/O loop. Ends when the child has exited and its pipes are drained, when the
+ * deadline passes, or when its output grows past the limits; in the last two cases the
+ * child is killed. The child is always reaped before returning.
+ */
+static int pump(pid_t pid, int pidfd, int fds[3], const cni_spawn_opts *o, int64_t deadline,
+		cni_spawn_result *res, bool *got_epipe)
+{
+	const char *in = o->in;
+	size_t in_len = o->in_len, in_off = 0;
+	bool exited = false;
+	unsigned int drained = 0;
+	char *chunk = malloc(READ_CHUNK);
+	int r = 0;
+
+	if (!chunk) {
+		r = -ENOMEM;
+		goto kill;
+	}
+	if (in_len == 0)
+		close_fd(&fds[0]);
+
+	for (;;) {
+		struct pollfd pfd[4];
+		int idx[4], np = 0;
+
+		for (int i = 0; i < 3; i++) {
+			if (fds[i] < 0)
+				continue;
+			pfd[np] = (struct pollfd){fds[i], i == 0 ? POLLOUT : POLLIN, 0};
+			idx[np++] = i;
+		}
+		if (pidfd >= 0 && !exited) {
+			pfd[np] = (struct pollfd){pidfd, POLLIN, 0};
+			idx[np++] = 3;
+		}
+		/* Done when stdout and stderr are closed and (with a pidfd) the child exited. */
+		if (fds[1] < 0 && fds[2] < 0 && (pidfd < 0 || exited))
+			break;
+
+		int wait = -1;
+		if (exited) {
+			/* Whatever the child wrote is already in the pipes; do not wait for
+			 * a grandchild that may hold them open. */
+			wait = 0;
+		} else if (deadline) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0) {
+				res->end = CNI_SPAWN_TIMEOUT;
+				goto kill;
+			}
+			wait = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		int n = poll(pfd, (nfds_t)np, wait);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto kill;
+		}
+		if (n == 0 || (exited && ++drained > DRAIN_CHUNKS)) {
+			if (exited) {
+				close_fd(&fds[1]);
+				close_fd(&fds[2]);
+			}
+			continue; /* or the deadline check above fires */
+		}
+		for (int k = 0; k < np; k++) {
+			int i = idx[k];
+			if (!pfd[k].revents)
+				continue;
+			if (i == 3) {
+				exited = true;
+				close_fd(&fds[0]);
+			} else if (i == 0) {
+				ssize_t w = write(fds[0], in + in_off, in_len - in_off);
+				if (w < 0 && errno == EPIPE)
+					*got_epipe = true;
+				if (w < 0 && errno != EAGAIN && errno != EINTR) {
+					/* The child closed stdin early; like the reference we
+					 * do not treat that as a failure by itself. */
+					close_fd(&fds[0]);
+				} else if (w > 0) {
+					in_off += (size_t)w;
+					if (in_off == in_len)
+						close_fd(&fds[0]);
+				}
+			} else {
+				ssize_t rd = read(fds[i], chunk, READ_CHUNK);
+				if (rd < 0 && (errno == EAGAIN || errno == EINTR))
+					continue;
+				if (rd <= 0)
+					close_fd(&fds[i]);
+				else if (!take_output(o, res, i, chunk, (size_t)rd, &r))
+					goto kill;
+			}
+		}
+	}
+	free(chunk);
+	close_fd(&fds[0]);
+
+	if (pidfd >= 0 || !deadline) {
+		reap(pid, &res->status);
+		return 0;
+	}
+	/* No pidfd: the pipes are closed but the child may still be running. */
+	for (;;) {
+		pid_t w = waitpid(pid, &res->status, WNOHANG);
+		if (w == pid)
+			return 0;
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (now_ms() >= deadline) {
+			res->end = CNI_SPAWN_TIMEOUT;
+			break;
+		}
+		sleep_ms(5);
+	}
+	chunk = NULL;
+
+kill:
+	free(chunk);
+	kill(pid, SIGKILL);
+	reap(pid, &res->status);
+	return r;
+}
+
+static int failed_at(enum cni_spawn_step *failed, enum cni_spawn_step step, int r)
+{
+	if (failed)
+		*failed = step;
+	return r;
+}
+
+int cni_spawn_run(char *const *argv, char *const *envp, const cni_spawn_opts *opts,
+		  cni_spawn_result *res, enum cni_spawn_step *failed)
+{
+	int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+	int parent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1};
+	int pidfd = -1, r = 0;
+	pid_t pid = 0;
+
+	res->end = CNI_SPAWN_EXITED;
+	if (opts->err_tail) {
+		/* Sized once, so keeping the tail never allocates during the run. */
+		res->err.data = opts->max_err < SIZE_MAX ? malloc(opts->max_err + 1) : NULL;
+		if (!res->err.data)
+			return failed_at(failed, CNI_SPAWN_STEP_ALLOC, -ENOMEM);
+		res->err.cap = opts->max_err + 1;
+		res->err.len = 0;
+		res->err.data[0] = '\0';
+	}
+
+	for (int i = 0; i < 3; i++) {
+		if (pipe2(pipes[i], O_CLOEXEC) < 0) {
+			r = failed_at(failed, CNI_SPAWN_STEP_PIPES, -errno);
+			goto out;
+		}
+		/* stdin: the child reads [0], we write [1]; stdout/stderr the other way. */
+		child[i] = pipes[i][i == 0 ? 0 : 1];
+		parent[i] = pipes[i][i == 0 ? 1 : 0];
+		int e = fd_above_stdio(&child[i]);
+		if (!e)
+			e = fd_above_stdio(&parent[i]);
+		if (!e)
+			e = set_nonblock(parent[i]);
+		pipes[i][0] = pipes[i][1] = -1; /* now tracked in parent[] and child[] */
+		if (e) {
+			r = failed_at(failed, CNI_SPAWN_STEP_SETUP, e);
+			goto out;
+		}
+	}
+
+	/* +1: now_ms() truncates, so the child always gets at least timeout_ms */
+	int64_t deadline = opts->timeout_ms ? now_ms() + opts->timeout_ms + 1 : 0;
+	r = spawn_child(argv, envp ? envp : environ, child, &pid);
+	for (int i = 0; i < 3; i++)
+		close_fd(&child[i]);
+	if (r < 0) {
+		r = failed_at(failed, CNI_SPAWN_STEP_EXEC, r);
+		goto out;
+	}
+	pidfd = pidfd_open_child(pid);
+
+	/*
+	 * Writing to a child that stopped reading raises SIGPIPE in this thread. Block it
+	 * here (only in this thread, the process's dispositions stay as they are) and
+	 * swallow the one our write caused, so the caller never sees it.
+	 */
+	sigset_t pipe_set, old_mask, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+	bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	bool got_epipe = false;
+
+	r = pump(pid, pidfd, parent, opts, deadline, res, &got_epipe);
+
+	if (got_epipe && !was_pending) {
+		const struct timespec zero = {0, 0};
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+
+	if (r < 0)
+		r = failed_at(failed, CNI_SPAWN_STEP_IO, r);
+out:
+	for (int i = 0; i < 3; i++) {
+		close_fd(&parent[i]);
+		close_fd(&child[i]);
+		close_fd(&pipes[i][0]);
+		close_fd(&pipes[i][1]);
+	}
+	close_fd(&pidfd);
+	return r;
+}
