@@ -172,7 +172,10 @@ int cni_cache_add(const cni_config *cfg, const cni_result *result, const char *c
 	if (r < 0)
 		return r;
 	/* Atomic replace: a concurrent reader sees the old entry or the new one. */
-	return cni_write_file_atomic(path, data, len, 0600, err);
+	/* Not durable, as the reference's isn't: an entry lost in a power cut reads as "no
+	 * cached result", which DEL and CHECK already handle; an fsync would cost every ADD
+	 * about 2 ms. The rename keeps concurrent readers from seeing half an entry. */
+	return cni_write_file_atomic(path, data, len, 0600, false, err);
 }
 
 void cni_cache_del(const cni_config *cfg, const char *net, const cni_runtime_conf *rt)

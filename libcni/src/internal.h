@@ -117,9 +117,13 @@ void cni_buf_free(cni_buf *b);
 
 /* Read a whole file (O_CLOEXEC), NUL-terminated; at most max bytes (0 = 64 MiB). */
 int cni_read_file(const char *path, size_t max, char **out, size_t *len, cni_error **err);
-/* Write a file atomically (temp file + fsync + rename) with the given mode. */
+/*
+ * Write a file atomically (temp file + rename) with the given mode: readers see the old
+ * or the new content, never a mix. durable adds an fsync before the rename, so the new
+ * content also survives a power loss (about 2 ms on ext4).
+ */
 int cni_write_file_atomic(const char *path, const char *data, size_t len, unsigned int mode,
-			  cni_error **err);
+			  bool durable, cni_error **err);
 /* mkdir -p with mode for the directories it creates. */
 int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err);
 

@@ -184,7 +184,7 @@ int cni_read_file(const char *path, size_t max, char **out, size_t *len, cni_err
 }
 
 int cni_write_file_atomic(const char *path, const char *data, size_t len, unsigned int mode,
-			  cni_error **err)
+			  bool durable, cni_error **err)
 {
 	_cleanup_free_ char *tmp = cni_strdupf("%s.tmp.XXXXXX", path);
 	if (!tmp)
@@ -204,7 +204,7 @@ int cni_write_file_atomic(const char *path, const char *data, size_t len, unsign
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) < 0)
+	if (durable && fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
