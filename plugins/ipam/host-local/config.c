@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "host-local.h"
+#include "plugin-json.h"
 
 #define CFG_ERR CNI_ERR_INVALID_NETWORK_CONFIG
 
@@ -35,60 +35,18 @@ static void args_freep(cni_args **a)
 	cni_args_free(*a);
 }
 
-static const char *json_kind(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "null";
-	}
-}
-
-/*
- * Member lookup as Go's encoding/json matches struct fields: key names compare
- * case-insensitively and the last matching key wins. JSON null counts as absent (Go
- * leaves the field untouched).
- */
-static json_t *jget(const json_t *obj, const char *key)
-{
-	const char *k;
-	json_t *v, *found = NULL;
-
-	if (!json_is_object(obj))
-		return NULL;
-	json_object_foreach((json_t *)obj, k, v) if (strcasecmp(k, key) == 0) found = v;
-	return json_is_null(found) ? NULL : found;
-}
-
-static int type_error(cni_error **err, const char *field, const char *want, const json_t *got)
-{
-	return cni_error_set(err, CFG_ERR, NULL, "%s: expected %s, got %s", field, want,
-			     json_kind(got));
-}
-
 /* net.IP field: "" is absent. */
 static int parse_ip_field(const json_t *obj, const char *key, const char *field, cni_ipaddr *out,
 			  bool *has, cni_error **err)
 {
-	json_t *v = jget(obj, key);
+	json_t *v = pj_get(obj, key);
 	const char *s;
 
 	*has = false;
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
-		return type_error(err, field, "an IP address string", v);
+		return pj_expected(err, field, "an IP address string", v);
 	s = json_string_value(v);
 	if (!*s)
 		return 0;
@@ -113,7 +71,7 @@ static int parse_requested(const json_t *v, const char *field, cni_ipaddr *out, 
 	cni_ipnet n;
 
 	if (!json_is_string(v))
-		return type_error(err, field, "an IP address string", v);
+		return pj_expected(err, field, "an IP address string", v);
 	s = json_string_value(v);
 	if (!*s)
 		return cni_error_set(err, CFG_ERR, NULL,
@@ -145,7 +103,7 @@ static int parse_requested_array(hl_config *c, const json_t *arr, const char *fi
 	if (!arr)
 		return 0;
 	if (!json_is_array(arr))
-		return type_error(err, field, "an array", arr);
+		return pj_expected(err, field, "an array", arr);
 	json_array_foreach(arr, i, v)
 	{
 		cni_ipaddr ip;
@@ -167,11 +125,11 @@ static int parse_range_spec(const json_t *obj, const char *field, hl_range_spec 
 
 	memset(spec, 0, sizeof(*spec));
 	if (!json_is_object(obj))
-		return type_error(err, field, "an object", obj);
-	v = jget(obj, "subnet");
+		return pj_expected(err, field, "an object", obj);
+	v = pj_get(obj, "subnet");
 	if (v) {
 		if (!json_is_string(v))
-			return type_error(err, "subnet", "a CIDR string", v);
+			return pj_expected(err, "subnet", "a CIDR string", v);
 		r = parse_ipnet_string(json_string_value(v), &spec->subnet, err);
 		if (r < 0)
 			return r;
@@ -228,7 +186,7 @@ static int parse_rangesets(const json_t *arr, const char *field, spec_list *l, c
 	if (!arr)
 		return 0;
 	if (!json_is_array(arr))
-		return type_error(err, field, "an array of range sets", arr);
+		return pj_expected(err, field, "an array of range sets", arr);
 	json_array_foreach(arr, i, set)
 	{
 		hl_range_spec *specs;
@@ -237,7 +195,7 @@ static int parse_rangesets(const json_t *arr, const char *field, spec_list *l, c
 		if (json_is_null(set)) {
 			n = 0;
 		} else if (!json_is_array(set)) {
-			return type_error(err, field, "an array of range sets", set);
+			return pj_expected(err, field, "an array of range sets", set);
 		} else {
 			n = json_array_size(set);
 		}
@@ -262,7 +220,7 @@ static int parse_rangesets(const json_t *arr, const char *field, spec_list *l, c
 
 static int get_int(const json_t *obj, const char *key, int *out, bool *has, cni_error **err)
 {
-	json_t *v = jget(obj, key);
+	json_t *v = pj_get(obj, key);
 
 	if (has)
 		*has = false;
@@ -286,7 +244,7 @@ static int parse_routes(hl_config *c, const json_t *arr, cni_error **err)
 	if (!arr)
 		return 0;
 	if (!json_is_array(arr))
-		return type_error(err, "ipam.routes", "an array", arr);
+		return pj_expected(err, "ipam.routes", "an array", arr);
 	c->routes = calloc(json_array_size(arr) + 1, sizeof(*c->routes));
 	if (!c->routes)
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
@@ -298,18 +256,18 @@ static int parse_routes(hl_config *c, const json_t *arr, cni_error **err)
 		cni_ipaddr ip;
 
 		if (!json_is_object(v))
-			return type_error(err, "ipam.routes", "an array of objects", v);
-		dst = jget(v, "dst");
+			return pj_expected(err, "ipam.routes", "an array of objects", v);
+		dst = pj_get(v, "dst");
 		if (dst && !json_is_string(dst))
-			return type_error(err, "routes: dst", "a CIDR string", dst);
+			return pj_expected(err, "routes: dst", "a CIDR string", dst);
 		if (!dst || cni_ipnet_parse(json_string_value(dst), &n) < 0)
 			return cni_error_set(err, CFG_ERR, NULL, "invalid CIDR address: %s",
 					     dst ? json_string_value(dst) : "");
 		rt->dst = strdup(json_string_value(dst));
-		gw = jget(v, "gw");
+		gw = pj_get(v, "gw");
 		if (gw) {
 			if (!json_is_string(gw))
-				return type_error(err, "routes: gw", "an IP address string", gw);
+				return pj_expected(err, "routes: gw", "an IP address string", gw);
 			if (*json_string_value(gw)) {
 				if (cni_ip_parse(json_string_value(gw), &ip) < 0)
 					return cni_error_set(err, CFG_ERR, NULL,
@@ -336,13 +294,13 @@ static int parse_routes(hl_config *c, const json_t *arr, cni_error **err)
 static int get_string(const json_t *obj, const char *key, const char *field, char **out,
 		      cni_error **err)
 {
-	json_t *v = jget(obj, key);
+	json_t *v = pj_get(obj, key);
 
 	*out = NULL;
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
-		return type_error(err, field, "a string", v);
+		return pj_expected(err, field, "a string", v);
 	*out = strdup(json_string_value(v));
 	if (!*out)
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
@@ -435,15 +393,15 @@ int hl_config_parse(const char *data, size_t len, const char *env_args, hl_confi
 	if (!c->cni_version && !(c->cni_version = strdup("")))
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 
-	ipam = jget(root, "ipam");
+	ipam = pj_get(root, "ipam");
 	if (ipam && !json_is_object(ipam))
-		return type_error(err, "ipam", "an object", ipam);
-	rc = jget(root, "runtimeConfig");
+		return pj_expected(err, "ipam", "an object", ipam);
+	rc = pj_get(root, "runtimeConfig");
 	if (rc && !json_is_object(rc))
-		return type_error(err, "runtimeConfig", "an object", rc);
-	args = jget(root, "args");
+		return pj_expected(err, "runtimeConfig", "an object", rc);
+	args = pj_get(root, "args");
 	if (args && !json_is_object(args))
-		return type_error(err, "args", "an object", args);
+		return pj_expected(err, "args", "an object", args);
 
 	/* the decoding pass: every field's syntax, in the reference's struct order */
 	if (ipam) {
@@ -452,18 +410,18 @@ int hl_config_parse(const char *data, size_t len, const char *env_args, hl_confi
 		r = parse_range_spec(ipam, "ipam", &legacy, err);
 		if (r < 0)
 			return r;
-		if ((r = parse_routes(c, jget(ipam, "routes"), err)) < 0 ||
+		if ((r = parse_routes(c, pj_get(ipam, "routes"), err)) < 0 ||
 		    (r = get_string(ipam, "dataDir", "ipam.dataDir", &c->data_dir, err)) < 0 ||
 		    (r = get_string(ipam, "resolvConf", "ipam.resolvConf", &c->resolv_conf, err)) <
 			0)
 			return r;
-		v = jget(ipam, "releaseOnReboot");
+		v = pj_get(ipam, "releaseOnReboot");
 		if (v && !json_is_boolean(v))
-			return type_error(err, "ipam.releaseOnReboot", "a boolean", v);
+			return pj_expected(err, "ipam.releaseOnReboot", "a boolean", v);
 		c->release_on_reboot = v && json_is_true(v);
 
 		/* runtime ranges first, then the legacy range, then ipam.ranges */
-		if (rc && (r = parse_rangesets(jget(rc, "ipRanges"), "runtimeConfig.ipRanges",
+		if (rc && (r = parse_rangesets(pj_get(rc, "ipRanges"), "runtimeConfig.ipRanges",
 					       &specs, err)) < 0)
 			return r;
 		if (legacy.subnet.ip.family) {
@@ -475,7 +433,7 @@ int hl_config_parse(const char *data, size_t len, const char *env_args, hl_confi
 			}
 			*one = legacy;
 		}
-		if ((r = parse_rangesets(jget(ipam, "ranges"), "ipam.ranges", &specs, err)) < 0)
+		if ((r = parse_rangesets(pj_get(ipam, "ranges"), "ipam.ranges", &specs, err)) < 0)
 			return r;
 	}
 	if (!ipam)
@@ -485,12 +443,12 @@ int hl_config_parse(const char *data, size_t len, const char *env_args, hl_confi
 	r = parse_env_args(c, env_args, err);
 	if (r < 0)
 		return r;
-	a = args ? jget(args, "cni") : NULL;
+	a = args ? pj_get(args, "cni") : NULL;
 	if (a && !json_is_object(a))
-		return type_error(err, "args.cni", "an object", a);
-	if (a && (r = parse_requested_array(c, jget(a, "ips"), "args.cni.ips", err)) < 0)
+		return pj_expected(err, "args.cni", "an object", a);
+	if (a && (r = parse_requested_array(c, pj_get(a, "ips"), "args.cni.ips", err)) < 0)
 		return r;
-	if (rc && (r = parse_requested_array(c, jget(rc, "ips"), "runtimeConfig.ips", err)) < 0)
+	if (rc && (r = parse_requested_array(c, pj_get(rc, "ips"), "runtimeConfig.ips", err)) < 0)
 		return r;
 
 	if (!c->data_dir || !*c->data_dir) {

@@ -12,10 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include <cni/cni.h>
+
+#include "plugin-json.h"
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
@@ -78,66 +79,11 @@ static int oom(cni_error **err)
 	return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 }
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	default:
-		return "null";
-	}
-}
-
-/* "<path>: expected <what>, got <value>" with the value as (shortened) JSON text. */
-static int type_error(cni_error **err, const char *path, const char *what, const json_t *v)
-{
-	_cleanup_free_ char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	const char *t = text ? text : json_kind(v);
-	int max = 64;
-
-	return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-			     "%s: expected %s, got %.*s%s", path, what, max, t,
-			     strlen(t) > (size_t)max ? "..." : "");
-}
-
-/*
- * A member as the reference's JSON decoder finds struct fields: exact name first, else
- * the first key equal ignoring case. JSON null counts as absent (Go leaves the field
- * unset).
- */
-static json_t *member(const json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-	const char *k;
-	json_t *it;
-
-	if (!v) {
-		json_object_foreach((json_t *)obj, k, it)
-		{
-			if (strcasecmp(k, key) == 0) {
-				v = it;
-				break;
-			}
-		}
-	}
-	return json_is_null(v) ? NULL : v;
-}
-
 /* String member or NULL; fails when present with another type. */
 static int get_string(const json_t *obj, const char *path, const char *key, const char **out,
 		      cni_error **err)
 {
-	json_t *v = member(obj, key);
+	json_t *v = pj_get_first(obj, key);
 	char p[256];
 
 	*out = NULL;
@@ -145,7 +91,7 @@ static int get_string(const json_t *obj, const char *path, const char *key, cons
 		return 0;
 	if (!json_is_string(v)) {
 		snprintf(p, sizeof(p), "%s%s", path, key);
-		return type_error(err, p, "a string", v);
+		return pj_expected_value(err, p, "a string", v);
 	}
 	*out = json_string_value(v);
 	return 0;
@@ -154,7 +100,7 @@ static int get_string(const json_t *obj, const char *path, const char *key, cons
 static int get_typed(const json_t *obj, const char *path, const char *key, json_type type,
 		     json_t **out, cni_error **err)
 {
-	json_t *v = member(obj, key);
+	json_t *v = pj_get_first(obj, key);
 	char p[256];
 
 	*out = NULL;
@@ -162,7 +108,7 @@ static int get_typed(const json_t *obj, const char *path, const char *key, json_
 		return 0;
 	if (json_typeof(v) != type) {
 		snprintf(p, sizeof(p), "%s%s", path, key);
-		return type_error(err, p, type == JSON_OBJECT ? "an object" : "an array", v);
+		return pj_expected_value(err, p, type == JSON_OBJECT ? "an object" : "an array", v);
 	}
 	*out = v;
 	return 0;
@@ -193,7 +139,7 @@ static int get_strv(const json_t *obj, const char *path, const char *key, const 
 		if (!json_is_string(v)) {
 			free(strv);
 			snprintf(p, sizeof(p), "%s%s[%zu]", path, key, i);
-			return type_error(err, p, "a string", v);
+			return pj_expected_value(err, p, "a string", v);
 		}
 		strv[n++] = json_string_value(v);
 	}
@@ -225,7 +171,7 @@ static int get_ip(const json_t *obj, const char *path, const char *key, bool *ha
 static int get_int(const json_t *obj, const char *path, const char *key, bool *has, int *out,
 		   cni_error **err)
 {
-	json_t *v = member(obj, key);
+	json_t *v = pj_get_first(obj, key);
 	char p[256];
 
 	*has = false;
@@ -234,7 +180,7 @@ static int get_int(const json_t *obj, const char *path, const char *key, bool *h
 	if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN ||
 	    json_integer_value(v) > INT32_MAX) {
 		snprintf(p, sizeof(p), "%s%s", path, key);
-		return type_error(err, p, "an integer", v);
+		return pj_expected_value(err, p, "an integer", v);
 	}
 	*has = true;
 	*out = (int)json_integer_value(v);
@@ -294,7 +240,7 @@ static int load_routes(struct static_conf *c, const json_t *ipam, cni_error **er
 
 		snprintf(path, sizeof(path), "ipam.routes[%zu]", i);
 		if (!json_is_object(v))
-			return type_error(err, path, "an object", v);
+			return pj_expected_value(err, path, "an object", v);
 		snprintf(path, sizeof(path), "ipam.routes[%zu].", i);
 		r = get_string(v, path, "dst", &dst, err);
 		if (r < 0)
@@ -342,7 +288,7 @@ static int load_addresses(struct static_conf *c, const json_t *ipam, cni_error *
 
 		snprintf(path, sizeof(path), "ipam.addresses[%zu]", i);
 		if (!json_is_object(v) && !json_is_null(v))
-			return type_error(err, path, "an object", v);
+			return pj_expected_value(err, path, "an object", v);
 		snprintf(path, sizeof(path), "ipam.addresses[%zu].", i);
 		if (json_is_object(v)) {
 			r = get_string(v, path, "address", &text, err);
@@ -488,7 +434,7 @@ static int load_ip_list(struct static_conf *c, const json_t *obj, const char *pa
 		if (!json_is_string(v) && !json_is_null(v)) {
 			char p[96];
 			snprintf(p, sizeof(p), "%sips[%zu]", path, i);
-			return type_error(err, p, "a string", v);
+			return pj_expected_value(err, p, "a string", v);
 		}
 	}
 	clear_addresses(c);

@@ -16,17 +16,9 @@
 #include <time.h>
 
 #include "bridge.h"
+#include "plugin-util.h"
 
 #define BR_PLUGIN_ABOUT "CNI bridge plugin libcni-c " LIBCNI_C_VERSION
-
-/* Prefix the error already in *err (if any) and return r. */
-#define PREFIXED(r, err, ...)                                                                      \
-	({                                                                                         \
-		int _r = (r);                                                                      \
-		if (_r < 0 && (err) && *(err))                                                     \
-			cni_error_prefix(*(err), __VA_ARGS__);                                     \
-		_r;                                                                                \
-	})
 
 static const char *oper_state_name(unsigned int s)
 {
@@ -73,7 +65,7 @@ static int ensure_bridge(cni_nl *nl, const struct br_conf *c, cni_link_info *out
 			local = NULL;
 		} else if (r < 0) {
 			*err = local;
-			return PREFIXED(r, err, "failed to create bridge \"%s\"", c->br_name);
+			return PC_PREFIXED(r, err, "failed to create bridge \"%s\"", c->br_name);
 		} else {
 			*created = true;
 		}
@@ -81,7 +73,7 @@ static int ensure_bridge(cni_nl *nl, const struct br_conf *c, cni_link_info *out
 	}
 	if (r < 0) {
 		*err = local;
-		return PREFIXED(r, err, "failed to create bridge \"%s\"", c->br_name);
+		return PC_PREFIXED(r, err, "failed to create bridge \"%s\"", c->br_name);
 	}
 	if (strcmp(br.kind, "bridge") != 0)
 		return cni_error_set(
@@ -93,7 +85,7 @@ static int ensure_bridge(cni_nl *nl, const struct br_conf *c, cni_link_info *out
 	    (r = br_vlan_filtering_set(br.ifindex, c->br_name, true, err)) < 0)
 		goto undo;
 	if (c->promisc && (r = cni_link_set_promisc(nl, br.ifindex, true, err)) < 0) {
-		PREFIXED(r, err, "could not set promiscuous mode on \"%s\"", c->br_name);
+		PC_PREFIXED(r, err, "could not set promiscuous mode on \"%s\"", c->br_name);
 		goto undo;
 	}
 	snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra", c->br_name);
@@ -107,7 +99,7 @@ undo:
 	if (*created)
 		cni_link_del(nl, br.ifindex, NULL);
 	*created = false;
-	return PREFIXED(r, err, "failed to create bridge \"%s\"", c->br_name);
+	return PC_PREFIXED(r, err, "failed to create bridge \"%s\"", c->br_name);
 }
 
 /* Delete a bridge this ADD created, unless something else got attached meanwhile. */
@@ -150,7 +142,7 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 
 	for (int attempt = 0; attempt < 10; attempt++) {
 		if ((r = cni_random_veth_name(out->host, sizeof(out->host), err)) < 0)
-			return PREFIXED(r, err, "failed to generate random veth name");
+			return PC_PREFIXED(r, err, "failed to generate random veth name");
 		cni_error_free(local);
 		local = NULL;
 		r = cni_veth_add(cont_nl, ifname, out->host, host_ns, mtu, mac, NULL, &local);
@@ -166,7 +158,7 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 	}
 	if (r < 0) {
 		*err = local;
-		return PREFIXED(r, err, "failed to make veth pair");
+		return PC_PREFIXED(r, err, "failed to make veth pair");
 	}
 	cni_error_free(local);
 	if ((r = cni_link_get(cont_nl, ifname, &cl, err)) < 0 ||
@@ -175,20 +167,20 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 	if ((r = cni_link_set_up(host_nl, hl.ifindex, true, err)) < 0)
 		goto fail;
 	if ((r = cni_link_set_master(host_nl, hl.ifindex, br->ifindex, err)) < 0) {
-		PREFIXED(r, err, "failed to connect \"%s\" to bridge %s", out->host, br->name);
+		PC_PREFIXED(r, err, "failed to connect \"%s\" to bridge %s", out->host, br->name);
 		goto fail;
 	}
 	if ((r = cni_bridge_port_set(host_nl, hl.ifindex, hairpin, -1, err)) < 0) {
-		PREFIXED(r, err, "failed to setup hairpin mode for %s", out->host);
+		PC_PREFIXED(r, err, "failed to setup hairpin mode for %s", out->host);
 		goto fail;
 	}
 	if (isolated && (r = cni_bridge_port_set(host_nl, hl.ifindex, -1, 1, err)) < 0) {
-		PREFIXED(r, err, "failed to set isolated on %s", out->host);
+		PC_PREFIXED(r, err, "failed to set isolated on %s", out->host);
 		goto fail;
 	}
 	if ((vlan || c->n_trunk) && !c->preserve_default_vlan &&
 	    (r = br_vlan_remove_all(hl.ifindex, out->host, err)) < 0) {
-		PREFIXED(r, err, "failed to remove default vlan on interface \"%s\"", out->host);
+		PC_PREFIXED(r, err, "failed to remove default vlan on interface \"%s\"", out->host);
 		goto fail;
 	}
 	if (vlan) {
@@ -200,7 +192,7 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 			r = br_vlan_add(hl.ifindex, out->host, c->trunk[i], false, false, err);
 	}
 	if (r < 0) {
-		PREFIXED(r, err, "failed to setup vlan tag on interface \"%s\"", out->host);
+		PC_PREFIXED(r, err, "failed to setup vlan tag on interface \"%s\"", out->host);
 		goto fail;
 	}
 	if ((r = cni_link_get_by_index(host_nl, hl.ifindex, &hl, err)) < 0)
@@ -237,7 +229,7 @@ static int ensure_addr(cni_nl *nl, int ifindex, const char *ifname, const cni_ip
 	size_t n = 0;
 	int r = cni_addr_list(nl, ifindex, gw->ip.family, &addrs, &n, err);
 	if (r < 0)
-		return PREFIXED(r, err, "could not get list of IP addresses");
+		return PC_PREFIXED(r, err, "could not get list of IP addresses");
 	cni_ipnet_format(gw, txt, sizeof(txt));
 	for (size_t i = 0; i < n; i++) {
 		const cni_ipnet *a = &addrs[i].addr;
@@ -253,14 +245,15 @@ static int ensure_addr(cni_nl *nl, int ifindex, const char *ifname, const cni_ip
 				goto out;
 			}
 			if ((r = cni_addr_del(nl, ifindex, a, err)) < 0) {
-				PREFIXED(r, err, "could not remove IP address from \"%s\"", ifname);
+				PC_PREFIXED(r, err, "could not remove IP address from \"%s\"",
+					    ifname);
 				goto out;
 			}
 		}
 	}
 	r = cni_addr_add(nl, ifindex, gw, 0, err);
 	if (r < 0 && errno != EEXIST) {
-		PREFIXED(r, err, "could not add IP address to \"%s\"", ifname);
+		PC_PREFIXED(r, err, "could not add IP address to \"%s\"", ifname);
 		goto out;
 	}
 	if (r < 0 && err && *err) {
@@ -273,7 +266,7 @@ static int ensure_addr(cni_nl *nl, int ifindex, const char *ifname, const cni_ip
 		pin_mac = NULL;
 	r = pin_mac ? 0 : cni_link_get_by_index(nl, ifindex, &li, err);
 	if (r == 0 && (r = cni_link_set_mac(nl, ifindex, pin_mac ? pin_mac : li.mac, err)) < 0)
-		PREFIXED(r, err, "could not set bridge's mac");
+		PC_PREFIXED(r, err, "could not set bridge's mac");
 out:
 	cni_free(addrs);
 	return r;
@@ -445,7 +438,7 @@ static int ensure_vlan_gateway(struct add_ctx *x, cni_link_info *out, cni_error 
 	r = setup_veth(x->host_nl, x->host_nl, NULL, &x->br, name, x->c, x->br.mtu, false,
 		       x->c->vlan, NULL, false, &v, err);
 	if (r < 0)
-		return PREFIXED(r, err, "faild to create vlan gateway \"%s\"", name);
+		return PC_PREFIXED(r, err, "faild to create vlan gateway \"%s\"", name);
 	if ((r = cni_link_get(x->host_nl, name, out, err)) < 0 ||
 	    (r = cni_link_set_up(x->host_nl, out->ifindex, true, err)) < 0)
 		return r;
@@ -461,7 +454,8 @@ static int setup_gateways(struct add_ctx *x, struct gw_list gws[2], cni_error **
 			if (x->c->vlan) {
 				cni_link_info vl = CNI_LINK_INFO_INIT;
 				if ((r = ensure_vlan_gateway(x, &vl, err)) < 0)
-					return PREFIXED(r, err, "failed to create vlan interface");
+					return PC_PREFIXED(r, err,
+							   "failed to create vlan interface");
 				if (!vlan_iface_listed) {
 					cni_interface vi = CNI_INTERFACE_INIT;
 					vi.name = vl.name;
@@ -474,7 +468,7 @@ static int setup_gateways(struct add_ctx *x, struct gw_list gws[2], cni_error **
 				r = ensure_addr(x->host_nl, vl.ifindex, vl.name, &gws[fi].gws[i],
 						x->c->force_address, NULL, err);
 				if (r < 0)
-					return PREFIXED(
+					return PC_PREFIXED(
 					    r, err,
 					    "failed to set vlan interface for bridge with "
 					    "addr");
@@ -485,7 +479,7 @@ static int setup_gateways(struct add_ctx *x, struct gw_list gws[2], cni_error **
 						&gws[fi].gws[i], x->c->force_address, x->br.mac,
 						err);
 				if (r < 0)
-					return PREFIXED(r, err, "failed to set bridge addr");
+					return PC_PREFIXED(r, err, "failed to set bridge addr");
 			}
 		}
 		if (gws[fi].n) {
@@ -493,7 +487,7 @@ static int setup_gateways(struct add_ctx *x, struct gw_list gws[2], cni_error **
 						   : "net/ipv6/conf/all/forwarding",
 					   "1", err);
 			if (r < 0)
-				return PREFIXED(r, err, "failed to enable forwarding");
+				return PC_PREFIXED(r, err, "failed to enable forwarding");
 		}
 	}
 	return 0;
@@ -536,7 +530,7 @@ static int wait_port_up(struct add_ctx *x, cni_error **err)
 static int open_netns(const char *path, cni_netns **ns, cni_error **err)
 {
 	int r = cni_netns_open(path, ns, err);
-	return PREFIXED(r, err, "failed to open netns \"%s\"", path);
+	return PC_PREFIXED(r, err, "failed to open netns \"%s\"", path);
 }
 
 static int do_add(struct add_ctx *x, cni_error **err)
@@ -630,10 +624,10 @@ static int do_add(struct add_ctx *x, cni_error **err)
 			return r;
 		cni_link_info cl = CNI_LINK_INFO_INIT;
 		if ((r = cni_link_get(x->cont_nl, args->ifname, &cl, err)) < 0)
-			return PREFIXED(r, err, "failed to retrieve link");
+			return PC_PREFIXED(r, err, "failed to retrieve link");
 		if (!c->disable_container_iface &&
 		    (r = cni_link_set_up(x->cont_nl, cl.ifindex, true, err)) < 0)
-			return PREFIXED(r, err, "failed to set \"%s\" up", args->ifname);
+			return PC_PREFIXED(r, err, "failed to set \"%s\" up", args->ifname);
 	}
 
 	/* a port whose peer is kept down never comes up: nothing to wait for then */
@@ -719,7 +713,7 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	}
 	if (r < 0) {
 		*err = local;
-		r = PREFIXED(r, err, "failed to open netns \"%s\"", args->netns);
+		r = PC_PREFIXED(r, err, "failed to open netns \"%s\"", args->netns);
 		goto out;
 	}
 	if ((r = cni_nl_open(&nl, ns, err)) < 0)
@@ -974,16 +968,8 @@ static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
 	if (r < 0)
 		return r;
 	if ((r = cni_conf_from_bytes(&conf, args->stdin_data, args->stdin_len, err)) < 0 ||
-	    (r = cni_conf_valid_attachments(conf, &n, &present, err)) < 0)
+	    (r = pc_valid_attachments(conf, &valid, &n, &present, err)) < 0)
 		goto out;
-	if (n && !(valid = calloc(n, sizeof(*valid)))) {
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		valid[i].container_id = cni_conf_valid_attachment_container_id(conf, i);
-		valid[i].ifname = cni_conf_valid_attachment_ifname(conf, i);
-	}
 	/* the spec: GC goes to the IPAM plugin as well */
 	if (c.ipam_type && (r = cni_ipam_exec_gc(args->stdin_data, args->stdin_len, err)) < 0)
 		goto out;

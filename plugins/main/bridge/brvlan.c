@@ -6,7 +6,6 @@
  * list). Kernels built without CONFIG_BRIDGE_VLAN_FILTERING refuse these with
  * EOPNOTSUPP, which reaches the caller as the kernel's words.
  */
-#include <fcntl.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -17,29 +16,13 @@
 #include <sys/socket.h>
 
 #include "bridge.h"
-
-static int sock_open(struct nl_sock **out, cni_error **err)
-{
-	struct nl_sock *sk = nl_socket_alloc();
-	if (!sk)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	int r = nl_connect(sk, NETLINK_ROUTE);
-	if (r < 0) {
-		nl_socket_free(sk);
-		return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
-				     "failed to open a netlink socket: %s", nl_geterror(r));
-	}
-	int fd = nl_socket_get_fd(sk);
-	fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
-	*out = sk;
-	return 0;
-}
+#include "plugin-nl.h"
 
 /* Send m (freed) and wait for the kernel's answer; a libnl error code or 0. */
 static int send_sync(struct nl_msg *m, cni_error **err)
 {
 	struct nl_sock *sk = NULL;
-	int r = sock_open(&sk, err);
+	int r = pc_nl_open(&sk, CNI_ERR_SYSTEM, err);
 	if (r < 0) {
 		nlmsg_free(m);
 		return r;
@@ -155,7 +138,7 @@ int br_vlan_remove_all(int ifindex, const char *ifname, cni_error **err)
 	if (!d)
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 	d->ifindex = ifindex;
-	if ((r = sock_open(&sk, err)) < 0)
+	if ((r = pc_nl_open(&sk, CNI_ERR_SYSTEM, err)) < 0)
 		goto out;
 	struct nl_msg *m = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP);
 	if (!m || nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||

@@ -10,82 +10,17 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "bridge.h"
+#include "plugin-json.h"
 
-/* The value of key in o, matched as Go matches struct fields; NULL when absent or null. */
-static json_t *jget(json_t *o, const char *key)
-{
-	const char *k;
-	json_t *v, *found = NULL;
-	if (!json_is_object(o))
-		return NULL;
-	json_object_foreach(o, k, v)
-	{
-		if (strcasecmp(k, key) == 0)
-			found = v;
-	}
-	return json_is_null(found) ? NULL : found;
-}
-
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "null";
-	}
-}
-
-static int type_error(cni_error **err, const json_t *v, const char *field, const char *gotype)
-{
-	return cni_error_set(
-	    err, CNI_ERR_DECODING_FAILURE, NULL,
-	    "failed to load netconf: json: cannot unmarshal %s into Go struct field "
-	    "%s of type %s",
-	    json_kind(v), field, gotype);
-}
-
-static int get_bool(json_t *o, const char *key, const char *field, bool *out, cni_error **err)
-{
-	json_t *v = jget(o, key);
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v))
-		return type_error(err, v, field, "bool");
-	*out = json_is_true(v);
-	return 0;
-}
-
-static int get_string(json_t *o, const char *key, const char *field, const char **out,
-		      cni_error **err)
-{
-	json_t *v = jget(o, key);
-	if (!v)
-		return 0;
-	if (!json_is_string(v))
-		return type_error(err, v, field, "string");
-	*out = json_string_value(v);
-	return 0;
-}
+static const pj_go GO = {.what = "failed to load netconf", .type = ""};
 
 /* Go's int: integral JSON numbers only (1.0 is fine, 1.5 is not). */
 static int get_int(json_t *o, const char *key, const char *field, bool *present, int *out,
 		   cni_error **err)
 {
-	json_t *v = jget(o, key);
+	json_t *v = pj_get(o, key);
 	if (present)
 		*present = v != NULL;
 	if (!v)
@@ -101,30 +36,26 @@ static int get_int(json_t *o, const char *key, const char *field, bool *present,
 	if (json_is_real(v)) {
 		double d = json_real_value(v);
 		if (d != floor(d))
-			return cni_error_set(
-			    err, CNI_ERR_DECODING_FAILURE, NULL,
-			    "failed to load netconf: json: cannot unmarshal number %g "
-			    "into Go struct field %s of type int",
-			    d, field);
+			return pj_go_number_error(err, &GO, d, field, "int");
 		if (d < -2147483648.0 || d > 2147483647.0)
 			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 					     "invalid %s %g: out of range", key, d);
 		*out = (int)d;
 		return 0;
 	}
-	return type_error(err, v, field, "int");
+	return pj_go_type_error(err, &GO, v, field, "int");
 }
 
 static int get_strv(json_t *o, const char *key, const char *field, const char ***out,
 		    cni_error **err)
 {
-	json_t *v = jget(o, key), *e;
+	json_t *v = pj_get(o, key), *e;
 	size_t i;
 	*out = NULL;
 	if (!v)
 		return 0;
 	if (!json_is_array(v))
-		return type_error(err, v, field, "[]string");
+		return pj_go_type_error(err, &GO, v, field, "[]string");
 	const char **a = calloc(json_array_size(v) + 1, sizeof(*a));
 	if (!a)
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
@@ -132,7 +63,7 @@ static int get_strv(json_t *o, const char *key, const char *field, const char **
 	{
 		if (!json_is_string(e)) {
 			free(a);
-			return type_error(err, e, field, "string");
+			return pj_go_type_error(err, &GO, e, field, "string");
 		}
 		a[i] = json_string_value(e);
 	}
@@ -153,7 +84,7 @@ static int load_trunk(struct br_conf *c, json_t *arr, cni_error **err)
 	json_t *item;
 	size_t i, n = 0;
 	if (!json_is_array(arr))
-		return type_error(err, arr, "NetConf.vlanTrunk", "[]*main.VlanTrunk");
+		return pj_go_type_error(err, &GO, arr, "NetConf.vlanTrunk", "[]*main.VlanTrunk");
 	memset(seen, 0, sizeof(seen));
 	json_array_foreach(arr, i, item)
 	{
@@ -225,8 +156,8 @@ static int load_dns(struct br_conf *c, json_t *dns, cni_error **err)
 {
 	int r;
 	if (!json_is_object(dns))
-		return type_error(err, dns, "NetConf.dns", "types.DNS");
-	if ((r = get_string(dns, "domain", "DNS.domain", &c->dns.domain, err)) < 0 ||
+		return pj_go_type_error(err, &GO, dns, "NetConf.dns", "types.DNS");
+	if ((r = pj_go_string(&GO, dns, "domain", "DNS.domain", &c->dns.domain, NULL, err)) < 0 ||
 	    (r = get_strv(dns, "nameservers", "DNS.nameservers", &c->dns_arrays[0], err)) < 0 ||
 	    (r = get_strv(dns, "search", "DNS.search", &c->dns_arrays[1], err)) < 0 ||
 	    (r = get_strv(dns, "options", "DNS.options", &c->dns_arrays[2], err)) < 0)
@@ -285,13 +216,14 @@ static int load_mac(struct br_conf *c, const char *env_args, cni_error **err)
 		}
 		cni_args_free(args);
 	}
-	if ((o = jget(c->root, "args")) != NULL) {
+	if ((o = pj_get(c->root, "args")) != NULL) {
 		if (!json_is_object(o))
-			return type_error(err, o, "NetConf.args", "struct");
-		json_t *cni = jget(o, "cni");
+			return pj_go_type_error(err, &GO, o, "NetConf.args", "struct");
+		json_t *cni = pj_get(o, "cni");
 		if (cni && !json_is_object(cni))
-			return type_error(err, cni, "NetConf.args.cni", "main.BridgeArgs");
-		if ((r = get_string(cni, "mac", "BridgeArgs.mac", &mac, err)) < 0)
+			return pj_go_type_error(err, &GO, cni, "NetConf.args.cni",
+						"main.BridgeArgs");
+		if ((r = pj_go_string(&GO, cni, "mac", "BridgeArgs.mac", &mac, NULL, err)) < 0)
 			return r;
 		if (mac && *mac) {
 			free(c->mac);
@@ -299,11 +231,12 @@ static int load_mac(struct br_conf *c, const char *env_args, cni_error **err)
 				return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 		}
 	}
-	if ((o = jget(c->root, "runtimeConfig")) != NULL) {
+	if ((o = pj_get(c->root, "runtimeConfig")) != NULL) {
 		if (!json_is_object(o))
-			return type_error(err, o, "NetConf.runtimeConfig", "struct");
+			return pj_go_type_error(err, &GO, o, "NetConf.runtimeConfig", "struct");
 		mac = NULL;
-		if ((r = get_string(o, "mac", "NetConf.runtimeConfig.mac", &mac, err)) < 0)
+		if ((r = pj_go_string(&GO, o, "mac", "NetConf.runtimeConfig.mac", &mac, NULL,
+				      err)) < 0)
 			return r;
 		if (mac && *mac) {
 			free(c->mac);
@@ -317,7 +250,6 @@ static int load_mac(struct br_conf *c, const char *env_args, cni_error **err)
 int br_conf_load(struct br_conf *c, const char *data, size_t len, const char *env_args,
 		 cni_error **err)
 {
-	json_error_t jerr;
 	json_t *v;
 	int r;
 
@@ -326,52 +258,51 @@ int br_conf_load(struct br_conf *c, const char *data, size_t len, const char *en
 	/* the newest reference keeps VLAN 1 on the port unless told otherwise */
 	c->preserve_default_vlan = true;
 	c->dns.version = CNI_DNS_VERSION;
-	c->root = json_loadb(data, len, JSON_DECODE_ANY, &jerr);
-	if (!c->root)
-		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				     "failed to load netconf: %s", jerr.text);
-	if (!json_is_object(c->root)) {
-		r = cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				  "failed to load netconf: json: cannot unmarshal %s into Go value "
-				  "of type main.NetConf",
-				  json_kind(c->root));
+	if ((r = pj_go_load(&GO, data, len, "main.NetConf", &c->root, err)) < 0)
 		goto fail;
-	}
 	json_t *o = c->root;
 	const char *backend = NULL;
-	if ((r = get_string(o, "name", "NetConf.name", &c->name, err)) < 0 ||
-	    (r = get_string(o, "cniVersion", "NetConf.cniVersion", &c->cni_version, err)) < 0 ||
-	    (r = get_string(o, "bridge", "NetConf.bridge", &c->br_name, err)) < 0 ||
-	    (r = get_bool(o, "isGateway", "NetConf.isGateway", &c->is_gw, err)) < 0 ||
-	    (r = get_bool(o, "isDefaultGateway", "NetConf.isDefaultGateway", &c->is_default_gw,
-			  err)) < 0 ||
-	    (r = get_bool(o, "forceAddress", "NetConf.forceAddress", &c->force_address, err)) < 0 ||
-	    (r = get_bool(o, "ipMasq", "NetConf.ipMasq", &c->ip_masq, err)) < 0 ||
-	    (r = get_string(o, "ipMasqBackend", "NetConf.ipMasqBackend", &backend, err)) < 0 ||
+	if ((r = pj_go_string(&GO, o, "name", "NetConf.name", &c->name, NULL, err)) < 0 ||
+	    (r = pj_go_string(&GO, o, "cniVersion", "NetConf.cniVersion", &c->cni_version, NULL,
+			      err)) < 0 ||
+	    (r = pj_go_string(&GO, o, "bridge", "NetConf.bridge", &c->br_name, NULL, err)) < 0 ||
+	    (r = pj_go_bool(&GO, o, "isGateway", "NetConf.isGateway", &c->is_gw, NULL, err)) < 0 ||
+	    (r = pj_go_bool(&GO, o, "isDefaultGateway", "NetConf.isDefaultGateway",
+			    &c->is_default_gw, NULL, err)) < 0 ||
+	    (r = pj_go_bool(&GO, o, "forceAddress", "NetConf.forceAddress", &c->force_address, NULL,
+			    err)) < 0 ||
+	    (r = pj_go_bool(&GO, o, "ipMasq", "NetConf.ipMasq", &c->ip_masq, NULL, err)) < 0 ||
+	    (r = pj_go_string(&GO, o, "ipMasqBackend", "NetConf.ipMasqBackend", &backend, NULL,
+			      err)) < 0 ||
 	    (r = get_int(o, "mtu", "NetConf.mtu", NULL, &c->mtu, err)) < 0 ||
-	    (r = get_bool(o, "hairpinMode", "NetConf.hairpinMode", &c->hairpin, err)) < 0 ||
-	    (r = get_bool(o, "promiscMode", "NetConf.promiscMode", &c->promisc, err)) < 0 ||
+	    (r = pj_go_bool(&GO, o, "hairpinMode", "NetConf.hairpinMode", &c->hairpin, NULL, err)) <
+		0 ||
+	    (r = pj_go_bool(&GO, o, "promiscMode", "NetConf.promiscMode", &c->promisc, NULL, err)) <
+		0 ||
 	    (r = get_int(o, "vlan", "NetConf.vlan", NULL, &c->vlan, err)) < 0 ||
-	    (r = get_bool(o, "preserveDefaultVlan", "NetConf.preserveDefaultVlan",
-			  &c->preserve_default_vlan, err)) < 0 ||
-	    (r = get_bool(o, "macspoofchk", "NetConf.macspoofchk", &c->macspoofchk, err)) < 0 ||
-	    (r = get_bool(o, "enabledad", "NetConf.enabledad", &c->enable_dad, err)) < 0 ||
-	    (r = get_bool(o, "disableContainerInterface", "NetConf.disableContainerInterface",
-			  &c->disable_container_iface, err)) < 0 ||
-	    (r = get_bool(o, "portIsolation", "NetConf.portIsolation", &c->port_isolation, err)) <
-		0)
+	    (r = pj_go_bool(&GO, o, "preserveDefaultVlan", "NetConf.preserveDefaultVlan",
+			    &c->preserve_default_vlan, NULL, err)) < 0 ||
+	    (r = pj_go_bool(&GO, o, "macspoofchk", "NetConf.macspoofchk", &c->macspoofchk, NULL,
+			    err)) < 0 ||
+	    (r = pj_go_bool(&GO, o, "enabledad", "NetConf.enabledad", &c->enable_dad, NULL, err)) <
+		0 ||
+	    (r = pj_go_bool(&GO, o, "disableContainerInterface",
+			    "NetConf.disableContainerInterface", &c->disable_container_iface, NULL,
+			    err)) < 0 ||
+	    (r = pj_go_bool(&GO, o, "portIsolation", "NetConf.portIsolation", &c->port_isolation,
+			    NULL, err)) < 0)
 		goto fail;
-	if ((v = jget(o, "ipam")) != NULL) {
+	if ((v = pj_get(o, "ipam")) != NULL) {
 		if (!json_is_object(v)) {
-			r = type_error(err, v, "NetConf.ipam", "types.IPAM");
+			r = pj_go_type_error(err, &GO, v, "NetConf.ipam", "types.IPAM");
 			goto fail;
 		}
-		if ((r = get_string(v, "type", "IPAM.type", &c->ipam_type, err)) < 0)
+		if ((r = pj_go_string(&GO, v, "type", "IPAM.type", &c->ipam_type, NULL, err)) < 0)
 			goto fail;
 		if (c->ipam_type && !*c->ipam_type)
 			c->ipam_type = NULL;
 	}
-	if ((v = jget(o, "dns")) != NULL && (r = load_dns(c, v, err)) < 0)
+	if ((v = pj_get(o, "dns")) != NULL && (r = load_dns(c, v, err)) < 0)
 		goto fail;
 
 	if (!c->br_name || !*c->br_name)
@@ -391,7 +322,7 @@ int br_conf_load(struct br_conf *c, const char *data, size_t len, const char *en
 				  "invalid VLAN ID %d (must be between 0 and 4094)", c->vlan);
 		goto fail;
 	}
-	if ((v = jget(o, "vlanTrunk")) != NULL && (r = load_trunk(c, v, err)) < 0)
+	if ((v = pj_get(o, "vlanTrunk")) != NULL && (r = load_trunk(c, v, err)) < 0)
 		goto fail;
 	if (c->vlan > 0 && c->n_trunk > 0) {
 		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,

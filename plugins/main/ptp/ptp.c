@@ -19,6 +19,9 @@
 
 #include <cni/cni.h>
 
+#include "plugin-json.h"
+#include "plugin-util.h"
+
 #define VETH_TRIES 10
 
 typedef struct ptp_conf {
@@ -49,57 +52,18 @@ static void ptp_conf_done(ptp_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Member of obj as Go's encoding/json finds it: exact name first, then any case. */
-static json_t *go_member(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-	const char *k;
-	if (v)
-		return v;
-	json_object_foreach(obj, k, v)
-	{
-		if (strcasecmp(k, key) == 0)
-			return v;
-	}
-	return NULL;
-}
-
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	default:
-		return "bool";
-	}
-}
-
-static int type_error(cni_error **err, const json_t *v, const char *field, const char *want)
-{
-	return cni_error_set(
-	    err, CNI_ERR_DECODING_FAILURE, NULL,
-	    "failed to load netconf: json: cannot unmarshal %s into Go struct field "
-	    "NetConf.%s of type %s",
-	    json_kind(v), field, want);
-}
+static const pj_go GO = {.what = "failed to load netconf", .type = "NetConf.", .get = pj_get_first};
 
 /* A []string member; absent or null leaves *out NULL, [] gives an empty array. */
 static int string_list(json_t *obj, const char *key, const char *field, char ***out,
 		       cni_error **err)
 {
-	json_t *v = go_member(obj, key), *it;
+	json_t *v = pj_get_first(obj, key), *it;
 	size_t i;
-	if (!v || json_is_null(v))
+	if (!v)
 		return 0;
 	if (!json_is_array(v))
-		return type_error(err, v, field, "[]string");
+		return pj_go_type_error(err, &GO, v, field, "[]string");
 	char **l = calloc(json_array_size(v) + 1, sizeof(char *));
 	if (!l)
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
@@ -107,7 +71,9 @@ static int string_list(json_t *obj, const char *key, const char *field, char ***
 	{
 		if (!json_is_string(it)) {
 			strv_free(l);
-			return type_error(err, it, field, "string");
+			/* this plugin has always called a null entry "bool" (Go takes it as "") */
+			return pj_go_error(err, &GO, json_is_null(it) ? "bool" : pj_kind(it), field,
+					   "string");
 		}
 		if (!(l[i] = strdup(json_string_value(it)))) {
 			strv_free(l);
@@ -134,24 +100,15 @@ static int load_conf(const cni_cmd_args *args, ptp_conf *c, cni_error **err)
 		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
 				     "failed to load netconf: %s", je.text);
 	}
-	if ((v = go_member(root, "ipMasq")) && !json_is_null(v)) {
-		if (!json_is_boolean(v)) {
-			r = type_error(err, v, "ipMasq", "bool");
-			goto out;
-		}
-		c->ipmasq = json_is_true(v);
-	}
-	if ((v = go_member(root, "ipMasqBackend")) && !json_is_null(v)) {
-		if (!json_is_string(v)) {
-			r = type_error(err, v, "ipMasqBackend", "string");
-			goto out;
-		}
-		if ((r = cni_ipmasq_backend_parse(json_string_value(v), &c->backend, err)) < 0)
-			goto out;
-	}
-	if ((v = go_member(root, "mtu")) && !json_is_null(v)) {
+	const char *backend = NULL;
+	if ((r = pj_go_bool(&GO, root, "ipMasq", "ipMasq", &c->ipmasq, NULL, err)) < 0)
+		goto out;
+	r = pj_go_string(&GO, root, "ipMasqBackend", "ipMasqBackend", &backend, NULL, err);
+	if (r < 0 || (backend && (r = cni_ipmasq_backend_parse(backend, &c->backend, err)) < 0))
+		goto out;
+	if ((v = pj_get_first(root, "mtu"))) {
 		if (!json_is_integer(v)) {
-			r = type_error(err, v, "mtu", "int");
+			r = pj_go_type_error(err, &GO, v, "mtu", "int");
 			goto out;
 		}
 		json_int_t m = json_integer_value(v);
@@ -163,10 +120,9 @@ static int load_conf(const cni_cmd_args *args, ptp_conf *c, cni_error **err)
 		}
 		c->mtu = (unsigned int)m;
 	}
-	if ((v = go_member(root, "dns")) && !json_is_null(v)) {
-		json_t *d;
+	if ((v = pj_get_first(root, "dns"))) {
 		if (!json_is_object(v)) {
-			r = type_error(err, v, "dns", "types.DNS");
+			r = pj_go_type_error(err, &GO, v, "dns", "types.DNS");
 			goto out;
 		}
 		if ((r = string_list(v, "nameservers", "dns.nameservers", &c->dns_nameservers,
@@ -174,16 +130,12 @@ static int load_conf(const cni_cmd_args *args, ptp_conf *c, cni_error **err)
 		    (r = string_list(v, "search", "dns.search", &c->dns_search, err)) < 0 ||
 		    (r = string_list(v, "options", "dns.options", &c->dns_options, err)) < 0)
 			goto out;
-		if ((d = go_member(v, "domain")) && !json_is_null(d)) {
-			if (!json_is_string(d)) {
-				r = type_error(err, d, "dns.domain", "string");
-				goto out;
-			}
-			if (*json_string_value(d) &&
-			    !(c->dns_domain = strdup(json_string_value(d)))) {
-				r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-				goto out;
-			}
+		const char *d = NULL;
+		if ((r = pj_go_string(&GO, v, "domain", "dns.domain", &d, NULL, err)) < 0)
+			goto out;
+		if (d && *d && !(c->dns_domain = strdup(d))) {
+			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			goto out;
 		}
 		/* the reference overrides IPAM's DNS when any field is given (an empty list too) */
 		c->dns_set = c->dns_nameservers || c->dns_search || c->dns_options || c->dns_domain;
@@ -195,13 +147,6 @@ out:
 }
 
 /* Enable forwarding for every family the result has addresses of (host namespace). */
-/* Put context in front of an error message (err may be NULL). */
-static void prefix_error(cni_error **err, const char *what, const char *arg)
-{
-	if (err && *err)
-		cni_error_prefix(*err, "%s%s%s", what, arg ? " " : "", arg ? arg : "");
-}
-
 static int enable_forward(const cni_result *res, cni_error **err)
 {
 	bool v4 = false, v6 = false;
@@ -226,7 +171,7 @@ static int enable_forward(const cni_result *res, cni_error **err)
 		cni_free(cur);
 		int r = cni_sysctl_set(keys[i], "1", err);
 		if (r < 0) {
-			prefix_error(err, "Could not enable IP forwarding", NULL);
+			PC_PREFIX(err, "Could not enable IP forwarding");
 			return r;
 		}
 	}
@@ -747,19 +692,11 @@ static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
 	if (cni_conf_ipam_type(conf.conf) && *cni_conf_ipam_type(conf.conf) &&
 	    (r = cni_ipam_exec_gc(bytes, len, err)) < 0)
 		goto out;
-	if ((r = cni_conf_valid_attachments(conf.conf, &n, &present, err)) < 0)
+	if ((r = pc_valid_attachments(conf.conf, &valid, &n, &present, err)) < 0)
 		goto out;
 	/* without the list nothing can be told stale */
 	if (!present)
 		goto out;
-	if (n && !(valid = calloc(n, sizeof(*valid)))) {
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		valid[i].container_id = cni_conf_valid_attachment_container_id(conf.conf, i);
-		valid[i].ifname = cni_conf_valid_attachment_ifname(conf.conf, i);
-	}
 	r = cni_ipmasq_gc(conf.name, valid, n, err);
 out:
 	free(valid);

@@ -19,6 +19,7 @@
 #include <cni/cni.h>
 
 #include "bandwidth.h"
+#include "plugin-json.h"
 
 #define IFALIASZ 256
 
@@ -51,47 +52,24 @@ static bool bw_zero(const struct bw_entry *e)
 
 /* ---- configuration ------------------------------------------------------------------- */
 
-static const char *json_type_word(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "number";
-	}
-}
+static const pj_go GO = {.what = "failed to parse network configuration", .type = ""};
 
+/* Numbers are named with their value, as Go does for one that does not fit. */
 static int type_error(cni_error **err, const char *field, const json_t *v, const char *want)
 {
-	if (json_is_integer(v))
-		return cni_error_set(
-		    err, CNI_ERR_DECODING_FAILURE, NULL,
-		    "failed to parse network configuration: json: cannot unmarshal "
-		    "number %lld into Go struct field %s of type %s",
-		    (long long)json_integer_value(v), field, want);
-	if (json_is_real(v)) {
-		char num[32];
-		snprintf(num, sizeof(num), "%.15g", json_real_value(v));
-		if (strtod(num, NULL) != json_real_value(v))
-			snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-		return cni_error_set(
-		    err, CNI_ERR_DECODING_FAILURE, NULL,
-		    "failed to parse network configuration: json: cannot unmarshal "
-		    "number %s into Go struct field %s of type %s",
-		    num, field, want);
+	char num[48];
+
+	if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "number %lld", (long long)json_integer_value(v));
+		return pj_go_error(err, &GO, num, field, want);
 	}
-	return cni_error_set(
-	    err, CNI_ERR_DECODING_FAILURE, NULL,
-	    "failed to parse network configuration: json: cannot unmarshal %s into "
-	    "Go struct field %s of type %s",
-	    json_type_word(v), field, want);
+	if (json_is_real(v)) {
+		snprintf(num, sizeof(num), "number %.15g", json_real_value(v));
+		if (strtod(num + 7, NULL) != json_real_value(v))
+			snprintf(num, sizeof(num), "number %.17g", json_real_value(v));
+		return pj_go_error(err, &GO, num, field, want);
+	}
+	return pj_go_type_error(err, &GO, v, field, want);
 }
 
 /*
@@ -128,19 +106,6 @@ static int parse_entry(json_t *obj, const char *path, bool *present, struct bw_e
 	return 0;
 }
 
-/* The value of the last key matching name case-insensitively, as Go would pick it. */
-static json_t *get_folded(json_t *obj, const char *name)
-{
-	const char *key;
-	json_t *v, *found = NULL;
-	json_object_foreach(obj, key, v)
-	{
-		if (strcasecmp(key, name) == 0)
-			found = v;
-	}
-	return found;
-}
-
 static int validate_rate_and_burst(uint64_t rate, uint64_t burst, cni_error **err)
 {
 	if (burst == 0 && rate != 0)
@@ -174,16 +139,16 @@ static int parse_bandwidth(struct bw_conf *c, cni_error **err)
 	}
 	if ((r = parse_entry(root, "PluginConf.", &has_top, &top, err)) < 0)
 		goto out;
-	json_t *rc = get_folded(root, "runtimeConfig");
-	if (rc && !json_is_null(rc)) {
+	json_t *rc = pj_get(root, "runtimeConfig");
+	if (rc) {
 		if (!json_is_object(rc)) {
 			r = type_error(err, "PluginConf.runtimeConfig", rc,
 				       "struct { Bandwidth *main.BandwidthEntry "
 				       "\"json:\\\"bandwidth,omitempty\\\"\" }");
 			goto out;
 		}
-		json_t *b = get_folded(rc, "bandwidth");
-		if (b && !json_is_null(b)) {
+		json_t *b = pj_get(rc, "bandwidth");
+		if (b) {
 			if (!json_is_object(b)) {
 				r = type_error(err, ".runtimeConfig.bandwidth", b,
 					       "main.BandwidthEntry");

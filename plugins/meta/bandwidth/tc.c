@@ -28,9 +28,9 @@
 #include <netlink/route/link.h>
 #include <netlink/socket.h>
 #include <arpa/inet.h>
-#include <fcntl.h>
 
 #include "bandwidth.h"
+#include "plugin-nl.h"
 
 /* ---- the reference's tbf arithmetic ------------------------------------------------ */
 
@@ -107,19 +107,7 @@ int bw_tbf_params(uint64_t rate_bits, uint64_t burst_bits, struct bw_tbf *out, c
 
 int bw_sock_open(struct nl_sock **out, cni_error **err)
 {
-	struct nl_sock *sk = nl_socket_alloc();
-	if (!sk)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	int r = nl_connect(sk, NETLINK_ROUTE);
-	if (r < 0) {
-		nl_socket_free(sk);
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
-				     "failed to open a netlink socket: %s", nl_geterror(r));
-	}
-	int fd = nl_socket_get_fd(sk);
-	fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
-	*out = sk;
-	return 0;
+	return pc_nl_open(out, CNI_ERR_INTERNAL, err);
 }
 
 void bw_sock_close(struct nl_sock *sk)

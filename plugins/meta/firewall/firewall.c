@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,9 @@
 #include <unistd.h>
 
 #include <cni/cni.h>
+
+#include "plugin-buf.h"
+#include "plugin-ipt.h"
 
 #define FWD_CHAIN	 "CNI-FORWARD"
 #define STAGE1		 "CNI-ISOLATION-STAGE-1"
@@ -51,43 +53,6 @@ typedef struct fw_conf {
 	char *data_dir;
 	enum policy policy;
 } fw_conf;
-
-/* ---- small helpers ---- */
-typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t avail = b->cap - b->len;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? avail : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->s && (size_t)n < avail) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)n + 1;
-		char *ns = realloc(b->s, ncap);
-		if (!ns) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = ncap;
-	}
-}
 
 static void fw_conf_clear(fw_conf *c)
 {
@@ -188,57 +153,6 @@ static int use_iptables(const fw_conf *c, bool del, cni_error **err)
 	    c->zone);
 }
 
-/* ---- iptables-save ---- */
-typedef struct saved {
-	char *text;
-	char **lines;
-	size_t n;
-} saved;
-
-static void saved_free(saved *s)
-{
-	free(s->lines);
-	cni_free(s->text);
-	memset(s, 0, sizeof(*s));
-}
-
-static int save_filter(int family, saved *s, cni_error **err)
-{
-	memset(s, 0, sizeof(*s));
-	int r = cni_iptables_save(family, "filter", &s->text, err);
-	if (r < 0)
-		return r;
-	size_t cap = 1;
-	for (char *p = s->text; *p; p++)
-		cap += *p == '\n';
-	if (!(s->lines = calloc(cap, sizeof(char *)))) {
-		saved_free(s);
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
-	}
-	char *sp = NULL;
-	for (char *l = strtok_r(s->text, "\n", &sp); l; l = strtok_r(NULL, "\n", &sp))
-		s->lines[s->n++] = l;
-	return 0;
-}
-
-static bool has_chain(const saved *s, const char *chain)
-{
-	size_t cl = strlen(chain);
-	for (size_t i = 0; i < s->n; i++)
-		if (s->lines[i][0] == ':' && !strncmp(s->lines[i] + 1, chain, cl) &&
-		    s->lines[i][1 + cl] == ' ')
-			return true;
-	return false;
-}
-
-static bool has_line(const saved *s, const char *line)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->lines[i], line))
-			return true;
-	return false;
-}
-
 /* Already written into this batch? (duplicate addresses in prevResult) */
 static bool in_batch(const sbuf *b, const char *line)
 {
@@ -250,11 +164,12 @@ static bool in_batch(const sbuf *b, const char *line)
 }
 
 /* Emit "-A <rest>" (or "-I <chain> 1 <rest>" when first) unless that rule is present. */
-static void ensure_rule(sbuf *b, const saved *s, const char *chain, const char *rest, bool first)
+static void ensure_rule(sbuf *b, const ipt_saved *s, const char *chain, const char *rest,
+			bool first)
 {
 	char line[512];
 	snprintf(line, sizeof(line), "-A %s %s", chain, rest);
-	if (has_line(s, line) || in_batch(b, line))
+	if (ipt_has_line(s, line) || in_batch(b, line))
 		return;
 	if (first) {
 		char ins[512];
@@ -267,11 +182,11 @@ static void ensure_rule(sbuf *b, const saved *s, const char *chain, const char *
 	}
 }
 
-static void ensure_chain(sbuf *b, const saved *s, const char *chain)
+static void ensure_chain(sbuf *b, const ipt_saved *s, const char *chain)
 {
 	char decl[128];
 	snprintf(decl, sizeof(decl), ":%s - [0:0]", chain);
-	if (!has_chain(s, chain) && !in_batch(b, decl))
+	if (!ipt_has_chain(s, chain) && !in_batch(b, decl))
 		sb_printf(b, "%s\n", decl);
 }
 
@@ -318,7 +233,7 @@ static void ip_rules(const char *ip, char *in, size_t inlen, char *out, size_t o
 	snprintf(out, outlen, "-s %s -j ACCEPT", ip);
 }
 
-static void isolation_rules(sbuf *b, const saved *s, const fw_conf *c, const char *br)
+static void isolation_rules(sbuf *b, const ipt_saved *s, const fw_conf *c, const char *br)
 {
 	char rule[256];
 	ensure_chain(b, s, STAGE1);
@@ -355,7 +270,7 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, cni_
 {
 	char **ips = result_addresses(prev, family);
 	char in[256], out[256], rest[256];
-	saved s;
+	ipt_saved s;
 	sbuf b = {0};
 	int r;
 
@@ -365,7 +280,7 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, cni_
 		strv_free(ips);
 		return 0;
 	}
-	if ((r = save_filter(family, &s, err)) < 0) {
+	if ((r = ipt_save(family, "filter", &s, err)) < 0) {
 		strv_free(ips);
 		return r;
 	}
@@ -410,13 +325,13 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, cni_
 	}
 out:
 	free(b.s);
-	saved_free(&s);
+	ipt_saved_free(&s);
 	strv_free(ips);
 	return r;
 }
 
 /* -D lines for the given addresses' rules that exist. Returns whether any was added. */
-static void del_ip_rules(sbuf *b, const saved *s, char *const *ips)
+static void del_ip_rules(sbuf *b, const ipt_saved *s, char *const *ips)
 {
 	char in[256], out[256], line[300];
 	for (size_t i = 0; ips && ips[i]; i++) {
@@ -426,7 +341,7 @@ static void del_ip_rules(sbuf *b, const saved *s, char *const *ips)
 			snprintf(line, sizeof(line), "-A " FWD_CHAIN " %s", rules[k]);
 			char del[300];
 			snprintf(del, sizeof(del), "-D " FWD_CHAIN " %s", rules[k]);
-			if (has_line(s, line) && !in_batch(b, del))
+			if (ipt_has_line(s, line) && !in_batch(b, del))
 				sb_printf(b, "%s\n", del);
 		}
 	}
@@ -434,12 +349,12 @@ static void del_ip_rules(sbuf *b, const saved *s, char *const *ips)
 
 static int del_family(int family, char *const *ips, cni_error **err)
 {
-	saved s;
+	ipt_saved s;
 	sbuf b = {0};
 	int r;
 	if (!ips || !ips[0])
 		return 0;
-	if ((r = save_filter(family, &s, err)) < 0)
+	if ((r = ipt_save(family, "filter", &s, err)) < 0)
 		return r;
 	sb_printf(&b, "*filter\n");
 	del_ip_rules(&b, &s, ips);
@@ -450,7 +365,7 @@ static int del_family(int family, char *const *ips, cni_error **err)
 		r = cni_iptables_restore(family, b.s, err);
 	}
 	free(b.s);
-	saved_free(&s);
+	ipt_saved_free(&s);
 	return r;
 }
 
@@ -665,17 +580,18 @@ static int check_family(const fw_conf *c, const cni_result *prev, int family, cn
 {
 	char **ips = result_addresses(prev, family);
 	char line[512], in[256], out[256];
-	saved s;
+	ipt_saved s;
 	int r;
 	if (!ips || !ips[0]) {
 		strv_free(ips);
 		return 0;
 	}
-	if ((r = save_filter(family, &s, err)) < 0) {
+	if ((r = ipt_save(family, "filter", &s, err)) < 0) {
 		strv_free(ips);
 		return r;
 	}
-	if (!has_line(&s, "-A FORWARD -m comment --comment \"" FWD_COMMENT "\" -j " FWD_CHAIN)) {
+	if (!ipt_has_line(&s,
+			  "-A FORWARD -m comment --comment \"" FWD_COMMENT "\" -j " FWD_CHAIN)) {
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 				  "expected FORWARD rule -j %s not found", FWD_CHAIN);
 		goto out;
@@ -683,7 +599,7 @@ static int check_family(const fw_conf *c, const cni_result *prev, int family, cn
 	snprintf(line, sizeof(line),
 		 "-A " FWD_CHAIN " -m comment --comment \"" ADMIN_COMMENT "\" -j %s",
 		 c->admin_chain);
-	if (!has_line(&s, line)) {
+	if (!ipt_has_line(&s, line)) {
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "expected %s rule -j %s not found",
 				  FWD_CHAIN, c->admin_chain);
 		goto out;
@@ -693,7 +609,7 @@ static int check_family(const fw_conf *c, const cni_result *prev, int family, cn
 		const char *rules[] = {in, out};
 		for (size_t k = 0; k < 2; k++) {
 			snprintf(line, sizeof(line), "-A " FWD_CHAIN " %s", rules[k]);
-			if (!has_line(&s, line)) {
+			if (!ipt_has_line(&s, line)) {
 				r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 						  "expected rule \"%s\" not found", rules[k]);
 				goto out;
@@ -701,7 +617,7 @@ static int check_family(const fw_conf *c, const cni_result *prev, int family, cn
 		}
 	}
 out:
-	saved_free(&s);
+	ipt_saved_free(&s);
 	strv_free(ips);
 	return r;
 }
@@ -817,9 +733,9 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 		if (k > 0) {
 			cni_error *e = NULL;
 			/* a family whose tables cannot be read holds nothing of ours */
-			saved probe;
-			if (save_filter(f ? AF_INET6 : AF_INET, &probe, &e) == 0) {
-				saved_free(&probe);
+			ipt_saved probe;
+			if (ipt_save(f ? AF_INET6 : AF_INET, "filter", &probe, &e) == 0) {
+				ipt_saved_free(&probe);
 				r = del_family(f ? AF_INET6 : AF_INET, stale, err);
 			}
 			cni_error_free(e);

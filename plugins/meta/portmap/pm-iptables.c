@@ -17,12 +17,13 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "portmap.h"
+#include "plugin-buf.h"
+#include "plugin-ipt.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -33,43 +34,6 @@
 #define CHAIN_LEN      29
 /* iptables' comment match takes at most 255 characters */
 #define COMMENT_MAX 255
-
-/* ---- a tiny growable string ---- */
-typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t avail = b->cap - b->len;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? avail : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->s && (size_t)n < avail) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)n + 1;
-		char *ns = realloc(b->s, ncap);
-		if (!ns) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = ncap;
-	}
-}
 
 /* A token for a restore line: quoted when it is not a plain word. */
 static void sb_token(sbuf *b, const char *t)
@@ -89,58 +53,6 @@ static void sb_token(sbuf *b, const char *t)
 		sb_printf(b, "%c", *p);
 	}
 	sb_printf(b, "\"");
-}
-
-/* ---- iptables-save output ---- */
-typedef struct saved {
-	char *text;
-	char **lines; /* borrowed into text */
-	size_t n;
-} saved;
-
-static void saved_free(saved *s)
-{
-	free(s->lines);
-	cni_free(s->text);
-	memset(s, 0, sizeof(*s));
-}
-
-static int save_nat(int family, saved *s, cni_error **err)
-{
-	memset(s, 0, sizeof(*s));
-	int r = cni_iptables_save(family, "nat", &s->text, err);
-	if (r < 0)
-		return r;
-	size_t cap = 1;
-	for (char *p = s->text; *p; p++)
-		cap += *p == '\n';
-	s->lines = calloc(cap, sizeof(char *));
-	if (!s->lines) {
-		saved_free(s);
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
-	}
-	char *save = NULL;
-	for (char *l = strtok_r(s->text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		s->lines[s->n++] = l;
-	return 0;
-}
-
-static bool has_chain(const saved *s, const char *chain)
-{
-	size_t cl = strlen(chain);
-	for (size_t i = 0; i < s->n; i++)
-		if (s->lines[i][0] == ':' && strncmp(s->lines[i] + 1, chain, cl) == 0 &&
-		    s->lines[i][1 + cl] == ' ')
-			return true;
-	return false;
-}
-
-static bool has_line(const saved *s, const char *line)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->lines[i], line) == 0)
-			return true;
-	return false;
 }
 
 /* Split a saved rule into words as the shell would (iptables-save quotes with "..."
@@ -222,7 +134,7 @@ static bool jumps_to(const char *line, const char *target)
 }
 
 /* Every rule in the table that jumps to target, as a -D line. */
-static void delete_jumps_to(sbuf *b, const saved *s, const char *target)
+static void delete_jumps_to(sbuf *b, const ipt_saved *s, const char *target)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (strncmp(s->lines[i], "-A ", 3) == 0 && jumps_to(s->lines[i], target))
@@ -387,51 +299,51 @@ static void mark_value(const pm_conf *c, char *buf, size_t len)
 int pm_ipt_add(const pm_conf *c, int family, cni_error **err)
 {
 	char dn[CHAIN_LEN + 4], mark[32], line[256];
-	saved s;
+	ipt_saved s;
 	sbuf b = {0};
 	int r;
 
 	if ((r = chain_name(c->name, c->container_id, "DN-", dn, err)) < 0)
 		return r;
-	if ((r = save_nat(family, &s, err)) < 0)
-		return pm_prefix(err, "failed to open iptables"), r;
+	if ((r = ipt_save(family, "nat", &s, err)) < 0)
+		return PC_PREFIXED(r, err, "failed to open iptables");
 	char *comment = dnat_comment(c->name, c->container_id);
 	if (!comment) {
-		saved_free(&s);
+		ipt_saved_free(&s);
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
 	}
 
 	sb_printf(&b, "*nat\n");
 	if (c->snat && !c->ext_mark_chain) {
 		mark_value(c, mark, sizeof(mark));
-		if (!has_chain(&s, SETMARK_CHAIN))
+		if (!ipt_has_chain(&s, SETMARK_CHAIN))
 			sb_printf(&b, ":%s - [0:0]\n", SETMARK_CHAIN);
 		snprintf(line, sizeof(line),
 			 "-A %s -m comment --comment \"CNI portfwd masquerade mark\" -j MARK "
 			 "--set-xmark %s",
 			 SETMARK_CHAIN, mark);
-		if (!has_line(&s, line))
+		if (!ipt_has_line(&s, line))
 			sb_printf(&b, "%s\n", line);
-		if (!has_chain(&s, MASQ_CHAIN))
+		if (!ipt_has_chain(&s, MASQ_CHAIN))
 			sb_printf(&b, ":%s - [0:0]\n", MASQ_CHAIN);
 		snprintf(line, sizeof(line), "-A %s -m mark --mark %s -j MASQUERADE", MASQ_CHAIN,
 			 mark);
-		if (!has_line(&s, line))
+		if (!ipt_has_line(&s, line))
 			sb_printf(&b, "%s\n", line);
 		/* first in POSTROUTING, ahead of the masquerade rules of bridge and ptp */
-		if (!has_line(&s, "-A POSTROUTING -m comment --comment \"CNI portfwd requiring "
-				  "masquerade\" -j " MASQ_CHAIN))
+		if (!ipt_has_line(&s, "-A POSTROUTING -m comment --comment \"CNI portfwd requiring "
+				      "masquerade\" -j " MASQ_CHAIN))
 			sb_printf(&b,
 				  "-I POSTROUTING 1 -m comment --comment \"CNI portfwd requiring "
 				  "masquerade\" -j %s\n",
 				  MASQ_CHAIN);
 	}
-	if (!has_chain(&s, DNAT_CHAIN))
+	if (!ipt_has_chain(&s, DNAT_CHAIN))
 		sb_printf(&b, ":%s - [0:0]\n", DNAT_CHAIN);
 	for (int i = 0; i < 2; i++) {
 		snprintf(line, sizeof(line), "-A %s -m addrtype --dst-type LOCAL -j %s",
 			 i ? "OUTPUT" : "PREROUTING", DNAT_CHAIN);
-		if (!has_line(&s, line))
+		if (!ipt_has_line(&s, line))
 			sb_printf(&b, "%s\n", line);
 	}
 	/* replace this attachment's entry rules and chain content */
@@ -447,15 +359,15 @@ int pm_ipt_add(const pm_conf *c, int family, cni_error **err)
 	else
 		r = cni_iptables_restore(family, b.s, err);
 	if (r < 0)
-		pm_prefix(err, "unable to setup DNAT");
+		PC_PREFIX(err, "unable to setup DNAT");
 	free(b.s);
 	free(comment);
-	saved_free(&s);
+	ipt_saved_free(&s);
 	return r;
 }
 
 typedef struct check_ctx {
-	const saved *s;
+	const ipt_saved *s;
 	const char *comment;
 	const char *dn;
 	const char *missing; /* first group not found */
@@ -489,16 +401,16 @@ static void check_entry(const char *proto, const char *ports, void *ud)
 int pm_ipt_check(const pm_conf *c, int family, cni_error **err)
 {
 	char dn[CHAIN_LEN + 4];
-	saved s;
+	ipt_saved s;
 	sbuf want = {0};
 	int r;
 
 	if ((r = chain_name(c->name, c->container_id, "DN-", dn, err)) < 0)
 		return r;
-	if ((r = save_nat(family, &s, err)) < 0)
+	if ((r = ipt_save(family, "nat", &s, err)) < 0)
 		return r;
 	const char *fam = family == AF_INET ? "ipv4" : "ipv6";
-	if (!has_chain(&s, dn)) {
+	if (!ipt_has_chain(&s, dn)) {
 		r = cni_error_set(
 		    err, CNI_ERR_INTERNAL, NULL,
 		    "could not check %s dnat: chain %s not found in iptables table nat", fam, dn);
@@ -512,7 +424,7 @@ int pm_ipt_check(const pm_conf *c, int family, cni_error **err)
 	char *save = NULL;
 	for (char *l = strtok_r(want.s ? want.s : (char[]){""}, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
-		if (!has_line(&s, l)) {
+		if (!ipt_has_line(&s, l)) {
 			r = cni_error_set(
 			    err, CNI_ERR_INTERNAL, NULL,
 			    "could not check %s dnat: rule \"%s\" not found in table nat", fam, l);
@@ -534,14 +446,14 @@ int pm_ipt_check(const pm_conf *c, int family, cni_error **err)
 	free(comment);
 out:
 	free(want.s);
-	saved_free(&s);
+	ipt_saved_free(&s);
 	return r;
 }
 
 /* -D every jump to chain, then flush and delete it, when it exists. */
-static void remove_chain(sbuf *b, const saved *s, const char *chain)
+static void remove_chain(sbuf *b, const ipt_saved *s, const char *chain)
 {
-	if (!has_chain(s, chain))
+	if (!ipt_has_chain(s, chain))
 		return;
 	delete_jumps_to(b, s, chain);
 	sb_printf(b, "-F %s\n-X %s\n", chain, chain);
@@ -570,10 +482,10 @@ int pm_ipt_del(const char *network, const char *container_id, cni_error **err)
 		return r;
 	for (int f = 0; f < 2; f++) {
 		int family = f ? AF_INET6 : AF_INET;
-		saved s;
+		ipt_saved s;
 		sbuf b = {0};
 		/* a family whose tables cannot be read has nothing of ours */
-		if (save_nat(family, &s, &ferr[f]) < 0)
+		if (ipt_save(family, "nat", &s, &ferr[f]) < 0)
 			continue;
 		sb_printf(&b, "*nat\n");
 		size_t hdr = b.len;
@@ -582,10 +494,9 @@ int pm_ipt_del(const char *network, const char *container_id, cni_error **err)
 		remove_chain(&b, &s, sn);
 		r = apply_if_any(family, &b, hdr, err);
 		free(b.s);
-		saved_free(&s);
+		ipt_saved_free(&s);
 		if (r < 0) {
-			pm_prefix(err, f ? "could not teardown ipv6 dnat"
-					 : "could not teardown ipv4 dnat");
+			PC_PREFIX(err, "could not teardown ipv%d dnat", f ? 6 : 4);
 			goto out;
 		}
 	}
@@ -633,10 +544,10 @@ int pm_ipt_gc(const char *network, const cni_conf *conf, cni_error **err)
 
 	for (int f = 0; f < 2 && r == 0; f++) {
 		int family = f ? AF_INET6 : AF_INET;
-		saved s;
+		ipt_saved s;
 		sbuf b = {0};
 		cni_error *e = NULL;
-		if (save_nat(family, &s, &e) < 0) {
+		if (ipt_save(family, "nat", &s, &e) < 0) {
 			cni_error_free(e);
 			continue;
 		}
@@ -674,7 +585,7 @@ int pm_ipt_gc(const char *network, const cni_conf *conf, cni_error **err)
 		free(gone);
 		r = apply_if_any(family, &b, hdr, err);
 		free(b.s);
-		saved_free(&s);
+		ipt_saved_free(&s);
 	}
 	free(prefix);
 	return r;

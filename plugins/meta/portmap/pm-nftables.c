@@ -7,50 +7,14 @@
  * destinations. Each verb is one transaction through libnftables.
  */
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "portmap.h"
+#include "plugin-buf.h"
 
 static const char *const our_chains[] = {"hostports", "hostip_hostports", "masquerading"};
-
-typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t avail = b->cap - b->len;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? avail : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->s && (size_t)n < avail) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 1024) + (size_t)n + 1;
-		char *ns = realloc(b->s, ncap);
-		if (!ns) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = ncap;
-	}
-}
 
 /* Container ids are restricted to [a-zA-Z0-9_.-] by the runtime checks, so they need no
  * escaping inside the quoted nft comment; anything else is refused. */
@@ -192,7 +156,7 @@ int pm_nft_add(const pm_conf *c, int family, cni_error **err)
 	else
 		r = cni_nft_run(b.s, false, NULL, err);
 	if (r < 0)
-		pm_prefix(err, "unable to set up nftables rules for port mappings");
+		PC_PREFIX(err, "unable to set up nftables rules for port mappings");
 out:
 	free(b.s);
 	return r;
@@ -240,7 +204,7 @@ int pm_nft_del(const char *container_id, cni_error **err)
 	if (r == 0 && b.len > 0) {
 		r = cni_nft_run(b.s, false, NULL, err);
 		if (r < 0)
-			pm_prefix(err, "error deleting nftables rules");
+			PC_PREFIX(err, "error deleting nftables rules");
 	}
 	free(b.s);
 	return r;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "plugin-json.h"
 #include "portmap.h"
 
 #define DEFAULT_MARK_BIT 13
@@ -50,26 +51,6 @@ static int bad_conf(cni_error **err, const char *fmt, const char *a, long long n
 		snprintf(msg, sizeof(msg), fmt, n);
 	return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 			     "failed to parse config: %s", msg);
-}
-
-/*
- * Go's encoding/json matches keys to fields case-insensitively, the exact spelling first;
- * when several spellings appear, the last one decoded wins. Returns the member or NULL
- * (also for an explicit null, which leaves a Go field as it was).
- */
-static json_t *get_ci(json_t *obj, const char *key)
-{
-	const char *k;
-	json_t *v, *found = NULL;
-
-	if (!json_is_object(obj))
-		return NULL;
-	json_object_foreach(obj, k, v)
-	{
-		if (strcasecmp(k, key) == 0 && !json_is_null(v))
-			found = v;
-	}
-	return found;
 }
 
 /* A JSON number that Go would decode into an int (no fraction, no exponent overflow). */
@@ -136,9 +117,9 @@ static int parse_mapping(json_t *e, size_t idx, pm_mapping *m, cni_error **err)
 		return bad_conf(err, "json: cannot unmarshal portMappings[%lld]: not an object",
 				NULL, (long long)idx);
 	long long hp = 0, cp = 0;
-	if ((v = get_ci(e, "hostPort")) && (r = get_int(v, "hostPort", &hp, err)) < 0)
+	if ((v = pj_get_set(e, "hostPort")) && (r = get_int(v, "hostPort", &hp, err)) < 0)
 		return r;
-	if ((v = get_ci(e, "containerPort")) && (r = get_int(v, "containerPort", &cp, err)) < 0)
+	if ((v = pj_get_set(e, "containerPort")) && (r = get_int(v, "containerPort", &cp, err)) < 0)
 		return r;
 	/* the reference checks only > 0; a port above 65535 could never be mapped */
 	if (cp <= 0 || cp > 65535)
@@ -149,7 +130,7 @@ static int parse_mapping(json_t *e, size_t idx, pm_mapping *m, cni_error **err)
 	m->container_port = (int)cp;
 
 	const char *proto = "tcp";
-	if ((v = get_ci(e, "protocol"))) {
+	if ((v = pj_get_set(e, "protocol"))) {
 		if (!json_is_string(v))
 			return bad_conf(
 			    err, "json: cannot unmarshal non-string into field %s of type string",
@@ -162,7 +143,7 @@ static int parse_mapping(json_t *e, size_t idx, pm_mapping *m, cni_error **err)
 	for (size_t i = 0; proto[i]; i++)
 		m->proto[i] = (char)tolower((unsigned char)proto[i]);
 
-	if ((v = get_ci(e, "hostIP"))) {
+	if ((v = pj_get_set(e, "hostIP"))) {
 		if (!json_is_string(v))
 			return bad_conf(
 			    err, "json: cannot unmarshal non-string into field %s of type string",
@@ -238,16 +219,17 @@ static int parse_conf(const cni_cmd_args *a, pm_conf *c, cni_error **err)
 		    "failed to parse config: failed to parse network configuration: %s",
 		    root ? "not an object" : je.text);
 	}
-	if ((v = get_ci(root, "name")) && json_is_string(v) &&
+	if ((v = pj_get_set(root, "name")) && json_is_string(v) &&
 	    !(c->name = strdup(json_string_value(v))))
 		goto oom;
 	if (!c->name && !(c->name = strdup("")))
 		goto oom;
-	if ((v = get_ci(root, "snat")) && (r = get_bool(v, "snat", &c->snat, err)) < 0)
+	if ((v = pj_get_set(root, "snat")) && (r = get_bool(v, "snat", &c->snat, err)) < 0)
 		goto out;
-	if ((v = get_ci(root, "masqAll")) && (r = get_bool(v, "masqAll", &c->masq_all, err)) < 0)
+	if ((v = pj_get_set(root, "masqAll")) &&
+	    (r = get_bool(v, "masqAll", &c->masq_all, err)) < 0)
 		goto out;
-	if ((v = get_ci(root, "markMasqBit"))) {
+	if ((v = pj_get_set(root, "markMasqBit"))) {
 		if ((r = get_int(v, "markMasqBit", &n, err)) < 0)
 			goto out;
 		c->mark_bit_set = true;
@@ -258,7 +240,7 @@ static int parse_conf(const cni_cmd_args *a, pm_conf *c, cni_error **err)
 		}
 		c->mark_bit = (int)n;
 	}
-	if ((v = get_ci(root, "externalSetMarkChain"))) {
+	if ((v = pj_get_set(root, "externalSetMarkChain"))) {
 		if (!json_is_string(v)) {
 			r = bad_conf(
 			    err, "json: cannot unmarshal non-string into field %s of type string",
@@ -272,13 +254,13 @@ static int parse_conf(const cni_cmd_args *a, pm_conf *c, cni_error **err)
 		r = bad_conf(err, "Cannot specify externalSetMarkChain and markMasqBit", "", 0);
 		goto out;
 	}
-	if ((v = get_ci(root, "conditionsV4")) &&
+	if ((v = pj_get_set(root, "conditionsV4")) &&
 	    (r = get_strv(v, "conditionsV4", &c->cond[0], err)) < 0)
 		goto out;
-	if ((v = get_ci(root, "conditionsV6")) &&
+	if ((v = pj_get_set(root, "conditionsV6")) &&
 	    (r = get_strv(v, "conditionsV6", &c->cond[1], err)) < 0)
 		goto out;
-	if ((v = get_ci(root, "backend"))) {
+	if ((v = pj_get_set(root, "backend"))) {
 		const char *b = json_is_string(v) ? json_string_value(v) : "";
 		if (!strcmp(b, "iptables"))
 			c->backend = PM_BACKEND_IPTABLES;
@@ -323,8 +305,8 @@ static int parse_conf(const cni_cmd_args *a, pm_conf *c, cni_error **err)
 		goto out;
 	}
 
-	rc = get_ci(root, "runtimeConfig");
-	if ((v = get_ci(rc, "portMappings"))) {
+	rc = pj_get_set(root, "runtimeConfig");
+	if ((v = pj_get_set(rc, "portMappings"))) {
 		size_t i;
 		json_t *e;
 		if (!json_is_array(v)) {
@@ -397,7 +379,7 @@ static int enable_route_localnet(const cni_ipnet *cont, cni_error **err)
 			snprintf(name, sizeof(name), "net/ipv4/conf/%s/route_localnet", li.name);
 			r = cni_sysctl_set(name, "1", err);
 			if (r < 0)
-				pm_prefix(err, "unable to enable route_localnet");
+				PC_PREFIX(err, "unable to enable route_localnet");
 		}
 	}
 out:

@@ -10,6 +10,8 @@
 
 #include <cni/cni.h>
 
+#include "plugin-util.h"
+
 enum pm_backend { PM_BACKEND_AUTO = 0, PM_BACKEND_IPTABLES, PM_BACKEND_NFTABLES };
 
 typedef struct pm_mapping {
@@ -44,13 +46,6 @@ typedef struct pm_conf {
 static inline int pm_fam_idx(int family)
 {
 	return family == AF_INET6 ? 1 : 0;
-}
-
-/* Prefix the error, when there is one, with context. */
-static inline void pm_prefix(cni_error **err, const char *what)
-{
-	if (err && *err)
-		cni_error_prefix(*err, "%s", what);
 }
 
 /* iptables backend (pm-iptables.c); each runs in the calling thread's namespace. */

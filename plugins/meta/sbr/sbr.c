@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cni/cni.h>
+
+#include "plugin-json.h"
+#include "plugin-util.h"
 
 #define FIRST_TABLE 100
 
@@ -44,76 +46,24 @@ static void conf_free(struct sbr_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "null";
-	}
-}
-
-/* encoding/json matches member names case-insensitively; the last match wins */
-static json_t *jget(json_t *o, const char *key)
-{
-	const char *k;
-	json_t *v, *found = NULL;
-	json_object_foreach(o, k, v) if (strcasecmp(k, key) == 0) found = v;
-	return json_is_null(found) ? NULL : found;
-}
-
-static int type_error(cni_error **err, const json_t *v, const char *field, const char *gotype)
-{
-	return cni_error_set(
-	    err, CNI_ERR_DECODING_FAILURE, NULL,
-	    "failed to parse network configuration: json: cannot unmarshal %s into "
-	    "Go struct field PluginConf.%s of type %s",
-	    json_kind(v), field, gotype);
-}
+static const pj_go GO = {.what = "failed to parse network configuration", .type = "PluginConf."};
 
 static int conf_load(struct sbr_conf *c, const cni_cmd_args *args, cni_error **err)
 {
-	json_error_t jerr;
 	char txt[CNI_IP_STRLEN];
-	cni_conf *cc = NULL;
 	json_t *v;
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	c->root = json_loadb(args->stdin_data, args->stdin_len, JSON_DECODE_ANY, &jerr);
-	if (!c->root)
-		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				     "failed to parse network configuration: %s", jerr.text);
-	if (!json_is_object(c->root))
-		return cni_error_set(
-		    err, CNI_ERR_DECODING_FAILURE, NULL,
-		    "failed to parse network configuration: json: cannot unmarshal "
-		    "%s into Go value of type main.PluginConf",
-		    json_kind(c->root));
-	if ((v = jget(c->root, "table"))) {
-		double d = json_is_integer(v) ? (double)json_integer_value(v)
-			   : json_is_real(v)  ? json_real_value(v)
-					      : -1.0;
-		if (!json_is_number(v))
-			return type_error(err, v, "table", "int");
+	if ((r = pj_go_load(&GO, args->stdin_data, args->stdin_len, "main.PluginConf", &c->root,
+			    err)) < 0)
+		return r;
+	if ((v = pj_get(c->root, "table"))) {
+		double d;
+		if (!pj_number(v, &d))
+			return pj_go_type_error(err, &GO, v, "table", "int");
 		if (d != (double)(long long)d)
-			return cni_error_set(
-			    err, CNI_ERR_DECODING_FAILURE, NULL,
-			    "failed to parse network configuration: json: cannot "
-			    "unmarshal number %g into Go struct field PluginConf.table "
-			    "of type int",
-			    d);
+			return pj_go_number_error(err, &GO, d, "table", "int");
 		/* a table id is a positive 32-bit number; 0 would mean "unspecified" */
 		if (d < 1 || d > 4294967295.0)
 			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
@@ -121,18 +71,16 @@ static int conf_load(struct sbr_conf *c, const cni_cmd_args *args, cni_error **e
 		c->has_table = true;
 		c->table = (unsigned int)d;
 	}
-	if ((v = jget(c->root, "addSourceHints"))) {
-		if (!json_is_boolean(v))
-			return type_error(err, v, "addSourceHints", "bool");
-		c->add_source_hints = json_is_true(v);
-	}
-	if ((v = jget(c->root, "gateways"))) {
+	if ((r = pj_go_bool(&GO, c->root, "addSourceHints", "addSourceHints", &c->add_source_hints,
+			    NULL, err)) < 0)
+		return r;
+	if ((v = pj_get(c->root, "gateways"))) {
 		size_t i;
 		json_t *g;
 		if (!json_is_array(v))
-			return type_error(err, v, "gateways", "[]string");
-		json_array_foreach(v, i, g) if (!json_is_string(g)) return type_error(
-		    err, g, "gateways", "string");
+			return pj_go_type_error(err, &GO, v, "gateways", "[]string");
+		json_array_foreach(v, i, g) if (!json_is_string(g)) return pj_go_type_error(
+		    err, &GO, g, "gateways", "string");
 		if (json_array_size(v) > 2)
 			return cni_error_set(
 			    err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
@@ -162,13 +110,7 @@ static int conf_load(struct sbr_conf *c, const cni_cmd_args *args, cni_error **e
 			}
 		}
 	}
-	if ((r = cni_conf_from_bytes(&cc, args->stdin_data, args->stdin_len, err)) < 0)
-		return r;
-	r = cni_conf_prev_result(cc, &c->prev, err);
-	cni_conf_free(cc);
-	if (r < 0 && err && *err)
-		cni_error_prefix(*err, "could not parse prevResult");
-	return r;
+	return pc_prev_result(args->stdin_data, args->stdin_len, &c->prev, err);
 }
 
 /* The prevResult's IPs that belong to ifname (an IP naming no interface is taken too). */
@@ -547,21 +489,6 @@ out:
 
 /* Run fn in the namespace while holding the flock on its file (as the reference's
  * filemutex does). A missing namespace: -CNI_ERR_NOT_FOUND, nothing run. */
-static int locked_in_ns(const char *path, cni_netns_fn fn, void *ud, cni_error **err)
-{
-	cni_netns *ns = NULL;
-	cni_filelock *lock = NULL;
-	int r;
-	if ((r = cni_netns_open(path, &ns, err)) < 0)
-		return r;
-	if ((r = cni_filelock_open(path, &lock, err)) == 0 &&
-	    (r = cni_filelock_lock(lock, true, err)) == 0)
-		r = cni_netns_run(ns, fn, ud, err);
-	cni_filelock_close(lock);
-	cni_netns_close(ns);
-	return r;
-}
-
 static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
 {
 	struct sbr_conf c;
@@ -580,7 +507,7 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	if ((r = ip_configs(&c, args->ifname, &ips, &n, err)) < 0)
 		goto out;
 	struct work w = {&c, args->ifname, ips, n};
-	if ((r = locked_in_ns(args->netns, add_in_ns, &w, err)) < 0)
+	if ((r = pc_netns_run_path(args->netns, true, add_in_ns, &w, err)) < 0)
 		goto out;
 	*result = c.prev;
 	c.prev = NULL;
@@ -602,7 +529,7 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	if (!*args->netns)
 		goto out; /* no namespace: the rules went with it */
 	struct work w = {&c, args->ifname, NULL, 0};
-	r = locked_in_ns(args->netns, del_in_ns, &w, &local);
+	r = pc_netns_run_path(args->netns, true, del_in_ns, &w, &local);
 	if (r == -CNI_ERR_NOT_FOUND) {
 		cni_error_free(local);
 		r = 0;
@@ -634,7 +561,7 @@ static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 	if ((r = ip_configs(&c, args->ifname, &ips, &n, err)) < 0)
 		goto out;
 	struct work w = {&c, args->ifname, ips, n};
-	r = locked_in_ns(args->netns, check_in_ns, &w, err);
+	r = pc_netns_run_path(args->netns, true, check_in_ns, &w, err);
 out:
 	free(ips);
 	conf_free(&c);

@@ -20,6 +20,9 @@
 
 #include <cni/cni.h>
 
+#include "plugin-json.h"
+#include "plugin-util.h"
+
 #ifndef TUNING_ALLOWLIST_FILE
 #define TUNING_ALLOWLIST_FILE "/etc/cni/tuning/allowlist.conf"
 #endif
@@ -57,99 +60,7 @@ static void conf_free(struct tuning_conf *c)
 
 /* ---- JSON decoding with encoding/json's rules (case-insensitive member names) ---- */
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "null";
-	}
-}
-
-/* The member Go would decode into a field named key: the last one whose name folds equal. */
-static json_t *jget(json_t *o, const char *key)
-{
-	const char *k;
-	json_t *v, *found = NULL;
-	if (!json_is_object(o))
-		return NULL;
-	json_object_foreach(o, k, v) if (strcasecmp(k, key) == 0) found = v;
-	return json_is_null(found) ? NULL : found;
-}
-
-static int type_error(cni_error **err, const json_t *v, const char *field, const char *gotype)
-{
-	return cni_error_set(
-	    err, CNI_ERR_DECODING_FAILURE, NULL,
-	    "failed to load netconf: json: cannot unmarshal %s into Go struct field "
-	    "TuningConf.%s of type %s",
-	    json_kind(v), field, gotype);
-}
-
-static int get_string(json_t *o, const char *key, const char *field, const char **out,
-		      bool *present, cni_error **err)
-{
-	json_t *v = jget(o, key);
-	if (present)
-		*present = v != NULL;
-	if (!v)
-		return 0;
-	if (!json_is_string(v))
-		return type_error(err, v, field, "string");
-	*out = json_string_value(v);
-	return 0;
-}
-
-static int get_bool(json_t *o, const char *key, const char *field, bool *out, bool *present,
-		    cni_error **err)
-{
-	json_t *v = jget(o, key);
-	if (present)
-		*present = v != NULL;
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v))
-		return type_error(err, v, field, "bool");
-	*out = json_is_true(v);
-	return 0;
-}
-
-/* Go's int: an integral number (1.0 is fine, 1.5 is not) in range. */
-static int get_int(json_t *o, const char *key, const char *field, int *out, bool *present,
-		   cni_error **err)
-{
-	json_t *v = jget(o, key);
-	double d;
-	if (present)
-		*present = v != NULL;
-	if (!v)
-		return 0;
-	if (json_is_integer(v))
-		d = (double)json_integer_value(v);
-	else if (json_is_real(v))
-		d = json_real_value(v);
-	else
-		return type_error(err, v, field, "int");
-	if (d != (double)(long long)d || d < -2147483648.0 || d > 2147483647.0)
-		return cni_error_set(
-		    err, CNI_ERR_DECODING_FAILURE, NULL,
-		    "failed to load netconf: json: cannot unmarshal number %g into Go "
-		    "struct field TuningConf.%s of type int",
-		    d, field);
-	*out = (int)d;
-	return 0;
-}
+static const pj_go GO = {.what = "failed to load netconf", .type = "TuningConf."};
 
 /* Set key to value in the ordered sysctl list (a later setting replaces an earlier one). */
 static int sysctl_put(struct tuning_conf *c, const char *key, const char *value, cni_error **err)
@@ -181,16 +92,16 @@ static int sysctl_put(struct tuning_conf *c, const char *key, const char *value,
 
 static int get_sysctls(struct tuning_conf *c, json_t *o, const char *field, cni_error **err)
 {
-	json_t *m = jget(o, "sysctl"), *v;
+	json_t *m = pj_get(o, "sysctl"), *v;
 	const char *k;
 	if (!m)
 		return 0;
 	if (!json_is_object(m))
-		return type_error(err, m, field, "map[string]string");
+		return pj_go_type_error(err, &GO, m, field, "map[string]string");
 	json_object_foreach(m, k, v)
 	{
 		if (!json_is_string(v))
-			return type_error(err, v, field, "string");
+			return pj_go_type_error(err, &GO, v, field, "string");
 		int r = sysctl_put(c, k, json_string_value(v), err);
 		if (r < 0)
 			return r;
@@ -321,30 +232,23 @@ out:
 
 static int conf_load(struct tuning_conf *c, const cni_cmd_args *args, cni_error **err)
 {
-	json_error_t jerr;
 	json_t *o, *a;
 	bool present;
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	c->root = json_loadb(args->stdin_data, args->stdin_len, JSON_DECODE_ANY, &jerr);
-	if (!c->root)
-		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				     "failed to load netconf: %s", jerr.text);
+	if ((r = pj_go_load(&GO, args->stdin_data, args->stdin_len, "main.TuningConf", &c->root,
+			    err)) < 0)
+		return r;
 	o = c->root;
-	if (!json_is_object(o))
-		return cni_error_set(
-		    err, CNI_ERR_DECODING_FAILURE, NULL,
-		    "failed to load netconf: json: cannot unmarshal %s into Go value "
-		    "of type main.TuningConf",
-		    json_kind(o));
-	if ((r = get_string(o, "dataDir", "dataDir", &c->data_dir, NULL, err)) < 0 ||
+	if ((r = pj_go_string(&GO, o, "dataDir", "dataDir", &c->data_dir, NULL, err)) < 0 ||
 	    (r = get_sysctls(c, o, "sysctl", err)) < 0 ||
-	    (r = get_string(o, "mac", "mac", &c->mac, NULL, err)) < 0 ||
-	    (r = get_bool(o, "promisc", "promisc", &c->promisc, NULL, err)) < 0 ||
-	    (r = get_int(o, "mtu", "mtu", &c->mtu, NULL, err)) < 0 ||
-	    (r = get_bool(o, "allmulti", "allmulti", &c->allmulti, &c->has_allmulti, err)) < 0 ||
-	    (r = get_int(o, "txQLen", "txQLen", &c->txqlen, &c->has_txqlen, err)) < 0)
+	    (r = pj_go_string(&GO, o, "mac", "mac", &c->mac, NULL, err)) < 0 ||
+	    (r = pj_go_bool(&GO, o, "promisc", "promisc", &c->promisc, NULL, err)) < 0 ||
+	    (r = pj_go_int(&GO, o, "mtu", "mtu", &c->mtu, NULL, err)) < 0 ||
+	    (r = pj_go_bool(&GO, o, "allmulti", "allmulti", &c->allmulti, &c->has_allmulti, err)) <
+		0 ||
+	    (r = pj_go_int(&GO, o, "txQLen", "txQLen", &c->txqlen, &c->has_txqlen, err)) < 0)
 		return r;
 	if (!c->data_dir || !*c->data_dir)
 		c->data_dir = DEFAULT_DATA_DIR;
@@ -366,45 +270,46 @@ static int conf_load(struct tuning_conf *c, const cni_cmd_args *args, cni_error 
 	}
 	cni_args_free(ea);
 
-	json_t *rc = jget(o, "runtimeConfig");
+	json_t *rc = pj_get(o, "runtimeConfig");
 	if (rc && !json_is_object(rc))
-		return type_error(err, rc, "runtimeConfig", "struct { Mac string }");
+		return pj_go_type_error(err, &GO, rc, "runtimeConfig", "struct { Mac string }");
 	const char *rmac = NULL;
-	if ((r = get_string(rc, "mac", "runtimeConfig.mac", &rmac, NULL, err)) < 0)
+	if ((r = pj_go_string(&GO, rc, "mac", "runtimeConfig.mac", &rmac, NULL, err)) < 0)
 		return r;
 	if (rmac && *rmac)
 		c->mac = rmac;
 
-	a = jget(o, "args");
+	a = pj_get(o, "args");
 	if (a && !json_is_object(a))
-		return type_error(err, a, "args", "struct");
-	a = jget(a, "cni");
+		return pj_go_type_error(err, &GO, a, "args", "struct");
+	a = pj_get(a, "cni");
 	if (a && !json_is_object(a))
-		return type_error(err, a, "args.cni", "main.IPAMArgs");
+		return pj_go_type_error(err, &GO, a, "args.cni", "main.IPAMArgs");
 	if (a) {
 		const char *amac = NULL;
 		int v = 0;
 		bool b = false;
 		if ((r = get_sysctls(c, a, "args.cni.sysctl", err)) < 0 ||
-		    (r = get_string(a, "mac", "args.cni.mac", &amac, &present, err)) < 0)
+		    (r = pj_go_string(&GO, a, "mac", "args.cni.mac", &amac, &present, err)) < 0)
 			return r;
 		if (present)
 			c->mac = amac;
-		if ((r = get_bool(a, "promisc", "args.cni.promisc", &b, &present, err)) < 0)
+		if ((r = pj_go_bool(&GO, a, "promisc", "args.cni.promisc", &b, &present, err)) < 0)
 			return r;
 		if (present)
 			c->promisc = b;
-		if ((r = get_int(a, "mtu", "args.cni.mtu", &v, &present, err)) < 0)
+		if ((r = pj_go_int(&GO, a, "mtu", "args.cni.mtu", &v, &present, err)) < 0)
 			return r;
 		if (present)
 			c->mtu = v;
-		if ((r = get_bool(a, "allmulti", "args.cni.allmulti", &b, &present, err)) < 0)
+		if ((r = pj_go_bool(&GO, a, "allmulti", "args.cni.allmulti", &b, &present, err)) <
+		    0)
 			return r;
 		if (present) {
 			c->has_allmulti = true;
 			c->allmulti = b;
 		}
-		if ((r = get_int(a, "txQLen", "args.cni.txQLen", &v, &present, err)) < 0)
+		if ((r = pj_go_int(&GO, a, "txQLen", "args.cni.txQLen", &v, &present, err)) < 0)
 			return r;
 		if (present) {
 			c->has_txqlen = true;
@@ -960,19 +865,19 @@ static int restore_in_ns(void *userdata, cni_error **err)
 		goto out;
 	}
 	json_t *v;
-	if ((v = jget(b, "mtu")) && json_is_integer(v) && json_integer_value(v) > 0 &&
+	if ((v = pj_get(b, "mtu")) && json_is_integer(v) && json_integer_value(v) > 0 &&
 	    cni_link_set_mtu(nl, li.ifindex, (unsigned)json_integer_value(v), NULL) < 0)
 		failed++;
-	if ((v = jget(b, "mac")) && json_is_string(v) && *json_string_value(v) &&
+	if ((v = pj_get(b, "mac")) && json_is_string(v) && *json_string_value(v) &&
 	    cni_link_set_mac(nl, li.ifindex, json_string_value(v), NULL) < 0)
 		failed++;
-	if ((v = jget(b, "promisc")) && json_is_boolean(v) &&
+	if ((v = pj_get(b, "promisc")) && json_is_boolean(v) &&
 	    cni_link_set_promisc(nl, li.ifindex, json_is_true(v), NULL) < 0)
 		failed++;
-	if ((v = jget(b, "allmulti")) && json_is_boolean(v) &&
+	if ((v = pj_get(b, "allmulti")) && json_is_boolean(v) &&
 	    cni_link_set_allmulti(nl, li.ifindex, json_is_true(v), NULL) < 0)
 		failed++;
-	if ((v = jget(b, "txQLen")) && json_is_integer(v) && json_integer_value(v) >= 0 &&
+	if ((v = pj_get(b, "txQLen")) && json_is_integer(v) && json_integer_value(v) >= 0 &&
 	    cni_link_set_txqlen(nl, li.ifindex, (unsigned)json_integer_value(v), NULL) < 0)
 		failed++;
 	/* as the reference: keep the backup when something could not be put back */
@@ -1017,7 +922,6 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 {
 	struct tuning_conf c;
 	cni_result *prev = NULL;
-	cni_netns *ns = NULL;
 	char mac[18];
 	int r;
 	(void)ud;
@@ -1039,15 +943,12 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	}
 	if (c.mac && *c.mac && (r = parse_mac(c.mac, mac, err)) < 0)
 		goto out;
-	if ((r = cni_netns_open(args->netns, &ns, err)) < 0)
-		goto out;
 	struct ns_work w = {&c, args, prev};
-	if ((r = cni_netns_run(ns, add_in_ns, &w, err)) < 0)
+	if ((r = pc_netns_run_path(args->netns, false, add_in_ns, &w, err)) < 0)
 		goto out;
 	*result = prev;
 	prev = NULL;
 out:
-	cni_netns_close(ns);
 	cni_result_free(prev);
 	conf_free(&c);
 	return r;
@@ -1057,19 +958,16 @@ static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 {
 	struct tuning_conf c;
 	cni_result *prev = NULL;
-	cni_netns *ns = NULL;
 	int r;
 	(void)ud;
 
 	if ((r = check_duplicate_sysctls(args->stdin_data, args->stdin_len, err)) < 0)
 		return r;
-	if ((r = load_for(args, &c, &prev, true, err)) < 0 ||
-	    (r = cni_netns_open(args->netns, &ns, err)) < 0)
+	if ((r = load_for(args, &c, &prev, true, err)) < 0)
 		goto out;
 	struct ns_work w = {&c, args, NULL};
-	r = cni_netns_run(ns, check_in_ns, &w, err);
+	r = pc_netns_run_path(args->netns, false, check_in_ns, &w, err);
 out:
-	cni_netns_close(ns);
 	cni_result_free(prev);
 	conf_free(&c);
 	return r;

@@ -17,9 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cni/cni.h>
+
+#include "plugin-json.h"
+#include "plugin-util.h"
 
 struct vrf_conf {
 	json_t *root;
@@ -35,80 +37,25 @@ static void conf_free(struct vrf_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "null";
-	}
-}
-
-/* encoding/json matches member names case-insensitively; the last match wins */
-static json_t *jget(json_t *o, const char *key)
-{
-	const char *k;
-	json_t *v, *found = NULL;
-	json_object_foreach(o, k, v) if (strcasecmp(k, key) == 0) found = v;
-	return json_is_null(found) ? NULL : found;
-}
+static const pj_go GO = {.what = "failed to load netconf", .type = "VRFNetConf."};
 
 static int conf_load(struct vrf_conf *c, const cni_cmd_args *args, cni_error **err)
 {
-	json_error_t jerr;
-	cni_conf *cc = NULL;
 	json_t *v;
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	c->root = json_loadb(args->stdin_data, args->stdin_len, JSON_DECODE_ANY, &jerr);
-	if (!c->root)
-		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				     "failed to load netconf: %s", jerr.text);
-	if (!json_is_object(c->root))
-		return cni_error_set(
-		    err, CNI_ERR_DECODING_FAILURE, NULL,
-		    "failed to load netconf: json: cannot unmarshal %s into Go value "
-		    "of type main.VRFNetConf",
-		    json_kind(c->root));
-	if ((v = jget(c->root, "vrfname"))) {
-		if (!json_is_string(v))
-			return cni_error_set(
-			    err, CNI_ERR_DECODING_FAILURE, NULL,
-			    "failed to load netconf: json: cannot unmarshal %s into "
-			    "Go struct field VRFNetConf.vrfname of type string",
-			    json_kind(v));
-		c->vrfname = json_string_value(v);
-	}
-	if ((v = jget(c->root, "table"))) {
-		double d = json_is_integer(v) ? (double)json_integer_value(v)
-			   : json_is_real(v)  ? json_real_value(v)
-					      : -1.0;
-		if (!json_is_number(v) || d != (double)(long long)d || d < 0 || d > 4294967295.0) {
-			if (json_is_number(v))
-				return cni_error_set(
-				    err, CNI_ERR_DECODING_FAILURE, NULL,
-				    "failed to load netconf: json: cannot unmarshal "
-				    "number %g into Go struct field VRFNetConf.table "
-				    "of type uint32",
-				    d);
-			return cni_error_set(
-			    err, CNI_ERR_DECODING_FAILURE, NULL,
-			    "failed to load netconf: json: cannot unmarshal %s into "
-			    "Go struct field VRFNetConf.table of type uint32",
-			    json_kind(v));
-		}
+	if ((r = pj_go_load(&GO, args->stdin_data, args->stdin_len, "main.VRFNetConf", &c->root,
+			    err)) < 0)
+		return r;
+	if ((r = pj_go_string(&GO, c->root, "vrfname", "vrfname", &c->vrfname, NULL, err)) < 0)
+		return r;
+	if ((v = pj_get(c->root, "table"))) {
+		double d;
+		if (!pj_number(v, &d))
+			return pj_go_type_error(err, &GO, v, "table", "uint32");
+		if (d != (double)(long long)d || d < 0 || d > 4294967295.0)
+			return pj_go_number_error(err, &GO, d, "table", "uint32");
 		c->table = (unsigned int)d;
 	}
 	if (!c->vrfname || !*c->vrfname)
@@ -118,13 +65,7 @@ static int conf_load(struct vrf_conf *c, const cni_cmd_args *args, cni_error **e
 		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 				     "invalid vrfname \"%s\": not a valid interface name",
 				     c->vrfname);
-	if ((r = cni_conf_from_bytes(&cc, args->stdin_data, args->stdin_len, err)) < 0)
-		return r;
-	r = cni_conf_prev_result(cc, &c->prev, err);
-	cni_conf_free(cc);
-	if (r < 0 && err && *err)
-		cni_error_prefix(*err, "could not parse prevResult");
-	return r;
+	return pc_prev_result(args->stdin_data, args->stdin_len, &c->prev, err);
 }
 
 /* ---- libnl: VRF links carry their table, which cni_link_info does not ---- */
@@ -433,17 +374,6 @@ out:
 	return r;
 }
 
-static int in_ns(const char *path, cni_netns_fn fn, void *ud, cni_error **err)
-{
-	cni_netns *ns = NULL;
-	int r = cni_netns_open(path, &ns, err);
-	if (r < 0)
-		return r;
-	r = cni_netns_run(ns, fn, ud, err);
-	cni_netns_close(ns);
-	return r;
-}
-
 static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
 {
 	struct vrf_conf c;
@@ -457,7 +387,7 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 		goto out;
 	}
 	struct work w = {&c, args->ifname};
-	if ((r = in_ns(args->netns, add_in_ns, &w, err)) < 0) {
+	if ((r = pc_netns_run_path(args->netns, false, add_in_ns, &w, err)) < 0) {
 		if (err && *err)
 			cni_error_prefix(*err, "cmdAdd failed");
 		goto out;
@@ -478,7 +408,7 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	if ((r = conf_load(&c, args, err)) < 0 || !*args->netns)
 		goto out;
 	struct work w = {&c, args->ifname};
-	r = in_ns(args->netns, del_in_ns, &w, &local);
+	r = pc_netns_run_path(args->netns, false, del_in_ns, &w, &local);
 	if (r == -CNI_ERR_NOT_FOUND) {
 		r = 0; /* the namespace is gone, and the VRF with it */
 	} else if (r < 0) {
@@ -505,7 +435,7 @@ static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 		goto out;
 	}
 	struct work w = {&c, args->ifname};
-	r = in_ns(args->netns, check_in_ns, &w, err);
+	r = pc_netns_run_path(args->netns, false, check_in_ns, &w, err);
 out:
 	conf_free(&c);
 	return r;
