@@ -46,6 +46,19 @@ fi
 [ -f "$libdir/cmake/libcni-c/libcni-cConfig.cmake" ] || err "missing libcni-cConfig.cmake"
 [ -f "$libdir/cmake/libcni-c/libcni-cConfigVersion.cmake" ] || err "missing libcni-cConfigVersion.cmake"
 [ -d "$plugindir" ] && [ -x "$plugindir/sample" ] || err "sample plugin not installed in $plugindir"
+# Every plugin of the build is installed and answers VERSION from the plugin dir: in the
+# multi-call build as links to cni-plugins beside them (relative, so the dir can move).
+for p in "$build"/plugins-bin/*; do
+	n=${p##*/}
+	if [ -L "$p" ]; then
+		[ -L "$plugindir/$n" ] && [ "$(readlink "$plugindir/$n")" = "$(readlink "$p")" ] ||
+			err "$n: not installed as a link to $(readlink "$p") in $plugindir"
+	fi
+	[ -x "$plugindir/$n" ] || { err "$n not installed in $plugindir"; continue; }
+	[ "$n" = cni-plugins ] && continue
+	out=$(LD_LIBRARY_PATH=$libdir CNI_COMMAND=VERSION "$plugindir/$n" </dev/null 2>&1)
+	grep -q '"supportedVersions"' <<<"$out" || err "installed $n: VERSION gave '$out'"
+done
 
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 got=$(pkg-config --modversion libcni-c 2>&1)

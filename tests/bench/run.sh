@@ -307,7 +307,7 @@ fi
 PLUGINS="loopback static host-local ptp bridge portmap firewall tuning bandwidth sbr"
 for f in "$OURS_DIR"/*; do
 	p=$(basename "$f")
-	[ -x "$f" ] && [ "$p" != sample ] && case " $PLUGINS " in *" $p "*) ;; *) PLUGINS+=" $p" ;; esac
+	[ -x "$f" ] && [ "$p" != sample ] && [ "$p" != cni-plugins ] && case " $PLUGINS " in *" $p "*) ;; *) PLUGINS+=" $p" ;; esac
 done
 if want 5; then
 	meta_case 5 title '"plugin start-up: CNI_COMMAND=VERSION"'
@@ -387,28 +387,36 @@ if want 6; then
 		done
 		delns "$host"
 	done
-	# sizes: the plugin set of this suite as installed, plus our library and its own deps
-	lib=$(readlink -f "$BUILD/libcni/libcni-c.so" 2>/dev/null)
-	[ -f "$lib" ] || lib=$(find "$BUILD" -name 'libcni-c.so.*' -type f | head -n 1)
-	ours_files=() ref_files=() ref_all=()
-	# ours: every plugin we install (the sample is an example, not part of the set);
+	# sizes: the plugin set of this suite as installed, plus our library when the plugins
+	# need it and the shared libraries they load (not libc)
+	ours_files=() ref_files=() ref_all=() ours_names=()
+	# ours: every plugin we install (the sample is an example, not part of the set; in the
+	# multi-call build the plugins are links to cni-plugins, counted once by the report);
 	# reference: the same plugins, and separately the whole package
 	for f in "$OURS_DIR"/*; do
 		p=$(basename "$f")
-		[ -x "$f" ] && [ "$p" != sample ] || continue
-		ours_files+=("$f")
+		[ -x "$f" ] && [ "$p" != sample ] && [ "$p" != cni-plugins ] || continue
+		ours_files+=("$f") ours_names+=("$p")
 		[ -x "$REF_DIR/$p" ] && ref_files+=("$REF_DIR/$p")
 	done
+	lib=""
+	if [ ${#ours_files[@]} -gt 0 ] &&
+		readelf -d "${ours_files[@]}" 2>/dev/null | grep -q 'NEEDED.*libcni-c'; then
+		lib=$(readlink -f "$BUILD/libcni/libcni-c.so" 2>/dev/null)
+		[ -f "$lib" ] || lib=$(find "$BUILD" -name 'libcni-c.so.*' -type f | head -n 1)
+	fi
 	[ ${#ref_files[@]} = ${#ours_files[@]} ] ||
 		note 6 "the reference's 'same plugin set' lacks some of ours; compare per plugin"
 	for f in "$REF_DIR"/*; do [ -f "$f" ] && ref_all+=("$f"); done
 	deps=()
-	[ -n "$lib" ] && while read -r dep; do deps+=("$dep"); done < <(ldd "$lib" |
-		awk '$3 ~ /^\// && $1 !~ /^(libc|libm|libpthread|libdl|librt|ld-linux)/ {print $3}')
+	while read -r dep; do deps+=("$dep"); done < <(for f in ${lib:+"$lib"} "${ours_files[@]}"; do
+		ldd "$f"; done | awk '$3 ~ /^\// && $1 !~ /^(libc|libm|libpthread|libdl|librt|ld-linux|libcni-c)/ {print $3}' |
+		sort -u)
 	py_list() { local s="" f; for f in "$@"; do s+="$(jstr "$(readlink -f "$f")"),"; done; echo "[${s%,}]"; }
-	printf '{"case":6,"sizes":{"ours":%s,"ours_lib":%s,"ours_deps":%s,"ref":%s,"ref_all":%s}}\n' \
+	names=""; for p in "${ours_names[@]}"; do names+="$(jstr "$p"),"; done
+	printf '{"case":6,"sizes":{"ours":%s,"ours_lib":%s,"ours_deps":%s,"ref":%s,"ref_all":%s},"ours_names":[%s]}\n' \
 		"$(py_list "${ours_files[@]}")" "$(py_list ${lib:+"$lib"})" "$(py_list "${deps[@]}")" \
-		"$(py_list "${ref_files[@]}")" "$(py_list "${ref_all[@]}")" >>"$WORK/notes.jsonl"
+		"$(py_list "${ref_files[@]}")" "$(py_list "${ref_all[@]}")" "${names%,}" >>"$WORK/notes.jsonl"
 fi
 
 # ---- 7: host-local at scale ------------------------------------------------------------

@@ -144,10 +144,11 @@ EOF
 		[ -f "$p" ] && [ -x "$p" ] || continue
 		cat >"$SHIM/${p##*/}" <<EOF
 #!/bin/sh
+# run by its own path, not the resolved one: a multi-call link is dispatched by its name
 real=\$(readlink -f "$p")
 n=\$(date +%s%N)-\$\$
 cat >"$TMP/plugin-out/\$n.in"
-$WRAP "\$real" "\$@" <"$TMP/plugin-out/\$n.in" >"$TMP/plugin-out/\$n.out" 2>"$TMP/plugin-out/\$n.err"
+$WRAP "$p" "\$@" <"$TMP/plugin-out/\$n.in" >"$TMP/plugin-out/\$n.out" 2>"$TMP/plugin-out/\$n.err"
 rc=\$?
 printf 'exec=%s name=%s cmd=%s cid=%s if=%s path=%s rc=%s io=%s\n' "\$real" "${p##*/}" \\
 	"\${CNI_COMMAND:-}" "\${CNI_CONTAINERID:-}" "\${CNI_IFNAME:-}" "\${CNI_PATH:-}" "\$rc" "\$n" \\

@@ -7,7 +7,7 @@
 # checked for what it should be.
 # Usage: loopback-test.sh <our loopback>
 set -uo pipefail
-OURS=$(readlink -f "$1")
+OURS=$(realpath -s "$1")  # not -f: a multi-call link is dispatched by its name
 REF=${CNI_REFERENCE_BIN:-/usr/lib/cni}/loopback
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 [ -x "$REF" ] || { echo "SKIP: $REF missing (containernetworking-plugins)"; exit 77; }
