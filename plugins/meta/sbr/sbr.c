@@ -19,6 +19,7 @@
 #include <cni/cni.h>
 
 #include "plugin-json.h"
+#include "plugin-nl.h"
 #include "plugin-util.h"
 
 #define FIRST_TABLE 100
@@ -245,11 +246,10 @@ static int add_in_ns(void *userdata, cni_error **err)
 		cni_error_prefix(*err, "Failed to list all rules");
 		goto out;
 	}
-	sk = nl_socket_alloc();
-	if (!sk || (r = nl_connect(sk, NETLINK_ROUTE)) < 0 ||
-	    (r = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &routes)) < 0) {
-		r = sk ? nl_err(err, r, "Failed to list all routes%s", "")
-		       : cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	if ((r = pc_nl_open(&sk, CNI_ERR_INTERNAL, err)) < 0)
+		goto out;
+	if ((r = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &routes)) < 0) {
+		r = nl_err(err, r, "Failed to list all routes%s", "");
 		goto out;
 	}
 	/* tables already in use: named by a rule, or holding any route (in any table) */

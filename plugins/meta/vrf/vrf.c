@@ -21,6 +21,7 @@
 #include <cni/cni.h>
 
 #include "plugin-json.h"
+#include "plugin-nl.h"
 #include "plugin-util.h"
 
 struct vrf_conf {
@@ -86,10 +87,9 @@ static int nl_start(struct nl *n, cni_error **err)
 {
 	int r;
 	memset(n, 0, sizeof(*n));
-	if (!(n->sk = nl_socket_alloc()))
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	if ((r = nl_connect(n->sk, NETLINK_ROUTE)) < 0 ||
-	    (r = rtnl_link_alloc_cache(n->sk, AF_UNSPEC, &n->links)) < 0) {
+	if ((r = pc_nl_open(&n->sk, CNI_ERR_INTERNAL, err)) < 0)
+		return r;
+	if ((r = rtnl_link_alloc_cache(n->sk, AF_UNSPEC, &n->links)) < 0) {
 		nl_done(n);
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "failed to list links: %s",
 				     nl_geterror(r));
