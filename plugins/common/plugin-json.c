@@ -201,7 +201,8 @@ int pj_go_int(const pj_go *go, const json_t *obj, const char *key, const char *f
 		return 0;
 	if (!pj_number(v, &d))
 		return pj_go_type_error(err, go, v, field, "int");
-	if (d != (double)(long long)d || d < -2147483648.0 || d > 2147483647.0)
+	/* range first: converting an out-of-range double to an integer is undefined */
+	if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int)d)
 		return pj_go_number_error(err, go, d, field, "int");
 	*out = (int)d;
 	return 0;

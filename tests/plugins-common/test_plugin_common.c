@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* plugins/common: member lookup rules, Go-style decoding errors, the growable string. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "plugin-buf.h"
+#include "plugin-json.h"
+
+static json_t *parse(const char *text)
+{
+	json_error_t e;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+	assert_non_null(v);
+	return v;
+}
+
+static const pj_go netconf = { "failed to load netconf", "NetConf.", NULL };
+
+/* the error's code and message; frees it */
+static void assert_error(cni_error *e, int code, const char *msg)
+{
+	assert_non_null(e);
+	assert_int_equal(cni_error_code(e), code);
+	assert_string_equal(cni_error_msg(e), msg);
+	cni_error_free(e);
+}
+
+static void test_kind(void **state)
+{
+	const char *in[] = { "{}", "[]", "\"s\"", "1", "1.5", "true", "false", "null" };
+	const char *want[] = { "object", "array", "string", "number", "number", "bool", "bool",
+			       "null" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		json_t *v = parse(in[i]);
+		assert_string_equal(pj_kind(v), want[i]);
+		json_decref(v);
+	}
+}
+
+static void test_lookup_rules(void **state)
+{
+	(void)state;
+	/* several keys folding to one name: each lookup keeps its own rule */
+	json_t *o = parse("{\"MTU\": 1, \"Mtu\": 2, \"mtuX\": 3}");
+	assert_int_equal(json_integer_value(pj_get(o, "mtu")), 2);      /* last folded */
+	assert_int_equal(json_integer_value(pj_get_set(o, "mtu")), 2);  /* last non-null */
+	assert_int_equal(json_integer_value(pj_get_first(o, "mtu")), 1); /* first folded */
+	assert_int_equal(json_integer_value(pj_get_first(o, "Mtu")), 2); /* exact wins */
+	assert_null(pj_get(o, "mt"));
+	json_decref(o);
+
+	/* a trailing null: absent for pj_get, passed by for pj_get_set */
+	o = parse("{\"Mtu\": 7, \"mtu\": null}");
+	assert_null(pj_get(o, "mtu"));
+	assert_int_equal(json_integer_value(pj_get_set(o, "mtu")), 7);
+	assert_null(pj_get_first(o, "mtu")); /* the exact key holds null */
+	json_decref(o);
+
+	/* not an object: nothing */
+	o = parse("[1]");
+	assert_null(pj_get(o, "mtu"));
+	assert_null(pj_get_set(o, "mtu"));
+	assert_null(pj_get_first(o, "mtu"));
+	assert_null(pj_get(NULL, "mtu"));
+	json_decref(o);
+}
+
+static void test_go_int(void **state)
+{
+	cni_error *e = NULL;
+	int out = -1;
+	bool present = true;
+
+	(void)state;
+	json_t *o = parse("{\"a\": 1.0, \"b\": 1.5, \"c\": 2147483648, \"d\": -2147483648,"
+			  " \"e\": 1e300, \"f\": \"9\", \"g\": null}");
+	assert_int_equal(pj_go_int(&netconf, o, "a", "a", &out, &present, &e), 0);
+	assert_int_equal(out, 1);
+	assert_true(present);
+	assert_int_equal(pj_go_int(&netconf, o, "d", "d", &out, NULL, &e), 0);
+	assert_int_equal(out, -2147483647 - 1);
+
+	out = 42;
+	assert_int_equal(pj_go_int(&netconf, o, "g", "g", &out, &present, &e), 0);
+	assert_false(present);
+	assert_int_equal(out, 42); /* absent leaves it alone */
+	assert_int_equal(pj_go_int(&netconf, o, "zz", "zz", &out, &present, &e), 0);
+	assert_false(present);
+
+	assert_true(pj_go_int(&netconf, o, "b", "b", &out, NULL, &e) < 0);
+	assert_error(e, CNI_ERR_DECODING_FAILURE,
+		     "failed to load netconf: json: cannot unmarshal number 1.5 into Go struct "
+		     "field NetConf.b of type int");
+	e = NULL;
+	assert_true(pj_go_int(&netconf, o, "c", "c", &out, NULL, &e) < 0);
+	assert_error(e, CNI_ERR_DECODING_FAILURE,
+		     "failed to load netconf: json: cannot unmarshal number 2.14748e+09 into Go "
+		     "struct field NetConf.c of type int");
+	e = NULL;
+	assert_true(pj_go_int(&netconf, o, "e", "e", &out, NULL, &e) < 0);
+	assert_error(e, CNI_ERR_DECODING_FAILURE,
+		     "failed to load netconf: json: cannot unmarshal number 1e+300 into Go "
+		     "struct field NetConf.e of type int");
+	e = NULL;
+	assert_true(pj_go_int(&netconf, o, "f", "f", &out, NULL, &e) < 0);
+	assert_error(e, CNI_ERR_DECODING_FAILURE,
+		     "failed to load netconf: json: cannot unmarshal string into Go struct "
+		     "field NetConf.f of type int");
+	assert_int_equal(out, 42); /* failures leave it alone */
+	json_decref(o);
+}
+
+static void test_go_string_bool(void **state)
+{
+	cni_error *e = NULL;
+	const char *s = NULL;
+	bool b = false, present = false;
+
+	(void)state;
+	json_t *o = parse("{\"Name\": \"n\", \"flag\": true, \"bad\": 3}");
+	assert_int_equal(pj_go_string(&netconf, o, "name", "name", &s, &present, &e), 0);
+	assert_true(present);
+	assert_string_equal(s, "n");
+	assert_int_equal(pj_go_bool(&netconf, o, "FLAG", "flag", &b, NULL, &e), 0);
+	assert_true(b);
+	assert_true(pj_go_bool(&netconf, o, "bad", "bad", &b, NULL, &e) < 0);
+	assert_error(e, CNI_ERR_DECODING_FAILURE,
+		     "failed to load netconf: json: cannot unmarshal number into Go struct "
+		     "field NetConf.bad of type bool");
+	e = NULL;
+	assert_true(pj_go_string(&netconf, o, "flag", "flag", &s, NULL, &e) < 0);
+	assert_error(e, CNI_ERR_DECODING_FAILURE,
+		     "failed to load netconf: json: cannot unmarshal bool into Go struct field "
+		     "NetConf.flag of type string");
+	json_decref(o);
+}
+
+static void test_go_load(void **state)
+{
+	cni_error *e = NULL;
+	json_t *out = NULL;
+	const char *ok = "{\"a\": 1}", *arr = "[1, 2]", *bad = "{\"a\": ";
+
+	(void)state;
+	assert_int_equal(pj_go_load(&netconf, ok, strlen(ok), "types.NetConf", &out, &e), 0);
+	assert_true(json_is_object(out));
+	json_decref(out);
+	out = NULL;
+	assert_true(pj_go_load(&netconf, arr, strlen(arr), "types.NetConf", &out, &e) < 0);
+	assert_null(out);
+	assert_error(e, CNI_ERR_DECODING_FAILURE,
+		     "failed to load netconf: json: cannot unmarshal array into Go value of type "
+		     "types.NetConf");
+	e = NULL;
+	assert_true(pj_go_load(&netconf, bad, strlen(bad), "types.NetConf", &out, &e) < 0);
+	assert_null(out);
+	assert_non_null(e);
+	assert_int_equal(cni_error_code(e), CNI_ERR_DECODING_FAILURE);
+	assert_memory_equal(cni_error_msg(e), "failed to load netconf: ", 24);
+	cni_error_free(e);
+}
+
+static void test_expected(void **state)
+{
+	cni_error *e = NULL;
+	char big[200];
+
+	(void)state;
+	json_t *v = parse("[1,2]");
+	assert_true(pj_expected(&e, "ipam.ranges", "an array of arrays", v) < 0);
+	assert_error(e, CNI_ERR_INVALID_NETWORK_CONFIG,
+		     "ipam.ranges: expected an array of arrays, got array");
+	e = NULL;
+	assert_true(pj_expected_value(&e, "ipam.ranges", "an array of arrays", v) < 0);
+	assert_error(e, CNI_ERR_INVALID_NETWORK_CONFIG,
+		     "ipam.ranges: expected an array of arrays, got [1,2]");
+	json_decref(v);
+
+	/* a long value is cut at 64 characters */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	v = json_string(big);
+	e = NULL;
+	assert_true(pj_expected_value(&e, "f", "a number", v) < 0);
+	assert_non_null(e);
+	const char *m = cni_error_msg(e);
+	assert_int_equal(strlen(m), strlen("f: expected a number, got ") + 64 + 3);
+	assert_string_equal(m + strlen(m) - 3, "...");
+	cni_error_free(e);
+	json_decref(v);
+}
+
+static void test_sbuf(void **state)
+{
+	sbuf b = { 0 };
+	char want[5000];
+	size_t n = 0;
+
+	(void)state;
+	assert_null(b.s);
+	/* grows past its first allocation, stays NUL-terminated */
+	for (int i = 0; i < 500; i++) {
+		sb_printf(&b, "%03d-%s;", i, "ab");
+		n += (size_t)snprintf(want + n, sizeof(want) - n, "%03d-%s;", i, "ab");
+	}
+	assert_false(b.oom);
+	assert_int_equal(b.len, n);
+	assert_string_equal(b.s, want);
+	sb_printf(&b, "%s", "");
+	assert_int_equal(b.len, n);
+	free(b.s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kind),	       cmocka_unit_test(test_lookup_rules),
+		cmocka_unit_test(test_go_int),	       cmocka_unit_test(test_go_string_bool),
+		cmocka_unit_test(test_go_load),	       cmocka_unit_test(test_expected),
+		cmocka_unit_test(test_sbuf),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
