@@ -42,9 +42,12 @@ int hl_allocate(hl_store *s, const hl_rangeset *set, size_t idx, const char *id,
 			return cni_error_set(
 			    err, CNI_ERR_INTERNAL, NULL, "requested ip %s is subnet's %s address",
 			    a, cni_ip_equal(requested, &last) ? "broadcast" : "network");
-		r = hl_store_reserve(s, id, ifname, requested, idx, &reserved, err);
-		if (r < 0)
-			return r;
+		/* checked first: a claim that fails costs an inode created and freed */
+		if (!hl_store_taken(s, requested)) {
+			r = hl_store_reserve(s, id, ifname, requested, idx, &reserved, err);
+			if (r < 0)
+				return r;
+		}
 		if (!reserved)
 			return cni_error_set(
 			    err, CNI_ERR_INTERNAL, NULL,

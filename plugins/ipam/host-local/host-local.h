@@ -133,6 +133,7 @@ typedef struct hl_store hl_store;
 typedef struct hl_store_options {
 	bool release_on_reboot;
 	const char *boot_id_path; /* NULL: /proc/sys/kernel/random/boot_id */
+	bool no_tmpfile;	  /* tests: leases through tmp/ and link(), as without O_TMPFILE */
 } hl_store_options;
 
 /* Create <data_dir>/<network>/ and its lock file; does not lock. */

@@ -87,11 +87,12 @@ static int load(const cni_cmd_args *a, bool need_container, hl_config **out, cni
 
 static int open_store(const hl_config *c, hl_store **out, cni_error **err)
 {
-	hl_store_options o = {.release_on_reboot = c->release_on_reboot,
-			      .boot_id_path = getenv("HOST_LOCAL_TEST_BOOT_ID_FILE")};
+	hl_store_options o = {.release_on_reboot = c->release_on_reboot};
 
-#ifndef HOST_LOCAL_FAULT_INJECTION
-	o.boot_id_path = NULL; /* the override exists for tests only */
+#ifdef HOST_LOCAL_FAULT_INJECTION
+	/* the overrides exist for tests only */
+	o.boot_id_path = getenv("HOST_LOCAL_TEST_BOOT_ID_FILE");
+	o.no_tmpfile = getenv("HOST_LOCAL_TEST_NO_TMPFILE") != NULL;
 #endif
 	return hl_store_open(out, c->data_dir, c->name, &o, err);
 }

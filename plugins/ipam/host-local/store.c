@@ -8,22 +8,37 @@
  *
  * and our private additions under <dataDir>/<network>/.host-local/:
  *
- *   owners/<hash>   the addresses held by the owners whose key hashes to <hash>
+ *   owners/b000..b3ff  index buckets: "<16 hex digits of the owner's hash> <ip>" lines
  *   state           the network directory's mtime at which owners/ was complete
- *   tmp/            files being written; anything here when we take the lock is debris
+ *   tmp/            files written whole then renamed or linked (boot_id, and leases where
+ *                   O_TMPFILE is missing); what a run finds here when it first uses it
+ *                   under the lock was left by a run that died: debris
  *   boot_id         the boot that last used the network (releaseOnReboot)
  *
- * Crash safety: a reservation is written to tmp/ and then link()ed to its <ip> name, so
- * an <ip> file appears complete or not at all and link's EEXIST is the exclusive claim.
- * last_reserved_ip is replaced by rename().
+ * Cost: on ext4 without a journal, creating an inode scans past every inode of its group
+ * freed in the last 30 s to 3 min, so each file replaced by rename() slows every later
+ * creation there. An ADD therefore creates exactly one inode (the lease, as the reference
+ * does) and frees none, and a DEL frees only the lease: everything else is rewritten in
+ * place, and the index buckets are created once and never removed.
+ *
+ * Crash safety: a reservation is an O_TMPFILE in the network directory, written and then
+ * linkat()ed to its <ip> name (a file in tmp/ and link() where O_TMPFILE is missing), so
+ * an <ip> file appears complete or not at all and the link's EEXIST is the exclusive
+ * claim. last_reserved_ip is rewritten in place like the reference does: a torn one is an
+ * unparsable or different cursor, which only moves where the round robin resumes.
  *
  * The index: owners/ answers "what does (id, ifname) hold" without reading every file,
  * which the reference does on each ADD. Every creation or removal of an <ip> file changes
  * the directory's mtime; once owners/ is up to date we set the mtime to a value in the
- * past and record it in state. A writer that does not know the index (the reference
- * plugin, a crashed run of ours, an admin) leaves the mtime at "now", which no longer
- * matches, and the next run rebuilds owners/ from the <ip> files. Entries found through
- * the index are always checked against the <ip> file they name.
+ * past and record it, with a checksum, in state. A writer that does not know the index
+ * (the reference plugin, a crashed run of ours, an admin) leaves the mtime at "now", which
+ * no longer matches, and the next run rebuilds owners/ from the <ip> files. Buckets and
+ * state are rewritten in place, so a run killed mid-write can leave them torn: before the
+ * first write to owners/ in a session the mtime is moved to "now" (when a lease change has
+ * not already done so), so a torn bucket is never trusted; a torn state does not parse
+ * (trailing bytes, checksum). Entries found through the index are always checked against
+ * the <ip> file they name, so stale entries are harmless and missing ones cannot occur in
+ * a trusted index.
  */
 
 #include <dirent.h>
@@ -43,8 +58,10 @@
 
 #define PRIV_DIR	".host-local"
 #define LAST_IP_PREFIX	"last_reserved_ip."
-#define STATE_MAGIC	"host-local-index-v1"
+#define STATE_MAGIC	"host-local-index-v2"
 #define MAX_LEASE_BYTES 65536
+#define MAX_INDEX_BYTES (64 << 20)
+#define INDEX_BUCKETS	1024u /* files in owners/, each created once and kept */
 #define BOOT_ID_PATH	"/proc/sys/kernel/random/boot_id"
 
 typedef struct hl_lease {
@@ -59,7 +76,12 @@ struct hl_store {
 	bool locked;
 	bool index_valid; /* owners/ is complete for this session */
 	bool need_commit; /* set the mtime marker at unlock */
+	bool dir_touched; /* the mtime no longer matches state: owners/ may be written */
+	bool no_tmpfile;  /* O_TMPFILE+linkat unusable here: tmp/ and link() */
 	unsigned int tmp_counter;
+	bool tmp_failed; /* tmp/ unusable in this session */
+	pid_t pid;	 /* for names in tmp/, 0 until needed */
+	char boot[64];	 /* this boot's id ("-" when unknown), "" until read */
 	hl_store_options opts;
 	/* memory mode (no usable owners/): every lease, kept current in this session */
 	hl_lease *mem;
@@ -168,11 +190,14 @@ static bool name_to_ip(const char *name, cni_ipaddr *ip)
 	return cni_ip_format(ip, buf, sizeof(buf)) && strcmp(buf, name) == 0;
 }
 
-static int read_small(int dirfd, const char *name, char **out, size_t max)
+/* dirfd/name, NUL-terminated. A file longer than max bytes gives its first max bytes
+ * when head_only (the files the reference writes), -EFBIG otherwise (our index). */
+static int read_file(int dirfd, const char *name, size_t max, bool head_only, char **out,
+		     size_t *outlen)
 {
 	_hl_cleanup_(closep_) int fd = -1;
 	char *buf;
-	size_t len = 0;
+	size_t len = 0, cap;
 	struct stat st;
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -182,11 +207,13 @@ static int read_small(int dirfd, const char *name, char **out, size_t max)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	buf = malloc(max + 1);
+	/* one byte more than the size, so EOF (or growth) shows in the first read */
+	cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+	buf = malloc(cap + 1);
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		ssize_t n = read(fd, buf + len, max - len);
+		ssize_t n = read(fd, buf + len, cap - len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -196,12 +223,43 @@ static int read_small(int dirfd, const char *name, char **out, size_t max)
 			free(buf);
 			return e;
 		}
-		if (n == 0 || (len += (size_t)n) == max)
+		if (n == 0)
 			break;
+		len += (size_t)n;
+		if (len == (size_t)st.st_size)
+			break; /* all of it: spare the read that would return 0 */
+		if (len == cap) {
+			size_t ncap = cap > max / 2 ? max + 1 : 2 * cap;
+			char *nb;
+
+			if (cap == max + 1)
+				break;
+			nb = realloc(buf, ncap + 1);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+	}
+	if (len > max) {
+		if (!head_only) {
+			free(buf);
+			return -EFBIG;
+		}
+		len = max;
 	}
 	buf[len] = '\0';
 	*out = buf;
+	if (outlen)
+		*outlen = len;
 	return 0;
+}
+
+static int read_small(int dirfd, const char *name, char **out, size_t max)
+{
+	return read_file(dirfd, name, max, true, out, NULL);
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -219,51 +277,20 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* A complete new file in tmp/; its name in name. */
-static int write_tmp(hl_store *s, const char *data, size_t len, char *name, size_t namelen)
+static int pwrite_all(int fd, const char *data, size_t len, off_t off)
 {
-	int fd;
+	while (len) {
+		ssize_t n = pwrite(fd, data, len, off);
 
-	snprintf(name, namelen, "%ld.%u.tmp", (long)getpid(), s->tmp_counter++);
-	fd = openat(s->tmpfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, data, len) < 0 || close(fd) < 0) {
-		int e = errno;
-
-		unlinkat(s->tmpfd, name, 0);
-		errno = e;
-		return -1;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+		off += n;
 	}
 	return 0;
-}
-
-/* Replace dirfd/name atomically with data. */
-static int replace_file(hl_store *s, int dirfd, const char *name, const char *data, size_t len)
-{
-	char tmp[64];
-	int fd;
-
-	if (s->tmpfd >= 0) {
-		if (write_tmp(s, data, len, tmp, sizeof(tmp)) < 0)
-			return -1;
-		if (renameat(s->tmpfd, tmp, dirfd, name) < 0) {
-			int e = errno;
-
-			unlinkat(s->tmpfd, tmp, 0);
-			errno = e;
-			return -1;
-		}
-		return 0;
-	}
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, data, len) < 0) {
-		close(fd);
-		return -1;
-	}
-	return close(fd);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -294,6 +321,10 @@ static int mkdir_p(const char *path, mode_t mode)
 
 static int open_subdir(int dirfd, const char *name, mode_t mode)
 {
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
 	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
 		return -1;
 	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -340,6 +371,104 @@ static int unlink_cb(const char *name, unsigned char type, void *ud)
 	return 0;
 }
 
+/* tmp/, opened on first use under the lock: whatever is in it then was left by a run that
+ * died holding the lock. -1 when it cannot be had. */
+static int tmp_dir(hl_store *s)
+{
+	if (s->tmpfd >= 0 || s->privfd < 0 || s->tmp_failed)
+		return s->tmpfd;
+	s->tmpfd = open_subdir(s->privfd, "tmp", 0700);
+	if (s->tmpfd < 0) {
+		s->tmp_failed = true;
+		return -1;
+	}
+	for_each_entry(s->tmpfd, unlink_cb, &s->tmpfd);
+	return s->tmpfd;
+}
+
+/* A complete new file in tmp/; its name in name. */
+static int write_tmp(hl_store *s, const char *data, size_t len, char *name, size_t namelen)
+{
+	int fd;
+
+	if (tmp_dir(s) < 0)
+		return -1;
+	if (!s->pid)
+		s->pid = getpid();
+	snprintf(name, namelen, "%ld.%u.tmp", (long)s->pid, s->tmp_counter++);
+	fd = openat(s->tmpfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, data, len) < 0 || close(fd) < 0) {
+		int e = errno;
+
+		unlinkat(s->tmpfd, name, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* Replace dirfd/name atomically with data (a new inode: for rare writes only). */
+static int replace_file(hl_store *s, int dirfd, const char *name, const char *data, size_t len)
+{
+	char tmp[64];
+	int fd;
+
+	if (tmp_dir(s) >= 0) {
+		if (write_tmp(s, data, len, tmp, sizeof(tmp)) < 0)
+			return -1;
+		if (renameat(s->tmpfd, tmp, dirfd, name) < 0) {
+			int e = errno;
+
+			unlinkat(s->tmpfd, tmp, 0);
+			errno = e;
+			return -1;
+		}
+		return 0;
+	}
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, data, len) < 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/*
+ * Overwrite dirfd/name with data in place, creating it when missing: the file keeps its
+ * inode (see the top of the file). Killed between the write and the truncation, the file
+ * holds the new bytes followed by the tail of the old ones, so only files whose readers
+ * reject or double-check such content are written this way. Anything but a plain file
+ * with one link (a symlink, a FIFO, a hard link to elsewhere) is replaced, not written.
+ */
+static int rewrite_file(hl_store *s, int dirfd, const char *name, const char *data, size_t len)
+{
+	const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+	int fd = openat(dirfd, name, flags, 0600), e;
+	struct stat st;
+
+	if (fd < 0 && errno != ELOOP && errno != ENXIO)
+		return -1;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		return replace_file(s, dirfd, name, data, len);
+	if (pwrite_all(fd, data, len, 0) == 0) {
+		hl_fault_point("inplace-written");
+		if (ftruncate(fd, (off_t)len) == 0)
+			return close(fd);
+	}
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
 static void close_priv(hl_store *s)
 {
 	if (s->ownersfd >= 0)
@@ -349,6 +478,7 @@ static void close_priv(hl_store *s)
 	if (s->privfd >= 0)
 		close(s->privfd);
 	s->ownersfd = s->tmpfd = s->privfd = -1;
+	s->tmp_failed = false;
 }
 
 static void leases_free(hl_lease *l, size_t n)
@@ -384,17 +514,22 @@ int hl_store_open(hl_store **out, const char *data_dir, const char *network,
 	s->dirfd = s->lockfd = s->privfd = s->ownersfd = s->tmpfd = -1;
 	if (opts)
 		s->opts = *opts;
+	s->no_tmpfile = s->opts.no_tmpfile;
 	if (asprintf(&s->path, "%s/%s", data_dir, network) < 0) {
 		s->path = NULL;
 		hl_store_free(s);
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 	}
-	if (mkdir_p(s->path, 0755) < 0) {
-		r = sys_error(err, "mkdir", s->path, NULL);
-		hl_store_free(s);
-		return r;
-	}
+	/* the directory exists but for the first call on a network */
 	s->dirfd = open(s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0 && errno == ENOENT) {
+		if (mkdir_p(s->path, 0755) < 0) {
+			r = sys_error(err, "mkdir", s->path, NULL);
+			hl_store_free(s);
+			return r;
+		}
+		s->dirfd = open(s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (s->dirfd < 0) {
 		r = sys_error(err, "open", s->path, NULL);
 		hl_store_free(s);
@@ -477,35 +612,136 @@ static int scan_leases(hl_store *s, bool read_content, hl_lease **out, size_t *n
 
 /* ---- the owner index -------------------------------------------------------------- */
 
-static void hash_name(uint64_t h, char *buf, size_t len)
+#define LINE_HASH_LEN 16 /* "<16 hex digits> <ip>\n" */
+
+static unsigned int bucket_of(uint64_t h)
+{
+	return (unsigned int)((h ^ (h >> 32)) % INDEX_BUCKETS);
+}
+
+static void bucket_name(unsigned int b, char *buf, size_t len)
+{
+	snprintf(buf, len, "b%03x", b);
+}
+
+static void hash_hex(uint64_t h, char *buf, size_t len)
 {
 	snprintf(buf, len, "%016llx", (unsigned long long)h);
 }
 
-/* Addresses listed in owners/<hash>. */
-static int idx_read(hl_store *s, uint64_t h, cni_ipaddr **out, size_t *n)
+/* The bucket a name in owners/ stands for, or -1. */
+static int name_to_bucket(const char *name)
 {
-	char name[32];
-	_hl_cleanup_(freep_) char *data = NULL;
-	cni_ipaddr *v = NULL;
-	size_t cnt = 0;
-	char *save = NULL;
+	char canon[16];
+	char *end;
+	unsigned long b;
+
+	if (name[0] != 'b' || !name[1])
+		return -1;
+	b = strtoul(name + 1, &end, 16);
+	if (*end || b >= INDEX_BUCKETS)
+		return -1;
+	bucket_name((unsigned int)b, canon, sizeof(canon));
+	return strcmp(canon, name) == 0 ? (int)b : -1;
+}
+
+/* The marker must not match while owners/ is being written: a run killed in the middle
+ * then leaves an index the next run rebuilds instead of trusting. */
+static int index_dirty(hl_store *s)
+{
+	static const struct timespec now[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_NOW}};
+
+	if (s->dir_touched)
+		return 0;
+	if (futimens(s->dirfd, now) < 0)
+		return -errno;
+	s->dir_touched = true;
+	s->need_commit = true;
+	return 0;
+}
+
+/* An <ip> file was created or removed: the directory's mtime is now. */
+static void lease_changed(hl_store *s)
+{
+	s->dir_touched = true;
+	s->need_commit = true;
+}
+
+/* Bucket b's content, "" when it does not exist. Lines are read in place: only those of
+ * the hash asked about are parsed, the others are copied as they are. */
+static int bucket_load(hl_store *s, unsigned int b, char **data, size_t *len)
+{
+	char name[16];
 	int r;
 
-	hash_name(h, name, sizeof(name));
-	r = read_small(s->ownersfd, name, &data, MAX_LEASE_BYTES);
-	if (r == -ENOENT) {
-		*out = NULL;
-		*n = 0;
+	bucket_name(b, name, sizeof(name));
+	r = read_file(s->ownersfd, name, MAX_INDEX_BYTES, false, data, len);
+	if (r != -ENOENT)
+		return r;
+	*data = strdup("");
+	*len = 0;
+	return *data ? 0 : -ENOMEM;
+}
+
+/* The next whole line from *pos (a torn tail without its newline is not one); its
+ * length without the newline in *n. */
+static const char *next_line(const char **pos, const char *end, size_t *n)
+{
+	const char *line = *pos, *nl = memchr(line, '\n', (size_t)(end - line));
+
+	if (!nl)
+		return NULL;
+	*n = (size_t)(nl - line);
+	*pos = nl + 1;
+	return line;
+}
+
+/* An entry line of the hash written as hex: its address (false when not one). */
+static bool line_entry(const char *line, size_t n, const char *hex, cni_ipaddr *ip)
+{
+	char buf[CNI_IP_STRLEN];
+
+	if (n <= LINE_HASH_LEN + 1 || line[LINE_HASH_LEN] != ' ' ||
+	    memcmp(line, hex, LINE_HASH_LEN) != 0 || n - LINE_HASH_LEN - 1 >= sizeof(buf))
+		return false;
+	memcpy(buf, line + LINE_HASH_LEN + 1, n - LINE_HASH_LEN - 1);
+	buf[n - LINE_HASH_LEN - 1] = '\0';
+	return cni_ip_parse(buf, ip) == 0;
+}
+
+/* Write bucket b in place, unless it already holds exactly that (old, when known). */
+static int bucket_store(hl_store *s, unsigned int b, const char *data, size_t len, const char *old,
+			size_t oldlen)
+{
+	char name[16];
+	int r;
+
+	if (old && oldlen == len && memcmp(old, data, len) == 0)
 		return 0;
-	}
+	r = index_dirty(s);
 	if (r < 0)
 		return r;
-	for (char *tok = strtok_r(data, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
-		cni_ipaddr ip;
-		cni_ipaddr *nv;
+	bucket_name(b, name, sizeof(name));
+	return rewrite_file(s, s->ownersfd, name, data, len) < 0 ? -errno : 0;
+}
 
-		if (cni_ip_parse(tok, &ip) < 0)
+/* Addresses listed for hash h (not checked against the <ip> files). */
+static int idx_read(hl_store *s, uint64_t h, cni_ipaddr **out, size_t *n)
+{
+	_hl_cleanup_(freep_) char *data = NULL;
+	cni_ipaddr *v = NULL;
+	char hex[LINE_HASH_LEN + 1];
+	const char *pos, *line;
+	size_t len = 0, cnt = 0, ln;
+	int r = bucket_load(s, bucket_of(h), &data, &len);
+
+	if (r < 0)
+		return r;
+	hash_hex(h, hex, sizeof(hex));
+	for (pos = data; (line = next_line(&pos, data + len, &ln));) {
+		cni_ipaddr ip, *nv;
+
+		if (!line_entry(line, ln, hex, &ip))
 			continue;
 		nv = realloc(v, (cnt + 1) * sizeof(*nv));
 		if (!nv) {
@@ -518,25 +754,6 @@ static int idx_read(hl_store *s, uint64_t h, cni_ipaddr **out, size_t *n)
 	*out = v;
 	*n = cnt;
 	return 0;
-}
-
-static int idx_write(hl_store *s, uint64_t h, const cni_ipaddr *ips, size_t n)
-{
-	char name[32], buf[CNI_IP_STRLEN];
-	_hl_cleanup_(freep_) char *data = malloc(n * (CNI_IP_STRLEN + 1) + 1);
-	size_t len = 0;
-
-	if (!data)
-		return -ENOMEM;
-	hash_name(h, name, sizeof(name));
-	if (n == 0)
-		return (unlinkat(s->ownersfd, name, 0) < 0 && errno != ENOENT) ? -errno : 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!cni_ip_format(&ips[i], buf, sizeof(buf)))
-			continue;
-		len += (size_t)sprintf(data + len, "%s\n", buf);
-	}
-	return replace_file(s, s->ownersfd, name, data, len) < 0 ? -errno : 0;
 }
 
 /* The owner of ip as recorded in its file (trimmed), or NULL. */
@@ -553,85 +770,140 @@ static char *ip_owner(hl_store *s, const cni_ipaddr *ip)
 	return o;
 }
 
-/* Rewrite owners/<hash>: keep the listed addresses still held by an owner of that hash,
- * plus add (may be NULL). Dropping entries never hides a live lease; adding is ordered
- * after the <ip> file exists. */
+/* Rewrite the lines of hash h: keep the listed addresses still held by an owner of that
+ * hash, plus add (may be NULL); other hashes' lines stay as they are. Dropping entries
+ * never hides a live lease; adding is ordered after the <ip> file exists. */
 static int idx_update(hl_store *s, uint64_t h, const cni_ipaddr *add)
 {
-	_hl_cleanup_(freep_) cni_ipaddr *v = NULL;
-	size_t n = 0, keep = 0;
+	_hl_cleanup_(freep_) char *old = NULL;
+	_hl_cleanup_(freep_) char *out = NULL;
+	_hl_cleanup_(freep_) cni_ipaddr *kept = NULL;
+	char hex[LINE_HASH_LEN + 1], ipbuf[CNI_IP_STRLEN];
+	unsigned int b = bucket_of(h);
+	const char *pos, *line;
+	size_t oldlen = 0, len = 0, nkept = 0, ln;
 	int r;
 
-	r = idx_read(s, h, &v, &n);
+	r = bucket_load(s, b, &old, &oldlen);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++) {
-		_hl_cleanup_(freep_) char *o = ip_owner(s, &v[i]);
+	out = malloc(oldlen + LINE_HASH_LEN + CNI_IP_STRLEN + 3);
+	kept = malloc((oldlen / (LINE_HASH_LEN + 2) + 1) * sizeof(*kept));
+	if (!out || !kept)
+		return -ENOMEM;
+	hash_hex(h, hex, sizeof(hex));
+	for (pos = old; (line = next_line(&pos, old + oldlen, &ln));) {
+		cni_ipaddr ip;
 		bool dup = false;
 
-		if (!o || fnv1a(o) != h)
+		if (ln <= LINE_HASH_LEN + 1 || line[LINE_HASH_LEN] != ' ')
+			continue; /* not an entry */
+		if (memcmp(line, hex, LINE_HASH_LEN) != 0) {
+			memcpy(out + len, line, ln + 1); /* another owner's, newline included */
+			len += ln + 1;
 			continue;
-		for (size_t j = 0; j < keep; j++)
-			dup |= cni_ip_equal(&v[j], &v[i]);
-		if (!dup)
-			v[keep++] = v[i];
+		}
+		if (!line_entry(line, ln, hex, &ip))
+			continue;
+		for (size_t j = 0; j < nkept; j++)
+			dup |= cni_ip_equal(&kept[j], &ip);
+		if (!dup) {
+			_hl_cleanup_(freep_) char *o = ip_owner(s, &ip);
+
+			if (!o || fnv1a(o) != h)
+				continue;
+			kept[nkept++] = ip;
+			memcpy(out + len, line, ln + 1);
+			len += ln + 1;
+		}
 	}
 	if (add) {
 		bool have = false;
 
-		for (size_t j = 0; j < keep; j++)
-			have |= cni_ip_equal(&v[j], add);
-		if (!have) {
-			cni_ipaddr *nv = realloc(v, (keep + 1) * sizeof(*nv));
-
-			if (!nv)
-				return -ENOMEM;
-			v = nv;
-			v[keep++] = *add;
-		}
+		for (size_t j = 0; j < nkept; j++)
+			have |= cni_ip_equal(&kept[j], add);
+		if (!have && cni_ip_format(add, ipbuf, sizeof(ipbuf)))
+			len += (size_t)sprintf(out + len, "%s %s\n", hex, ipbuf);
 	}
-	return idx_write(s, h, v, keep);
+	return bucket_store(s, b, out, len, old, oldlen);
 }
 
 static int lease_cmp(const void *a, const void *b)
 {
 	const hl_lease *x = a, *y = b;
+	unsigned int bx = bucket_of(x->hash), by = bucket_of(y->hash);
 
+	if (bx != by)
+		return bx < by ? -1 : 1;
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
 	return cni_ip_cmp(&x->ip, &y->ip);
 }
 
-/* owners/ from scratch, out of every <ip> file. */
+typedef struct rebuild_ctx {
+	int fd;
+	bool present[INDEX_BUCKETS];
+} rebuild_ctx;
+
+/* Note the buckets there are; remove anything else (an older index's files, debris). */
+static int rebuild_list_cb(const char *name, unsigned char type, void *ud)
+{
+	rebuild_ctx *c = ud;
+	int b = name_to_bucket(name);
+
+	(void)type;
+	if (b >= 0) {
+		c->present[b] = true;
+		return 0;
+	}
+	if (unlinkat(c->fd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* owners/ from scratch, out of every <ip> file; existing buckets are overwritten, not
+ * replaced, so a rebuild frees no inode. */
 static int idx_rebuild(hl_store *s, cni_error **err)
 {
+	_hl_cleanup_(freep_) rebuild_ctx *c = calloc(1, sizeof(*c));
 	hl_lease *l = NULL;
 	size_t n = 0;
 	int r;
 
 	s->index_valid = false;
+	if (!c)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 	r = scan_leases(s, true, &l, &n, err);
 	if (r < 0)
 		return r;
 	hl_fault_point("rebuild-scanned");
-	r = s->ownersfd >= 0 ? for_each_entry(s->ownersfd, unlink_cb, &s->ownersfd) : -EBADF;
+	c->fd = s->ownersfd;
+	r = s->ownersfd >= 0 ? for_each_entry(s->ownersfd, rebuild_list_cb, c) : -EBADF;
+	if (r == 0)
+		r = index_dirty(s);
 	if (r == 0) {
+		/* every line of the largest bucket fits */
+		char *buf = malloc(n * (LINE_HASH_LEN + CNI_IP_STRLEN + 2) + 1);
+
 		if (n) /* l is NULL for an empty network */
 			qsort(l, n, sizeof(*l), lease_cmp);
-		for (size_t i = 0; i < n && r == 0;) {
-			size_t j = i;
-			cni_ipaddr *ips = malloc((n - i) * sizeof(*ips));
+		if (!buf)
+			r = -ENOMEM;
+		for (size_t i = 0, b = 0; buf && b < INDEX_BUCKETS && r == 0; b++) {
+			size_t len = 0;
 
-			if (!ips) {
-				r = -ENOMEM;
-				break;
+			for (; i < n && bucket_of(l[i].hash) == b; i++) {
+				char hex[LINE_HASH_LEN + 1], ip[CNI_IP_STRLEN];
+
+				if (!cni_ip_format(&l[i].ip, ip, sizeof(ip)))
+					continue;
+				hash_hex(l[i].hash, hex, sizeof(hex));
+				len += (size_t)sprintf(buf + len, "%s %s\n", hex, ip);
 			}
-			for (; j < n && l[j].hash == l[i].hash; j++)
-				ips[j - i] = l[j].ip;
-			r = idx_write(s, l[i].hash, ips, j - i);
-			free(ips);
-			i = j;
+			if (len || c->present[b])
+				r = bucket_store(s, (unsigned int)b, buf, len, NULL, 0);
 		}
+		free(buf);
 	}
 	if (r == 0) {
 		leases_free(l, n);
@@ -647,15 +919,51 @@ static int idx_rebuild(hl_store *s, cni_error **err)
 	return 0;
 }
 
+/* This boot's id, read once: "-" when it cannot be read (then every boot looks alike). */
+static const char *boot_id(hl_store *s)
+{
+	_hl_cleanup_(freep_) char *cur = NULL;
+	const char *c;
+
+	if (s->boot[0])
+		return s->boot;
+	if (read_small(AT_FDCWD, s->opts.boot_id_path ? s->opts.boot_id_path : BOOT_ID_PATH, &cur,
+		       128) < 0)
+		cur = NULL;
+	c = cur ? trim(cur) : "";
+	/* one word of a sane length, as it goes into state */
+	if (!*c || strlen(c) >= sizeof(s->boot) || strpbrk(c, " \t\r\n"))
+		c = "-";
+	snprintf(s->boot, sizeof(s->boot), "%s", c);
+	return s->boot;
+}
+
+/*
+ * "<magic> <sec> <nsec> <boot id> <check>\n": a torn or mixed record does not read back.
+ * The boot id makes the first run after a reboot rebuild the index: without a journal
+ * (or with data written in place) a power cut can keep the directory's mtime and lose
+ * bucket contents, which a check of the mtime alone would trust.
+ */
+static int format_state(char *buf, size_t len, long long sec, long long nsec, const char *boot)
+{
+	char rec[160];
+
+	snprintf(rec, sizeof(rec), "%s %lld %lld %s", STATE_MAGIC, sec, nsec, boot);
+	return snprintf(buf, len, "%s %016llx\n", rec, (unsigned long long)fnv1a(rec));
+}
+
 static int read_state(hl_store *s, struct timespec *ts)
 {
 	_hl_cleanup_(freep_) char *data = NULL;
 	long long sec, nsec;
-	char magic[32];
+	char want[240], boot[64];
 
 	if (read_small(s->privfd, "state", &data, 256) < 0)
 		return -1;
-	if (sscanf(data, "%31s %lld %lld", magic, &sec, &nsec) != 3 || strcmp(magic, STATE_MAGIC))
+	if (sscanf(data, STATE_MAGIC " %lld %lld %63s", &sec, &nsec, boot) != 3)
+		return -1;
+	format_state(want, sizeof(want), sec, nsec, boot);
+	if (strcmp(data, want) != 0 || strcmp(boot, boot_id(s)) != 0)
 		return -1;
 	ts->tv_sec = (time_t)sec;
 	ts->tv_nsec = (long)nsec;
@@ -667,7 +975,7 @@ static int idx_validate(hl_store *s, cni_error **err)
 	struct timespec rec;
 	struct stat st;
 
-	if (s->privfd < 0 || s->ownersfd < 0 || s->tmpfd < 0) {
+	if (s->privfd < 0 || s->ownersfd < 0) {
 		hl_lease *l = NULL;
 		size_t n = 0;
 		int r = scan_leases(s, true, &l, &n, err);
@@ -686,16 +994,18 @@ static int idx_validate(hl_store *s, cni_error **err)
 		s->index_valid = true;
 		return 0;
 	}
+	/* the marker does not match, and will not before the commit */
+	s->dir_touched = true;
 	return idx_rebuild(s, err);
 }
 
 /* Mark owners/ complete: mtime into the past (a change by anyone else sets it to now),
- * recorded in state. */
+ * recorded in state. A failure leaves a state that does not match: a rebuild next time. */
 static void idx_commit(hl_store *s)
 {
 	struct timespec times[2], now;
 	struct stat st;
-	char buf[128];
+	char buf[240];
 	int len;
 
 	if (!s->need_commit || s->mem_mode || !s->index_valid || s->privfd < 0)
@@ -706,15 +1016,12 @@ static void idx_commit(hl_store *s)
 	times[0].tv_nsec = UTIME_OMIT;
 	times[1].tv_sec = now.tv_sec - 1;
 	times[1].tv_nsec = now.tv_nsec;
-	if (futimens(s->dirfd, times) < 0 || fstat(s->dirfd, &st) < 0) {
-		unlinkat(s->privfd, "state", 0);
+	if (futimens(s->dirfd, times) < 0 || fstat(s->dirfd, &st) < 0)
 		return;
-	}
 	hl_fault_point("commit-mtime-set");
-	len = snprintf(buf, sizeof(buf), "%s %lld %lld\n", STATE_MAGIC,
-		       (long long)st.st_mtim.tv_sec, (long long)st.st_mtim.tv_nsec);
-	if (replace_file(s, s->privfd, "state", buf, (size_t)len) < 0)
-		unlinkat(s->privfd, "state", 0);
+	len = format_state(buf, sizeof(buf), (long long)st.st_mtim.tv_sec,
+			   (long long)st.st_mtim.tv_nsec, boot_id(s));
+	rewrite_file(s, s->privfd, "state", buf, (size_t)len);
 	s->need_commit = false;
 }
 
@@ -730,23 +1037,19 @@ static int drop_cb(const char *name, unsigned char type, void *ud)
 		return 0;
 	if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
 		return -errno;
+	lease_changed(s);
 	hl_fault_point("reboot-dropped");
 	return 0;
 }
 
 static int check_boot(hl_store *s, cni_error **err)
 {
-	_hl_cleanup_(freep_) char *cur = NULL;
 	_hl_cleanup_(freep_) char *rec = NULL;
+	const char *c = boot_id(s);
 	int r;
-	char *c;
 
-	if (read_small(AT_FDCWD, s->opts.boot_id_path ? s->opts.boot_id_path : BOOT_ID_PATH, &cur,
-		       128) < 0)
+	if (strcmp(c, "-") == 0 || s->privfd < 0)
 		return 0; /* cannot tell: keep everything */
-	c = trim(cur);
-	if (!*c || s->privfd < 0)
-		return 0;
 	if (read_small(s->privfd, "boot_id", &rec, 128) == 0 && strcmp(trim(rec), c) != 0) {
 		r = for_each_entry(s->dirfd, drop_cb, s);
 		if (r < 0) {
@@ -773,16 +1076,13 @@ int hl_store_lock(hl_store *s, cni_error **err)
 	s->locked = true;
 	s->need_commit = false;
 	s->index_valid = false;
+	s->dir_touched = false;
 
 	close_priv(s);
 	s->privfd = open_subdir(s->dirfd, PRIV_DIR, 0700);
-	if (s->privfd >= 0) {
+	if (s->privfd >= 0)
 		s->ownersfd = open_subdir(s->privfd, "owners", 0700);
-		s->tmpfd = open_subdir(s->privfd, "tmp", 0700);
-	}
-	/* whatever is in tmp/ now was left by a run that died holding the lock */
-	if (s->tmpfd >= 0)
-		for_each_entry(s->tmpfd, unlink_cb, &s->tmpfd);
+	/* tmp/ is opened, and cleared of debris, when a write needs it */
 
 	if (s->opts.release_on_reboot) {
 		r = check_boot(s, err);
@@ -840,12 +1140,48 @@ static void mem_remove(hl_store *s, const cni_ipaddr *ip)
 		}
 }
 
+/* Unlike tmp/ and link(), never more than one inode; -EOPNOTSUPP: use that instead. */
+static int lease_link_tmpfile(hl_store *s, const char *name, const char *data, size_t len)
+{
+	_hl_cleanup_(closep_) int fd = -1;
+	char proc[32];
+
+	if (s->no_tmpfile)
+		return -EOPNOTSUPP;
+	fd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return -errno;
+		s->no_tmpfile = true;
+		return -EOPNOTSUPP;
+	}
+	if (write_all(fd, data, len) < 0)
+		return -errno;
+	hl_fault_point("reserve-tmp-written");
+	/* by descriptor: needs CAP_DAC_READ_SEARCH before Linux 6.10 (ENOENT without) */
+	if (linkat(fd, "", s->dirfd, name, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return -EEXIST;
+	if (errno == ENOENT) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, s->dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno == EEXIST)
+			return -EEXIST;
+	}
+	if (errno == ENOSPC || errno == EDQUOT || errno == EROFS || errno == EIO)
+		return -errno;
+	s->no_tmpfile = true; /* EPERM, EXDEV, EMLINK, ...: the other ways may still work */
+	return -EOPNOTSUPP;
+}
+
 int hl_store_reserve(hl_store *s, const char *id, const char *ifname, const cni_ipaddr *ip,
 		     size_t rangeset_idx, bool *reserved, cni_error **err)
 {
 	_hl_cleanup_(freep_) char *key = key_new(id, ifname);
 	char name[CNI_IP_STRLEN], tmp[64], last[64];
-	bool fallback = s->tmpfd < 0;
+	bool fallback = false;
 	int r;
 
 	if (!key)
@@ -853,7 +1189,19 @@ int hl_store_reserve(hl_store *s, const char *id, const char *ifname, const cni_
 	if (!cni_ip_format(ip, name, sizeof(name)))
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "cannot format address");
 
-	if (!fallback) {
+	r = lease_link_tmpfile(s, name, key, strlen(key));
+	if (r == -EEXIST) {
+		*reserved = false;
+		return 0;
+	}
+	if (r < 0 && r != -EOPNOTSUPP) {
+		errno = -r;
+		return sys_error(err, "reserve", s->path, name);
+	}
+	if (r == 0) {
+		lease_changed(s);
+		hl_fault_point("reserve-linked");
+	} else if (!(fallback = tmp_dir(s) < 0)) {
 		if (write_tmp(s, key, strlen(key), tmp, sizeof(tmp)) < 0)
 			return sys_error(err, "write", s->path, PRIV_DIR "/tmp");
 		hl_fault_point("reserve-tmp-written");
@@ -871,7 +1219,7 @@ int hl_store_reserve(hl_store *s, const char *id, const char *ifname, const cni_
 			}
 			fallback = true; /* no hard links here */
 		} else {
-			s->need_commit = true;
+			lease_changed(s);
 			hl_fault_point("reserve-linked");
 			unlinkat(s->tmpfd, tmp, 0);
 		}
@@ -886,7 +1234,7 @@ int hl_store_reserve(hl_store *s, const char *id, const char *ifname, const cni_
 		}
 		if (fd < 0)
 			return sys_error(err, "reserve", s->path, name);
-		s->need_commit = true;
+		lease_changed(s);
 		if (write_all(fd, key, strlen(key)) < 0 || close(fd) < 0) {
 			r = sys_error(err, "write", s->path, name);
 			unlinkat(s->dirfd, name, 0);
@@ -907,8 +1255,9 @@ int hl_store_reserve(hl_store *s, const char *id, const char *ifname, const cni_
 		hl_fault_point("reserve-indexed");
 	}
 
+	/* in place, as the reference: a torn cursor only moves the round robin */
 	snprintf(last, sizeof(last), LAST_IP_PREFIX "%zu", rangeset_idx);
-	if (replace_file(s, s->dirfd, last, name, strlen(name)) < 0) {
+	if (rewrite_file(s, s->dirfd, last, name, strlen(name)) < 0) {
 		r = sys_error(err, "write", s->path, last);
 		hl_store_release_ip(s, id, ifname, ip, NULL);
 		return r;
@@ -932,7 +1281,7 @@ int hl_store_release_ip(hl_store *s, const char *id, const char *ifname, const c
 		return 0;
 	if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
 		return sys_error(err, "remove", s->path, name);
-	s->need_commit = true;
+	lease_changed(s);
 	if (s->mem_mode)
 		mem_remove(s, ip);
 	else if (s->index_valid && idx_update(s, fnv1a(key), NULL) < 0)
@@ -1067,7 +1416,7 @@ static int release_key(hl_store *s, const char *key, size_t *count, cni_error **
 			continue;
 		if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
 			return sys_error(err, "remove", s->path, name);
-		s->need_commit = true;
+		lease_changed(s);
 		hl_fault_point("release-unlinked");
 		if (s->mem_mode)
 			mem_remove(s, &v[i]);
@@ -1126,6 +1475,7 @@ int hl_store_gc(hl_store *s, const hl_attachment *valid, size_t nvalid, size_t *
 			r = sys_error(err, "remove", s->path, name);
 			break;
 		}
+		lease_changed(s);
 		hl_fault_point("gc-unlinked");
 		count++;
 	}
@@ -1137,7 +1487,7 @@ int hl_store_gc(hl_store *s, const hl_attachment *valid, size_t nvalid, size_t *
 		s->mem = NULL;
 		s->nmem = 0;
 		s->mem_mode = false;
-		if (s->ownersfd >= 0 && s->tmpfd >= 0) {
+		if (s->privfd >= 0 && s->ownersfd >= 0) {
 			r = idx_rebuild(s, err);
 			if (r < 0)
 				return r;

@@ -372,6 +372,82 @@ static void test_index_follows_foreign_changes(void **state)
 	hl_config_free(c);
 }
 
+/* The index is trusted by the next session: state records the directory's mtime. */
+static bool index_trusted(void)
+{
+	char p[256], buf[256] = "";
+	long long sec = -1, nsec = -1;
+	struct stat st;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/net/.host-local/state", tmpdir);
+	f = fopen(p, "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/net", tmpdir);
+	return sscanf(buf, "host-local-index-v2 %lld %lld", &sec, &nsec) == 2 &&
+	       stat(p, &st) == 0 && st.st_mtim.tv_sec == sec && st.st_mtim.tv_nsec == nsec;
+}
+
+/* More owners than index buckets: every bucket is shared, and an update of one owner
+ * keeps the others' entries. */
+static void test_index_shared_buckets(void **state)
+{
+	enum { OWNERS = 1500 };
+	hl_config *c = parse_ok(NET(",\"subnet\":\"10.8.0.0/20\""), NULL);
+	cni_ipaddr *got = calloc(OWNERS, sizeof(*got)), ip, *held = NULL;
+	const hl_range *rg;
+	cni_error *e = NULL;
+	hl_store *s;
+	size_t n, released;
+	char id[16];
+
+	(void)state;
+	assert_non_null(got);
+	s = store_locked();
+	for (int i = 0; i < OWNERS; i++) {
+		snprintf(id, sizeof(id), "o%d", i);
+		assert_int_equal(hl_allocate(s, &c->sets[0], 0, id, "eth0", NULL, &got[i], &rg, &e),
+				 0);
+	}
+	hl_store_unlock(s);
+	hl_store_free(s);
+
+	assert_true(index_trusted());
+	s = store_locked();
+	for (int i = 0; i < OWNERS; i++) {
+		snprintf(id, sizeof(id), "o%d", i);
+		assert_int_equal(hl_store_get_by_id(s, id, "eth0", &held, &n, &e), 0);
+		assert_int_equal(n, 1);
+		assert_true(cni_ip_equal(&held[0], &got[i]));
+		free(held);
+		if (i % 2 == 0) {
+			assert_int_equal(hl_store_release_by_id(s, id, "eth0", &released, &e), 0);
+			assert_int_equal(released, 1);
+		}
+	}
+	hl_store_unlock(s);
+	hl_store_free(s);
+
+	assert_true(index_trusted());
+	s = store_locked();
+	for (int i = 0; i < OWNERS; i++) {
+		snprintf(id, sizeof(id), "o%d", i);
+		assert_int_equal(hl_store_get_by_id(s, id, "eth0", &held, &n, &e), 0);
+		assert_int_equal(n, (size_t)(i % 2));
+		free(held);
+	}
+	assert_true(hl_allocate(s, &c->sets[0], 0, "o1", "eth0", NULL, &ip, &rg, &e) < 0);
+	cni_error_free(e);
+	hl_store_unlock(s);
+	hl_store_free(s);
+	free(got);
+	hl_config_free(c);
+}
+
 static void test_reboot(void **state)
 {
 	hl_store_options o = {.release_on_reboot = true};
@@ -413,6 +489,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_allocator, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_index_follows_foreign_changes, setup_dir,
 					    teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_index_shared_buckets, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_reboot, setup_dir, teardown_dir),
 	    cmocka_unit_test(test_canonical_errors),
 	};

@@ -85,6 +85,23 @@ try:
             got[who] = (rc == 0, norm(js))
         check(got["ref"] == got["ours"], "error case %d %s: ref %s / ours %s" % (n, ipam, got["ref"], got["ours"]))
 
+    # --- a torn or odd last_reserved_ip (both rewrite it in place) ---------------------------
+    # unparsable means "no cursor"; a shorter address written over a longer one leaves no tail
+    for n, torn in enumerate([b"", b"10.9.0.", b"10.9.0.1", b"10.9.0.3x", b"10.9.0.5\n", b" 10.9.0.5",
+                              b"10.9.0.50", b"10.9.0.254", b"fd09::1", b"\x00\x00\x00"]):
+        got, snaps = {}, {}
+        for who, plugin in (("ref", REFERENCE), ("ours", PLUGIN)):
+            dd = os.path.join(base, "torn%d" % n, who)
+            c = conf(dd, {"subnet": "10.9.0.0/24"}, version="1.0.0")
+            run(plugin, "ADD", "a", c)
+            with open(os.path.join(dd, "net1", "last_reserved_ip.0"), "wb") as f:
+                f.write(torn)
+            rc, js, out = run(plugin, "ADD", "b", c)
+            got[who] = (rc == 0, norm(js))
+            snaps[who] = snapshot(os.path.join(dd, "net1"))
+        check(got["ref"] == got["ours"], "torn cursor %r: ref %s / ours %s" % (torn, got["ref"], got["ours"]))
+        check(snaps["ref"] == snaps["ours"], "torn cursor %r files: ref %s / ours %s" % (torn, snaps["ref"], snaps["ours"]))
+
     # --- interop on one directory ----------------------------------------------------------
     d = os.path.join(base, "shared")
     netdir = os.path.join(d, "net1")
