@@ -6,9 +6,11 @@
  * @file cni/netns.h
  * @brief Network namespaces: open by path, compare, and run work inside one.
  *
- * cni_netns_run() runs a function on a short-lived thread that enters the namespace and
- * exits afterwards, so no thread of the caller is ever left in another namespace: safe in
- * multithreaded runtimes as well as in plugins.
+ * cni_netns_run() never leaves another thread of the caller in a foreign namespace: in a
+ * process with threads (a runtime) it runs the function on a short-lived thread that
+ * enters the namespace and exits afterwards; a process whose only thread is the caller (a
+ * plugin) switches that thread there and back, which saves a thread start and two
+ * wake-ups per call. Safe in multithreaded runtimes as well as in plugins.
  */
 
 #include "error.h"
@@ -36,9 +38,11 @@ CNI_EXPORT void cni_netns_close(cni_netns *ns);
 typedef int (*cni_netns_fn)(void *userdata, cni_error **err);
 
 /**
- * Run fn(userdata, err) on a new thread inside ns and wait for it; returns what fn
- * returned. The thread exits when fn returns. fn must not create threads of its own that
- * outlive it.
+ * Run fn(userdata, err) inside ns and return what fn returned. When the calling thread is
+ * the process's only one, fn runs on it, and it is back in its own namespace when this
+ * returns (a thread that cannot get back aborts the process rather than go on in the
+ * wrong namespace); otherwise fn runs on a new thread that exits when fn returns. Either
+ * way fn must not create threads of its own that outlive it.
  */
 CNI_EXPORT int cni_netns_run(const cni_netns *ns, cni_netns_fn fn, void *userdata,
 			     cni_error **err);
