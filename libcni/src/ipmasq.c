@@ -6,7 +6,11 @@
  * iptables: one `iptables-restore --noflush` per family and operation, fed a generated
  * batch, so each change is atomic (a failing batch changes nothing). Current state comes
  * from `iptables-save -t nat`; rules are recognised by chain name and comment, never by
- * address, so teardown works after the container's namespace is gone.
+ * address, so teardown works after the container's namespace is gone. A new attachment's
+ * setup needs no state: its batch creates the chain (-N), which fails as a whole when the
+ * chain exists, and only then is the table read. Each exec costs a process start (a
+ * millisecond or two), so setup is usually one exec, and teardown reads both families'
+ * tables side by side while the nftables part runs in this process.
  *
  * nftables: libnftables in-process, one transaction per operation (the reference execs
  * nft(8) through knftables). Rules are recognised by the hash prefix of their comment.
@@ -147,23 +151,43 @@ static int read_all_fd(int fd, char **out, cni_error **err)
 	return 0;
 }
 
-/*
- * Run tool (searched in $PATH) with args and input on stdin; *output gets stdout and
- * stderr together, *status the exit status (-1: killed by a signal). A missing tool is
- * -CNI_ERR_NOT_FOUND.
- */
-static int run_tool(const char *tool, const char *const *args, const char *input, char **output,
-		    int *status, cni_error **err)
+/* A tool started by tool_start(), its output collected by tool_finish(). */
+typedef struct tool_run {
+	pid_t pid;
+	int out;
+	char *path;
+} tool_run;
+
+#define TOOL_RUN_INIT {-1, -1, NULL}
+
+static void tool_run_abandon(tool_run *t)
 {
-	_cleanup_free_ char *path = find_tool(tool);
-	_cleanup_close_ int in = -1, out = -1;
+	int ws;
+	if (t->pid > 0)
+		while (waitpid(t->pid, &ws, 0) < 0 && errno == EINTR)
+			;
+	if (t->out >= 0)
+		close(t->out);
+	free(t->path);
+	*t = (tool_run)TOOL_RUN_INIT;
+}
+
+/*
+ * Start tool (searched in $PATH) with args and input on stdin, its stdout and stderr
+ * going to one memfd, without waiting for it: callers with several tools to run let them
+ * run side by side. A missing tool is -CNI_ERR_NOT_FOUND.
+ */
+static int tool_start(const char *tool, const char *const *args, const char *input, tool_run *t,
+		      cni_error **err)
+{
+	_cleanup_close_ int in = -1;
 	posix_spawn_file_actions_t fa;
 	const char *argv[8];
 	size_t argc = 0;
-	pid_t pid;
-	int r, ws;
+	int r;
 
-	if (!path)
+	*t = (tool_run)TOOL_RUN_INIT;
+	if (!(t->path = find_tool(tool)))
 		return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "%s not found in $PATH", tool);
 	argv[argc++] = tool;
 	for (size_t i = 0; args[i] && argc < ARRAY_SIZE(argv) - 1; i++)
@@ -171,42 +195,79 @@ static int run_tool(const char *tool, const char *const *args, const char *input
 	argv[argc] = NULL;
 
 	/* memfds instead of pipes: no deadlock whatever the sizes, and O_CLOEXEC */
-	in = memfd_create("cni-ipmasq-in", MFD_CLOEXEC);
-	out = memfd_create("cni-ipmasq-out", MFD_CLOEXEC);
-	if (in < 0 || out < 0)
-		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "memfd_create: %s",
-				     strerror(errno));
+	t->out = memfd_create("cni-ipmasq-out", MFD_CLOEXEC);
+	if (!isempty(input))
+		in = memfd_create("cni-ipmasq-in", MFD_CLOEXEC);
+	else
+		in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (in < 0 || t->out < 0) {
+		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+				  "cannot set up the input and output of %s: %s", tool,
+				  strerror(errno));
+		goto fail;
+	}
 	for (size_t off = 0, len = strlen(strempty(input)); off < len;) {
 		ssize_t n = write(in, input + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "write: %s",
-					     strerror(errno));
+		if (n < 0) {
+			r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "write: %s", strerror(errno));
+			goto fail;
+		}
 		off += (size_t)n;
 	}
-	if (lseek(in, 0, SEEK_SET) < 0)
-		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "lseek: %s", strerror(errno));
-
-	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
-		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "posix_spawn: %s", strerror(r));
-	posix_spawn_file_actions_adddup2(&fa, in, 0);
-	posix_spawn_file_actions_adddup2(&fa, out, 1);
-	posix_spawn_file_actions_adddup2(&fa, out, 2);
-	r = posix_spawn(&pid, path, &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0)
-		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "failed to run %s: %s", path,
-				     strerror(r));
-	while (waitpid(pid, &ws, 0) < 0) {
-		if (errno != EINTR)
-			return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "waitpid %s: %s", path,
-					     strerror(errno));
+	if (lseek(in, 0, SEEK_SET) < 0) {
+		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "lseek: %s", strerror(errno));
+		goto fail;
 	}
-	if ((r = read_all_fd(out, output, err)) < 0)
-		return r;
-	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+
+	if ((r = posix_spawn_file_actions_init(&fa)) != 0) {
+		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "posix_spawn: %s", strerror(r));
+		goto fail;
+	}
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, t->out, 1);
+	posix_spawn_file_actions_adddup2(&fa, t->out, 2);
+	r = posix_spawn(&t->pid, t->path, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0) {
+		t->pid = -1;
+		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "failed to run %s: %s", t->path,
+				  strerror(r));
+		goto fail;
+	}
 	return 0;
+fail:
+	tool_run_abandon(t);
+	return r;
+}
+
+/* Wait for a started tool; *output gets stdout and stderr together, *status the exit
+ * status (-1: killed by a signal). */
+static int tool_finish(tool_run *t, char **output, int *status, cni_error **err)
+{
+	int ws, r = 0;
+	while (waitpid(t->pid, &ws, 0) < 0) {
+		if (errno != EINTR) {
+			r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "waitpid %s: %s", t->path,
+					  strerror(errno));
+			break;
+		}
+	}
+	t->pid = -1;
+	if (r == 0 && (r = read_all_fd(t->out, output, err)) == 0)
+		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+	tool_run_abandon(t);
+	return r;
+}
+
+/* Run tool to its end: tool_start() and tool_finish(). */
+static int run_tool(const char *tool, const char *const *args, const char *input, char **output,
+		    int *status, cni_error **err)
+{
+	tool_run t;
+	int r = tool_start(tool, args, input, &t, err);
+	return r < 0 ? r : tool_finish(&t, output, status, err);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -367,19 +428,25 @@ static const ipt_family ipt_families[] = {
     {AF_INET6, "ip6tables-save", "ip6tables-restore", "ff00::/8", 128},
 };
 
-/* Current nat table of a family. -CNI_ERR_NOT_FOUND (no *err) when the tools are absent
- * or cannot read the table: that family's iptables is not usable here. */
-static int ipt_load(const ipt_family *f, ipt_state *st, cni_error **err)
+/* Start reading the nat table of a family (ipt_load_finish() collects it).
+ * -CNI_ERR_NOT_FOUND when the tools are absent: that family's iptables is not usable. */
+static int ipt_load_start(const ipt_family *f, tool_run *t)
 {
 	static const char *const args[] = {"-t", "nat", NULL};
-	_cleanup_free_ char *out = NULL;
 	_cleanup_free_ char *restore = find_tool(f->restore);
-	int status = 0;
-	int r;
 
-	if (!restore)
+	*t = (tool_run)TOOL_RUN_INIT;
+	if (!restore || tool_start(f->save, args, NULL, t, NULL) < 0)
 		return -CNI_ERR_NOT_FOUND;
-	r = run_tool(f->save, args, NULL, &out, &status, NULL);
+	return 0;
+}
+
+/* -CNI_ERR_NOT_FOUND (no *err) when the table cannot be read. */
+static int ipt_load_finish(tool_run *t, ipt_state *st, cni_error **err)
+{
+	_cleanup_free_ char *out = NULL;
+	int status = 0;
+	int r = tool_finish(t, &out, &status, NULL);
 	if (r < 0 || status != 0)
 		return -CNI_ERR_NOT_FOUND;
 	memset(st, 0, sizeof(*st));
@@ -388,6 +455,15 @@ static int ipt_load(const ipt_family *f, ipt_state *st, cni_error **err)
 		return r;
 	}
 	return 0;
+}
+
+/* Current nat table of a family. -CNI_ERR_NOT_FOUND (no *err) when the tools are absent
+ * or cannot read the table: that family's iptables is not usable here. */
+static int ipt_load(const ipt_family *f, ipt_state *st, cni_error **err)
+{
+	tool_run t;
+	int r = ipt_load_start(f, &t);
+	return r < 0 ? r : ipt_load_finish(&t, st, err);
 }
 
 static int ipt_restore(const ipt_family *f, const char *batch, cni_error **err)
@@ -494,6 +570,7 @@ typedef struct ipt_setup_args {
 	const masq_ctx *m;
 	const char *chain;
 	const char *qcomment;
+	bool create; /* "-N chain": the batch fails, changing nothing, when the chain exists */
 } ipt_setup_args;
 
 static int ipt_setup_batch(cni_buf *b, const ipt_family *f, const ipt_state *st, const void *ud)
@@ -521,7 +598,7 @@ static int ipt_setup_batch(cni_buf *b, const ipt_family *f, const ipt_state *st,
 			r = cni_strv_push(&accepts, line.data);
 	}
 	if (r == 0)
-		r = cni_buf_printf(b, "*nat\n:%s - [0:0]\n", chain);
+		r = cni_buf_printf(b, a->create ? "*nat\n-N %s\n" : "*nat\n:%s - [0:0]\n", chain);
 	for (size_t i = 0; r == 0 && accepts && accepts[i]; i++)
 		r = cni_buf_printf(b, "%s\n", accepts[i]);
 	if (r == 0)
@@ -604,7 +681,34 @@ static int ipt_apply(const ipt_family *f, bool required, ipt_batch_fn build, con
 	return retry_batch(ipt_attempt, ipt_commit, &op, err);
 }
 
-static int ipt_setup(const masq_ctx *m, cni_error **err)
+/*
+ * The common case in one exec: the chain does not exist yet (a new attachment), so
+ * nothing can jump to it and it holds nothing to keep, and the batch needs no
+ * iptables-save first. A chain that exists fails the batch as a whole; then (and when
+ * iptables is not usable at all) false, and the caller goes the long way.
+ */
+static bool ipt_setup_fast(const ipt_family *f, const ipt_setup_args *a)
+{
+	ipt_setup_args create = *a;
+	ipt_state none;
+	cni_buf b = CNI_BUF_INIT;
+
+	memset(&none, 0, sizeof(none));
+	create.create = true;
+	if (ipt_setup_batch(&b, f, &none, &create) < 0) {
+		cni_buf_free(&b);
+		return false;
+	}
+	_cleanup_free_ char *batch = cni_buf_steal(&b);
+	return batch && ipt_restore(f, batch, NULL) == 0;
+}
+
+/*
+ * Masquerade m's addresses, family by family. fast_only: only what ipt_setup_fast() can do,
+ * and -CNI_ERR_NOT_FOUND (no *err) unless it did all of it; else a family it could not do
+ * is read from iptables-save and written with retries.
+ */
+static int ipt_setup(const masq_ctx *m, bool fast_only, cni_error **err)
 {
 	char chain[32];
 	_cleanup_free_ char *comment = cni_format_comment(m->network, m->container_id);
@@ -621,13 +725,17 @@ static int ipt_setup(const masq_ctx *m, cni_error **err)
 	if ((r = cni_format_chain_name(m->network, m->container_id, "", chain, sizeof(chain))) < 0)
 		return cni_error_set(err, -r, NULL, "failed to name the masquerade chain");
 
-	const ipt_setup_args args = {m, chain, qcomment};
+	const ipt_setup_args args = {m, chain, qcomment, false};
 	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++) {
 		const ipt_family *f = &ipt_families[fi];
 		bool wanted = false;
 		for (size_t i = 0; i < m->n_addrs; i++)
 			wanted |= m->addrs[i].ip.family == f->family;
-		if (wanted && (r = ipt_apply(f, true, ipt_setup_batch, &args, err)) < 0)
+		if (!wanted || ipt_setup_fast(f, &args))
+			continue;
+		if (fast_only)
+			return -CNI_ERR_NOT_FOUND;
+		if ((r = ipt_apply(f, true, ipt_setup_batch, &args, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -644,14 +752,39 @@ static int ipt_remove_chains(char *const *remove, cni_error **err)
 	return 0;
 }
 
-static int ipt_teardown(const char *network, const char *container_id, cni_error **err)
+/*
+ * ipt_apply(f, false, ipt_remove_batch, remove) whose first nat table was started by
+ * ipt_load_start() (t; NULL: it could not start, iptables is not usable for f).
+ */
+static int ipt_remove_started(const ipt_family *f, tool_run *t, char *const *remove,
+			      cni_error **err)
 {
-	char chain[32];
-	char *remove[2] = {chain, NULL};
-	int r = cni_format_chain_name(network, container_id, "", chain, sizeof(chain));
+	cni_error *e = NULL;
+	cni_buf b = CNI_BUF_INIT;
+	ipt_state st;
+
+	if (!t)
+		return 0; /* nothing of ours can be there */
+	int r = ipt_load_finish(t, &st, &e);
+	if (r == -CNI_ERR_NOT_FOUND && !e)
+		return 0;
 	if (r < 0)
-		return cni_error_set(err, -r, NULL, "failed to name the masquerade chain");
-	return ipt_remove_chains(remove, err);
+		return hand_over(r, e, err);
+	r = ipt_remove_batch(&b, f, &st, remove);
+	ipt_state_free(&st);
+	if (r < 0) {
+		cni_buf_free(&b);
+		return cni_oom(err);
+	}
+	if (b.len == 0)
+		return 0;
+	_cleanup_free_ char *batch = cni_buf_steal(&b);
+	if (!batch)
+		return cni_oom(err);
+	if (ipt_restore(f, batch, NULL) == 0)
+		return 0;
+	/* lost a race with another writer: again from a fresh table */
+	return ipt_apply(f, false, ipt_remove_batch, remove, err);
 }
 
 /* Go-unquote the %q string at *p (ASCII escapes only; anything else fails). */
@@ -1180,21 +1313,55 @@ int cni_ipmasq_setup(cni_ipmasq_backend backend, const char *network, const char
 			return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 					     "ipmasq: invalid address \"%s\"", addresses[i]);
 
+	masq_ctx m = {network, strempty(ifname), container_id, addrs, n};
 	if (backend == CNI_IPMASQ_AUTO) {
-		/* the reference's rule: iptables unless only nftables works */
+		/* the reference's rule: iptables unless only nftables works; an iptables that
+		 * took the whole change is one that works */
+		if (ipt_setup(&m, true, NULL) == 0)
+			return 0;
 		backend = CNI_IPMASQ_IPTABLES;
 		if (!ipt_usable() && nft_usable())
 			backend = CNI_IPMASQ_NFTABLES;
 	}
-	masq_ctx m = {network, strempty(ifname), container_id, addrs, n};
 	switch (backend) {
 	case CNI_IPMASQ_IPTABLES:
-		return ipt_setup(&m, err);
+		return ipt_setup(&m, false, err);
 	case CNI_IPMASQ_NFTABLES:
 		return nft_setup(&m, err);
 	default:
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "unknown ipmasq backend %d",
 				     (int)backend);
+	}
+}
+
+/*
+ * Remove the masquerade chain of network + container_id from both families, and the
+ * nftables rules of the attachment (nft_teardown) in the meantime: both nat tables are
+ * read side by side while libnftables does its part in this process. The iptables answer
+ * goes to *r1 and *e1, nftables' to *r2 and *e2; a failing family ends the iptables part,
+ * as the families one after the other would.
+ */
+static void teardown_both(const char *network, const char *ifname, const char *container_id,
+			  int *r1, cni_error **e1, int *r2, cni_error **e2)
+{
+	char chain[32];
+	char *remove[2] = {chain, NULL};
+	tool_run saves[ARRAY_SIZE(ipt_families)];
+	bool started[ARRAY_SIZE(ipt_families)];
+	int r = cni_format_chain_name(network, container_id, "", chain, sizeof(chain));
+
+	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++)
+		started[fi] = r == 0 && ipt_load_start(&ipt_families[fi], &saves[fi]) == 0;
+	*r2 = nft_teardown(network, ifname, container_id, e2);
+	*r1 = r < 0 ? cni_error_set(e1, -r, NULL, "failed to name the masquerade chain") : 0;
+	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++) {
+		tool_run *t = started[fi] ? &saves[fi] : NULL;
+		if (*r1 < 0) {
+			if (t)
+				tool_run_abandon(t);
+			continue;
+		}
+		*r1 = ipt_remove_started(&ipt_families[fi], t, remove, e1);
 	}
 }
 
@@ -1207,8 +1374,8 @@ int cni_ipmasq_teardown(const char *network, const char *ifname, const char *con
 	if ((r = check_ids(network, container_id, err)) < 0)
 		return r;
 	/* both backends: the attachment may come from another version or configuration */
-	int r1 = ipt_teardown(network, container_id, &e1);
-	int r2 = nft_teardown(network, strempty(ifname), container_id, &e2);
+	int r1, r2;
+	teardown_both(network, strempty(ifname), container_id, &r1, &e1, &r2, &e2);
 	return first_failure(r1, e1, r2, e2, err);
 }
 
