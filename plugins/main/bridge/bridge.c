@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "bridge.h"
+#include "plugin-linkdel.h"
 #include "plugin-util.h"
 
 #define BR_PLUGIN_ABOUT "CNI bridge plugin libcni-c " LIBCNI_C_VERSION
@@ -697,7 +698,7 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 {
 	struct br_conf c;
 	cni_netns *ns = NULL;
-	cni_nl *nl = NULL;
+	pc_link_del job = {0};
 	cni_error *local = NULL;
 	cni_link_info cl = CNI_LINK_INFO_INIT;
 	int r = br_conf_load(&c, args->stdin_data, args->stdin_len, args->args, err);
@@ -716,22 +717,40 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 		r = PC_PREFIXED(r, err, "failed to open netns \"%s\"", args->netns);
 		goto out;
 	}
-	if ((r = cni_nl_open(&nl, ns, err)) < 0)
+	if ((r = cni_nl_open(&job.nl, ns, err)) < 0)
 		goto out;
-	r = cni_link_get(nl, args->ifname, &cl, &local);
+	r = cni_link_get(job.nl, args->ifname, &cl, &local);
 	if (r == -CNI_ERR_NOT_FOUND) {
 		/* DEL may come more than once */
 		cni_error_free(local);
 	} else if (r < 0) {
 		*err = local;
 		goto out;
-	} else if ((r = cni_link_del(nl, cl.ifindex, err)) < 0) {
-		goto out;
+	} else {
+		/* with masquerade or spoof-check chains to remove, the two RCU waits overlap */
+		job.ifindex = cl.ifindex;
+		pc_link_del_start(&job, c.ip_masq || c.macspoofchk);
+		/* done here already, and failed: nothing is released, as before */
+		if (!job.started && (r = pc_link_del_finish(&job, err)) < 0)
+			goto out;
 	}
 release:
-	r = release_host_state(args, &c, err);
+	local = NULL;
+	r = release_host_state(args, &c, &local);
+	/* a link that could not go is the answer, as it comes first in the reference */
+	cni_error *link_err = NULL;
+	int r_link = pc_link_del_finish(&job, &link_err);
+	if (r_link < 0) {
+		cni_error_free(local);
+		local = link_err;
+		r = r_link;
+	}
+	if (r < 0)
+		*err = local;
+	else
+		cni_error_free(local);
 out:
-	cni_nl_close(nl);
+	cni_nl_close(job.nl);
 	cni_netns_close(ns);
 	br_conf_clear(&c);
 	return r;

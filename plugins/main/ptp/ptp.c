@@ -20,6 +20,7 @@
 #include <cni/cni.h>
 
 #include "plugin-json.h"
+#include "plugin-linkdel.h"
 #include "plugin-util.h"
 
 #define VETH_TRIES 10
@@ -187,7 +188,7 @@ typedef struct add_ctx {
 	cni_nl *host_nl, *cont_nl;
 	cni_result *res; /* what we print */
 	char host_name[CNI_IFNAMSIZ];
-	int host_index, cont_index;
+	cni_link_info host_li, cont_li; /* both ends as made: index, name, MAC */
 	bool veth_created, masq_done;
 } add_ctx;
 
@@ -241,13 +242,13 @@ static int container_routes(add_ctx *x, const cni_ipnet *addr, const cni_ipaddr 
 	cni_ipnet_network(addr, &subnet);
 	cni_route_spec kernel = CNI_ROUTE_SPEC_INIT;
 	kernel.dst = subnet;
-	kernel.ifindex = x->cont_index;
+	kernel.ifindex = x->cont_li.ifindex;
 	if ((r = cni_route_del(x->cont_nl, &kernel, err)) < 0)
 		return r;
 
 	link.dst.ip = *gw;
 	link.dst.prefix = bits;
-	link.ifindex = x->cont_index;
+	link.ifindex = x->cont_li.ifindex;
 	link.scope = RT_SCOPE_LINK;
 	link.has_src = true;
 	link.src = addr->ip;
@@ -255,7 +256,7 @@ static int container_routes(add_ctx *x, const cni_ipnet *addr, const cni_ipaddr 
 		return r;
 
 	cni_ipnet_network(addr, &net.dst);
-	net.ifindex = x->cont_index;
+	net.ifindex = x->cont_li.ifindex;
 	net.scope = RT_SCOPE_UNIVERSE;
 	net.has_gw = true;
 	net.gw = *gw;
@@ -269,16 +270,12 @@ static int configure_container(void *ud, cni_error **err)
 {
 	add_ctx *x = ud;
 	cni_ipam_configure_options opts = CNI_IPAM_CONFIGURE_OPTIONS_INIT;
-	cni_link_info li = CNI_LINK_INFO_INIT;
 	int r;
 
 	/* IPv6 without the DAD wait: the peer is ours, nothing else can hold the address */
 	opts.ipv6_nodad = true;
 	if ((r = cni_ipam_configure_iface(x->cont_nl, x->args->ifname, x->res, &opts, err)) < 0)
 		return r;
-	if ((r = cni_link_get(x->cont_nl, x->args->ifname, &li, err)) < 0)
-		return r;
-	x->cont_index = li.ifindex;
 	for (size_t i = 0; i < cni_result_ip_count(x->res); i++) {
 		cni_ip ip = CNI_IP_INIT;
 		cni_ipnet addr;
@@ -296,15 +293,16 @@ static int configure_container(void *ud, cni_error **err)
 }
 
 /* The host end, as soon as it exists: up, no router advertisements (the reference's
- * SetupVeth does both before the container end is configured). */
+ * SetupVeth does both before the container end is configured). Both ends are looked up
+ * once, here: nothing renames them or changes their MACs later. */
 static int host_link_up(add_ctx *x, cni_error **err)
 {
-	cni_link_info li = CNI_LINK_INFO_INIT;
 	char key[96];
 	int r;
 
-	if ((r = cni_link_get(x->host_nl, x->host_name, &li, err)) < 0 ||
-	    (r = cni_link_set_up(x->host_nl, li.ifindex, true, err)) < 0)
+	if ((r = cni_link_get(x->host_nl, x->host_name, &x->host_li, err)) < 0 ||
+	    (r = cni_link_get(x->cont_nl, x->args->ifname, &x->cont_li, err)) < 0 ||
+	    (r = cni_link_set_up(x->host_nl, x->host_li.ifindex, true, err)) < 0)
 		return r;
 	/* best effort, as without IPv6 the key does not exist */
 	snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra", x->host_name);
@@ -315,12 +313,8 @@ static int host_link_up(add_ctx *x, cni_error **err)
 /* The host end: the gateways, host routes. */
 static int configure_host(add_ctx *x, cni_error **err)
 {
-	cni_link_info li = CNI_LINK_INFO_INIT;
+	const cni_link_info *li = &x->host_li;
 	int r;
-
-	if ((r = cni_link_get(x->host_nl, x->host_name, &li, err)) < 0)
-		return r;
-	x->host_index = li.ifindex;
 
 	for (size_t i = 0; i < cni_result_ip_count(x->res); i++) {
 		cni_ip ip = CNI_IP_INIT;
@@ -335,13 +329,13 @@ static int configure_host(add_ctx *x, cni_error **err)
 					     ip.address);
 		int bits = addr.ip.family == AF_INET ? 32 : 128;
 		gwnet.prefix = bits;
-		r = cni_addr_add(x->host_nl, li.ifindex, &gwnet,
+		r = cni_addr_add(x->host_nl, li->ifindex, &gwnet,
 				 addr.ip.family == AF_INET6 ? CNI_ADDR_NODAD : 0, err);
 		if (r < 0)
 			return r;
 		rt.dst.ip = addr.ip;
 		rt.dst.prefix = bits;
-		rt.ifindex = li.ifindex;
+		rt.ifindex = li->ifindex;
 		rt.scope = RT_SCOPE_HOST;
 		r = cni_route_add(x->host_nl, &rt, false, &e);
 		if (r < 0 && !(e && strstr(cni_error_msg(e), "File exists"))) {
@@ -356,19 +350,15 @@ static int configure_host(add_ctx *x, cni_error **err)
 /* The printed result: host veth, container veth, IPAM's IPs on the container veth. */
 static int build_result(add_ctx *x, const cni_result *ipam, cni_error **err)
 {
-	cni_link_info host = CNI_LINK_INFO_INIT, cont = CNI_LINK_INFO_INIT;
 	cni_interface hi = CNI_INTERFACE_INIT, ci = CNI_INTERFACE_INIT;
 	int r;
 
-	if ((r = cni_link_get(x->host_nl, x->host_name, &host, err)) < 0 ||
-	    (r = cni_link_get(x->cont_nl, x->args->ifname, &cont, err)) < 0)
-		return r;
 	if ((r = cni_result_new(&x->res, cni_version_current(), err)) < 0)
 		return r;
-	hi.name = host.name;
-	hi.mac = host.mac;
-	ci.name = cont.name;
-	ci.mac = cont.mac;
+	hi.name = x->host_li.name;
+	hi.mac = x->host_li.mac;
+	ci.name = x->cont_li.name;
+	ci.mac = x->cont_li.mac;
 	ci.sandbox = x->args->netns;
 	if ((r = cni_result_add_interface(x->res, &hi, NULL, err)) < 0 ||
 	    (r = cni_result_add_interface(x->res, &ci, NULL, err)) < 0)
@@ -494,50 +484,76 @@ out:
 
 /* ---- DEL ---- */
 
+/* Find the container end and start deleting it (on a thread when aside: with ipMasq the
+ * veth's RCU wait overlaps the masquerade chain's); job->nl is left NULL when there is
+ * nothing to delete (no namespace, no link). */
+static int start_container_link_del(const cni_cmd_args *args, bool aside, cni_netns **ns,
+				    pc_link_del *job, cni_error **err)
+{
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	cni_error *e = NULL;
+	int r;
+
+	if (!*args->netns)
+		return 0;
+	r = cni_netns_open(args->netns, ns, &e);
+	if (r == -CNI_ERR_NOT_FOUND) {
+		/* the namespace is gone, and the veth with it */
+		cni_error_free(e);
+		return 0;
+	}
+	if (r < 0) {
+		*err = e;
+		return r;
+	}
+	if ((r = cni_nl_open(&job->nl, *ns, err)) < 0)
+		return r;
+	r = cni_link_get(job->nl, args->ifname, &li, &e);
+	if (r == -CNI_ERR_NOT_FOUND) {
+		cni_error_free(e);
+		cni_nl_close(job->nl);
+		job->nl = NULL;
+		return 0;
+	}
+	if (r < 0) {
+		*err = e;
+		return r;
+	}
+	job->ifindex = li.ifindex;
+	pc_link_del_start(job, aside);
+	return 0;
+}
+
 static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 {
 	ptp_conf conf;
 	cni_netns *ns = NULL;
-	cni_nl *nl = NULL;
-	cni_error *e = NULL;
+	pc_link_del job = {0};
+	cni_error *link_err = NULL, *masq_err = NULL;
 	size_t len = 0;
-	int r;
+	int r, r_link, r_masq = 0;
 
 	if ((r = load_conf(args, &conf, err)) < 0)
 		goto out;
 	const char *bytes = cni_conf_bytes(conf.conf, &len);
-	if ((r = cni_ipam_exec_del(bytes, len, err)) < 0)
+	if ((r = cni_ipam_exec_del(bytes, len, err)) < 0 ||
+	    (r = start_container_link_del(args, conf.ipmasq, &ns, &job, err)) < 0)
 		goto out;
-
-	if (*args->netns) {
-		r = cni_netns_open(args->netns, &ns, &e);
-		if (r == -CNI_ERR_NOT_FOUND) {
-			/* the namespace is gone, and the veth with it */
-			cni_error_free(e);
-			e = NULL;
-		} else if (r < 0) {
-			*err = e;
-			goto out;
-		} else {
-			cni_link_info li = CNI_LINK_INFO_INIT;
-			if ((r = cni_nl_open(&nl, ns, err)) < 0)
-				goto out;
-			r = cni_link_get(nl, args->ifname, &li, &e);
-			if (r == 0)
-				r = cni_link_del(nl, li.ifindex, &e);
-			if (r == -CNI_ERR_NOT_FOUND) {
-				cni_error_free(e);
-				e = NULL;
-			} else if (r < 0) {
-				*err = e;
-				goto out;
-			}
-		}
-	}
 	/* rules are found by name and comment, so this works without the namespace */
-	r = conf.ipmasq ? cni_ipmasq_teardown(conf.name, args->ifname, args->container_id, err) : 0;
+	if (conf.ipmasq)
+		r_masq =
+		    cni_ipmasq_teardown(conf.name, args->ifname, args->container_id, &masq_err);
+	/* the link's failure first, as it comes first in the reference */
+	if ((r_link = pc_link_del_finish(&job, &link_err)) < 0 || r_masq < 0) {
+		cni_error **pick = r_link < 0 ? &link_err : &masq_err;
+		r = r_link < 0 ? r_link : r_masq;
+		*err = *pick;
+		*pick = NULL;
+	}
 out:
-	cni_nl_close(nl);
+	cni_error_free(masq_err);
+	cni_error_free(link_err);
+	cni_nl_close(job.nl);
 	cni_netns_close(ns);
 	ptp_conf_done(&conf);
 	return r;

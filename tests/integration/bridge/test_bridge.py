@@ -387,6 +387,10 @@ def del_gc_status():
     sh("ip", "-n", c4, "addr", "flush", "dev", "eth0")
     rc, jsx, out, _ = run(OURS, "CHECK", host, c4, conf_prev, cid="g4")
     check(rc != 0 and "Failed to match addr" in err_of(jsx)[1], "CHECK with the IP gone: %s" % out)
+    # IPAM is asked while the links are looked at; its answer still comes first
+    rc, jsx, out, _ = run(OURS, "CHECK", host, c4, conf_prev, cid="g9")
+    check(rc != 0 and "Failed to find address" in err_of(jsx)[1],
+          "CHECK with IPAM and the links both failing, IPAM first: %s" % out)
     run(OURS, "DEL", host, c4, conf, cid="g4")
     for n in (c3, c4, host):
         netns_del(n)

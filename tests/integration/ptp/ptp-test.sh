@@ -235,6 +235,34 @@ beyond() {
 	expect "existing ifname: no host veth, no rules" \
 		sh -c "! ip netns exec $H ip -o link | grep -q veth && [ \$(ip netns exec $H iptables-save -t nat | grep -c CNI-) -eq 0 ]"
 
+	# IPAM fails while the veth is made beside it: the veth goes again
+	conf "$TMP/noipam.json" noipam 1.0.0 '' '[[{"subnet":"172.16.46.0/24"}]]'
+	sed -i 's/"type":"host-local"/"type":"no-such-ipam"/' "$TMP/noipam.json"
+	plugin "$H" "$bin" ADD "/run/netns/$C" eth0 c-noipam "$TMP/noipam.json" "$TMP/noipam.out"
+	expect "missing IPAM fails naming it" grep -q 'no-such-ipam' "$TMP/noipam.out"
+	expect "missing IPAM: no veth left in either namespace" \
+		sh -c "! ip netns exec $H ip -o link | grep -q veth && ! ip netns exec $C ip -o link show eth0 >/dev/null 2>&1"
+
+	# CHECK asks IPAM while it looks at the container: IPAM's answer still comes first
+	conf "$TMP/chk.json" chknet 1.0.0 '' '[[{"subnet":"172.16.47.0/24"}]]'
+	plugin "$H" "$bin" ADD "/run/netns/$C" eth0 c-chk "$TMP/chk.json" "$TMP/chk.result"
+	expect "check order: add" [ $? -eq 0 ]
+	python3 - "$TMP/chk.json" "$TMP/chk.result" "$TMP/chk-prev.json" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["prevResult"] = json.load(open(sys.argv[2]))
+	json.dump(c, open(sys.argv[3], "w"))
+	PY
+	expect "check order: CHECK passes" plugin "$H" "$bin" CHECK "/run/netns/$C" eth0 c-chk "$TMP/chk-prev.json"
+	inns "$C" ip addr flush dev eth0
+	plugin "$H" "$bin" CHECK "/run/netns/$C" eth0 c-other "$TMP/chk-prev.json" "$TMP/chk1.out"
+	expect "check order: IPAM's error before the container's" grep -q 'Failed to find address' "$TMP/chk1.out"
+	plugin "$H" "$bin" CHECK "/run/netns/$C" eth0 c-chk "$TMP/chk-prev.json" "$TMP/chk2.out"
+	expect "check order: then the container's" grep -q 'Failed to match addr' "$TMP/chk2.out"
+	expect "check order: del" plugin "$H" "$bin" DEL "/run/netns/$C" eth0 c-chk "$TMP/chk.json"
+	expect "check order: reservation released" [ "$(reservations "$TMP/ipam-chknet")" -eq 0 ]
+	expect "check order: no host veth left" sh -c "! ip netns exec $H ip -o link | grep -q veth"
+
 	# failure after the veth exists: an IPv6 address on a namespace without IPv6 on lo
 	# cannot be forced portably; use a gateway-less IPAM result instead (static IPAM)
 	if [ -x "$OURBIN/static" ] || [ -x "$REFBIN/static" ]; then
@@ -303,7 +331,14 @@ else
 	}
 	snapshot() { # snapshot <hostns> <contns> <file>
 		local h=$1 c=$2 f=$3 v
-		sleep 1 # carrier state settles
+		# carrier state settles: the kernel's linkwatch moves operstate up to a second
+		# after the carrier (a link shown NO-CARRIER and LOWER_UP at once is in between)
+		sleep 1
+		for _ in $(seq 50); do
+			{ inns "$h" ip -o link; inns "$c" ip -o link; } 2>/dev/null |
+				grep -q 'NO-CARRIER.*LOWER_UP' || break
+			sleep 0.1
+		done
 		{
 			echo "== host addr"
 			inns "$h" ip -d addr | drop_linklocal
