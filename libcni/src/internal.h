@@ -124,6 +124,10 @@ int cni_read_file(const char *path, size_t max, char **out, size_t *len, cni_err
  */
 int cni_write_file_atomic(const char *path, const char *data, size_t len, unsigned int mode,
 			  bool durable, cni_error **err);
+/* A new memfd (close-on-exec) holding data, its offset at the start; -errno on failure. */
+int cni_memfd_with(const char *name, const char *data, size_t len);
+/* The whole content of fd from its start, NUL-terminated; *len (optional) its length. */
+int cni_fd_read_all(int fd, char **out, size_t *len, cni_error **err);
 /* mkdir -p with mode for the directories it creates. */
 int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err);
 

@@ -122,35 +122,6 @@ static char *find_tool(const char *tool)
 	return NULL;
 }
 
-static int read_all_fd(int fd, char **out, cni_error **err)
-{
-	cni_buf b = CNI_BUF_INIT;
-	char chunk[4096];
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		cni_buf_free(&b);
-		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "lseek: %s", strerror(errno));
-	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			cni_buf_free(&b);
-			return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "read: %s",
-					     strerror(errno));
-		}
-		if (n == 0)
-			break;
-		if (cni_buf_append(&b, chunk, (size_t)n) < 0) {
-			cni_buf_free(&b);
-			return cni_oom(err);
-		}
-	}
-	if (!(*out = cni_buf_steal(&b)))
-		return cni_oom(err);
-	return 0;
-}
-
 /* A tool started by tool_start(), its output collected by tool_finish(). */
 typedef struct tool_run {
 	pid_t pid;
@@ -195,29 +166,15 @@ static int tool_start(const char *tool, const char *const *args, const char *inp
 	argv[argc] = NULL;
 
 	/* memfds instead of pipes: no deadlock whatever the sizes, and O_CLOEXEC */
-	t->out = memfd_create("cni-ipmasq-out", MFD_CLOEXEC);
+	t->out = cni_memfd_with("cni-ipmasq-out", NULL, 0);
 	if (!isempty(input))
-		in = memfd_create("cni-ipmasq-in", MFD_CLOEXEC);
-	else
-		in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		in = cni_memfd_with("cni-ipmasq-in", input, strlen(input));
+	else if ((in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+		in = -errno;
 	if (in < 0 || t->out < 0) {
+		int e = t->out < 0 ? -t->out : -in;
 		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL,
-				  "cannot set up the input and output of %s: %s", tool,
-				  strerror(errno));
-		goto fail;
-	}
-	for (size_t off = 0, len = strlen(strempty(input)); off < len;) {
-		ssize_t n = write(in, input + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "write: %s", strerror(errno));
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (lseek(in, 0, SEEK_SET) < 0) {
-		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "lseek: %s", strerror(errno));
+				  "cannot set up the input and output of %s: %s", tool, strerror(e));
 		goto fail;
 	}
 
@@ -255,7 +212,7 @@ static int tool_finish(tool_run *t, char **output, int *status, cni_error **err)
 		}
 	}
 	t->pid = -1;
-	if (r == 0 && (r = read_all_fd(t->out, output, err)) == 0)
+	if (r == 0 && (r = cni_fd_read_all(t->out, output, NULL, err)) == 0)
 		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 	tool_run_abandon(t);
 	return r;

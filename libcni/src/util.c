@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "internal.h"
@@ -272,4 +273,58 @@ char *cni_go_quote(const char *s)
 		return NULL;
 	}
 	return cni_buf_steal(&b);
+}
+
+int cni_memfd_with(const char *name, const char *data, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+			close(fd);
+			return -saved;
+		}
+		off += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		int saved = errno;
+		close(fd);
+		return -saved;
+	}
+	return fd;
+}
+
+int cni_fd_read_all(int fd, char **out, size_t *len, cni_error **err)
+{
+	cni_buf b = CNI_BUF_INIT;
+	char chunk[4096];
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "lseek: %s", strerror(errno));
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cni_buf_free(&b);
+			return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "read: %s",
+					     strerror(errno));
+		}
+		if (n == 0)
+			break;
+		if (cni_buf_append(&b, chunk, (size_t)n) < 0) {
+			cni_buf_free(&b);
+			return cni_oom(err);
+		}
+	}
+	if (len)
+		*len = b.len;
+	if (!(*out = cni_buf_steal(&b)))
+		return cni_oom(err);
+	return 0;
 }
