@@ -7,6 +7,7 @@
  * gets and the errors made from how it ended. Nothing here is global: each call owns
  * its pipes, buffers and child.
  */
+#include "inproc-internal.h"
 #include "internal.h"
 #include "spawn-internal.h"
 
@@ -601,6 +602,71 @@ int cni_get_version_info(const char *plugin_path, const cni_exec_options *opts,
 
 /* ---- delegation ---- */
 
+/* ---- in-process delegation (inproc-internal.h) ---- */
+
+/* Set once, by the multi-call binary's main(), before anything runs; never changed. */
+static cni_inproc_lookup inproc_lookup;
+
+void cni_inproc_set_lookup(cni_inproc_lookup lookup)
+{
+	inproc_lookup = lookup;
+}
+
+/*
+ * The main to run in-process for the plugin at path: when this process is the multi-call
+ * binary, path is that same file (a link named after one of its plugins), and that plugin
+ * may run in-process. LIBCNI_C_INPROCESS=0 in the environment turns it off.
+ */
+static cni_inproc_main inproc_for(const char *path)
+{
+	struct stat st, self;
+	const char *off = getenv("LIBCNI_C_INPROCESS");
+
+	if (!inproc_lookup || (off && streq(off, "0")))
+		return NULL;
+	if (stat(path, &st) < 0 || stat("/proc/self/exe", &self) < 0 || st.st_dev != self.st_dev ||
+	    st.st_ino != self.st_ino)
+		return NULL;
+	const char *name = strrchr(path, '/');
+	return inproc_lookup(name ? name + 1 : path);
+}
+
+/*
+ * Run main as the exec would run the plugin at path: env as its environment, conf on its
+ * stdin, its stdout collected; a failure is the error it printed, with its code.
+ */
+static int run_inproc(cni_inproc_main main_fn, const char *path, char **env, const char *conf,
+		      size_t conf_len, char **out, size_t *out_len, cni_error **err)
+{
+	_cleanup_close_ int in = cni_memfd_with("cni-delegate-in", conf, conf_len);
+	_cleanup_close_ int stdout_fd = cni_memfd_with("cni-delegate-out", NULL, 0);
+	cni_skel_io io = CNI_SKEL_IO_INIT;
+	cni_inproc_call call = {&io, NULL, 0, false};
+
+	if (in < 0 || stdout_fd < 0)
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "plugin \"%s\": memfd: %s", path,
+				     strerror(in < 0 ? -in : -stdout_fd));
+	io.envp = (const char *const *)env;
+	io.stdin_fd = in;
+	io.stdout_fd = stdout_fd;
+	cni_skel_set_inproc(&call);
+	(void)main_fn();
+	cni_skel_set_inproc(NULL);
+	if (!call.ran)
+		return cni_error_set(err, CNI_ERR_EXEC, NULL,
+				     "plugin \"%s\" did not run through skel in-process", path);
+	if (call.r < 0) {
+		int c = call.err ? cni_error_code(call.err) : -call.r;
+		if (err && !*err)
+			*err = TAKE_PTR(call.err);
+		cni_error_free(call.err);
+		/* as from an exec: the plugin's own code, and a code of 0 still fails */
+		return c > 0 ? -c : -CNI_ERR_EXEC;
+	}
+	cni_error_free(call.err);
+	return out ? cni_fd_read_all(stdout_fd, out, out_len, err) : 0;
+}
+
 static int delegate(const char *type, const char *verb, const char *conf, size_t conf_len,
 		    cni_result **out, cni_error **err)
 {
@@ -625,8 +691,13 @@ static int delegate(const char *type, const char *verb, const char *conf, size_t
 
 	_cleanup_free_ char *stdout_data = NULL;
 	size_t stdout_len = 0;
-	r = cni_exec_plugin_raw(plugin, (const char *const *)env, conf, conf_len, NULL,
-				out ? &stdout_data : NULL, out ? &stdout_len : NULL, err);
+	cni_inproc_main inproc = inproc_for(plugin);
+	if (inproc)
+		r = run_inproc(inproc, plugin, env, conf, conf_len, out ? &stdout_data : NULL,
+			       out ? &stdout_len : NULL, err);
+	else
+		r = cni_exec_plugin_raw(plugin, (const char *const *)env, conf, conf_len, NULL,
+					out ? &stdout_data : NULL, out ? &stdout_len : NULL, err);
 	if (r < 0 || !out)
 		return r;
 	return parse_result(conf, conf_len, stdout_data, stdout_len, out, err);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "skel-internal.h"
+#include "inproc-internal.h"
 
 enum {
 	VERB_ADD = 1 << 0,
@@ -1041,7 +1042,24 @@ int cni_plugin_main_io(const cni_plugin_funcs *funcs, const cni_plugin_info *inf
 	return r;
 }
 
+/* The in-process run armed on this thread (inproc-internal.h), if any. */
+static _Thread_local cni_inproc_call *inproc_call;
+
+void cni_skel_set_inproc(cni_inproc_call *call)
+{
+	inproc_call = call;
+}
+
 int cni_plugin_main(const cni_plugin_funcs *funcs, const cni_plugin_info *info, const char *about)
 {
+	cni_inproc_call *call = inproc_call;
+
+	if (call) {
+		/* one run only: a plugin that delegates in turn arms its own */
+		inproc_call = NULL;
+		call->ran = true;
+		call->r = cni_plugin_main_io(funcs, info, about, call->io, &call->err);
+		return call->r < 0 ? 1 : 0;
+	}
 	return cni_plugin_main_io(funcs, info, about, NULL, NULL) < 0 ? 1 : 0;
 }

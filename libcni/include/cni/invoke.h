@@ -110,6 +110,9 @@ CNI_EXPORT int cni_get_version_info(const char *plugin_path, const cni_exec_opti
 /*
  * Delegation from inside a plugin (DelegateAdd, ...): find type in $CNI_PATH and run it
  * with the process environment, CNI_COMMAND replaced by the verb, and the same stdin.
+ * Inside our multi-call plugin binary, a delegate that is a link to that binary (its
+ * host-local or static) runs in the calling process with exactly that environment and
+ * input (docs/plugins/README.md); everywhere else it is exec'd.
  */
 CNI_EXPORT int cni_delegate_add(const char *type, const char *conf, size_t conf_len,
 				cni_result **out, cni_error **err);

@@ -85,8 +85,10 @@ inns() {
 # runs <bindir>/ptp inside the host namespace with the CNI environment
 plugin() {
 	local hns=$1 bin=$2 verb=$3 netns=$4 ifname=$5 cid=$6 conf=$7 out=${8:-/dev/null}
-	inns "$hns" env -i PATH="$PATH" CNI_COMMAND="$verb" CNI_CONTAINERID="$cid" \
-		CNI_NETNS="$netns" CNI_IFNAME="$ifname" CNI_PATH="$bin" "$bin/ptp" <"$conf" >"$out"
+	# PLUGIN_WRAP: a command to run it under (strace); PLUGIN_ENV: more variables
+	inns "$hns" ${PLUGIN_WRAP:-} env -i PATH="$PATH" ${PLUGIN_ENV:-} CNI_COMMAND="$verb" \
+		CNI_CONTAINERID="$cid" CNI_NETNS="$netns" CNI_IFNAME="$ifname" CNI_PATH="$bin" \
+		"$bin/ptp" <"$conf" >"$out"
 }
 
 # bindir <name> <ptp> <host-local>: a plugin directory with those two plugins
@@ -262,6 +264,42 @@ beyond() {
 	expect "check order: del" plugin "$H" "$bin" DEL "/run/netns/$C" eth0 c-chk "$TMP/chk.json"
 	expect "check order: reservation released" [ "$(reservations "$TMP/ipam-chknet")" -eq 0 ]
 	expect "check order: no host veth left" sh -c "! ip netns exec $H ip -o link | grep -q veth"
+
+	# The multi-call ptp runs host-local in its own process when CNI_PATH's host-local is
+	# the same executable, and execs it otherwise (another binary, or turned off).
+	if [ -L "$OURBIN/ptp" ] && command -v strace >/dev/null; then
+		conf "$TMP/inproc.json" inproc 1.0.0 '' '[[{"subnet":"172.16.48.0/24"}]]'
+		execs() { grep -c 'execve(".*host-local"' "$TMP/inproc.trace"; }
+		PLUGIN_WRAP="strace -f -qq -e trace=execve -o $TMP/inproc.trace"
+		plugin "$H" "$bin" ADD "/run/netns/$C" eth0 c-inproc "$TMP/inproc.json" "$TMP/inproc.out"
+		expect "in-process IPAM: ADD succeeds" grep -q '"172.16.48.2/24"' "$TMP/inproc.out"
+		expect "in-process IPAM: ADD execs no host-local" [ "$(execs)" -eq 0 ]
+		expect "in-process IPAM: address reserved" [ "$(reservations "$TMP/ipam-inproc")" -eq 1 ]
+		plugin "$H" "$bin" DEL "/run/netns/$C" eth0 c-inproc "$TMP/inproc.json"
+		expect "in-process IPAM: DEL execs no host-local" [ "$(execs)" -eq 0 ]
+		expect "in-process IPAM: DEL releases" [ "$(reservations "$TMP/ipam-inproc")" -eq 0 ]
+		PLUGIN_ENV=LIBCNI_C_INPROCESS=0 \
+			plugin "$H" "$bin" ADD "/run/netns/$C" eth0 c-inproc "$TMP/inproc.json" "$TMP/inproc.out"
+		expect "LIBCNI_C_INPROCESS=0: host-local is exec'd" [ "$(execs)" -eq 1 ]
+		plugin "$H" "$bin" DEL "/run/netns/$C" eth0 c-inproc "$TMP/inproc.json"
+		local mixed
+		mixed=$(bindir inproc-mixed "$OURBIN/ptp" "$REFBIN/host-local")
+		plugin "$H" "$mixed" ADD "/run/netns/$C" eth0 c-inproc "$TMP/inproc.json" "$TMP/inproc.out"
+		expect "another host-local in CNI_PATH is exec'd" grep -q "execve(\"$mixed/host-local\"" "$TMP/inproc.trace"
+		expect "another host-local: ADD succeeds" grep -Eq '"172.16.48.[0-9]+/24"' "$TMP/inproc.out"
+		plugin "$H" "$mixed" DEL "/run/netns/$C" eth0 c-inproc "$TMP/inproc.json"
+		PLUGIN_WRAP=
+		# an in-process IPAM error is the plugin's own, code and message
+		sed 's/"subnet":"172.16.48.0\/24"/"subnet":"172.16.48.0\/33"/' "$TMP/inproc.json" >"$TMP/inproc-bad.json"
+		plugin "$H" "$bin" ADD "/run/netns/$C" eth0 c-inproc "$TMP/inproc-bad.json" "$TMP/inproc-bad.out"
+		PLUGIN_ENV=LIBCNI_C_INPROCESS=0 \
+			plugin "$H" "$bin" ADD "/run/netns/$C" eth0 c-inproc "$TMP/inproc-bad.json" "$TMP/inproc-bad-exec.out"
+		expect "in-process IPAM error equals the exec'd one" cmp -s "$TMP/inproc-bad.out" "$TMP/inproc-bad-exec.out"
+		expect "in-process IPAM error names the field" grep -q '172.16.48.0/33' "$TMP/inproc-bad.out"
+		expect "in-process IPAM: nothing left" sh -c "! ip netns exec $H ip -o link | grep -q veth && [ \$(find $TMP/ipam-inproc -type f -name '172.*' | wc -l) -eq 0 ]"
+	else
+		echo "# in-process IPAM: not a multi-call build or no strace, not checked"
+	fi
 
 	# failure after the veth exists: an IPv6 address on a namespace without IPv6 on lo
 	# cannot be forced portably; use a gateway-less IPAM result instead (static IPAM)
