@@ -6,17 +6,20 @@
 #      (unit, integration, interop, fuzz, abi),
 #   2. rebuilds with AddressSanitizer + UBSan and runs the unit tests again,
 #   3. runs the unit tests of build 1 under valgrind (memcheck, leaks are errors),
+#   4. builds the fully static multi-call binary (CNI_MULTICALL_STATIC) and runs the tests
+#      that run plugins against it (nftables through nft(8) there),
 # and ends with one summary line. Exit status 0 only when every step passed.
 #
-# Environment: BUILD_DIR (default build-ci; the sanitizer build is $BUILD_DIR-asan),
-# JOBS (default nproc), SKIP_DEPS=1 (never touch packages), CTEST_ARGS (extra ctest args),
-# CMAKE_ARGS (extra configure args for both builds).
+# Environment: BUILD_DIR (default build-ci; the sanitizer build is $BUILD_DIR-asan, the
+# static one $BUILD_DIR-static), JOBS (default nproc), SKIP_DEPS=1 (never touch packages),
+# CTEST_ARGS (extra ctest args), CMAKE_ARGS (extra configure args for every build).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build-ci}
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
 ASAN_BUILD=$BUILD-asan
+STATIC_BUILD=$BUILD-static
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 START=$(date +%s)
 
@@ -85,16 +88,26 @@ run_ctest() { # <build-dir> <log> <ctest args...>
 	return "$rc"
 }
 
+# configure_build <dir> <cmake args...>: configure (log in <dir>/configure.log) and build
+configure_build() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	if cmake -S "$ROOT" -B "$dir" "$@" ${CMAKE_ARGS:-} >"$dir/configure.log" 2>&1 &&
+		cmake --build "$dir" -j"$JOBS"; then
+		return 0
+	fi
+	tail -50 "$dir/configure.log"
+	return 1
+}
+
 # ---- 1. -Werror build, every label ------------------------------------------------------
 say "build ($BUILD, RelWithDebInfo, -Werror)"
-mkdir -p "$BUILD" "$ASAN_BUILD"
-if cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCNI_WERROR=ON \
-	-DCNI_BUILD_STATIC=ON -DCNI_SANITIZE=OFF ${CMAKE_ARGS:-} >"$BUILD/configure.log" 2>&1 &&
-	cmake --build "$BUILD" -j"$JOBS"; then
+if configure_build "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCNI_WERROR=ON \
+	-DCNI_BUILD_STATIC=ON -DCNI_SANITIZE=OFF; then
 	record build ok 0
 	BUILD_OK=1
 else
-	tail -50 "$BUILD/configure.log"
 	record build FAILED 1
 	BUILD_OK=0
 fi
@@ -113,16 +126,14 @@ say "ASan+UBSan build ($ASAN_BUILD), unit tests"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # one executable per plugin here (CNI_MULTICALL=OFF), so that layout is built and run too
-if cmake -S "$ROOT" -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DCNI_WERROR=ON \
-	-DCNI_SANITIZE=ON -DCNI_MULTICALL=OFF ${CMAKE_ARGS:-} >"$ASAN_BUILD/configure.log" 2>&1 &&
-	cmake --build "$ASAN_BUILD" -j"$JOBS"; then
+if configure_build "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DCNI_WERROR=ON -DCNI_SANITIZE=ON \
+	-DCNI_MULTICALL=OFF; then
 	if run_ctest "$ASAN_BUILD" "$ASAN_BUILD/ctest-unit.log" -L "unit|fuzz"; then
 		record asan-unit "$CT_RESULT" 0
 	else
 		record asan-unit "$CT_RESULT, FAILED" 1
 	fi
 else
-	tail -50 "$ASAN_BUILD/configure.log"
 	record asan-build FAILED 1
 fi
 unset ASAN_OPTIONS UBSAN_OPTIONS
@@ -155,6 +166,22 @@ if [ $BUILD_OK -eq 1 ]; then
 		record valgrind "$vg_total/$vg_total clean" 0
 	else
 		record valgrind "$((vg_total - vg_failed))/$vg_total clean, FAILED: ${vg_names[*]}" 1
+	fi
+fi
+
+# ---- 4. the fully static multi-call binary, the tests that run plugins -------------------
+if [ $BUILD_OK -eq 1 ]; then
+	say "static multi-call build ($STATIC_BUILD), plugin tests"
+	if configure_build "$STATIC_BUILD" -DCMAKE_BUILD_TYPE=Release -DCNI_WERROR=ON \
+		-DCNI_MULTICALL_STATIC=ON; then
+		if run_ctest "$STATIC_BUILD" "$STATIC_BUILD/ctest-static.log" \
+			-R 'ptp|bridge$|portmap|firewall|tuning|loopback|e2e|podman|nft_exec'; then
+			record static-plugins "$CT_RESULT" 0
+		else
+			record static-plugins "$CT_RESULT, FAILED" 1
+		fi
+	else
+		record static-build FAILED 1
 	fi
 fi
 

@@ -116,6 +116,31 @@ static int do_nft(void *ud, cni_error **err)
 	return cni_nft_run("delete table ip cni_nftest", false, NULL, err);
 }
 
+/*
+ * How nftables is reached: libnftables does not care about $PATH, nft(8) has to be in it.
+ * LIBCNI_C_NFT_EXEC=1 (a second ctest entry) takes the exec way a statically linked
+ * process takes, and the tests after this one then run through nft(8).
+ */
+static void test_nft_mode(void **state)
+{
+	const char *force = getenv("LIBCNI_C_NFT_EXEC");
+	bool exec_mode = force && strcmp(force, "1") == 0;
+	char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/sbin:/usr/bin:/sbin:/bin");
+	cni_error *e = NULL;
+
+	assert_non_null(path);
+	assert_int_equal(setenv("PATH", "/nonexistent", 1), 0);
+	assert_int_equal(cni_nftables_usable(), !exec_mode);
+	if (exec_mode) {
+		assert_true(cni_nft_run("list tables", false, NULL, &e) < 0);
+		assert_non_null(strstr(cni_error_msg(e), "nft not found in $PATH"));
+		cni_error_free(e);
+	}
+	assert_int_equal(setenv("PATH", path, 1), 0);
+	free(path);
+	assert_true(cni_nftables_usable());
+}
+
 static void test_nft(void **state)
 {
 	assert_int_equal(in_ns(do_nft, NULL), 0);
@@ -148,6 +173,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_restore_save_v4),
 	    cmocka_unit_test(test_restore_save_v6),
+	    cmocka_unit_test(test_nft_mode),
 	    cmocka_unit_test(test_nft),
 	    cmocka_unit_test(test_bad_args),
 	};
