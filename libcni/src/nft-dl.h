@@ -7,7 +7,9 @@
  * libnftables and its dependencies (libnftnl, libmnl, libxtables, libgmp), about a
  * millisecond per exec, even in plugins that never touch nftables. These wrappers
  * dlopen it once (thread-safe) and otherwise behave as the functions they are named
- * after; cni_dl_nft_ctx_new() returns NULL when the library cannot be loaded.
+ * after; cni_dl_nft_ctx_new() returns NULL when the library cannot be loaded. In a
+ * statically linked process they run nft(8) instead (nft-dl.c says how), and
+ * cni_dl_nft_ctx_new() returns NULL when there is no nft in $PATH.
  */
 
 #include <nftables/libnftables.h>
