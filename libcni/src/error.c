@@ -8,6 +8,7 @@ struct cni_error {
 	int code;
 	char *msg;
 	char *details;
+	bool foreign; /* the code came from a plugin's error JSON: printed as it is */
 };
 
 cni_error *cni_error_newv(int code, const char *details, const char *fmt, va_list ap)
@@ -88,7 +89,22 @@ int cni_error_spec_code(const cni_error *e)
 {
 	if (!e)
 		return CNI_ERR_INTERNAL;
-	return e->code >= CNI_ERR_LIB_BASE ? CNI_ERR_INTERNAL : e->code;
+	return e->code >= CNI_ERR_LIB_BASE && !e->foreign ? CNI_ERR_INTERNAL : e->code;
+}
+
+void cni_error_set_foreign(cni_error *e)
+{
+	if (e)
+		e->foreign = true;
+}
+
+int cni_error_return_code(const cni_error *e)
+{
+	if (!e)
+		return -CNI_ERR_INTERNAL;
+	if (e->foreign && (e->code <= 0 || e->code >= CNI_ERR_LIB_BASE))
+		return -CNI_ERR_EXEC;
+	return e->code > 0 ? -e->code : -CNI_ERR_INTERNAL;
 }
 
 const char *cni_error_msg(const cni_error *e)
@@ -105,7 +121,10 @@ cni_error *cni_error_dup(const cni_error *e)
 {
 	if (!e)
 		return NULL;
-	return cni_error_new(e->code, e->details, "%s", e->msg);
+	cni_error *copy = cni_error_new(e->code, e->details, "%s", e->msg);
+	if (copy)
+		copy->foreign = e->foreign;
+	return copy;
 }
 
 void cni_error_free(cni_error *e)
@@ -165,6 +184,7 @@ int cni_error_from_json(cni_error **out, const char *json, size_t len)
 	cni_error *e = cni_error_new((int)json_integer_value(code), details, "%s", strempty(msg));
 	if (!e)
 		return -CNI_ERR_NOMEM;
+	cni_error_set_foreign(e); /* a code read off the wire is printed as it is */
 	*out = e;
 	return 0;
 }

@@ -354,6 +354,7 @@ static int error_from_stdout(const cni_spawn_result *pr, cni_error **out, char *
 			  json_string_value(details), "%s", strempty(json_string_value(msg)));
 	if (!e)
 		return -CNI_ERR_NOMEM;
+	cni_error_set_foreign(e);
 	*out = e;
 	return 0;
 }
@@ -372,14 +373,14 @@ static int plugin_failed(const char *path, const cni_spawn_result *pr, size_t ma
 		if (r < 0)
 			return cni_oom(err);
 		if (r == 0) {
-			int c = cni_error_code(pe);
+			/* The plugin's own code stays in the error; a code of 0 (the
+			 * reference's ErrUnknown) must still fail. */
+			int c = cni_error_return_code(pe);
 			if (err && !*err)
 				*err = pe;
 			else
 				cni_error_free(pe);
-			/* The plugin's own code stays in the error; a code of 0 (the
-			 * reference's ErrUnknown) must still fail. */
-			return c > 0 ? -c : -CNI_ERR_EXEC;
+			return c;
 		}
 		_cleanup_free_ char *head =
 		    cni_strdupf("%.*s%s", QUOTE_STDOUT_MAX, pr->out.data,
@@ -656,12 +657,23 @@ static int run_inproc(cni_inproc_main main_fn, const char *path, char **env, con
 		return cni_error_set(err, CNI_ERR_EXEC, NULL,
 				     "plugin \"%s\" did not run through skel in-process", path);
 	if (call.r < 0) {
-		int c = call.err ? cni_error_code(call.err) : -call.r;
-		if (err && !*err)
-			*err = TAKE_PTR(call.err);
+		/* as an exec's caller would read it from the error JSON the plugin printed:
+		 * the printed code, the plugin's own */
+		cni_error *e = call.err ? cni_error_new(cni_error_spec_code(call.err),
+							cni_error_details(call.err), "%s",
+							cni_error_msg(call.err))
+					: cni_error_new(CNI_ERR_INTERNAL, NULL, "plugin \"%s\" failed",
+							path);
 		cni_error_free(call.err);
-		/* as from an exec: the plugin's own code, and a code of 0 still fails */
-		return c > 0 ? -c : -CNI_ERR_EXEC;
+		if (!e)
+			return cni_oom(err);
+		cni_error_set_foreign(e);
+		int c = cni_error_return_code(e);
+		if (err && !*err)
+			*err = e;
+		else
+			cni_error_free(e);
+		return c;
 	}
 	cni_error_free(call.err);
 	return out ? cni_fd_read_all(stdout_fd, out, out_len, err) : 0;

@@ -73,6 +73,16 @@ static void test_from_json(void **state)
 	cni_error_free(c);
 	cni_error_free(e);
 	e = NULL;
+	/* a code read off the wire is the plugin's, printed as it is even from 1000 up; the
+	 * library's own codes there print as 999 */
+	j = "{\"code\":1003,\"msg\":\"plugin's own\"}";
+	assert_int_equal(cni_error_from_json(&e, j, strlen(j)), 0);
+	assert_int_equal(cni_error_spec_code(e), 1003);
+	cni_error_free(e);
+	e = cni_error_new(CNI_ERR_NOT_FOUND, NULL, "ours");
+	assert_int_equal(cni_error_spec_code(e), CNI_ERR_INTERNAL);
+	cni_error_free(e);
+	e = NULL;
 	assert_int_equal(cni_error_from_json(&e, "{\"msg\":\"x\"}", 11), -CNI_ERR_DECODING_FAILURE);
 	assert_int_equal(cni_error_from_json(&e, "garbage", 7), -CNI_ERR_DECODING_FAILURE);
 	assert_null(e);

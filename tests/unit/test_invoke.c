@@ -374,6 +374,23 @@ static void test_exec_error_json(void **state)
 	cni_error_free(e);
 	e = NULL;
 
+	/* A plugin's own code in the library's range stays the plugin's: printed as it is,
+	 * and the call fails with -CNI_ERR_EXEC rather than reading as -CNI_ERR_NOT_FOUND. */
+	r = run("{\"testBehavior\":\"error\",\"testCode\":1003,\"testMsg\":\"mine\"}", NULL, NULL,
+		NULL, &e);
+	assert_int_equal(r, -CNI_ERR_EXEC);
+	assert_int_equal(cni_error_code(e), 1003);
+	assert_int_equal(cni_error_spec_code(e), 1003);
+	char *ej = NULL;
+	assert_int_equal(cni_error_to_json(e, NULL, &ej), 0);
+	assert_non_null(strstr(ej, "\"code\": 1003"));
+	cni_free(ej);
+	cni_error *copy = cni_error_dup(e);
+	assert_int_equal(cni_error_spec_code(copy), 1003);
+	cni_error_free(copy);
+	cni_error_free(e);
+	e = NULL;
+
 	/* Error JSON with exit 0 is a success: stdout is returned as is. */
 	char *out = NULL;
 	assert_int_equal(run("{\"testBehavior\":\"error\",\"testExitCode\":0,\"testCode\":5}", NULL,

@@ -122,10 +122,11 @@ static int fail(const char *what, const cni_error *e)
 	    !strstr(cni_error_msg(e), cni_error_details(e)))
 		fprintf(stderr, "cnitool: details: %s\n", cni_error_details(e));
 	/*
-	 * Errors carrying a spec code came from a plugin (or are ones a plugin could have
-	 * returned): show them as the spec's error JSON too, so scripts can read the code.
+	 * Errors carrying a spec code, or a plugin's own code (which the library prints as it
+	 * is, even from 1000 up), came from a plugin or are ones a plugin could have
+	 * returned: show them as the spec's error JSON too, so scripts can read the code.
 	 */
-	if (code > 0 && code < CNI_ERR_LIB_BASE) {
+	if (code > 0 && (code < CNI_ERR_LIB_BASE || cni_error_spec_code(e) == code)) {
 		char *json = NULL;
 
 		if (cni_error_to_json(e, NULL, &json) == 0) {

@@ -9,6 +9,11 @@
  * Failing functions return the negated code. Codes below 1000 are the spec's and are
  * printed as they are; codes from CNI_ERR_LIB_BASE up are the library's own and are
  * printed as 999 (internal) in the spec's error JSON.
+ *
+ * An error read from a plugin's error JSON (by the invoke and runtime functions, or
+ * cni_error_from_json()) keeps the plugin's own code, which the spec lets a plugin choose
+ * from 100 up: it is printed as it is even from 1000 up, and a function failing with
+ * such a code returns -CNI_ERR_EXEC, so it never reads as one of the library's codes.
  */
 
 #include <stdarg.h>
@@ -67,7 +72,8 @@ CNI_EXPORT int cni_error_prefix(cni_error *e, const char *fmt, ...) CNI_PRINTF(2
 
 /** The code as stored (may be a library code >= CNI_ERR_LIB_BASE). */
 CNI_EXPORT int cni_error_code(const cni_error *e);
-/** The code as printed in the spec's error JSON (library codes become 999). */
+/** The code as printed in the spec's error JSON (library codes become 999; a code read
+ * from a plugin's error JSON stays). */
 CNI_EXPORT int cni_error_spec_code(const cni_error *e);
 /** Borrowed message ("" if none). */
 CNI_EXPORT const char *cni_error_msg(const cni_error *e);
@@ -85,7 +91,8 @@ CNI_EXPORT void cni_error_free(cni_error *e);
  */
 CNI_EXPORT int cni_error_to_json(const cni_error *e, const char *cni_version, char **out);
 
-/** Parse the spec's error JSON (as a plugin prints it). code must be a number. */
+/** Parse the spec's error JSON (as a plugin prints it). code must be a number; it is
+ * kept as it is, also when printed again. */
 CNI_EXPORT int cni_error_from_json(cni_error **out, const char *json, size_t len);
 
 /** Static name of a code ("CNI_ERR_DECODING_FAILURE" style), "unknown" otherwise. */
