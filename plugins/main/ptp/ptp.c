@@ -70,13 +70,12 @@ static int string_list(json_t *obj, const char *key, const char *field, char ***
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 	json_array_foreach(v, i, it)
 	{
-		if (!json_is_string(it)) {
+		/* a null entry decodes as "" in Go, as in the reference */
+		if (!json_is_string(it) && !json_is_null(it)) {
 			strv_free(l);
-			/* this plugin has always called a null entry "bool" (Go takes it as "") */
-			return pj_go_error(err, &GO, json_is_null(it) ? "bool" : pj_kind(it), field,
-					   "string");
+			return pj_go_type_error(err, &GO, it, field, "string");
 		}
-		if (!(l[i] = strdup(json_string_value(it)))) {
+		if (!(l[i] = strdup(json_is_null(it) ? "" : json_string_value(it)))) {
 			strv_free(l);
 			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 		}

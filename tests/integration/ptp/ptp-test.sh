@@ -418,6 +418,7 @@ else
 		"dual-mtu|1.0.0|,\"ipMasq\":true,\"mtu\":1400|$DUAL|$RTD"
 		"nomasq|1.0.0|,\"ipMasq\":false|$DUAL|$RTD"
 		"dns|0.4.0|$DNS|$V4|$RT4"
+		"dns-null|1.0.0|,\"dns\":{\"nameservers\":[\"10.1.1.1\",null],\"search\":[null]}|$V4|$RT4"
 		"old-version|0.3.1|,\"ipMasq\":true|$V4|$RT4"
 	)
 	for c in "${CASES[@]}"; do
