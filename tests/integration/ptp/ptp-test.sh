@@ -114,6 +114,15 @@ reservations() { # reservation files (named after the address) in a host-local s
 	find "$1" -maxdepth 2 -type f -regextype posix-extended -regex '.*/[0-9a-f.:]+' 2>/dev/null | wc -l
 }
 
+with_prev() { # with_prev <conf> <result> <out>: the config with the result as prevResult
+	python3 - "$@" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["prevResult"] = json.load(open(sys.argv[2]))
+	json.dump(c, open(sys.argv[3], "w"))
+	PY
+}
+
 # ------------------------------------------------------------------------------------
 # 1. the scenario, with cnitool (if built) and both IPAMs
 
@@ -250,12 +259,7 @@ beyond() {
 	conf "$TMP/chk.json" chknet 1.0.0 '' '[[{"subnet":"172.16.47.0/24"}]]'
 	plugin "$H" "$bin" ADD "/run/netns/$C" eth0 c-chk "$TMP/chk.json" "$TMP/chk.result"
 	expect "check order: add" [ $? -eq 0 ]
-	python3 - "$TMP/chk.json" "$TMP/chk.result" "$TMP/chk-prev.json" <<-'PY'
-	import json, sys
-	c = json.load(open(sys.argv[1]))
-	c["prevResult"] = json.load(open(sys.argv[2]))
-	json.dump(c, open(sys.argv[3], "w"))
-	PY
+	with_prev "$TMP/chk.json" "$TMP/chk.result" "$TMP/chk-prev.json"
 	expect "check order: CHECK passes" plugin "$H" "$bin" CHECK "/run/netns/$C" eth0 c-chk "$TMP/chk-prev.json"
 	inns "$C" ip addr flush dev eth0
 	plugin "$H" "$bin" CHECK "/run/netns/$C" eth0 c-other "$TMP/chk-prev.json" "$TMP/chk1.out"
@@ -306,12 +310,7 @@ beyond() {
 			PLUGIN_RUNNER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=97 --suppressions=$(dirname "$(readlink -f "$0")")/../libnftables.supp"
 			plugin "$H" "$bin" ADD "/run/netns/$C" eth0 c-vg "$TMP/vg.json" "$TMP/vg.result"
 			expect "in-process IPAM under valgrind: ADD clean" [ $? -eq 0 ]
-			python3 - "$TMP/vg.json" "$TMP/vg.result" "$TMP/vg-check.json" <<-'PY'
-			import json, sys
-			c = json.load(open(sys.argv[1]))
-			c["prevResult"] = json.load(open(sys.argv[2]))
-			json.dump(c, open(sys.argv[3], "w"))
-			PY
+			with_prev "$TMP/vg.json" "$TMP/vg.result" "$TMP/vg-check.json"
 			expect "in-process IPAM under valgrind: CHECK clean" \
 				plugin "$H" "$bin" CHECK "/run/netns/$C" eth0 c-vg "$TMP/vg-check.json"
 			expect "in-process IPAM under valgrind: DEL clean" \
