@@ -4,8 +4,9 @@
  *
  * A plugin runs through spawn.c (three pipes as its stdio and nothing else, one poll()
  * loop for all of them, a deadline and an output limit); here are the environment it
- * gets and the errors made from how it ended. Nothing here is global: each call owns
- * its pipes, buffers and child.
+ * gets and the errors made from how it ended. Each call owns its pipes, buffers and
+ * child; the one global is the in-process lookup, which only the multi-call plugin binary
+ * sets, once, before anything runs (inproc-internal.h).
  */
 #include "inproc-internal.h"
 #include "internal.h"
@@ -601,9 +602,7 @@ int cni_get_version_info(const char *plugin_path, const cni_exec_options *opts,
 	return cni_plugin_info_decode(out, reply, reply_len, err);
 }
 
-/* ---- delegation ---- */
-
-/* ---- in-process delegation (inproc-internal.h) ---- */
+/* ---- delegation, and in-process delegation (inproc-internal.h) ---- */
 
 /* Set once, by the multi-call binary's main(), before anything runs; never changed. */
 static cni_inproc_lookup inproc_lookup;
