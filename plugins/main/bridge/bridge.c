@@ -511,10 +511,15 @@ static int setup_masq(struct add_ctx *x, cni_error **err)
 	return r;
 }
 
-/* Wait (0, 50, 500, 1000, 1000 ms) for the host end to be operationally up. */
+/*
+ * Wait for the host end to be operationally up, 2.5 s at most as the reference (which
+ * looks at 0, 50, 500, 1500 and 2500 ms). The kernel moves the state up to a second after
+ * the carrier, usually within a few milliseconds: looking again soon at first means a
+ * port that comes up 2 ms late costs 2 ms, not 50.
+ */
 static int wait_port_up(struct add_ctx *x, cni_error **err)
 {
-	static const long waits[] = {0, 50, 500, 1000, 1000};
+	static const long waits[] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 500, 1000, 500};
 	cni_link_info hl = CNI_LINK_INFO_INIT;
 	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
 		sleep_ms(waits[i]);
