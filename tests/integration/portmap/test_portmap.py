@@ -159,6 +159,41 @@ def test_nftables_backend():
         srv.kill()
 
 
+def conntrack(ns):
+    return sh(f"ip netns exec {ns} cat /proc/net/nf_conntrack", check=False).stdout
+
+
+def udp_send(ns, src, dst, port):
+    sh(f"ip netns exec {ns} python3 -c \"import socket; s = socket.socket(socket.AF_INET, "
+       f"socket.SOCK_DGRAM); s.bind(('{src}', 0)); s.sendto(b'x', ('{dst}', {port}))\"")
+
+
+def test_conntrack_stale_udp():
+    """A UDP flow to a host port tracked before the mapping existed keeps its old
+    translation: ADD deletes the conntrack entries whose destination port is a mapped UDP
+    host port, and only those."""
+    if not os.path.exists("/proc/net/nf_conntrack"):
+        print("note: no /proc/net/nf_conntrack, conntrack cleanup not checked")
+        return
+    h, c = topo()
+    # a rule that looks at connection state makes the namespace track connections
+    sh(f"ip netns exec {h} nft add table ip cnitest")
+    sh(f"ip netns exec {h} nft 'add chain ip cnitest out {{ type filter hook output priority 0; }}'")
+    sh(f"ip netns exec {h} nft add rule ip cnitest out ct state new counter")
+    udp_send(h, "10.99.0.1", "10.99.0.1", 8081)  # 8081/udp is mapped in MAPS
+    udp_send(h, "10.99.0.1", "10.99.0.1", 8181)  # not mapped: stays
+    udp_send(h, "10.99.0.1", "10.99.0.1", 8080)  # mapped, but for tcp: stays
+    before = conntrack(h)
+    expect(all(f"dport={p}" in before for p in (8081, 8181, 8080)), f"no flows tracked: {before}")
+    rc, out, err = run_plugin(OURS, "ADD", h, conf(MAPS))
+    expect(rc == 0, f"ADD: {out}{err}")
+    after = conntrack(h)
+    expect("dport=8081 " not in after, f"stale 8081/udp entry kept: {after}")
+    expect("dport=8181 " in after and "dport=8080 " in after, f"other entries gone: {after}")
+    rc, out, err = run_plugin(OURS, "DEL", h, conf(MAPS))
+    expect(rc == 0, f"DEL: {out}{err}")
+
+
 def test_bad_config():
     h = netns("pmb")
     for maps, extra, word in (([{"hostPort": 0, "containerPort": 80}], {}, "host port"),
@@ -184,6 +219,6 @@ if __name__ == "__main__":
     else:
         print("note: reference portmap missing, differential case not run")
     for t in (test_traffic_v4_v6_localhost, test_no_mappings_no_work, test_one_restore_per_family,
-              test_gc, test_nftables_backend, test_bad_config):
+              test_gc, test_nftables_backend, test_conntrack_stale_udp, test_bad_config):
         r.case(t)
     r.finish()
