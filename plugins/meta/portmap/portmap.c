@@ -394,6 +394,37 @@ static void warn(const char *what, cni_error *e)
 	cni_error_free(e);
 }
 
+/*
+ * One family's rules, with the backend *be. "auto" is resolve_backend()'s choice, made
+ * lazily: an iptables that took the change (one atomic restore) is an iptables that
+ * works, so the probe (an exec) runs only when iptables failed, and then picks nftables
+ * or returns iptables' error, as deciding first would have.
+ */
+static int add_family(pm_conf *c, enum pm_backend *be, int family, cni_error **err)
+{
+	cni_error *e = NULL;
+	int r;
+
+	if (*be == PM_BACKEND_NFTABLES)
+		return pm_nft_add(c, family, err);
+	if (*be == PM_BACKEND_IPTABLES)
+		return pm_ipt_add(c, family, err);
+	if ((r = pm_ipt_add(c, family, &e)) == 0) {
+		*be = PM_BACKEND_IPTABLES;
+		return 0;
+	}
+	*be = resolve_backend(c);
+	if (*be == PM_BACKEND_NFTABLES) {
+		cni_error_free(e);
+		return pm_nft_add(c, family, err);
+	}
+	if (err && !*err)
+		*err = e;
+	else
+		cni_error_free(e);
+	return r;
+}
+
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
 	cni_conf *conf = NULL;
@@ -417,16 +448,14 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 	if (c.n_maps == 0)
 		goto pass;
 	pick_addresses(&c, prev, err);
-	enum pm_backend be = resolve_backend(&c);
+	enum pm_backend be = c.backend;
 	for (int f = 0; f < 2; f++) {
 		int family = f ? AF_INET6 : AF_INET;
 		if (!c.has_ip[f])
 			continue;
 		if (c.snat && family == AF_INET && (r = enable_route_localnet(&c.ip[f], err)) < 0)
 			goto out_conf;
-		r = be == PM_BACKEND_NFTABLES ? pm_nft_add(&c, family, err)
-					      : pm_ipt_add(&c, family, err);
-		if (r < 0)
+		if ((r = add_family(&c, &be, family, err)) < 0)
 			goto out_conf;
 		/* A UDP flow to the host port that was tracked before the rule existed would
 		 * keep bypassing it: drop such entries. Failures are only reported. */
@@ -498,8 +527,19 @@ static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 		return r;
 	if (c.n_maps == 0)
 		goto out;
-	if (c.backend != PM_BACKEND_NFTABLES && (r = pm_ipt_del(c.name, a->container_id, err)) < 0)
-		goto out;
+	if (c.backend != PM_BACKEND_NFTABLES) {
+		cni_error *e = NULL;
+		r = pm_ipt_del(c.name, a->container_id, &e);
+		if (r < 0 && c.backend == PM_BACKEND_AUTO && !cni_iptables_usable(AF_INET) &&
+		    !cni_iptables_usable(AF_INET6)) {
+			/* auto: iptables may simply not be there, and then no rule of ours is */
+			cni_error_free(e);
+			r = 0;
+		} else if (r < 0) {
+			*err = e;
+			goto out;
+		}
+	}
 	if (c.backend != PM_BACKEND_IPTABLES) {
 		cni_error *e = NULL;
 		r = pm_nft_del(a->container_id, &e);

@@ -6,7 +6,10 @@ and the nftables backend. Everything runs in namespaces created here: the "host"
 test namespace."""
 import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from nslib import *  # noqa: E402,F403
@@ -159,6 +162,55 @@ def test_nftables_backend():
         srv.kill()
 
 
+def test_auto_backend():
+    """No backend key: iptables when it works (decided by the change itself, no probe), and
+    nftables when only nftables does: here iptables tools that always fail come first in
+    PATH."""
+    h, c = topo()
+    cf = conf(MAPS[:1], ips=("10.99.0.2/24",))
+    trace = tempfile.mktemp(prefix="cni-it-pm-trace-")
+    if shutil.which("strace"):
+        # the plugin under strace: env -i ... strace -o trace portmap
+        r = subprocess.run(["ip", "netns", "exec", h, "env", "-i", "CNI_COMMAND=ADD",
+                            "CNI_CONTAINERID=ctr1", "CNI_NETNS=/var/run/netns/x", "CNI_IFNAME=eth0",
+                            "CNI_PATH=" + REF_DIR, "PATH=" + os.environ.get("PATH", ""),
+                            "strace", "-f", "-qq", "-e", "trace=execve", "-o", trace, OURS],
+                           input=json.dumps(cf), capture_output=True, text=True)
+        rc, out, err = r.returncode, r.stdout, r.stderr
+        with open(trace) as f:
+            execs = [l for l in f if "execve(" in l]
+        os.unlink(trace)
+        expect(not any(l.split('"')[1].endswith("/iptables") for l in execs),
+               f"auto ADD probed iptables: {execs}")
+        expect(sum("iptables-restore" in l for l in execs) == 1, f"execs: {execs}")
+    else:
+        rc, out, err = run_plugin(OURS, "ADD", h, cf)
+    expect(rc == 0, out + err)
+    expect(any("CNI-DN-" in l for fam in saved(h, "nat") for l in fam), "auto: no iptables rules")
+    rc, out, err = run_plugin(OURS, "DEL", h, cf)
+    expect(rc == 0, out + err)
+    only_nft = tempfile.mkdtemp(prefix="cni-it-pm-path-")
+    try:
+        for t in ("iptables", "ip6tables"):
+            for suffix in ("", "-save", "-restore"):
+                with open(os.path.join(only_nft, t + suffix), "w") as f:
+                    f.write("#!/bin/sh\necho broken >&2\nexit 1\n")
+                os.chmod(os.path.join(only_nft, t + suffix), 0o755)
+        path = only_nft + ":" + os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        rc, out, err = run_plugin(OURS, "ADD", h, cf, env_extra={"PATH": path})
+        expect(rc == 0, out + err)
+        rules = sh(f"ip netns exec {h} nft list table ip cni_hostport", check=False).stdout
+        expect("dport 8080" in rules and "ctr1" in rules, f"auto without iptables: {rules}")
+        expect(not any("CNI-DN-" in l for fam in saved(h, "nat") for l in fam),
+               "auto without iptables wrote iptables rules")
+        rc, out, err = run_plugin(OURS, "DEL", h, cf, env_extra={"PATH": path})
+        expect(rc == 0, out + err)
+        rules = sh(f"ip netns exec {h} nft list table ip cni_hostport", check=False).stdout
+        expect("ctr1" not in rules, rules)
+    finally:
+        shutil.rmtree(only_nft)
+
+
 def conntrack(ns):
     return sh(f"ip netns exec {ns} cat /proc/net/nf_conntrack", check=False).stdout
 
@@ -219,6 +271,7 @@ if __name__ == "__main__":
     else:
         print("note: reference portmap missing, differential case not run")
     for t in (test_traffic_v4_v6_localhost, test_no_mappings_no_work, test_one_restore_per_family,
-              test_gc, test_nftables_backend, test_conntrack_stale_udp, test_bad_config):
+              test_gc, test_nftables_backend, test_auto_backend, test_conntrack_stale_udp,
+              test_bad_config):
         r.case(t)
     r.finish()
