@@ -138,6 +138,11 @@ int cni_write_file_atomic(const char *path, const char *data, size_t len, unsign
 int cni_memfd_with(const char *name, const char *data, size_t len);
 /* The whole content of fd from its start, NUL-terminated; *len (optional) its length. */
 int cni_fd_read_all(int fd, char **out, size_t *len, cni_error **err);
+/* Where tools are looked for when $PATH is unset or empty. */
+#define CNI_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* The first executable regular file called name in the ':'-separated dirs (empty
+ * entries skipped), as a new string; NULL when there is none (or out of memory). */
+char *cni_find_in_dirs(const char *name, const char *dirs);
 /* mkdir -p with mode for the directories it creates. */
 int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err);
 

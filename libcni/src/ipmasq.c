@@ -104,22 +104,7 @@ int cni_ipmasq_backend_parse(const char *s, cni_ipmasq_backend *out, cni_error *
 static char *find_tool(const char *tool)
 {
 	const char *path = getenv("PATH");
-	if (isempty(path))
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	_cleanup_free_ char *copy = strdup(path);
-	if (!copy)
-		return NULL;
-	char *save = NULL;
-	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		char *full = cni_strdupf("%s/%s", *dir ? dir : ".", tool);
-		if (!full)
-			return NULL;
-		struct stat st;
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
-			return full;
-		free(full);
-	}
-	return NULL;
+	return cni_find_in_dirs(tool, isempty(path) ? CNI_DEFAULT_PATH : path);
 }
 
 /* A tool started by tool_start(), its output collected by tool_finish(). */

@@ -17,46 +17,16 @@
 #include "nft-dl.h"
 #include "spawn-internal.h"
 
-/* Tools live in sbin, which a runtime's PATH does not always contain. */
-static const char *const tool_dirs[] = {"/usr/sbin", "/sbin", "/usr/bin", "/bin",
-					"/usr/local/sbin"};
+/* Tools live in sbin, which a runtime's PATH does not always contain: after $PATH. */
+#define TOOL_DIRS "/usr/sbin:/sbin:/usr/bin:/bin:/usr/local/sbin"
 
 /* Output of a tool is a firewall dump: bounded so a runaway process cannot eat memory. */
 #define TOOL_MAX_OUTPUT (256u * 1024u * 1024u)
 
 static char *find_tool(const char *name)
 {
-	const char *path = getenv("PATH");
-	struct stat st;
-
-	if (path) {
-		const char *p = path;
-		while (*p) {
-			const char *end = strchr(p, ':');
-			size_t len = end ? (size_t)(end - p) : strlen(p);
-			if (len > 0) {
-				char *cand = cni_strdupf("%.*s/%s", (int)len, p, name);
-				if (!cand)
-					return NULL;
-				if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
-				    access(cand, X_OK) == 0)
-					return cand;
-				free(cand);
-			}
-			if (!end)
-				break;
-			p = end + 1;
-		}
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(tool_dirs); i++) {
-		char *cand = cni_strdupf("%s/%s", tool_dirs[i], name);
-		if (!cand)
-			return NULL;
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
-			return cand;
-		free(cand);
-	}
-	return NULL;
+	char *found = cni_find_in_dirs(name, getenv("PATH"));
+	return found ? found : cni_find_in_dirs(name, TOOL_DIRS);
 }
 
 static bool family_ok(int family)

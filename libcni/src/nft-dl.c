@@ -1,12 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <dlfcn.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <spawn.h>
-#include <stdio.h>
 #include <sys/auxv.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "nft-dl.h"
@@ -25,7 +21,7 @@ struct exec_ctx {
 	unsigned int flags;
 	bool dry_run;
 	char *out, *err;
-	char nft[PATH_MAX]; /* found in $PATH when the context was made */
+	char *nft; /* found in $PATH when the context was made */
 };
 static bool exec_mode;
 
@@ -45,22 +41,11 @@ static const char *load_error = "not loaded";
 /* written once under pthread_once and only read afterwards */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-/* nft in $PATH, into nft_path; false when there is none. */
-static bool find_nft(char nft_path[static PATH_MAX])
+/* nft in $PATH (a default when unset), new string; NULL when there is none. */
+static char *find_nft(void)
 {
 	const char *path = getenv("PATH");
-	if (isempty(path))
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	for (const char *p = path; *p;) {
-		size_t n = strcspn(p, ":");
-		struct stat st;
-		if (n > 0 && snprintf(nft_path, PATH_MAX, "%.*s/nft", (int)n, p) < PATH_MAX &&
-		    stat(nft_path, &st) == 0 && S_ISREG(st.st_mode) && access(nft_path, X_OK) == 0)
-			return true;
-		p += n + (p[n] == ':');
-	}
-	nft_path[0] = '\0';
-	return false;
+	return cni_find_in_dirs("nft", isempty(path) ? CNI_DEFAULT_PATH : path);
 }
 
 static void load(void)
@@ -104,11 +89,12 @@ static void load(void)
 
 const char *cni_dl_nft_error(void)
 {
-	char nft[PATH_MAX];
-
 	pthread_once(&once, load);
-	if (exec_mode && !find_nft(nft))
-		return "nft not found in $PATH (nftables goes through nft(8) here)";
+	if (exec_mode) {
+		_cleanup_free_ char *nft = find_nft();
+		if (!nft)
+			return "nft not found in $PATH (nftables goes through nft(8) here)";
+	}
 	return load_error;
 }
 
@@ -118,7 +104,7 @@ struct nft_ctx *cni_dl_nft_ctx_new(uint32_t flags)
 	if (exec_mode) {
 		struct exec_ctx *x = calloc(1, sizeof(*x));
 		(void)flags;
-		if (x && !find_nft(x->nft)) {
+		if (x && !(x->nft = find_nft())) {
 			free(x);
 			x = NULL;
 		}
@@ -137,6 +123,7 @@ void cni_dl_nft_ctx_free(struct nft_ctx *ctx)
 	if (exec_mode) {
 		free(X(ctx)->out);
 		free(X(ctx)->err);
+		free(X(ctx)->nft);
 		free(X(ctx));
 		return;
 	}
@@ -185,14 +172,18 @@ void cni_dl_nft_ctx_set_dry_run(struct nft_ctx *ctx, bool dry)
 		api.set_dry_run(ctx, dry);
 }
 
-/* nft -f - with buf on stdin; 0 when it exits 0, else -1 (as libnftables), its stdout and
- * stderr kept in the context either way. */
+/*
+ * nft -f - with buf on stdin; 0 when it exits 0, else -1 (as libnftables), its stdout and
+ * stderr kept in the context either way. Not the library's process runner (spawn.c): its
+ * stdin is a pipe, and nft with -j reads its input once as JSON and, when that fails,
+ * again from the start as its own syntax, which only a file can give it: here a memfd.
+ */
 static int exec_run(struct exec_ctx *x, const char *buf)
 {
 	_cleanup_close_ int in = cni_memfd_with("cni-nft-in", buf, strlen(buf));
 	_cleanup_close_ int out = cni_memfd_with("cni-nft-out", NULL, 0);
 	_cleanup_close_ int errfd = cni_memfd_with("cni-nft-err", NULL, 0);
-	const char *argv[8];
+	char *argv[8];
 	size_t argc = 0;
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
@@ -203,7 +194,7 @@ static int exec_run(struct exec_ctx *x, const char *buf)
 	x->out = x->err = NULL;
 	if (in < 0 || out < 0 || errfd < 0)
 		return -1;
-	argv[argc++] = "nft";
+	argv[argc++] = x->nft;
 	if (x->flags & NFT_CTX_OUTPUT_JSON)
 		argv[argc++] = "-j";
 	if (x->flags & NFT_CTX_OUTPUT_HANDLE)
@@ -220,7 +211,7 @@ static int exec_run(struct exec_ctx *x, const char *buf)
 	posix_spawn_file_actions_adddup2(&fa, in, 0);
 	posix_spawn_file_actions_adddup2(&fa, out, 1);
 	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
-	r = posix_spawn(&pid, x->nft, &fa, NULL, (char *const *)argv, environ);
+	r = posix_spawn(&pid, x->nft, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0) {
 		x->err = cni_strdupf("cannot run %s: %s", x->nft, strerror(r));

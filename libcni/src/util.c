@@ -328,3 +328,22 @@ int cni_fd_read_all(int fd, char **out, size_t *len, cni_error **err)
 		return cni_oom(err);
 	return 0;
 }
+
+char *cni_find_in_dirs(const char *name, const char *dirs)
+{
+	struct stat st;
+
+	for (const char *p = strempty(dirs); *p;) {
+		size_t len = strcspn(p, ":");
+		if (len > 0) {
+			char *cand = cni_strdupf("%.*s/%s", (int)len, p, name);
+			if (!cand)
+				return NULL;
+			if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+				return cand;
+			free(cand);
+		}
+		p += len + (p[len] == ':');
+	}
+	return NULL;
+}
