@@ -471,7 +471,7 @@ static int apply_if_any(int family, sbuf *b, size_t header_len, cni_error **err)
 	return cni_iptables_restore(family, b->s, err);
 }
 
-int pm_ipt_del(const char *network, const char *container_id, cni_error **err)
+int pm_ipt_del(const char *network, const char *container_id, bool required, cni_error **err)
 {
 	char dn[CHAIN_LEN + 4], sn[CHAIN_LEN + 4];
 	cni_error *ferr[2] = {NULL, NULL};
@@ -500,7 +500,7 @@ int pm_ipt_del(const char *network, const char *container_id, cni_error **err)
 			goto out;
 		}
 	}
-	if (ferr[0] && ferr[1])
+	if (ferr[0] && ferr[1] && required)
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 				  "neither iptables nor ip6tables usable: %s; %s",
 				  cni_error_msg(ferr[0]), cni_error_msg(ferr[1]));

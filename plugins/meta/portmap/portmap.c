@@ -527,19 +527,10 @@ static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 		return r;
 	if (c.n_maps == 0)
 		goto out;
-	if (c.backend != PM_BACKEND_NFTABLES) {
-		cni_error *e = NULL;
-		r = pm_ipt_del(c.name, a->container_id, &e);
-		if (r < 0 && c.backend == PM_BACKEND_AUTO && !cni_iptables_usable(AF_INET) &&
-		    !cni_iptables_usable(AF_INET6)) {
-			/* auto: iptables may simply not be there, and then no rule of ours is */
-			cni_error_free(e);
-			r = 0;
-		} else if (r < 0) {
-			*err = e;
-			goto out;
-		}
-	}
+	/* auto: iptables may simply not be there, and then no rule of ours is */
+	if (c.backend != PM_BACKEND_NFTABLES &&
+	    (r = pm_ipt_del(c.name, a->container_id, c.backend == PM_BACKEND_IPTABLES, err)) < 0)
+		goto out;
 	if (c.backend != PM_BACKEND_IPTABLES) {
 		cni_error *e = NULL;
 		r = pm_nft_del(a->container_id, &e);

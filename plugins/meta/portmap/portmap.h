@@ -51,8 +51,10 @@ static inline int pm_fam_idx(int family)
 /* iptables backend (pm-iptables.c); each runs in the calling thread's namespace. */
 int pm_ipt_add(const pm_conf *c, int family, cni_error **err);
 int pm_ipt_check(const pm_conf *c, int family, cni_error **err);
-/* Removes the attachment's chains in both families; absent chains are success. */
-int pm_ipt_del(const char *network, const char *container_id, cni_error **err);
+/* Removes the attachment's chains in both families; absent chains are success. When
+ * neither family's table can be read (iptables not usable here) that is an error only
+ * if required (the backend was asked for): otherwise no rule of ours can be there. */
+int pm_ipt_del(const char *network, const char *container_id, bool required, cni_error **err);
 int pm_ipt_gc(const char *network, const cni_conf *conf, cni_error **err);
 
 /* nftables backend (pm-nftables.c) */
