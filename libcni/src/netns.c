@@ -128,28 +128,12 @@ static void *run_thread(void *arg)
 	return NULL;
 }
 
-/* The number of threads of this process, from /proc/self/stat (its 20th field); 0 when
- * it cannot be read. */
+/* The number of threads of this process: procfs gives /proc/self/task one link per
+ * thread besides "." and ".."; 0 when it cannot be read. */
 static long thread_count(void)
 {
-	char buf[1024];
-	_cleanup_close_ int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* the command name in parentheses may hold anything: count from its end */
-	char *p = strrchr(buf, ')');
-	for (int field = 2; p && field < 20; field++)
-		p = strchr(p + 1, ' ');
-	if (!p)
-		return 0;
-	char *end;
-	errno = 0;
-	long v = strtol(p + 1, &end, 10);
-	return errno || end == p + 1 ? 0 : v;
+	struct stat st;
+	return stat("/proc/self/task", &st) == 0 ? (long)st.st_nlink - 2 : 0;
 }
 
 /*

@@ -138,6 +138,13 @@ static void test_netns_run_threads(void **state)
 	assert_int_not_equal(x.where.tid, gettid());
 	assert_int_equal(wt.seen, home);
 	assert_int_equal(thread_ns(), home);
+
+	/* the other thread is gone: alone again, the caller's thread does it once more */
+	struct where again = {0, 0};
+	assert_int_equal(cni_netns_run(ns, note_where, &again, NULL), 7);
+	assert_int_equal(again.ns, target.st_ino);
+	assert_int_equal(again.tid, gettid());
+	assert_int_equal(thread_ns(), home);
 	cni_netns_close(ns);
 }
 
