@@ -68,6 +68,8 @@ CNI_EXPORT int cni_link_del(cni_nl *nl, int ifindex, cni_error **err);
 CNI_EXPORT int cni_link_set_up(cni_nl *nl, int ifindex, bool up, cni_error **err);
 CNI_EXPORT int cni_link_set_mtu(cni_nl *nl, int ifindex, unsigned int mtu, cni_error **err);
 CNI_EXPORT int cni_link_set_mac(cni_nl *nl, int ifindex, const char *mac, cni_error **err);
+/** Rename a link. Kernels before 6.2 refuse to rename a link that is up (EBUSY, returned
+ * as -CNI_ERR_SYSTEM): set it down first where such kernels matter. */
 CNI_EXPORT int cni_link_set_name(cni_nl *nl, int ifindex, const char *name, cni_error **err);
 CNI_EXPORT int cni_link_set_alias(cni_nl *nl, int ifindex, const char *alias, cni_error **err);
 /** master 0 = release from its master. */
