@@ -81,17 +81,19 @@ def veth(ns, peer_ns, ifname="eth0", peer="peer0", addrs=(), peer_addrs=()):
 
 
 def run(plugin, cmd, conf, netns_name=None, cid="ctr1", ifname="eth0", args="",
-        netns_path=None):
-    """(rc, parsed stdout JSON or None, stdout text, stderr text)"""
+        netns_path=None, host=None, cni_path=REF_DIR):
+    """(rc, parsed stdout JSON or None, stdout text, stderr text); with host, the plugin
+    runs inside that namespace (an interface plugin's "host" side)."""
     env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
            "CNI_COMMAND": cmd, "CNI_CONTAINERID": cid, "CNI_IFNAME": ifname,
-           "CNI_PATH": REF_DIR, "CNI_ARGS": args}
+           "CNI_PATH": cni_path, "CNI_ARGS": args}
     if netns_path is not None:
         env["CNI_NETNS"] = netns_path
     elif netns_name:
         env["CNI_NETNS"] = nspath(netns_name)
     data = conf if isinstance(conf, str) else json.dumps(conf)
-    p = subprocess.run([plugin], input=data.encode(), capture_output=True, env=env, timeout=60)
+    argv = ["ip", "netns", "exec", host, plugin] if host else [plugin]
+    p = subprocess.run(argv, input=data.encode(), capture_output=True, env=env, timeout=60)
     out = p.stdout.decode(errors="replace")
     try:
         js = json.loads(out) if out.strip() else None
