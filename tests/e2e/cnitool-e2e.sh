@@ -268,7 +268,8 @@ run help --help
 expect "--help exits 0 with usage" sh -c "[ \$(cat '$TMP/help.rc') -eq 0 ] && grep -q NETCONFPATH '$TMP/help.out'"
 
 # ---- the same cycle under valgrind: no leak, no memory error in cnitool ---------------
-if command -v valgrind >/dev/null && [ -z "${CNI_E2E_NO_VALGRIND:-}" ]; then
+if command -v valgrind >/dev/null && [ -z "${CNI_E2E_NO_VALGRIND:-}" ] &&
+	[ "${CNI_TEST_NO_VALGRIND:-0}" != 1 ]; then
 	WRAP=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
 	for step in add check del; do
 		CNI_ARGS="IgnoreUnknown=1" run "vg_$step" "$step" e2e-net "$P2"

@@ -38,6 +38,20 @@ def netns(tag):
     return name
 
 
+NFT_MISSING = ("SKIP: this kernel's nf_tables has no inet family (tested on the machines' "
+               "kernel): ")
+
+
+def kernel_has_nft():
+    """Whether this kernel's nf_tables has the ip/ip6/inet families (the user-mode kernel of
+    tests/kernel has only the bridge family). Checked once, in a namespace of our own."""
+    if not hasattr(kernel_has_nft, "known"):
+        ns = netns("nftprobe")
+        kernel_has_nft.known = sh(f"ip netns exec {ns} nft add table inet cni_probe",
+                                  check=False).returncode == 0
+    return kernel_has_nft.known
+
+
 def cleanup():
     for n in _created:
         sh(f"ip netns pids {n} | xargs -r kill -9", check=False)

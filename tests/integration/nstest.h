@@ -92,4 +92,31 @@ static int nstest_exec(const char *path, const char *cmd)
 	return system(buf);
 }
 
+/*
+ * Whether this kernel's nf_tables has the inet family (checked once, in a namespace of
+ * our own). The user-mode kernel of tests/kernel has only the bridge family, so there the
+ * nftables tests skip, saying why; they run on the machines' kernel.
+ */
+static inline int nstest_kernel_has_nft(void)
+{
+	static int known = -1;
+	if (known < 0) {
+		const char *ns = nstest_create();
+		known = nstest_exec(ns, "nft add table inet cni_nstest_probe 2>/dev/null") == 0;
+	}
+	return known;
+}
+
+#ifdef skip
+/* In a cmocka test: skip it where nftables cannot run (see nstest_kernel_has_nft). */
+#define NSTEST_NEED_NFT()                                                                          \
+	do {                                                                                       \
+		if (!nstest_kernel_has_nft()) {                                                    \
+			printf("SKIP: this kernel's nf_tables has no inet family "                 \
+			       "(tested on the machines' kernel)\n");                              \
+			skip();                                                                    \
+		}                                                                                  \
+	} while (0)
+#endif
+
 #endif

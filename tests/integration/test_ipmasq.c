@@ -203,6 +203,7 @@ static char *nft_rules(const char *path)
 
 static void test_nftables_setup_teardown(void **state)
 {
+	NSTEST_NEED_NFT();
 	const char *h = nstest_create();
 	static const char *const addrs[] = {"10.88.0.5/16", "fd00:88::5/64", NULL};
 	static const char *const other[] = {"10.88.0.6/16", NULL};
@@ -283,6 +284,7 @@ static void test_auto_backend_and_bad_input(void **state)
 
 static void test_gc_both_backends(void **state)
 {
+	NSTEST_NEED_NFT();
 	const char *h = nstest_create();
 	static const char *const a1[] = {"10.5.0.1/24", "fd00:5::1/64", NULL};
 	static const char *const a2[] = {"10.5.0.2/24", NULL};

@@ -143,6 +143,7 @@ static void test_nft_mode(void **state)
 
 static void test_nft(void **state)
 {
+	NSTEST_NEED_NFT();
 	assert_int_equal(in_ns(do_nft, NULL), 0);
 }
 
