@@ -80,8 +80,11 @@ hostname cni-uml
 n=0
 for d in "${CNI_UML_OVERLAY[@]}"; do
 	n=$((n + 1))
-	mkdir -p "/run/overlay/$n/upper" "/run/overlay/$n/work" &&
-		mount -t overlay overlay -o "lowerdir=$d,upperdir=/run/overlay/$n/upper,workdir=/run/overlay/$n/work" "$d" ||
+	o=/run/overlay/$n
+	# the host's directory through hostfs, as the path may be under a tmpfs here
+	mkdir -p "$o/lower" "$o/upper" "$o/work" "$d" &&
+		mount -t hostfs none "$o/lower" -o "$d" &&
+		mount -t overlay overlay -o "lowerdir=$o/lower,upperdir=$o/upper,workdir=$o/work" "$d" ||
 		echo "uml-init: cannot make $d writable" >&2
 done
 

@@ -111,7 +111,8 @@ else
 	timeout -s KILL "$TIMEOUT" "$KERNEL" "${ARGS[@]}" con0=null,fd:1 </dev/null &
 	UML_PID=$!
 	wait "$UML_PID"
-	[ $? -eq 124 ] && touch "$XDIR/timed-out"
+	# 124, or 137 when timeout(1) went down with the group it killed
+	case $? in 124 | 137) touch "$XDIR/timed-out" ;; esac
 fi
 UML_PID=
 
