@@ -11,11 +11,12 @@
 # tests, CNI_TEST_NO_VALGRIND=1) are left out: they check our memory handling, which does
 # not depend on the kernel, and valgrind is very slow under UML.
 #
-# A user-mode kernel has one CPU, so the tests are split over CNI_UML_SHARDS kernels
-# (default: the number of CPUs, at most 4) that boot once each and run side by side; the
-# first one's output streams, the others' follows when they end. The last line counts
-# all of them in ctest's words. Exit status: 0 when every shard passed; else the first
-# failing shard's (124 timeout, 125 the kernel did not run the tests).
+# A user-mode kernel has one CPU, so CNI_UML_SHARDS kernels (default: the number of CPUs,
+# at most 4) boot once each and run side by side, each taking the next test not yet taken
+# from one list (longest first, by the times ctest recorded on the host). The first
+# kernel's output streams, the others' follows when they end. The last line counts all of
+# them in ctest's words. Exit status: 0 when every test passed (or skipped); 8 when one
+# failed; 124 on a timeout; 125 when a kernel did not run its share.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,64 +39,76 @@ if [ "$SHARDS" -eq 1 ]; then
 	exec "${UML[@]}" "${CTEST[@]}" "$@"
 fi
 
-LOGS=$(mktemp -d "${TMPDIR:-/tmp}/cni-uml-shards.XXXXXX")
-trap 'rm -rf "$LOGS"' EXIT
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cni-uml-shards.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
-# The tests, spread over the shards longest first (by the times ctest recorded for them
-# on the host; unknown ones count as long), each shard getting an exact -R list.
-mapfile -t REGEX < <("${CTEST[@]}" -N "$@" | sed -n 's/^ *Test *#[0-9]*: //p' |
-	python3 -c '
+# The list: "regex name" lines, longest first; unknown tests count as long.
+"${CTEST[@]}" -N "$@" | sed -n 's/^ *Test *#[0-9]*: //p' | python3 -c '
 import re, sys
-shards, costfile = int(sys.argv[1]), sys.argv[2]
-names = [l.strip() for l in sys.stdin if l.strip()]
 cost = {}
 try:
-    for l in open(costfile):
+    for l in open(sys.argv[1]):
         f = l.split()
         if len(f) == 3:
             cost[f[0]] = float(f[2])
 except OSError:
     pass
-load = [0.0] * shards
-part = [[] for _ in range(shards)]
+names = [l.strip() for l in sys.stdin if l.strip()]
 for n in sorted(names, key=lambda n: -cost.get(n, 60.0)):
-    i = load.index(min(load))
-    load[i] += cost.get(n, 60.0)
-    part[i].append(n)
-for p in part:
-    if p:
-        print("^(" + "|".join(re.escape(n) for n in p) + ")$")
-' "$SHARDS" "$BUILD/Testing/Temporary/CTestCostData.txt")
-if [ ${#REGEX[@]} -eq 0 ]; then
+    print("^%s$ %s" % (re.escape(n), n))
+' "$BUILD/Testing/Temporary/CTestCostData.txt" >"$WORK/list"
+TOTAL=$(wc -l <"$WORK/list")
+if [ "$TOTAL" -eq 0 ]; then
 	echo "kernel suite: no tests selected"
 	exit 0
 fi
-SHARDS=${#REGEX[@]}
+[ "$SHARDS" -le "$TOTAL" ] || SHARDS=$TOTAL
+mkdir -p "$WORK/claims" "$WORK/status"
+
+# Inside each kernel: claim a test (mkdir on the host directory is atomic across kernels),
+# run it, record its status; until the list is done.
+INNER='
+i=0
+while read -r re name <&3; do
+	i=$((i + 1))
+	mkdir "$Q/claims/$i" 2>/dev/null || continue
+	"$@" -R "$re" </dev/null
+	echo $? >"$Q/status/$i"
+done 3<"$Q/list"
+true'
 pids=()
-for i in $(seq 1 "$SHARDS"); do
-	if [ "$i" -eq 1 ]; then
-		"${UML[@]}" "${CTEST[@]}" "$@" -R "${REGEX[0]}" 2>&1 | tee "$LOGS/$i" &
+for k in $(seq 1 "$SHARDS"); do
+	cmd=("$HERE/uml-run.sh" --rw "$WORK" --timeout "${CNI_UML_TIMEOUT:-3000}" -e Q --
+		bash -c "$INNER" inner "${CTEST[@]}" "$@")
+	if [ "$k" -eq 1 ]; then
+		Q=$WORK "${cmd[@]}" 2>&1 | tee "$WORK/log-$k" &
 	else
-		"${UML[@]}" "${CTEST[@]}" "$@" -R "${REGEX[$((i - 1))]}" >"$LOGS/$i" 2>&1 &
+		Q=$WORK "${cmd[@]}" >"$WORK/log-$k" 2>&1 &
 	fi
 	pids+=($!)
 done
-status=0 total=0 failed=0
-for i in $(seq 1 "$SHARDS"); do
-	# with tee in the pipeline, $? of wait is tee's: each shard's outcome is read back
-	# from its log instead
-	wait "${pids[$((i - 1))]}"
-	[ "$i" -eq 1 ] || { echo "=== kernel shard $i of $SHARDS" && cat "$LOGS/$i"; }
-	t=$(sed -n 's/.* tests failed out of \([0-9]*\).*/\1/p' "$LOGS/$i" | tail -1)
-	f=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$LOGS/$i" | tail -1)
-	if [ -z "$t" ]; then
-		echo "kernel shard $i: no ctest summary (the kernel did not run the tests, or timed out)"
+status=0
+for k in $(seq 1 "$SHARDS"); do
+	wait "${pids[$((k - 1))]}"
+	[ "$k" -eq 1 ] || { echo "=== user-mode kernel $k of $SHARDS" && cat "$WORK/log-$k"; }
+done
+failed=0 done_=0 names=()
+for i in $(seq 1 "$TOTAL"); do
+	name=$(sed -n "${i}p" "$WORK/list" | cut -d' ' -f2-)
+	if [ ! -s "$WORK/status/$i" ]; then
+		names+=("$name (not run)")
+		failed=$((failed + 1))
 		[ $status -ne 0 ] || status=125
 		continue
 	fi
-	total=$((total + t)) failed=$((failed + ${f:-0}))
-	[ "${f:-0}" -eq 0 ] || [ $status -ne 0 ] || status=8
+	done_=$((done_ + 1))
+	if [ "$(cat "$WORK/status/$i")" -ne 0 ]; then
+		names+=("$name")
+		failed=$((failed + 1))
+		[ $status -ne 0 ] || status=8
+	fi
 done
 echo
-echo "kernel suite ($SHARDS user-mode kernels): $((total - failed)) passed, $failed tests failed out of $total"
+[ ${#names[@]} -eq 0 ] || printf 'kernel suite: FAILED %s\n' "${names[@]}"
+echo "kernel suite ($SHARDS user-mode kernels): $((TOTAL - failed)) passed, $failed tests failed out of $TOTAL"
 exit $status
