@@ -8,6 +8,9 @@
 #   3. runs the unit tests of build 1 under valgrind (memcheck, leaks are errors),
 #   4. builds the fully static multi-call binary (CNI_MULTICALL_STATIC) and runs the tests
 #      that run plugins against it (nftables through nft(8) there),
+#   5. boots Debian's user-mode Linux kernel (6.1, with 802.1Q, ipvlan, dummy, VRF and bridge
+#      VLAN filtering, which the machines' kernel lacks) and runs the integration suite of
+#      build 1 once more inside it (tests/kernel/run.sh; docs/kernel-tests.md),
 # and ends with one summary line. Exit status 0 only when every step passed.
 #
 # Environment: BUILD_DIR (default build-ci; the sanitizer build is $BUILD_DIR-asan, the
@@ -26,7 +29,7 @@ START=$(date +%s)
 PACKAGES=(build-essential cmake pkg-config libjansson-dev libnl-3-dev libnl-route-3-dev libnftables-dev
 	libcmocka-dev containernetworking-plugins golang-go golang-github-appc-cni-dev
 	iproute2 iptables nftables iputils-ping valgrind clang binutils procps python3
-	iperf3 podman runc busybox-static strace)
+	iperf3 podman runc busybox-static strace user-mode-linux kmod)
 
 say() { printf '\n=== %s\n' "$*"; }
 RESULTS=()
@@ -74,18 +77,24 @@ fi
 
 # ctest -> "passed/total (N skipped)" in CT_RESULT, returns ctest's status.
 run_ctest() { # <build-dir> <log> <ctest args...>
-	local dir=$1 log=$2 rc total failed skipped
+	local dir=$1 log=$2 rc
 	shift 2
 	(cd "$dir" && ctest --output-on-failure --timeout 600 -j"$JOBS" ${CTEST_ARGS:-} "$@") 2>&1 |
 		tee "$log"
 	rc=${PIPESTATUS[0]}
+	ctest_counts "$log"
+	return "$rc"
+}
+
+# ctest_counts <log>: "passed/total passed (N skipped)" of a ctest log in CT_RESULT
+ctest_counts() {
+	local log=$1 total failed skipped
 	total=$(sed -n 's/.* tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
 	failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
 	skipped=$(grep -c '\*\*\*Skipped' "$log")
 	CT_RESULT="$(( ${total:-0} - ${failed:-0} ))/${total:-0} passed"
 	[ "$skipped" -gt 0 ] && CT_RESULT+=" ($skipped skipped)"
 	[ -n "$total" ] || CT_RESULT="no tests ran"
-	return "$rc"
 }
 
 # configure_build <dir> <cmake args...>: configure (log in <dir>/configure.log) and build
@@ -183,6 +192,22 @@ if [ $BUILD_OK -eq 1 ]; then
 	else
 		record static-build FAILED 1
 	fi
+fi
+
+# ---- 5. the user-mode kernel: the integration suite of build 1 once more ------------------
+if [ $BUILD_OK -eq 1 ]; then
+	say "user-mode kernel (Linux 6.1 under UML), integration tests of $BUILD"
+	"$ROOT/tests/kernel/run.sh" "$BUILD" ${CTEST_ARGS:-} 2>&1 | tee "$BUILD/ctest-kernel.log"
+	rc=${PIPESTATUS[0]}
+	ctest_counts "$BUILD/ctest-kernel.log"
+	nft=$(grep -c "^SKIP: this kernel's nf_tables" "$BUILD/ctest-kernel.log")
+	[ "$nft" -gt 0 ] && CT_RESULT+=" ($nft nftables cases run on the host kernel only)"
+	case $rc in
+	0) record kernel "$CT_RESULT" 0 ;;
+	124) record kernel "timed out ($CT_RESULT)" 1 ;;
+	125) record kernel "the user-mode kernel did not run the tests" 1 ;;
+	*) record kernel "$CT_RESULT, FAILED" 1 ;;
+	esac
 fi
 
 summary
