@@ -44,6 +44,12 @@ done
 if find "$prefix" -name '*internal*.h' | grep -q .; then
 	err "private headers installed: $(find "$prefix" -name '*internal*.h')"
 fi
+[ -f "$prefix/share/bash-completion/completions/cnitool" ] || err "bash completion of cnitool not installed"
+for page in "$build"/docs/man/*.[138]; do # built when scdoc is there
+	[ -f "$page" ] || continue
+	sec=${page##*.}
+	[ -f "$prefix/share/man/man$sec/${page##*/}" ] || err "manual page ${page##*/} not installed"
+done
 [ -f "$libdir/pkgconfig/libcni-c.pc" ] || err "missing libcni-c.pc"
 [ -f "$libdir/cmake/libcni-c/libcni-cConfig.cmake" ] || err "missing libcni-cConfig.cmake"
 [ -f "$libdir/cmake/libcni-c/libcni-cConfigVersion.cmake" ] || err "missing libcni-cConfigVersion.cmake"
