@@ -640,7 +640,7 @@ static bool is_array(const json_t *v)
 
 int cni_conf_get_string(const cni_conf *c, const char *key, const char **out, cni_error **err)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int ret = get_typed(c, key, "cni_conf_get_string", is_string, "a string", &v, err);
 	if (ret == 0 && out)
 		*out = v ? json_string_value(v) : NULL;
@@ -649,7 +649,7 @@ int cni_conf_get_string(const cni_conf *c, const char *key, const char **out, cn
 
 int cni_conf_get_bool(const cni_conf *c, const char *key, bool def, bool *out, cni_error **err)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int ret = get_typed(c, key, "cni_conf_get_bool", is_bool, "a boolean", &v, err);
 	if (ret == 0 && out)
 		*out = v ? json_is_true(v) : def;
@@ -659,7 +659,7 @@ int cni_conf_get_bool(const cni_conf *c, const char *key, bool def, bool *out, c
 int cni_conf_get_int(const cni_conf *c, const char *key, int64_t def, int64_t *out,
 		     cni_error **err)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int ret = get_typed(c, key, "cni_conf_get_int", is_integer, "an integer", &v, err);
 	if (ret == 0 && out)
 		*out = v ? (int64_t)json_number_value(v) : def;
@@ -669,7 +669,7 @@ int cni_conf_get_int(const cni_conf *c, const char *key, int64_t def, int64_t *o
 int cni_conf_get_double(const cni_conf *c, const char *key, double def, double *out,
 			cni_error **err)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int ret = get_typed(c, key, "cni_conf_get_double", is_number, "a number", &v, err);
 	if (ret == 0 && out)
 		*out = v ? json_number_value(v) : def;
@@ -678,7 +678,7 @@ int cni_conf_get_double(const cni_conf *c, const char *key, double def, double *
 
 int cni_conf_get_strv(const cni_conf *c, const char *key, char ***out, cni_error **err)
 {
-	json_t *v, *e;
+	json_t *v = NULL, *e;
 	size_t i;
 	int ret = get_typed(c, key, "cni_conf_get_strv", is_array, "an array of strings", &v, err);
 	if (ret < 0 || !out)
