@@ -625,7 +625,7 @@ static bool is_bool(const json_t *v)
 static bool is_integer(const json_t *v)
 {
 	double d = json_number_value(v);
-	return json_is_number(v) && d == trunc(d) && d >= -0x1p63 && d < 0x1p63;
+	return json_is_number(v) && d >= -0x1p63 && d < 0x1p63 && d == (double)(int64_t)d;
 }
 
 static bool is_number(const json_t *v)

@@ -784,6 +784,8 @@ static void test_set_interface(void **state)
 	assert_non_null(strstr(text, "\"socketPath\": \"/run/sock\""));
 	assert_non_null(strstr(text, "\"sandbox\": \"/run/netns/x\""));
 	assert_non_null(strstr(text, "\"mac\": \"02:00:00:00:00:01\""));
+	/* what f borrowed went with the old interface: read it again */
+	assert_int_equal(cni_result_get_interface(r, 0, &f), 0);
 
 	assert_int_equal(cni_result_set_interface(r, 1, &f, &e), -CNI_ERR_INVALID_ARG);
 	assert_string_equal(cni_error_msg(e), "cni_result_set_interface: no interface 1");
