@@ -47,6 +47,15 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 # One run at a time on a machine (two would purge each other's packages).
 exec 9>/run/lock/libcni-c-packaging-test.lock
 flock -w 900 9 || skip "another packaging test holds /run/lock/libcni-c-packaging-test.lock"
+# A run killed before its purge (a ctest timeout is SIGKILL) leaves this marker: what it
+# installed is its own, so purge that first.
+MARKER=/var/lib/libcni-c-packaging-test.installed
+if [ -f "$MARKER" ]; then
+	echo "--- a killed earlier run left $(tr '\n' ' ' <"$MARKER"); purging it"
+	DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq -o DPkg::Lock::Timeout=300 \
+		$(cat "$MARKER") >/dev/null 2>&1
+	rm -f "$MARKER"
+fi
 for p in "${PKGS[@]}"; do
 	installed "$p" && skip "$p is installed already: this test installs and purges it, so it leaves it alone"
 done
@@ -60,10 +69,12 @@ purge() {
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok \(installed\|unpacked\|half\|config\)' &&
 			present+=("$p")
 	done
-	[ ${#present[@]} -gt 0 ] || return 0
-	echo "--- purging ${present[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq -o DPkg::Lock::Timeout=300 \
-		"${present[@]}" >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; return 1; }
+	if [ ${#present[@]} -gt 0 ]; then
+		echo "--- purging ${present[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq -o DPkg::Lock::Timeout=300 \
+			"${present[@]}" >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; return 1; }
+	fi
+	rm -f "$MARKER"
 }
 trap 'purge; exit 130' INT TERM
 trap purge EXIT
@@ -102,6 +113,7 @@ check "the plugins' dependency on libcni-c0 comes from the symbols file (>= 0.2.
 	sh -c "dpkg-deb -f '$work'/libcni-c-plugins_*.deb Depends | grep -qF 'libcni-c0 (>= 0.2.0~)'"
 
 # ---- install -----------------------------------------------------------------------------
+printf '%s\n' "${PKGS[@]}" >"$MARKER"
 if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	-o DPkg::Lock::Timeout=300 "${debs[@]}" >"$work/install.log" 2>&1; then
 	cat "$work/install.log"
