@@ -29,7 +29,8 @@ START=$(date +%s)
 PACKAGES=(build-essential cmake pkg-config libjansson-dev libnl-3-dev libnl-route-3-dev libnftables-dev
 	libcmocka-dev containernetworking-plugins golang-go golang-github-appc-cni-dev
 	iproute2 iptables nftables iputils-ping valgrind clang binutils procps python3
-	iperf3 podman runc busybox-static strace user-mode-linux kmod)
+	iperf3 podman runc busybox-static strace scdoc man-db dpkg-dev debhelper lintian fakeroot
+	user-mode-linux kmod)
 
 say() { printf '\n=== %s\n' "$*"; }
 RESULTS=()

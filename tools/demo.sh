@@ -5,6 +5,10 @@
 # detach it and remove it again. Nothing outside the temporary namespace and a temp dir
 # is left behind (EXIT trap); addresses are private (10.222.X.0/24).
 #
+# The host end of the veth lives in the namespace demo.sh runs in (the host's, normally),
+# and ptp turns on net.ipv4.ip_forward there, as it does on a node; the demo puts the
+# value it found back when it ends.
+#
 # The chain is ptp + host-local, then our sample plugin. ptp/host-local come from this
 # build when it has them (plugins-bin/), else from the reference plugins in /usr/lib/cni.
 set -euo pipefail
@@ -54,9 +58,17 @@ SUBNET=10.222.$OCTET.0/24
 GW=10.222.$OCTET.1
 export NETCONFPATH=$TMP/net.d CNI_PATH=$TMP/bin CNI_CACHE_DIR=$TMP/cache
 unset CNI_ARGS CAP_ARGS CNI_IFNAME CNI_CONTAINERID
+FORWARD_WAS=$(cat /proc/sys/net/ipv4/ip_forward)
+
+restore_forward() {
+	[ "$(cat /proc/sys/net/ipv4/ip_forward)" = "$FORWARD_WAS" ] && return 0
+	echo "$FORWARD_WAS" >/proc/sys/net/ipv4/ip_forward &&
+		echo "net.ipv4.ip_forward set back to $FORWARD_WAS (ptp had turned it on)"
+}
 
 cleanup() {
 	set +e
+	restore_forward
 	if ip netns list 2>/dev/null | grep -qw "$NS"; then
 		"$CNITOOL" del demo "$NSPATH" >/dev/null 2>&1
 		ip netns del "$NS"
@@ -118,6 +130,7 @@ echo "cache entries left: $(find "$TMP/cache" -type f | wc -l)"
 step "10. clean up"
 show ip netns del "$NS"
 trap - EXIT
+restore_forward
 rm -rf "$TMP"
 
 cat <<EOF

@@ -4,10 +4,17 @@
  * print the result, check it and detach it again.
  *
  *   cc -o runtime-add runtime-add.c $(pkg-config --cflags --libs libcni-c)
- *   ./runtime-add /etc/cni/net.d mynet /run/netns/ns1 /opt/cni/bin
+ *   ip netns add ns1
+ *   ./runtime-add /etc/cni/net.d mynet /run/netns/ns1 /usr/local/libexec/cni /tmp/cni-cache
+ *
+ * The last argument is the result cache directory: give it one of its own, so that trying
+ * this on a node never touches the runtime's /var/lib/cni. The container id is made unique
+ * per run ("runtime-add-<pid>-<time>"), so it cannot collide with a real container's.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cni/cni.h>
 
@@ -25,26 +32,32 @@ int main(int argc, char **argv)
 	cni_result *result = NULL;
 	cni_error *err = NULL;
 	char *json = NULL;
+	char id[64];
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s <confdir> <network> <netns path> <plugin dir>\n", argv[0]);
+	if (argc != 6) {
+		fprintf(stderr,
+			"usage: %s <confdir> <network> <netns path> <plugin dir> <cache dir>\n",
+			argv[0]);
 		return 2;
 	}
 	/* the network list, as the reference's LoadNetworkConf finds it */
 	if (cni_conflist_load(&list, argv[1], argv[2], &err) < 0)
 		return fail("load", err);
 
-	/* where plugins are, where the result cache lives, how long a plugin may take */
+	/* where plugins are, where the result cache lives, how long a plugin may take;
+	 * cni_config_new copies all of it */
 	const char *path[] = {argv[4], NULL};
 	cni_config_options opts = CNI_CONFIG_OPTIONS_INIT;
 	opts.path = path;
+	opts.cache_dir = argv[5];
 	opts.timeout_ms = 30000;
 	if (cni_config_new(&cfg, &opts, &err) < 0)
 		return fail("config", err);
 
 	/* one attachment: container id, namespace and interface name */
+	snprintf(id, sizeof(id), "runtime-add-%ld-%lld", (long)getpid(), (long long)time(NULL));
 	cni_runtime_conf rt = CNI_RUNTIME_CONF_INIT;
-	rt.container_id = "example-1";
+	rt.container_id = id;
 	rt.netns = argv[3];
 	rt.ifname = "eth0";
 

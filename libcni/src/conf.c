@@ -590,6 +590,119 @@ int cni_conf_get_json(const cni_conf *c, const char *key, char **out, cni_error 
 	return 0;
 }
 
+/* ---- typed getters ---------------------------------------------------------------- */
+
+/*
+ * The value of key, NULL (and 0) when absent or null; fails when it is not of kind ok()
+ * ("'key' must be <want>, not <kind>").
+ */
+static int get_typed(const cni_conf *c, const char *key, const char *fn, bool (*ok)(const json_t *),
+		     const char *want, json_t **out, cni_error **err)
+{
+	if (!c || !key)
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "%s: invalid arguments", fn);
+	json_t *v = json_object_get(c->obj, key);
+	if (v && json_is_null(v))
+		v = NULL;
+	if (v && !ok(v))
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "'%s' must be %s, not %s", key, want, cni_json_kind_phrase(v));
+	*out = v;
+	return 0;
+}
+
+static bool is_string(const json_t *v)
+{
+	return json_is_string(v);
+}
+
+static bool is_bool(const json_t *v)
+{
+	return json_is_boolean(v);
+}
+
+/* Configs are parsed with every number as a double (Go's float64): whole ones count. */
+static bool is_integer(const json_t *v)
+{
+	double d = json_number_value(v);
+	return json_is_number(v) && d >= -0x1p63 && d < 0x1p63 && d == (double)(int64_t)d;
+}
+
+static bool is_number(const json_t *v)
+{
+	return json_is_number(v);
+}
+
+static bool is_array(const json_t *v)
+{
+	return json_is_array(v);
+}
+
+int cni_conf_get_string(const cni_conf *c, const char *key, const char **out, cni_error **err)
+{
+	json_t *v = NULL;
+	int ret = get_typed(c, key, "cni_conf_get_string", is_string, "a string", &v, err);
+	if (ret == 0 && out)
+		*out = v ? json_string_value(v) : NULL;
+	return ret;
+}
+
+int cni_conf_get_bool(const cni_conf *c, const char *key, bool def, bool *out, cni_error **err)
+{
+	json_t *v = NULL;
+	int ret = get_typed(c, key, "cni_conf_get_bool", is_bool, "a boolean", &v, err);
+	if (ret == 0 && out)
+		*out = v ? json_is_true(v) : def;
+	return ret;
+}
+
+int cni_conf_get_int(const cni_conf *c, const char *key, int64_t def, int64_t *out,
+		     cni_error **err)
+{
+	json_t *v = NULL;
+	int ret = get_typed(c, key, "cni_conf_get_int", is_integer, "an integer", &v, err);
+	if (ret == 0 && out)
+		*out = v ? (int64_t)json_number_value(v) : def;
+	return ret;
+}
+
+int cni_conf_get_double(const cni_conf *c, const char *key, double def, double *out,
+			cni_error **err)
+{
+	json_t *v = NULL;
+	int ret = get_typed(c, key, "cni_conf_get_double", is_number, "a number", &v, err);
+	if (ret == 0 && out)
+		*out = v ? json_number_value(v) : def;
+	return ret;
+}
+
+int cni_conf_get_strv(const cni_conf *c, const char *key, char ***out, cni_error **err)
+{
+	json_t *v = NULL, *e;
+	size_t i;
+	int ret = get_typed(c, key, "cni_conf_get_strv", is_array, "an array of strings", &v, err);
+	if (ret < 0 || !out)
+		return ret;
+	if (!v) {
+		*out = NULL;
+		return 0;
+	}
+	_cleanup_strv_ char **r = calloc(json_array_size(v) + 1, sizeof(*r));
+	if (!r)
+		return cni_oom(err);
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e))
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "'%s[%zu]' must be a string, not %s", key, i,
+					     cni_json_kind_phrase(e));
+		r[i] = strdup(json_string_value(e));
+		if (!r[i])
+			return cni_oom(err);
+	}
+	*out = TAKE_PTR(r);
+	return 0;
+}
+
 /* The result versions one Go result type accepts (its creator's supportedVersions). */
 static const char *const *result_family(const char *v, const char **label)
 {

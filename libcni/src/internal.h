@@ -155,6 +155,8 @@ int cni_json_parse_object(const char *data, size_t len, const char *what, json_t
 char *cni_json_dump_compact(const json_t *j);
 /* Borrowed string member or NULL when absent or not a string. */
 const char *cni_json_get_string(const json_t *obj, const char *key);
+/* "an object", "a string", "a number", "null"... for messages. */
+const char *cni_json_kind_phrase(const json_t *v);
 
 /*
  * JSON text exactly as Go's encoding/json writes it (compact; <, >, &, U+2028/9 escaped;

@@ -33,6 +33,16 @@ const char *cni_json_get_string(const json_t *obj, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+const char *cni_json_kind_phrase(const json_t *v)
+{
+	static const char *const phrase[] = {
+	    [JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",  [JSON_STRING] = "a string",
+	    [JSON_INTEGER] = "a number", [JSON_REAL] = "a number",   [JSON_TRUE] = "a boolean",
+	    [JSON_FALSE] = "a boolean",  [JSON_NULL] = "null",
+	};
+	return v ? phrase[json_typeof(v)] : "null";
+}
+
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 char *cni_base64_encode(const void *data, size_t len)

@@ -1487,38 +1487,47 @@ static int not_in_version(cni_error **err, const cni_result *r, const char *fiel
 			     r->version, field);
 }
 
-int cni_result_add_interface(cni_result *r, const cni_interface *iface, size_t *idx,
-			     cni_error **err)
+/* Validate iface for r and copy it into *f (fn names the caller in errors). */
+static int iface_build(const cni_result *r, const cni_interface *iface, const char *fn,
+		       struct res_iface *f, cni_error **err)
 {
 	if (!r || !iface || !iface->name)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
-				     "cni_result_add_interface: result and interface name are "
-				     "required");
+				     "%s: result and interface name are required", fn);
 	if (iface->version < 1 || iface->version > CNI_INTERFACE_VERSION)
-		return bad_struct(err, "cni_result_add_interface", iface->version,
-				  CNI_INTERFACE_VERSION);
+		return bad_struct(err, fn, iface->version, CNI_INTERFACE_VERSION);
 	if (r->fam == FAM_020)
 		return not_in_version(err, r, "interfaces");
 	if (r->fam == FAM_040 && (iface->mtu || iface->socket_path || iface->pci_id))
 		return not_in_version(err, r, "interface mtu, socketPath or pciID");
 	if (!utf8_ok(iface->name) || !utf8_ok(iface->mac) || !utf8_ok(iface->sandbox) ||
 	    !utf8_ok(iface->socket_path) || !utf8_ok(iface->pci_id))
-		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
-				     "cni_result_add_interface: strings must be UTF-8");
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "%s: strings must be UTF-8",
+				     fn);
 	if (iface->mtu < 0)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "interface %s: invalid mtu %d",
 				     iface->name, iface->mtu);
 
-	struct res_iface f = {0};
-	f.name = strdup(iface->name);
-	f.mtu = iface->mtu;
-	if (!f.name || strdup_opt(&f.mac, iface->mac) < 0 ||
-	    strdup_opt(&f.sandbox, iface->sandbox) < 0 ||
-	    strdup_opt(&f.socket_path, iface->socket_path) < 0 ||
-	    strdup_opt(&f.pci_id, iface->pci_id) < 0) {
-		iface_clear(&f);
+	*f = (struct res_iface){0};
+	f->name = strdup(iface->name);
+	f->mtu = iface->mtu;
+	if (!f->name || strdup_opt(&f->mac, iface->mac) < 0 ||
+	    strdup_opt(&f->sandbox, iface->sandbox) < 0 ||
+	    strdup_opt(&f->socket_path, iface->socket_path) < 0 ||
+	    strdup_opt(&f->pci_id, iface->pci_id) < 0) {
+		iface_clear(f);
 		return cni_oom(err);
 	}
+	return 0;
+}
+
+int cni_result_add_interface(cni_result *r, const cni_interface *iface, size_t *idx,
+			     cni_error **err)
+{
+	struct res_iface f;
+	int ret = iface_build(r, iface, "cni_result_add_interface", &f, err);
+	if (ret < 0)
+		return ret;
 	struct res_iface *slot = grow(&r->ifaces, &r->n_ifaces, sizeof(*slot));
 	if (!slot) {
 		iface_clear(&f);
@@ -1527,6 +1536,21 @@ int cni_result_add_interface(cni_result *r, const cni_interface *iface, size_t *
 	*slot = f;
 	if (idx)
 		*idx = r->n_ifaces - 1;
+	return 0;
+}
+
+int cni_result_set_interface(cni_result *r, size_t i, const cni_interface *iface,
+			     cni_error **err)
+{
+	struct res_iface f;
+	if (!r || i >= r->n_ifaces)
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
+				     "cni_result_set_interface: no interface %zu", i);
+	int ret = iface_build(r, iface, "cni_result_set_interface", &f, err);
+	if (ret < 0)
+		return ret;
+	iface_clear(&r->ifaces[i]);
+	r->ifaces[i] = f;
 	return 0;
 }
 

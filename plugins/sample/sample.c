@@ -4,21 +4,18 @@
  *
  * It is the starting point for a new plugin (docs/sample-plugin.md walks through it):
  * copy this folder, rename the plugin, and put your work where the comments say. It uses
- * only the public libcni-c API (<cni/cni.h>) and jansson for its own config keys.
+ * only the public libcni-c API (<cni/cni.h>), its own config keys included, so
+ * `cc -o sample sample.c $(pkg-config --cflags --libs libcni-c)` builds it.
  */
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include <cni/cni.h>
 
 /* The config keys this plugin reads (besides the standard ones skel already checked). */
 struct sample_conf {
-	json_t *root;			 /* the parsed config; the strings below live in it */
-	const char *cni_version;	 /* "" means 0.1.0 */
+	cni_conf *conf;			 /* the parsed config; the strings below live in it */
 	const char *another_awesome_arg; /* required */
 	bool my_awesome_flag;		 /* optional, false by default */
 	cni_result *prev_result;	 /* NULL when the runtime sent none */
@@ -26,7 +23,7 @@ struct sample_conf {
 
 static void sample_conf_clear(struct sample_conf *conf)
 {
-	json_decref(conf->root);
+	cni_conf_free(conf->conf);
 	cni_result_free(conf->prev_result);
 	memset(conf, 0, sizeof(*conf));
 }
@@ -34,56 +31,30 @@ static void sample_conf_clear(struct sample_conf *conf)
 /* Parse stdin into conf. On failure conf holds nothing to free. */
 static int parse_config(const cni_cmd_args *args, struct sample_conf *conf, cni_error **err)
 {
-	json_error_t jerr;
-	json_t *v;
 	int r;
 
 	memset(conf, 0, sizeof(*conf));
-	/* skel has checked the JSON as the Go reference does; jansson is stricter (invalid
-	 * UTF-8, \u0000, out-of-range numbers), so this can still fail. */
-	conf->root = json_loadb(args->stdin_data, args->stdin_len, 0, &jerr);
-	if (!json_is_object(conf->root)) {
-		json_decref(conf->root);
-		conf->root = NULL;
-		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				     "failed to parse network configuration: %s", jerr.text);
-	}
+	r = cni_conf_from_bytes(&conf->conf, args->stdin_data, args->stdin_len, err);
+	if (r < 0)
+		return r;
 
-	v = json_object_get(conf->root, "cniVersion");
-	conf->cni_version = json_is_string(v) ? json_string_value(v) : "";
-
-	v = json_object_get(conf->root, "myAwesomeFlag");
-	if (v && !json_is_boolean(v)) {
-		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				  "myAwesomeFlag must be a boolean");
+	/* A value of the wrong type fails with code 7, naming the key. */
+	r = cni_conf_get_bool(conf->conf, "myAwesomeFlag", false, &conf->my_awesome_flag, err);
+	if (r < 0)
 		goto fail;
-	}
-	conf->my_awesome_flag = json_is_true(v);
 
-	v = json_object_get(conf->root, "anotherAwesomeArg");
-	if (!json_is_string(v) || json_string_length(v) == 0) {
+	r = cni_conf_get_string(conf->conf, "anotherAwesomeArg", &conf->another_awesome_arg, err);
+	if (r == 0 && (!conf->another_awesome_arg || !*conf->another_awesome_arg))
 		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 				  "anotherAwesomeArg must be specified");
+	if (r < 0)
 		goto fail;
-	}
-	conf->another_awesome_arg = json_string_value(v);
 
-	/* The previous plugin's result is in the config's own version. */
-	v = json_object_get(conf->root, "prevResult");
-	if (v && !json_is_null(v)) {
-		char *text = json_dumps(v, JSON_COMPACT);
-		if (!text) {
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-			goto fail;
-		}
-		const char *version = conf->cni_version[0] ? conf->cni_version : "0.1.0";
-		r = cni_result_from_json(&conf->prev_result, version, text, strlen(text), err);
-		free(text);
-		if (r < 0) {
-			if (err)
-				cni_error_prefix(*err, "could not parse prevResult");
-			goto fail;
-		}
+	/* The previous plugin's result, read in the config's own cniVersion. */
+	r = cni_conf_prev_result(conf->conf, &conf->prev_result, err);
+	if (r < 0) {
+		cni_error_prefix(*err, "could not parse prevResult");
+		goto fail;
 	}
 	return 0;
 fail:
@@ -145,9 +116,11 @@ static int require_prev_result(const struct sample_conf *conf, cni_error **err)
 	return 0;
 }
 
+/* userdata is cni_plugin_funcs.userdata; this plugin sets none (nor do most). */
 static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *userdata)
 {
 	struct sample_conf conf;
+	(void)userdata;
 	int r = load(args, &conf, err);
 	if (r < 0)
 		return r;
@@ -165,6 +138,7 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 static int cmd_check(const cni_cmd_args *args, cni_error **err, void *userdata)
 {
 	struct sample_conf conf;
+	(void)userdata;
 	int r = load(args, &conf, err);
 	if (r < 0)
 		return r;
@@ -179,6 +153,7 @@ static int cmd_check(const cni_cmd_args *args, cni_error **err, void *userdata)
 static int cmd_del(const cni_cmd_args *args, cni_error **err, void *userdata)
 {
 	struct sample_conf conf;
+	(void)userdata;
 	int r = load(args, &conf, err);
 	if (r < 0)
 		return r;
@@ -192,6 +167,7 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *userdata)
 
 static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *userdata)
 {
+	(void)args, (void)err, (void)userdata;
 	/* Remove state of attachments not listed in "cni.dev/valid-attachments".
 	 * This plugin keeps no state, so there is nothing to collect. */
 	return 0;
@@ -199,6 +175,7 @@ static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *userdata)
 
 static int cmd_status(const cni_cmd_args *args, cni_error **err, void *userdata)
 {
+	(void)args, (void)err, (void)userdata;
 	/* Fail with CNI_ERR_PLUGIN_NOT_AVAILABLE when ADD could not succeed now. */
 	return 0;
 }

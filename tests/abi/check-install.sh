@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Install the build into a scratch prefix, then build the sample plugin outside the tree
-# against the installed library twice (pkg-config, and find_package(libcni-c) in CMake),
-# and run both with CNI_COMMAND=VERSION: each must answer exactly as the in-tree build.
+# against the installed library twice (the README's pkg-config line, and
+# find_package(libcni-c) in CMake), and run both with CNI_COMMAND=VERSION: each must
+# answer exactly as the in-tree build. Nothing here sets LD_LIBRARY_PATH: the installed
+# programs and the ones built against the prefix find libcni-c.so.0 through their RPATH.
 # Usage: check-install.sh <build-dir> <source-dir> <work-dir> <libdir> <plugin-dir> <version>
 set -uo pipefail
 
@@ -42,6 +44,12 @@ done
 if find "$prefix" -name '*internal*.h' | grep -q .; then
 	err "private headers installed: $(find "$prefix" -name '*internal*.h')"
 fi
+[ -f "$prefix/share/bash-completion/completions/cnitool" ] || err "bash completion of cnitool not installed"
+for page in "$build"/docs/man/*.[138]; do # built when scdoc is there
+	[ -f "$page" ] || continue
+	sec=${page##*.}
+	[ -f "$prefix/share/man/man$sec/${page##*/}" ] || err "manual page ${page##*/} not installed"
+done
 [ -f "$libdir/pkgconfig/libcni-c.pc" ] || err "missing libcni-c.pc"
 [ -f "$libdir/cmake/libcni-c/libcni-cConfig.cmake" ] || err "missing libcni-cConfig.cmake"
 [ -f "$libdir/cmake/libcni-c/libcni-cConfigVersion.cmake" ] || err "missing libcni-cConfigVersion.cmake"
@@ -56,9 +64,11 @@ for p in "$build"/plugins-bin/*; do
 	fi
 	[ -x "$plugindir/$n" ] || { err "$n not installed in $plugindir"; continue; }
 	[ "$n" = cni-plugins ] && continue
-	out=$(LD_LIBRARY_PATH=$libdir CNI_COMMAND=VERSION "$plugindir/$n" </dev/null 2>&1)
+	out=$(env -u LD_LIBRARY_PATH CNI_COMMAND=VERSION "$plugindir/$n" </dev/null 2>&1)
 	grep -q '"supportedVersions"' <<<"$out" || err "installed $n: VERSION gave '$out'"
 done
+out=$(env -u LD_LIBRARY_PATH "$prefix/bin/cnitool" --version 2>&1)
+grep -q "^cnitool (libcni-c $version" <<<"$out" || err "installed cnitool --version: '$out'"
 
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 got=$(pkg-config --modversion libcni-c 2>&1)
@@ -76,20 +86,15 @@ if [ ! -f "$sample" ]; then
 	err "$sample does not exist: cannot build the sample plugin out of tree"
 	exit 1
 fi
-extra=()
 needs_jansson=OFF
-if grep -q '<jansson.h>' "$sample"; then
-	extra=(jansson)
-	needs_jansson=ON
-fi
+grep -q '<jansson.h>' "$sample" && needs_jansson=ON
 
-# 1. pkg-config
+# 1. pkg-config, the README's line as it is, warnings as errors
 # shellcheck disable=SC2046
-# Same warnings as the project itself builds with (it allows unused parameters).
-if ! "$cc" -std=c11 -Wall -Wextra -Wno-unused-parameter -Werror -o "$work/sample-pc" "$sample" \
-	$(pkg-config --cflags --libs libcni-c "${extra[@]}") >"$work/pc.log" 2>&1; then
+if ! "$cc" -Wall -Wextra -Werror -o "$work/sample-pc" "$sample" \
+	$(pkg-config --cflags --libs libcni-c) >"$work/pc.log" 2>&1; then
 	cat "$work/pc.log" >&2
-	err "building sample.c with pkg-config failed"
+	err "building sample.c with the README's pkg-config line failed"
 fi
 
 # 2. CMake find_package
@@ -100,6 +105,23 @@ if ! "$cmake" -S "$src/tests/abi/consumer" -B "$work/consumer" -DCMAKE_C_COMPILE
 	cat "$work/consumer.log" >&2
 	err "building sample.c with find_package(libcni-c) failed"
 fi
+
+# 3. the out-of-tree project of docs/examples/plugin-project, built and installed as its
+# comment says; the installed plugin must run from its own RPATH.
+mkdir -p "$work/project"
+cp "$src/docs/examples/plugin-project/CMakeLists.txt" "$work/project/" &&
+	cp "$sample" "$work/project/my-plugin.c" || err "cannot copy the example project"
+if ! "$cmake" -S "$work/project" -B "$work/project/build" -DCMAKE_C_COMPILER="$cc" \
+	-DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS=-Werror >"$work/project.log" 2>&1 ||
+	! "$cmake" --build "$work/project/build" >>"$work/project.log" 2>&1 ||
+	! "$cmake" --install "$work/project/build" --prefix "$work/project/prefix" \
+		>>"$work/project.log" 2>&1; then
+	cat "$work/project.log" >&2
+	err "docs/examples/plugin-project did not build and install"
+fi
+out=$(env -u LD_LIBRARY_PATH CNI_COMMAND=VERSION "$plugindir/my-plugin" </dev/null 2>&1)
+grep -q '"supportedVersions"' <<<"$out" ||
+	err "my-plugin installed by docs/examples/plugin-project: VERSION gave '$out'"
 
 # A request for another major version must be refused by the version file.
 mkdir -p "$work/major"
@@ -122,10 +144,10 @@ fi
 for bin in "$work/sample-pc" "$work/consumer/sample" "$work/consumer/sample-static"; do
 	[ -x "$bin" ] || continue
 	if [ "$(basename "$bin")" != sample-static ]; then
-		lib=$(LD_LIBRARY_PATH=$libdir ldd "$bin" | awk '/libcni-c\.so/ { print $3 }')
+		lib=$(env -u LD_LIBRARY_PATH ldd "$bin" | awk '/libcni-c\.so/ { print $3 }')
 		[ "$lib" = "$libdir/libcni-c.so.0" ] || err "$bin resolves libcni-c to '$lib'"
 	fi
-	out=$(LD_LIBRARY_PATH=$libdir CNI_COMMAND=VERSION "$bin" </dev/null 2>&1)
+	out=$(env -u LD_LIBRARY_PATH CNI_COMMAND=VERSION "$bin" </dev/null 2>&1)
 	rc=$?
 	if [ $rc -ne 0 ] || [ "$out" != "$want" ]; then
 		err "$bin: CNI_COMMAND=VERSION gave (exit $rc) '$out', in-tree sample gave '$want'"

@@ -6,7 +6,7 @@
 # checked after every step. (Our runtime API driving the reference plugins is
 # tests/interop/api.)
 #
-# Usage: cnitool-e2e.sh <cnitool> <our-plugins-dir>
+# Usage: cnitool-e2e.sh <cnitool> <our-plugins-dir> [<docs/examples/runtime-add binary>]
 # Exit 77 (skip) without root or network namespaces. Namespaces are cni-e2e-<random>,
 # removed by the EXIT trap even on failure; addresses are 10.200.X.0/24 inside them. The
 # "host" side is itself a test namespace (cnitool runs under ip netns exec), so the
@@ -15,6 +15,8 @@ set -uo pipefail
 
 CNITOOL=$(readlink -f "$1")
 OURBIN=$(readlink -f "$2")
+RUNTIME_ADD=${3:+$(readlink -f "$3")}
+ROOT_DOCS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../docs" && pwd)
 
 skip() {
 	echo "SKIP: $*"
@@ -258,14 +260,77 @@ expect "usage text printed" grep -q '^Usage: cnitool' "$TMP/no_ns.err"
 run bad_cmd frobnicate e2e-net "$P1"
 expect "unknown command rejected" failed_with bad_cmd 'unknown command "frobnicate"'
 run bad_ns add e2e-net "$TMP/not-a-netns"
-expect "non-existent netns: plugin error with error JSON" \
-	sh -c "[ \$(cat '$TMP/bad_ns.rc') -eq 1 ] && grep -q '^cnitool: ' '$TMP/bad_ns.err' && grep -q '\"code\"' '$TMP/bad_ns.err'"
+expect "non-existent netns: the plugin's error, printed once (one line)" \
+	sh -c "[ \$(cat '$TMP/bad_ns.rc') -eq 1 ] && grep -q '^cnitool: add e2e-net: plugin type=\"ptp\" failed' '$TMP/bad_ns.err' && [ \$(wc -l <'$TMP/bad_ns.err') -eq 1 ]"
 expect "failed add wrote no cache entry" test ! -e "$TMP/cache/results/e2e-net-$(cid_of "$TMP/not-a-netns")-eth0"
 run bad_ns_del del e2e-net "$TMP/not-a-netns"
 expect "del for the failed add: exit 0" ok bad_ns_del
 expect "nothing reserved after the failed add and its del" test -z "$(reservations)"
 run help --help
 expect "--help exits 0 with usage" sh -c "[ \$(cat '$TMP/help.rc') -eq 0 ] && grep -q NETCONFPATH '$TMP/help.out'"
+
+# ---- what cnitool tells an operator ----------------------------------------------------
+expect "version names the file each plugin resolved to" \
+	sh -c "grep -qF '($TMP/bin/ptp)' '$TMP/version.out' && grep -qF '($TMP/bin/host-local)' '$TMP/version.out'"
+# Without CNI_PATH the installed plugin directory (named in --help) is searched.
+DEFAULT_DIR=$(sed -n 's/^ *(default \(\/[^)]*\))$/\1/p' "$TMP/help.out")
+expect "--help names the default plugin directory" test -n "$DEFAULT_DIR"
+(unset CNI_PATH; run nopath version e2e-net)
+if [ -x "$DEFAULT_DIR/ptp" ]; then
+	expect "CNI_PATH unset: plugins found in $DEFAULT_DIR" grep -qF "($DEFAULT_DIR/ptp)" "$TMP/nopath.out"
+else
+	expect "CNI_PATH unset: the error says so and names $DEFAULT_DIR" \
+		sh -c "grep -qF 'CNI_PATH is unset' '$TMP/nopath.err' && grep -qF '[$DEFAULT_DIR]' '$TMP/nopath.err'"
+fi
+# A bare namespace name is one of /run/netns.
+P3R=/run/netns/$NS3
+run bare_add add e2e-net "$NS3"
+expect "add with a bare netns name: exit 0" ok bare_add
+expect "bare name resolved to $P3R" grep -qF "\"sandbox\": \"$P3R\"" "$TMP/bare_add.out"
+expect "bare name cached under $P3R's container id" test -f "$TMP/cache/results/e2e-net-$(cid_of "$P3R")-eth0"
+run bare_again add e2e-net "$NS3"
+expect "ADD of a cached attachment says it is already attached" failed_with bare_again "is already attached"
+expect "... and names the container and interface" \
+	grep -qF "container $(cid_of "$P3R"), interface eth0" "$TMP/bare_again.err"
+run bare_check check e2e-net "$NS3"
+expect "check by bare name: exit 0" ok bare_check
+run bare_del del e2e-net "$NS3"
+expect "del by bare name: exit 0, nothing on stderr" sh -c "[ \$(cat '$TMP/bare_del.rc') -eq 0 ] && [ ! -s '$TMP/bare_del.err' ]"
+run uncached_check check e2e-net "$NS3"
+expect "CHECK of an attachment not in the cache says so" failed_with uncached_check "is not attached"
+run uncached_del del e2e-net "$NS3"
+expect "DEL of an attachment not in the cache: exit 0 and says so" \
+	sh -c "[ \$(cat '$TMP/uncached_del.rc') -eq 0 ] && grep -qF 'is not in the result cache' '$TMP/uncached_del.err'"
+run no_such_ns add e2e-net "nons-$SUFFIX"
+expect "a bare name that is no namespace: said so" failed_with no_such_ns "no such namespace in /run/netns"
+# A single plugin's config saved as .conflist, and a broken file.
+mkdir -p "$TMP/single.d" "$TMP/broken.d"
+echo '{"cniVersion": "1.0.0", "name": "solo", "type": "loopback"}' >"$TMP/single.d/10-solo.conflist"
+NETCONFPATH=$TMP/single.d run single version solo
+expect "single-plugin .conflist: says there is no 'plugins' key and names the file" \
+	sh -c "grep -qF \"no 'plugins' key\" '$TMP/single.err' && grep -qF '$TMP/single.d/10-solo.conflist' '$TMP/single.err'"
+echo '{"cniVersion": "1.0.0", "name":' >"$TMP/broken.d/05-broken.conflist"
+NETCONFPATH=$TMP/broken.d run broken version e2e-net
+expect "broken file: names the network looked for and the file, one line" \
+	sh -c "grep -qF 'network \"e2e-net\"' '$TMP/broken.err' && grep -qF '05-broken.conflist' '$TMP/broken.err' && [ \$(wc -l <'$TMP/broken.err') -eq 1 ]"
+
+# The example list of docs/cnitool.md loads and every plugin it names is found.
+mkdir -p "$TMP/doc.d"
+sed -n "/^cat >.*10-demo-net.conflist <<'EOF'/,/^EOF/p" "$ROOT_DOCS/cnitool.md" | sed '1d;$d' >"$TMP/doc.d/10-demo-net.conflist"
+NETCONFPATH=$TMP/doc.d CNI_PATH=$OURBIN run doc_version version demo-net
+expect "docs/cnitool.md's example list: every plugin found" \
+	sh -c "[ \$(cat '$TMP/doc_version.rc') -eq 0 ] && grep -q 'plugin ptp:' '$TMP/doc_version.out' && grep -q 'plugin firewall:' '$TMP/doc_version.out' && ! grep -q 'NOT supported' '$TMP/doc_version.out'"
+
+# docs/examples/runtime-add: its own cache dir and a container id of its own.
+if [ -n "$RUNTIME_ADD" ]; then
+	ip netns exec "$NSH" "$RUNTIME_ADD" "$TMP/net.d" e2e-lo "$P3" "$OURBIN" "$TMP/ra-cache" \
+		>"$TMP/ra.out" 2>"$TMP/ra.err"
+	echo $? >"$TMP/ra.rc"
+	expect "runtime-add example: exit 0" ok ra
+	expect "runtime-add used the cache dir it was given" test -d "$TMP/ra-cache/results"
+	expect "runtime-add left nothing in /var/lib/cni" \
+		sh -c "! ls /var/lib/cni/results 2>/dev/null | grep -q runtime-add"
+fi
 
 # ---- the same cycle under valgrind: no leak, no memory error in cnitool ---------------
 if command -v valgrind >/dev/null && [ -z "${CNI_E2E_NO_VALGRIND:-}" ] &&

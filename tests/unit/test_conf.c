@@ -277,6 +277,15 @@ static void test_marshal_integers(void **state)
 
 /* ---- one plugin config ---------------------------------------------------------------- */
 
+/* *e holds an error with message msg: check it, free it, reset *e. */
+static void take_error(cni_error **e, const char *msg)
+{
+	assert_non_null(*e);
+	assert_string_equal(cni_error_msg(*e), msg);
+	cni_error_free(*e);
+	*e = NULL;
+}
+
 static cni_conf *conf_new(const char *text)
 {
 	cni_conf *c = NULL;
@@ -434,13 +443,9 @@ static void test_inject(void **state)
 	cni_error_free(e);
 	e = NULL;
 	assert_int_equal(cni_conf_inject(&n, c, "x", NULL, &e), -CNI_ERR_INVALID_ARG);
-	assert_string_equal(cni_error_msg(e), "key 'x' value must not be nil");
-	cni_error_free(e);
-	e = NULL;
+	take_error(&e, "key 'x' value must not be nil");
 	assert_int_equal(cni_conf_inject(&n, c, NULL, "1", &e), -CNI_ERR_INVALID_ARG);
-	assert_string_equal(cni_error_msg(e), "keys cannot be empty");
-	cni_error_free(e);
-	e = NULL;
+	take_error(&e, "keys cannot be empty");
 	assert_int_equal(cni_conf_inject(&n, c, "x", "{bad", &e), -CNI_ERR_DECODING_FAILURE);
 	assert_non_null(strstr(cni_error_msg(e), "key 'x': invalid value: "));
 	cni_error_free(e);
@@ -597,6 +602,73 @@ static void test_list_from_bytes(void **state)
 	cni_conf_free(c);
 }
 
+/* The typed getters: each type, absent and null give the default, a wrong type names the key. */
+static void test_conf_typed_getters(void **state)
+{
+	cni_conf *c = conf_new("{\"type\":\"x\",\"s\":\"v\",\"b\":true,\"n\":1500,"
+			       "\"e\":1.5e3,\"f\":2.5,\"big\":1e30,\"nul\":null,"
+			       "\"l\":[\"a\",\"b\"],\"badl\":[\"a\",1]}");
+	cni_error *e = NULL;
+	const char *s = "sentinel";
+	bool b = false;
+	int64_t n = 0;
+	double d = 0;
+	char **l = NULL;
+
+	assert_int_equal(cni_conf_get_string(c, "s", &s, NULL), 0);
+	assert_string_equal(s, "v");
+	assert_int_equal(cni_conf_get_string(c, "absent", &s, NULL), 0);
+	assert_null(s);
+	s = "sentinel";
+	assert_int_equal(cni_conf_get_string(c, "nul", &s, NULL), 0);
+	assert_null(s);
+	assert_int_equal(cni_conf_get_string(c, "n", &s, &e), -CNI_ERR_INVALID_NETWORK_CONFIG);
+	take_error(&e, "'n' must be a string, not a number");
+
+	assert_int_equal(cni_conf_get_bool(c, "b", false, &b, NULL), 0);
+	assert_true(b);
+	assert_int_equal(cni_conf_get_bool(c, "absent", true, &b, NULL), 0);
+	assert_true(b);
+	assert_int_equal(cni_conf_get_bool(c, "s", false, &b, &e), -CNI_ERR_INVALID_NETWORK_CONFIG);
+	take_error(&e, "'s' must be a boolean, not a string");
+
+	assert_int_equal(cni_conf_get_int(c, "n", 7, &n, NULL), 0);
+	assert_int_equal(n, 1500);
+	assert_int_equal(cni_conf_get_int(c, "e", 7, &n, NULL), 0);
+	assert_int_equal(n, 1500);
+	assert_int_equal(cni_conf_get_int(c, "absent", 7, &n, NULL), 0);
+	assert_int_equal(n, 7);
+	assert_int_equal(cni_conf_get_int(c, "f", 7, &n, &e), -CNI_ERR_INVALID_NETWORK_CONFIG);
+	take_error(&e, "'f' must be an integer, not a number");
+	assert_int_equal(cni_conf_get_int(c, "big", 7, &n, NULL), -CNI_ERR_INVALID_NETWORK_CONFIG);
+	assert_int_equal(n, 7);
+
+	assert_int_equal(cni_conf_get_double(c, "f", 0, &d, NULL), 0);
+	assert_true(d == 2.5);
+	assert_int_equal(cni_conf_get_double(c, "absent", 9.5, &d, NULL), 0);
+	assert_true(d == 9.5);
+	assert_int_equal(cni_conf_get_double(c, "l", 0, &d, NULL), -CNI_ERR_INVALID_NETWORK_CONFIG);
+
+	assert_int_equal(cni_conf_get_strv(c, "l", &l, NULL), 0);
+	assert_non_null(l);
+	assert_string_equal(l[0], "a");
+	assert_string_equal(l[1], "b");
+	assert_null(l[2]);
+	cni_strv_free(l);
+	l = (char **)&s;
+	assert_int_equal(cni_conf_get_strv(c, "absent", &l, NULL), 0);
+	assert_null(l);
+	assert_int_equal(cni_conf_get_strv(c, "badl", &l, &e), -CNI_ERR_INVALID_NETWORK_CONFIG);
+	take_error(&e, "'badl[1]' must be a string, not a number");
+	assert_int_equal(cni_conf_get_strv(c, "s", &l, &e), -CNI_ERR_INVALID_NETWORK_CONFIG);
+	take_error(&e, "'s' must be an array of strings, not a string");
+
+	/* only checking the type */
+	assert_int_equal(cni_conf_get_bool(c, "b", false, NULL, NULL), 0);
+	assert_int_equal(cni_conf_get_string(NULL, "s", &s, NULL), -CNI_ERR_INVALID_ARG);
+	cni_conf_free(c);
+}
+
 static void test_conf_files(void **state)
 {
 	static const char *const conflist[] = {".conflist", NULL};
@@ -684,9 +756,7 @@ static void test_container_id_and_name(void **state)
 {
 	cni_error *e = NULL;
 	assert_int_equal(cni_validate_container_id("", &e), -CNI_ERR_UNKNOWN_CONTAINER);
-	assert_string_equal(cni_error_msg(e), "missing containerID");
-	cni_error_free(e);
-	e = NULL;
+	take_error(&e, "missing containerID");
 	assert_int_equal(cni_validate_container_id("abc/def", &e),
 			 -CNI_ERR_INVALID_ENVIRONMENT_VARIABLES);
 	assert_string_equal(cni_error_msg(e), "invalid characters in containerID");
@@ -706,9 +776,7 @@ static void test_container_id_and_name(void **state)
 			 -CNI_ERR_INVALID_ENVIRONMENT_VARIABLES);
 
 	assert_int_equal(cni_validate_network_name("", &e), -CNI_ERR_INVALID_NETWORK_CONFIG);
-	assert_string_equal(cni_error_msg(e), "missing network name:");
-	cni_error_free(e);
-	e = NULL;
+	take_error(&e, "missing network name:");
 	assert_int_equal(cni_validate_network_name("a b", &e), -CNI_ERR_INVALID_NETWORK_CONFIG);
 	assert_string_equal(cni_error_msg(e), "invalid characters found in network name");
 	assert_string_equal(cni_error_details(e), "a b");
@@ -736,6 +804,7 @@ int main(void)
 	    cmocka_unit_test(test_valid_attachments),
 	    cmocka_unit_test(test_prev_result),
 	    cmocka_unit_test(test_list_from_bytes),
+	    cmocka_unit_test(test_conf_typed_getters),
 	    cmocka_unit_test(test_conf_files),
 	    cmocka_unit_test(test_ifname),
 	    cmocka_unit_test(test_container_id_and_name),

@@ -766,6 +766,45 @@ static void test_json_t_interface(void **state)
 	cni_result_free(r);
 }
 
+/* cni_result_set_interface: read, change the mtu, write back (borrowed strings passed in). */
+static void test_set_interface(void **state)
+{
+	cni_result *r = parse_ok("{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"eth0\","
+				 "\"mac\":\"02:00:00:00:00:01\",\"sandbox\":\"/run/netns/x\"}]}",
+				 NULL);
+	cni_interface f = CNI_INTERFACE_INIT;
+	cni_error *e = NULL;
+
+	assert_int_equal(cni_result_get_interface(r, 0, &f), 0);
+	f.mtu = 9000;
+	f.socket_path = "/run/sock";
+	assert_int_equal(cni_result_set_interface(r, 0, &f, NULL), 0);
+	_cleanup_free_ char *text = print(r);
+	assert_non_null(strstr(text, "\"mtu\": 9000"));
+	assert_non_null(strstr(text, "\"socketPath\": \"/run/sock\""));
+	assert_non_null(strstr(text, "\"sandbox\": \"/run/netns/x\""));
+	assert_non_null(strstr(text, "\"mac\": \"02:00:00:00:00:01\""));
+	/* what f borrowed went with the old interface: read it again */
+	assert_int_equal(cni_result_get_interface(r, 0, &f), 0);
+
+	assert_int_equal(cni_result_set_interface(r, 1, &f, &e), -CNI_ERR_INVALID_ARG);
+	assert_string_equal(cni_error_msg(e), "cni_result_set_interface: no interface 1");
+	cni_error_free(e);
+	f.mtu = -1;
+	assert_int_equal(cni_result_set_interface(r, 0, &f, NULL), -CNI_ERR_INVALID_ARG);
+	assert_int_equal(cni_result_get_interface(r, 0, &f), 0);
+	assert_int_equal(f.mtu, 9000); /* unchanged by the failed call */
+
+	/* a 0.4.0 result has no interface mtu */
+	cni_result *old = NULL;
+	assert_int_equal(cni_result_convert(&old, r, "0.4.0", NULL), 0);
+	assert_int_equal(cni_result_get_interface(old, 0, &f), 0);
+	f.mtu = 1400;
+	assert_int_equal(cni_result_set_interface(old, 0, &f, NULL), -CNI_ERR_UNSUPPORTED);
+	cni_result_free(old);
+	cni_result_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -778,6 +817,7 @@ int main(void)
 	    cmocka_unit_test(test_versions_and_misuse),
 	    cmocka_unit_test(test_dup_independent),
 	    cmocka_unit_test(test_json_t_interface),
+	    cmocka_unit_test(test_set_interface),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -182,7 +182,7 @@ static void test_config_errors(void **state)
 	_cleanup_free_ char *bad_flag =
 	    conf_with("1.0.0", PREV_100, "\"anotherAwesomeArg\":\"x\",\"myAwesomeFlag\":\"yes\"");
 	run_sample(env_add, bad_flag, &o);
-	assert_error(&o, CNI_ERR_INVALID_NETWORK_CONFIG, "myAwesomeFlag must be a boolean");
+	assert_error(&o, CNI_ERR_INVALID_NETWORK_CONFIG, "'myAwesomeFlag' must be a boolean, not a string");
 	outcome_clear(&o);
 
 	_cleanup_free_ char *bad_prev = conf_with("1.0.0", "{\"cniVersion\":\"1.0.0\",\"ips\":{}}",

@@ -21,6 +21,12 @@
 #include <cni/cni.h>
 
 #define DEFAULT_NETCONFPATH "/etc/cni/net.d"
+/* Where `ip netns add NAME` puts NAME; a bare NETNS argument is looked up there. */
+#define NAMED_NETNS_DIR "/run/netns"
+/* The plugin directory of this installation (CMake's CNI_PLUGIN_DIR), used without CNI_PATH. */
+#ifndef CNITOOL_DEFAULT_CNI_PATH
+#define CNITOOL_DEFAULT_CNI_PATH "/usr/local/libexec/cni"
+#endif
 #define DEFAULT_IFNAME	    "eth0"
 /* The reference keeps 10 bytes of the digest: 20 hex characters. */
 #define CONTAINER_ID_HEX_CHARS 20
@@ -41,6 +47,8 @@ static const struct {
 /* Everything main() allocates, so one function frees it on every path. */
 struct tool {
 	const char *netconfpath;
+	const char *cache_dir;
+	const char *cni_path;
 	cni_conflist *list;
 	cni_config *cfg;
 	char **path;
@@ -56,33 +64,38 @@ struct tool {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: cnitool COMMAND NETWORK [NETNS-PATH]\n"
+		"Usage: cnitool COMMAND NETWORK [NETNS]\n"
 		"Add, check, delete, garbage-collect or query a CNI network for a network\n"
 		"namespace, using the network's configuration list from $NETCONFPATH.\n"
 		"\n"
 		"Commands:\n"
-		"  add     NETWORK NETNS-PATH    attach; prints the result JSON\n"
-		"  check   NETWORK NETNS-PATH    verify the attachment\n"
-		"  del     NETWORK NETNS-PATH    detach\n"
-		"  gc      NETWORK [NETNS-PATH]  delete every cached attachment of NETWORK,\n"
-		"                                then send GC to its plugins\n"
-		"  status  NETWORK [NETNS-PATH]  ask the network's plugins whether they are ready\n"
-		"  version NETWORK               show the spec versions each plugin supports\n"
+		"  add     NETWORK NETNS    attach; prints the result JSON\n"
+		"  check   NETWORK NETNS    verify the attachment\n"
+		"  del     NETWORK NETNS    detach\n"
+		"  gc      NETWORK [NETNS]  delete every cached attachment of NETWORK,\n"
+		"                           then send GC to its plugins\n"
+		"  status  NETWORK [NETNS]  ask the network's plugins whether they are ready\n"
+		"  version NETWORK          show each plugin's file and the spec versions it supports\n"
+		"\n"
+		"NETNS is a path (/run/netns/ns1, /proc/PID/ns/net) or the name of a namespace\n"
+		"in " NAMED_NETNS_DIR " (as `ip netns add` makes them).\n"
 		"\n"
 		"Environment:\n"
 		"  NETCONFPATH      configuration directory (default " DEFAULT_NETCONFPATH ")\n"
 		"  CNI_PATH         ':'-separated plugin directories\n"
+		"                   (default " CNITOOL_DEFAULT_CNI_PATH ")\n"
 		"  CNI_IFNAME       interface name in the namespace (default " DEFAULT_IFNAME ")\n"
 		"  CNI_ARGS         extra arguments, \"K1=V1;K2=V2\"\n"
 		"  CAP_ARGS         capability arguments, a JSON object\n"
 		"  CNI_CONTAINERID  container id (default: cnitool- + 20 hex characters of\n"
-		"                   the SHA-512 of the absolute NETNS-PATH)\n"
+		"                   the SHA-512 of the absolute NETNS path)\n"
 		"  CNI_CACHE_DIR    result cache directory (default " CNI_DEFAULT_CACHE_DIR ")\n"
 		"  CNI_TIMEOUT      seconds each plugin may run (default: no limit)\n");
 }
 
 static void vmsg(const char *fmt, va_list ap)
 {
+	fflush(stdout);
 	fputs("cnitool: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputs("\n", stderr);
@@ -113,27 +126,26 @@ static void die_usage(const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * One line per error: "cnitool: <what>: <message>", the details after it when the message
+ * does not already hold them.
+ */
 static int fail(const char *what, const cni_error *e)
 {
-	int code = e ? cni_error_code(e) : CNI_ERR_INTERNAL;
+	const char *msg = e ? cni_error_msg(e) : "unknown error";
+	const char *details = e ? cni_error_details(e) : NULL;
+	const char *cni_path = getenv("CNI_PATH");
+	/* a plugin not found in the default directory: the user may not know CNI_PATH */
+	const char *hint = (!cni_path || !*cni_path) && strstr(msg, "failed to find plugin")
+			       ? " (CNI_PATH is unset: plugins are looked for in the installed "
+				 "plugin directory)"
+			       : "";
 
-	fprintf(stderr, "cnitool: %s: %s\n", what, e ? cni_error_msg(e) : "unknown error");
-	if (e && cni_error_details(e) && *cni_error_details(e) &&
-	    !strstr(cni_error_msg(e), cni_error_details(e)))
-		fprintf(stderr, "cnitool: details: %s\n", cni_error_details(e));
-	/*
-	 * Errors carrying a spec code, or a plugin's own code (which the library prints as it
-	 * is, even from 1000 up), came from a plugin or are ones a plugin could have
-	 * returned: show them as the spec's error JSON too, so scripts can read the code.
-	 */
-	if (code > 0 && (code < CNI_ERR_LIB_BASE || cni_error_spec_code(e) == code)) {
-		char *json = NULL;
-
-		if (cni_error_to_json(e, NULL, &json) == 0) {
-			fprintf(stderr, "%s\n", json);
-			cni_free(json);
-		}
-	}
+	fflush(stdout);
+	if (details && *details && !strstr(msg, details))
+		fprintf(stderr, "cnitool: %s: %s (%s)%s\n", what, msg, details, hint);
+	else
+		fprintf(stderr, "cnitool: %s: %s%s\n", what, msg, hint);
 	return 1;
 }
 
@@ -329,6 +341,32 @@ static int parse_timeout(const char *str, unsigned int *ms)
 	return 0;
 }
 
+/*
+ * NETNS as given: a path, made absolute as Go's filepath.Abs would; or a bare name (no
+ * '/') of a namespace in /run/netns, as `ip netns add NAME` makes it.
+ */
+static int netns_path(struct tool *t, const char *arg)
+{
+	struct stat st;
+
+	if (!strchr(arg, '/') && strcmp(arg, ".") && strcmp(arg, "..")) {
+		if (asprintf(&t->netns, NAMED_NETNS_DIR "/%s", arg) < 0)
+			oom();
+		if (stat(t->netns, &st) == 0)
+			return 0;
+		free(t->netns);
+		t->netns = NULL;
+		if (stat(arg, &st) < 0)
+			return fail_msg("network namespace \"%s\": no such namespace in " NAMED_NETNS_DIR
+					" (`ip netns add %s` makes one) and no such file",
+					arg, arg);
+	}
+	t->netns = abs_path(arg);
+	if (!t->netns)
+		return fail_msg("cannot resolve \"%s\": %s", arg, strerror(errno));
+	return 0;
+}
+
 static void tool_free(struct tool *t)
 {
 	cni_conflist_free(t->list);
@@ -351,15 +389,57 @@ static const char *env_or(const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
-static void print_versions(const char *role, const char *type, const cni_plugin_info *info,
-			   const char *want)
+/* A file holding one plugin's config: an object with "type" and without "plugins". */
+static bool is_single_plugin_config(const char *file)
+{
+	json_t *v = json_load_file(file, 0, NULL);
+	bool single = json_is_object(v) && json_object_get(v, "type") &&
+		      !json_object_get(v, "plugins");
+
+	json_decref(v);
+	return single;
+}
+
+/*
+ * Load NETWORK from NETCONFPATH. A failure names the network being looked for and, when
+ * the library says which file it was reading, that file. A single plugin's config saved
+ * as .conflist is a common slip, so that case says what is wrong with it.
+ */
+static int load_network(struct tool *t, const char *name)
+{
+	cni_error *e = NULL;
+	const char *file;
+	size_t n;
+
+	if (cni_conflist_load(&t->list, t->netconfpath, name, &e) == 0)
+		return 0;
+	file = cni_error_details(e);
+	n = file ? strlen(file) : 0;
+	if (file && *file && strstr(cni_error_msg(e), file) && strstr(cni_error_msg(e), name))
+		fail_msg("%s", cni_error_msg(e)); /* names both already */
+	else if (!file || file[0] != '/' || strstr(cni_error_msg(e), file))
+		fail_msg("looking for network \"%s\" in %s: %s", name, t->netconfpath,
+			 cni_error_msg(e));
+	else if (n > 9 && !strcmp(file + n - 9, ".conflist") && is_single_plugin_config(file))
+		fail_msg("looking for network \"%s\": %s: no 'plugins' key: a .conflist holds "
+			 "a list, {\"name\": ..., \"plugins\": [{\"type\": ...}, ...]}; a single "
+			 "plugin's config goes in a .conf file",
+			 name, file);
+	else
+		fail_msg("looking for network \"%s\": %s: %s", name, file, cni_error_msg(e));
+	cni_error_free(e);
+	return -1;
+}
+
+static void print_versions(const char *role, const char *type, const char *file,
+			   const cni_plugin_info *info, const char *want)
 {
 	size_t n = cni_plugin_info_count(info);
 
 	printf("%s %s:", role, type);
 	for (size_t i = 0; i < n; i++)
 		printf("%s%s", i ? ", " : " ", cni_plugin_info_version(info, i));
-	printf("%s\n",
+	printf(" (%s)%s\n", file,
 	       cni_plugin_info_supports(info, want) ? "" : "  (network version NOT supported)");
 }
 
@@ -368,8 +448,8 @@ static int cmd_version(struct tool *t)
 	const char *want = cni_conflist_cni_version(t->list);
 	int ret = 0;
 
-	printf("network %s (cniVersion %s), plugins from %s:\n", cni_conflist_name(t->list), want,
-	       t->netconfpath);
+	printf("network %s (cniVersion %s) in %s, plugins from %s:\n", cni_conflist_name(t->list),
+	       want, t->netconfpath, t->cni_path);
 	for (size_t i = 0; i < cni_conflist_plugin_count(t->list); i++) {
 		const cni_conf *c = cni_conflist_plugin(t->list, i);
 		const char *types[2] = {cni_conf_type(c), cni_conf_ipam_type(c)};
@@ -377,22 +457,44 @@ static int cmd_version(struct tool *t)
 		for (size_t k = 0; k < 2; k++) {
 			cni_plugin_info *info = NULL;
 			cni_error *e = NULL;
+			char *file = NULL;
+			char what[256];
 
 			if (!types[k] || !*types[k])
 				continue;
-			if (cni_get_version_info_of(t->cfg, types[k], &info, &e) < 0) {
-				char what[256];
-
-				snprintf(what, sizeof(what), "version of %s", types[k]);
+			snprintf(what, sizeof(what), "version of %s", types[k]);
+			if (cni_find_in_path(types[k], (const char *const *)t->path, &file, &e) < 0 ||
+			    cni_get_version_info_of(t->cfg, types[k], &info, &e) < 0) {
 				ret = fail(what, e);
 				cni_error_free(e);
+				cni_free(file);
 				continue;
 			}
-			print_versions(k ? "  ipam  " : "  plugin", types[k], info, want);
+			print_versions(k ? "  ipam  " : "  plugin", types[k], file, info, want);
 			cni_plugin_info_free(info);
+			cni_free(file);
 		}
 	}
 	return ret;
+}
+
+/*
+ * Is this attachment (network, container id, ifname) in the result cache? ADD of one that
+ * is, and CHECK or DEL of one that is not, are usually a mistake worth a word.
+ */
+static int cached(struct tool *t, bool *yes)
+{
+	cni_attachment *a = NULL;
+	cni_error *e = NULL;
+
+	if (cni_get_network_list_cached_config(t->cfg, t->list, &t->rt, &a, &e) < 0) {
+		fail("reading the result cache", e);
+		cni_error_free(e);
+		return -1;
+	}
+	*yes = a != NULL;
+	cni_attachment_free(a);
+	return 0;
 }
 
 static int run(struct tool *t, enum verb verb)
@@ -400,7 +502,26 @@ static int run(struct tool *t, enum verb verb)
 	cni_error *e = NULL;
 	cni_result *res = NULL;
 	char *json = NULL;
+	const char *name = cni_conflist_name(t->list);
+	bool in_cache = false;
 	int r = 0;
+
+	if ((verb == VERB_ADD || verb == VERB_CHECK || verb == VERB_DEL) && cached(t, &in_cache) < 0)
+		return 1;
+	if (verb == VERB_ADD && in_cache)
+		return -fail_msg("add %s: container %s, interface %s is already attached (it is in "
+				"the result cache, %s); run `cnitool del` first, or set CNI_IFNAME "
+				"for another interface",
+				name, t->rt.container_id, t->rt.ifname, t->cache_dir);
+	if (verb == VERB_CHECK && !in_cache)
+		return -fail_msg("check %s: container %s, interface %s is not attached (nothing in "
+				"the result cache, %s)",
+				name, t->rt.container_id, t->rt.ifname, t->cache_dir);
+	if (verb == VERB_DEL && !in_cache)
+		fprintf(stderr,
+			"cnitool: del %s: container %s, interface %s is not in the result cache "
+			"(%s); running DEL without a previous result\n",
+			name, t->rt.container_id, t->rt.ifname, t->cache_dir);
 
 	switch (verb) {
 	case VERB_ADD:
@@ -431,7 +552,7 @@ static int run(struct tool *t, enum verb verb)
 	if (r < 0) {
 		char what[128];
 
-		snprintf(what, sizeof(what), "%s %s", verbs[verb].name, cni_conflist_name(t->list));
+		snprintf(what, sizeof(what), "%s %s", verbs[verb].name, name);
 		r = fail(what, e);
 	}
 	cni_free(json);
@@ -475,12 +596,12 @@ int main(int argc, char **argv)
 		die_usage("too many arguments for %s", argv[1]);
 
 	t.netconfpath = env_or("NETCONFPATH", DEFAULT_NETCONFPATH);
-	if (cni_conflist_load(&t.list, t.netconfpath, argv[2], &e) < 0) {
-		fail("loading network configuration", e);
+	t.cache_dir = env_or("CNI_CACHE_DIR", CNI_DEFAULT_CACHE_DIR);
+	if (load_network(&t, argv[2]) < 0)
 		goto out;
-	}
 
-	if (cni_split_path(env_or("CNI_PATH", ""), &t.path, &e) < 0) {
+	t.cni_path = env_or("CNI_PATH", CNITOOL_DEFAULT_CNI_PATH);
+	if (cni_split_path(t.cni_path, &t.path, &e) < 0) {
 		fail("CNI_PATH", e);
 		goto out;
 	}
@@ -508,13 +629,8 @@ int main(int argc, char **argv)
 	if (str && *str && parse_cni_args(&t, str) < 0)
 		goto out;
 
-	if (argc > 3 && *argv[3]) {
-		t.netns = abs_path(argv[3]);
-		if (!t.netns) {
-			fail_msg("cannot resolve \"%s\": %s", argv[3], strerror(errno));
-			goto out;
-		}
-	}
+	if (argc > 3 && *argv[3] && netns_path(&t, argv[3]) < 0)
+		goto out;
 
 	str = getenv("CNI_CONTAINERID");
 	if (str && *str)

@@ -37,7 +37,11 @@ typedef struct cni_config_options {
 } cni_config_options;
 #define CNI_CONFIG_OPTIONS_INIT {CNI_CONFIG_OPTIONS_VERSION, NULL, NULL, 0, NULL}
 
-/** New config (NewCNIConfigWithCacheDir). Free with cni_config_free(). */
+/**
+ * New config (NewCNIConfigWithCacheDir). Every string and array of opts is copied: opts
+ * and what it points to may be freed or changed as soon as this returns. Free with
+ * cni_config_free().
+ */
 CNI_EXPORT int cni_config_new(cni_config **out, const cni_config_options *opts,
 			      cni_error **err);
 CNI_EXPORT void cni_config_free(cni_config *cfg);
@@ -65,9 +69,18 @@ typedef struct cni_gc_attachment {
 } cni_gc_attachment;
 
 /*
- * Lists. Errors from a plugin carry its code and message, prefixed with
- * `plugin type="t" name="n" failed (add): `. ADD does not undo earlier plugins on failure
- * (as the reference); the caller runs DEL.
+ * Lists. An error from a plugin keeps its code and message. On ADD and DEL the message is
+ * prefixed, as the reference does, with `plugin type="t" failed (add): ` or
+ * `plugin type="t" failed (delete): ` (`plugin type="t" name="n" failed (...)` when that
+ * plugin's own config object has a "name"; in a list it usually has none); CHECK, GC and
+ * STATUS errors are the plugin's as it returned them. ADD does not undo earlier plugins
+ * on failure (as the reference); the caller runs DEL.
+ *
+ * Threads: these calls only read cfg and list, so one cni_config and one const
+ * cni_conflist may be used by several threads at once (attachments of one container id
+ * and ifname still need the caller's own serialisation, as with the reference). A
+ * cni_result returned here belongs to the caller; reading one (the const getters,
+ * cni_result_to_json) from several threads at once is safe, changing it is not.
  */
 CNI_EXPORT int cni_add_network_list(const cni_config *cfg, const cni_conflist *list,
 				    const cni_runtime_conf *rt, cni_result **out,

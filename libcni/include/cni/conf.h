@@ -52,6 +52,32 @@ CNI_EXPORT int cni_conf_capabilities(const cni_conf *c, char ***out, cni_error *
 CNI_EXPORT int cni_conf_get_json(const cni_conf *c, const char *key, char **out,
 				 cni_error **err);
 
+/*
+ * Typed reads of a plugin's own top-level keys (since 0.2). The key is matched exactly;
+ * absent and null both give the default (NULL for the string and the array) and 0. A
+ * value of another JSON type fails with -CNI_ERR_INVALID_NETWORK_CONFIG
+ * (`'mtu' must be an integer, not a string`), which a plugin can return as it is. out may
+ * be NULL to only check the type. Nested values: cni_conf_get_json().
+ */
+/** String value, borrowed from c. */
+CNI_EXPORT int cni_conf_get_string(const cni_conf *c, const char *key, const char **out,
+				   cni_error **err);
+/** true or false. */
+CNI_EXPORT int cni_conf_get_bool(const cni_conf *c, const char *key, bool def, bool *out,
+				 cni_error **err);
+/** A whole number in int64 range (1500, also written 1500.0 or 1.5e3; 1.5 fails). */
+CNI_EXPORT int cni_conf_get_int(const cni_conf *c, const char *key, int64_t def, int64_t *out,
+				cni_error **err);
+/** Any JSON number. */
+CNI_EXPORT int cni_conf_get_double(const cni_conf *c, const char *key, double def,
+				   double *out, cni_error **err);
+/**
+ * An array of strings as a new NULL-terminated array (cni_strv_free()); *out = NULL when
+ * absent. An element that is not a string fails (`'dns[1]' must be a string, not a number`).
+ */
+CNI_EXPORT int cni_conf_get_strv(const cni_conf *c, const char *key, char ***out,
+				 cni_error **err);
+
 /**
  * The prevResult, parsed with the config's version family as the reference's
  * ParsePrevResult does (a 1.x config takes a 1.x prevResult, ...), converted to the

@@ -10,7 +10,8 @@
  *
  * A cni_nl is a netlink socket opened inside one network namespace; every call made with
  * it acts in that namespace, whatever namespace the calling thread is in. A handle is not
- * thread-safe: use one per thread.
+ * thread-safe: use one per thread. The socket holds the namespace itself, so the cni_nl
+ * may outlive the cni_netns it was opened with (closing that does not affect it).
  */
 
 #include "error.h"

@@ -154,6 +154,16 @@ CNI_EXPORT int cni_result_set_dns(cni_result *r, const cni_dns *dns, cni_error *
 /** Change the mac of interface i (tuning-style plugins). */
 CNI_EXPORT int cni_result_set_interface_mac(cni_result *r, size_t i, const char *mac,
 					    cni_error **err);
+/**
+ * Replace every field of interface i with iface's (since 0.2), checked as
+ * cni_result_add_interface() checks them: the way to set an interface's mtu, socketPath
+ * or pciID (1.1.0 results) or its sandbox. To change one field, read the interface with
+ * cni_result_get_interface(), change the field, and pass it back (the borrowed strings
+ * may be passed: they are copied before the old ones are freed). No interface i:
+ * -CNI_ERR_INVALID_ARG.
+ */
+CNI_EXPORT int cni_result_set_interface(cni_result *r, size_t i, const cni_interface *iface,
+					cni_error **err);
 
 CNI_END_DECL
 

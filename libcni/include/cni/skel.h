@@ -39,11 +39,16 @@ typedef struct cni_cmd_args {
 	size_t stdin_len;
 } cni_cmd_args;
 
-/** ADD callback: on success set *result (ownership passes to skel, which prints it
- * converted to the config's cniVersion). Return 0 or a negative code with *err set. */
+/**
+ * ADD callback: on success set *result (ownership passes to skel, which prints it
+ * converted to the config's cniVersion). Return 0 or a negative code with *err set.
+ * skel always passes a valid err (never NULL) and *result and *err start as NULL. A
+ * *result left set when the callback fails is freed by skel, not printed. A callback that
+ * fails without setting *err gets a generic message (`ADD failed: CNI_ERR_...`).
+ */
 typedef int (*cni_add_fn)(const cni_cmd_args *args, cni_result **result, cni_error **err,
 			  void *userdata);
-/** CHECK, DEL, GC and STATUS callbacks. */
+/** CHECK, DEL, GC and STATUS callbacks; err as for cni_add_fn (never NULL). */
 typedef int (*cni_cmd_fn)(const cni_cmd_args *args, cni_error **err, void *userdata);
 
 #define CNI_PLUGIN_FUNCS_VERSION 1
