@@ -146,6 +146,46 @@ static void test_nft(void **state)
 	assert_int_equal(in_ns(do_nft, NULL), 0);
 }
 
+/* Is it there: asked of the kernel, before and after the object exists. */
+static int do_may_exist(void *ud, cni_error **err)
+{
+	bool ok = !cni_nft_table_may_exist("ip", "cni_maytest") &&
+		  !cni_iptables_chain_may_exist(AF_INET, "nat", "CNI-MAYTEST") &&
+		  !cni_iptables_chain_may_exist(AF_INET6, "nat", "CNI-MAYTEST");
+	if (!ok)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "present before creation");
+	int r = cni_nft_run("add table ip cni_maytest", false, NULL, err);
+	if (r < 0)
+		return r;
+	/* the name in another family is another table */
+	ok = cni_nft_table_may_exist("ip", "cni_maytest") &&
+	     !cni_nft_table_may_exist("inet", "cni_maytest") &&
+	     !cni_nft_table_may_exist("ip", "cni_maytes");
+	if ((r = cni_nft_run("delete table ip cni_maytest", false, NULL, err)) < 0)
+		return r;
+	if (!ok || cni_nft_table_may_exist("ip", "cni_maytest"))
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "nft table answer wrong");
+	if (!cni_iptables_usable(AF_INET))
+		return 0;
+	if ((r = cni_iptables_restore(AF_INET, "*nat\n:CNI-MAYTEST - [0:0]\nCOMMIT\n", err)) < 0)
+		return r;
+	ok = cni_iptables_chain_may_exist(AF_INET, "nat", "CNI-MAYTEST") &&
+	     !cni_iptables_chain_may_exist(AF_INET6, "nat", "CNI-MAYTEST");
+	if ((r = cni_iptables_restore(AF_INET, "*nat\n-X CNI-MAYTEST\nCOMMIT\n", err)) < 0)
+		return r;
+	return ok ? 0 : cni_error_set(err, CNI_ERR_INTERNAL, NULL, "iptables chain answer wrong");
+}
+
+static void test_may_exist(void **state)
+{
+	assert_int_equal(in_ns(do_may_exist, NULL), 0);
+	/* what cannot be asked may exist */
+	assert_true(cni_nft_table_may_exist("nosuchfamily", "t"));
+	assert_true(cni_nft_table_may_exist("ip", NULL));
+	assert_true(cni_iptables_chain_may_exist(12345, "nat", "c"));
+	assert_true(cni_iptables_chain_may_exist(AF_INET, "nat", ""));
+}
+
 static void test_bad_args(void **state)
 {
 	cni_error *err = NULL;
@@ -175,6 +215,7 @@ int main(void)
 	    cmocka_unit_test(test_restore_save_v6),
 	    cmocka_unit_test(test_nft_mode),
 	    cmocka_unit_test(test_nft),
+	    cmocka_unit_test(test_may_exist),
 	    cmocka_unit_test(test_bad_args),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,6 +38,27 @@ CNI_EXPORT int cni_iptables_save(int family, const char *table, char **out, cni_
  */
 CNI_EXPORT int cni_nft_run(const char *script, bool json, char **out, cni_error **err);
 
+/**
+ * Whether nftables table `table` of family `family` ("ip", "ip6", "inet", "arp", "bridge",
+ * "netdev") may exist in the calling thread's network namespace, asked of the kernel with
+ * one netlink query (libnftables is not loaded). False only when the kernel says there is
+ * no such table; true when there is, and when it could not be asked (an unknown family,
+ * no nf_tables): then look the usual way. For teardowns that have nothing to do when
+ * their table is absent.
+ */
+CNI_EXPORT bool cni_nft_table_may_exist(const char *family, const char *table);
+
+/**
+ * Whether chain `chain` of iptables table `table` (family AF_INET or AF_INET6) may exist
+ * in the calling thread's network namespace, asked of the kernel without running
+ * iptables. False only when it certainly does not: nf_tables (where iptables-nft keeps
+ * it) has no such chain and legacy iptables has no such table in this namespace. True
+ * when the chain exists, when a legacy table exists (its chains cannot be listed
+ * cheaply), and when the kernel could not be asked. A teardown may skip its
+ * iptables-save when this is false.
+ */
+CNI_EXPORT bool cni_iptables_chain_may_exist(int family, const char *table, const char *chain);
+
 CNI_END_DECL
 
 #endif
