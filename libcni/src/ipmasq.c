@@ -10,9 +10,10 @@
  * setup needs no state: its batch creates the chain (-N), which fails as a whole when the
  * chain exists, and only then is the table read. Each exec costs a process start (a
  * millisecond or two), so setup is usually one exec, and teardown reads both families'
- * tables side by side while the nftables part runs in this process; a family whose
- * kernel has no chain of ours, and an nftables without our table, are not read at all
- * (cni_iptables_chain_may_exist(), cni_nft_table_may_exist(): one netlink query each).
+ * tables side by side while the nftables part runs in this process. Where iptables is
+ * iptables-nft, teardown needs no tool at all: the chain and the jumps to it go in one
+ * nf_tables transaction of ours (cni_iptables_nft_remove_chains()); and an nftables
+ * without our table is not read (cni_nft_table_may_exist(), one netlink query).
  *
  * nftables: libnftables in-process, one transaction per operation (the reference execs
  * nft(8) through knftables). Rules are recognised by the hash prefix of their comment.
@@ -1297,10 +1298,12 @@ static void teardown_both(const char *network, const char *ifname, const char *c
 	bool started[ARRAY_SIZE(ipt_families)];
 	int r = cni_format_chain_name(network, container_id, "", chain, sizeof(chain));
 
-	/* a family whose kernel has no such chain has nothing to read */
+	/* iptables-nft: removed in one nf_tables transaction here (nothing to do when the
+	 * chain is not there); otherwise through iptables-save and iptables-restore */
 	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++)
 		started[fi] = r == 0 &&
-			      cni_iptables_chain_may_exist(ipt_families[fi].family, "nat", chain) &&
+			      !cni_iptables_nft_remove_chains(ipt_families[fi].family, "nat",
+							      (const char *const *)remove) &&
 			      ipt_load_start(&ipt_families[fi], &saves[fi]) == 0;
 	*r2 = nft_teardown(network, ifname, container_id, e2);
 	*r1 = r < 0 ? cni_error_set(e1, -r, NULL, "failed to name the masquerade chain") : 0;
