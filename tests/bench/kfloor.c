@@ -9,12 +9,20 @@
  *
  * Run inside the "host" namespace; per round: a veth pair with its peer in PEER (as ptp
  * and bridge create it), its deletion from the host side (deleting either end waits for
- * the same RCU barrier), an ifb (as bandwidth creates it) and its deletion. One JSON line
- * per operation: {"op":"veth_add","us":812.3}. Exit status 1 when an operation fails.
+ * the same RCU barrier), an ifb (as bandwidth creates it) and its deletion, and
+ * "nft_del": an nf_tables table with a chain and a rule is made, then deleted in one
+ * transaction on a new socket, timed from the socket's creation until its close returns
+ * (closing a netfilter socket waits for the grace period after which nf_tables frees
+ * what a transaction deleted: the least a firewall teardown costs). One JSON line per
+ * operation: {"op":"veth_add","us":812.3}. Exit status 1 when an operation fails.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <linux/if_link.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -99,6 +107,99 @@ static double call(int fd, struct req *r, const char *what)
 	}
 }
 
+/* An nf_tables batch: begin, the messages nft_msg() appends, end. */
+struct nbatch {
+	char buf[1024];
+	size_t len;
+	unsigned int seq, acks;
+};
+
+static struct nlmsghdr *nft_msg(struct nbatch *b, int type, int flags, int family)
+{
+	struct nlmsghdr *nh = (struct nlmsghdr *)(b->buf + b->len);
+	struct nfgenmsg *g = NLMSG_DATA(nh);
+
+	memset(nh, 0, NLMSG_SPACE(sizeof(*g)));
+	nh->nlmsg_len = NLMSG_LENGTH(sizeof(*g));
+	nh->nlmsg_type = (unsigned short)type;
+	nh->nlmsg_flags = (unsigned short)(NLM_F_REQUEST | flags);
+	nh->nlmsg_seq = b->seq++;
+	g->nfgen_family = (unsigned char)family;
+	g->version = NFNETLINK_V0;
+	if (type == NFNL_MSG_BATCH_BEGIN || type == NFNL_MSG_BATCH_END)
+		g->res_id = htons(NFNL_SUBSYS_NFTABLES);
+	else
+		b->acks++;
+	return nh;
+}
+
+static void nft_done(struct nbatch *b, struct nlmsghdr *nh)
+{
+	b->len += NLMSG_ALIGN(nh->nlmsg_len);
+}
+
+/* One transaction on a socket of its own: 0 when every message was acknowledged. */
+static int nft_txn(int (*fill)(struct nbatch *), const char *what)
+{
+	struct nbatch b = {.seq = 1};
+	char rbuf[4096];
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER), r = 0;
+
+	if (fd < 0)
+		return -1;
+	nft_done(&b, nft_msg(&b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC));
+	fill(&b);
+	nft_done(&b, nft_msg(&b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC));
+	if (send(fd, b.buf, b.len, 0) < 0)
+		r = -1;
+	while (r == 0 && b.acks > 0) {
+		ssize_t n = recv(fd, rbuf, sizeof(rbuf), 0);
+		if (n <= 0) {
+			r = -1;
+			break;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)n);
+		     h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			b.acks--;
+			if (((struct nlmsgerr *)NLMSG_DATA(h))->error) {
+				fprintf(stderr, "kfloor: %s: %s\n", what,
+					strerror(-((struct nlmsgerr *)NLMSG_DATA(h))->error));
+				r = -1;
+			}
+		}
+	}
+	close(fd);
+	return r;
+}
+
+#define NFT(type) ((NFNL_SUBSYS_NFTABLES << 8) | (type))
+
+static int fill_add(struct nbatch *b)
+{
+	struct nlmsghdr *nh = nft_msg(b, NFT(NFT_MSG_NEWTABLE), NLM_F_ACK | NLM_F_CREATE, NFPROTO_IPV4);
+	put(nh, NFTA_TABLE_NAME, "kfloor", 7);
+	nft_done(b, nh);
+	nh = nft_msg(b, NFT(NFT_MSG_NEWCHAIN), NLM_F_ACK | NLM_F_CREATE, NFPROTO_IPV4);
+	put(nh, NFTA_CHAIN_TABLE, "kfloor", 7);
+	put(nh, NFTA_CHAIN_NAME, "c", 2);
+	nft_done(b, nh);
+	nh = nft_msg(b, NFT(NFT_MSG_NEWRULE), NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND, NFPROTO_IPV4);
+	put(nh, NFTA_RULE_TABLE, "kfloor", 7);
+	put(nh, NFTA_RULE_CHAIN, "c", 2);
+	nft_done(b, nh);
+	return 0;
+}
+
+static int fill_del(struct nbatch *b)
+{
+	struct nlmsghdr *nh = nft_msg(b, NFT(NFT_MSG_DELTABLE), NLM_F_ACK, NFPROTO_IPV4);
+	put(nh, NFTA_TABLE_NAME, "kfloor", 7);
+	nft_done(b, nh);
+	return 0;
+}
+
 static void report(const char *op, double us)
 {
 	printf("{\"op\":\"%s\",\"us\":%.1f}\n", op, us);
@@ -169,6 +270,14 @@ int main(int argc, char **argv)
 		if ((us = call(fd, &r, "ifb del")) < 0)
 			break;
 		report("ifb_del", us);
+
+		/* nf_tables: a rule deleted, the socket closed */
+		if (nft_txn(fill_add, "nft add") < 0)
+			break;
+		us = now_us();
+		if (nft_txn(fill_del, "nft del") < 0)
+			break;
+		report("nft_del", now_us() - us);
 	}
 	return k == count ? 0 : 1;
 }

@@ -325,8 +325,8 @@ class Report:
             errs = [f"{s}: {r[s + '_errors']} failed" for s in self.sides if r.get(s + "_errors")]
             self.out(line + ("   " + ", ".join(errs) if errs else ""))
         if any(r.get("floor_ms") for r in cs["rows"]):
-            self.out("   floor: the kernel alone, from this run: static exec per plugin run, plus "
-                     "veth / ifb creation or deletion (see the floor line at the top)")
+            self.out("   floor: the kernel alone, from this run: a static exec per plugin run, "
+                     "veth / ifb creation or deletion, nf_tables rule removal (the floor line above)")
 
     def print_startup(self, cs):
         self.out(f"   {'plugin':<12}{'ref med':>10}{'ref p99':>10}{'ours med':>10}{'ours p99':>10}{'speed-up':>10}")
