@@ -287,8 +287,9 @@ static int nfnl_send(int fd, const cni_buf *b)
 
 /*
  * Reads the kernel's answers until the acknowledgements of `acks` requests (or a dump's
- * end, acks == 0) arrived, calling fn for every other message; 0 when all succeeded, the
- * first error (negative errno) otherwise. fn may stop the read by returning < 0.
+ * end, acks == 0) arrived, calling fn for every other message: 0 when all succeeded;
+ * the first error the kernel reports (negative errno) as soon as it comes, the socket
+ * then being good only for closing; fn's first error once the answers are all read.
  */
 typedef int (*nfnl_msg_fn)(const struct nlmsghdr *h, void *ud);
 static int nfnl_read(int fd, uint32_t seq_lo, uint32_t seq_hi, size_t acks, nfnl_msg_fn fn,
@@ -319,7 +320,8 @@ static int nfnl_read(int fd, uint32_t seq_lo, uint32_t seq_hi, size_t acks, nfnl
 				const struct nlmsgerr *e = NLMSG_DATA(h);
 				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
 					return -EPROTO;
-				first = first ? first : e->error;
+				if (e->error)
+					return e->error;
 				if (acks == 0 || --acks == 0)
 					return first;
 				continue;
