@@ -149,9 +149,7 @@ static void test_nft(void **state)
 /* Is it there: asked of the kernel, before and after the object exists. */
 static int do_may_exist(void *ud, cni_error **err)
 {
-	bool ok = !cni_nft_table_may_exist("ip", "cni_maytest") &&
-		  !cni_iptables_chain_may_exist(AF_INET, "nat", "CNI-MAYTEST") &&
-		  !cni_iptables_chain_may_exist(AF_INET6, "nat", "CNI-MAYTEST");
+	bool ok = !cni_nft_table_may_exist("ip", "cni_maytest");
 	if (!ok)
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "present before creation");
 	int r = cni_nft_run("add table ip cni_maytest", false, NULL, err);
@@ -165,15 +163,7 @@ static int do_may_exist(void *ud, cni_error **err)
 		return r;
 	if (!ok || cni_nft_table_may_exist("ip", "cni_maytest"))
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "nft table answer wrong");
-	if (!cni_iptables_usable(AF_INET))
-		return 0;
-	if ((r = cni_iptables_restore(AF_INET, "*nat\n:CNI-MAYTEST - [0:0]\nCOMMIT\n", err)) < 0)
-		return r;
-	ok = cni_iptables_chain_may_exist(AF_INET, "nat", "CNI-MAYTEST") &&
-	     !cni_iptables_chain_may_exist(AF_INET6, "nat", "CNI-MAYTEST");
-	if ((r = cni_iptables_restore(AF_INET, "*nat\n-X CNI-MAYTEST\nCOMMIT\n", err)) < 0)
-		return r;
-	return ok ? 0 : cni_error_set(err, CNI_ERR_INTERNAL, NULL, "iptables chain answer wrong");
+	return 0;
 }
 
 /* The chain and every jump to it go; other chains and rules stay. */
@@ -219,6 +209,10 @@ static int do_nft_remove(void *ud, cni_error **err)
 	ok = ok && cni_iptables_nft_remove_chains(AF_INET, "nat", gone) &&
 	     !cni_iptables_nft_remove_chains(AF_INET, "", gone) &&
 	     !cni_iptables_nft_remove_chains(AF_INET, "nat", NULL);
+	/* a legacy nat table here: its chains only iptables-legacy can see, so not this way
+	 * (the forked shell is in this thread's namespace) */
+	if (ok && system("iptables-legacy -t nat -n -L >/dev/null 2>&1") == 0)
+		ok = !cni_iptables_nft_remove_chains(AF_INET, "nat", gone);
 	return ok ? 0 : cni_error_set(err, CNI_ERR_INTERNAL, NULL, "nft removal wrong");
 }
 
@@ -233,8 +227,6 @@ static void test_may_exist(void **state)
 	/* what cannot be asked may exist */
 	assert_true(cni_nft_table_may_exist("nosuchfamily", "t"));
 	assert_true(cni_nft_table_may_exist("ip", NULL));
-	assert_true(cni_iptables_chain_may_exist(12345, "nat", "c"));
-	assert_true(cni_iptables_chain_may_exist(AF_INET, "nat", ""));
 }
 
 static void test_bad_args(void **state)

@@ -49,17 +49,6 @@ CNI_EXPORT int cni_nft_run(const char *script, bool json, char **out, cni_error 
 CNI_EXPORT bool cni_nft_table_may_exist(const char *family, const char *table);
 
 /**
- * Whether chain `chain` of iptables table `table` (family AF_INET or AF_INET6) may exist
- * in the calling thread's network namespace, asked of the kernel without running
- * iptables. False only when it certainly does not: nf_tables (where iptables-nft keeps
- * it) has no such chain and legacy iptables has no such table in this namespace. True
- * when the chain exists, when a legacy table exists (its chains cannot be listed
- * cheaply), and when the kernel could not be asked. A teardown may skip its
- * iptables-save when this is false.
- */
-CNI_EXPORT bool cni_iptables_chain_may_exist(int family, const char *table, const char *chain);
-
-/**
  * Remove chains (a NULL-terminated list, at most 7) from iptables table `table` of family
  * AF_INET or AF_INET6 in the calling thread's namespace, with every rule of the table
  * that jumps to them from another chain: the work of `iptables-save` + `iptables-restore
