@@ -10,7 +10,10 @@
  * setup needs no state: its batch creates the chain (-N), which fails as a whole when the
  * chain exists, and only then is the table read. Each exec costs a process start (a
  * millisecond or two), so setup is usually one exec, and teardown reads both families'
- * tables side by side while the nftables part runs in this process.
+ * tables side by side while the nftables part runs in this process. Where iptables is
+ * iptables-nft, teardown needs no tool at all: the chain and the jumps to it go in one
+ * nf_tables transaction of ours (cni_iptables_nft_remove_chains()); and an nftables
+ * without our table is not read (cni_nft_table_may_exist(), one netlink query).
  *
  * nftables: libnftables in-process, one transaction per operation (the reference execs
  * nft(8) through knftables). Rules are recognised by the hash prefix of their comment.
@@ -1174,6 +1177,9 @@ static int nft_delete_matching(const char *prefix, nft_keep_fn keep, const void 
 static int nft_teardown(const char *network, const char *ifname, const char *cid, cni_error **err)
 {
 	char h[2 * HASH16 + 2];
+	/* no table, nothing of ours: not worth loading libnftables to find that out */
+	if (!cni_nft_table_may_exist("inet", NFT_TABLE))
+		return 0;
 	if (nft_instance_hash(network, ifname, cid, h) < 0)
 		return cni_oom(err);
 	return nft_delete_matching(h, NULL, NULL, err);
@@ -1292,8 +1298,13 @@ static void teardown_both(const char *network, const char *ifname, const char *c
 	bool started[ARRAY_SIZE(ipt_families)];
 	int r = cni_format_chain_name(network, container_id, "", chain, sizeof(chain));
 
+	/* iptables-nft: removed in one nf_tables transaction here (nothing to do when the
+	 * chain is not there); otherwise through iptables-save and iptables-restore */
 	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++)
-		started[fi] = r == 0 && ipt_load_start(&ipt_families[fi], &saves[fi]) == 0;
+		started[fi] = r == 0 &&
+			      !cni_iptables_nft_remove_chains(ipt_families[fi].family, "nat",
+							      (const char *const *)remove) &&
+			      ipt_load_start(&ipt_families[fi], &saves[fi]) == 0;
 	*r2 = nft_teardown(network, ifname, container_id, e2);
 	*r1 = r < 0 ? cni_error_set(e1, -r, NULL, "failed to name the masquerade chain") : 0;
 	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++) {

@@ -15,9 +15,10 @@
  * Wrapper mode: when BENCH_RSS_REAL_DIR is set and the program is invoked under another
  * name (a symlink named after a plugin in a plugin dir), it runs
  * $BENCH_RSS_REAL_DIR/<name> with the same argv, stdin, stdout and environment, appends
- * {"plugin":"<name>","cmd":"$CNI_COMMAND","maxrss_kb":N,"rc":R} to $BENCH_RSS_LOG and exits
- * with the plugin's status. A runtime driven through such a dir measures every plugin it
- * runs, delegated IPAM plugins included.
+ * {"plugin":"<name>","cmd":"$CNI_COMMAND","us":T,"maxrss_kb":N,"rc":R} to $BENCH_RSS_LOG
+ * (T: fork to reaped child, as in loop mode) and exits with the plugin's status. A
+ * runtime driven through such a dir measures every plugin it runs, delegated IPAM
+ * plugins included (unless the dir links them to the real ones).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,10 +58,12 @@ static int wrap(const char *name, char **argv)
 	char real[4096], line[512];
 	struct rusage ru;
 	int status, fd, n;
+	double t0, us;
 	pid_t pid;
 
 	if (snprintf(real, sizeof(real), "%s/%s", dir, name) >= (int)sizeof(real))
 		return 127;
+	t0 = now_us();
 	pid = fork();
 	if (pid < 0)
 		return 127;
@@ -72,10 +75,12 @@ static int wrap(const char *name, char **argv)
 	while (wait4(pid, &status, 0, &ru) < 0)
 		if (errno != EINTR)
 			return 127;
+	us = now_us() - t0;
 	if (log) {
 		n = snprintf(line, sizeof(line),
-			     "{\"plugin\":\"%s\",\"cmd\":\"%s\",\"maxrss_kb\":%ld,\"rc\":%d}\n",
-			     name, cmd ? cmd : "", ru.ru_maxrss, exit_code(status));
+			     "{\"plugin\":\"%s\",\"cmd\":\"%s\",\"us\":%.1f,\"maxrss_kb\":%ld,"
+			     "\"rc\":%d}\n",
+			     name, cmd ? cmd : "", us, ru.ru_maxrss, exit_code(status));
 		fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (fd >= 0 && n > 0 && n < (int)sizeof(line)) {
 			if (write(fd, line, (size_t)n) != n)

@@ -86,6 +86,38 @@ class Report:
             if "sizes" in n:
                 c["sizes_in"] = n["sizes"]
                 c["names_in"] = n.get("ours_names")
+            if "floor" in n:
+                c["floor_spec"] = n["floor"]
+            if "plugin_floor" in n:
+                c["plugin_floor_spec"] = n["plugin_floor"]
+
+    # ---- the floor: exec and device work, medians in ms ----
+    def load_floor(self):
+        self.floor = {}
+        ex = [l["us"] for l in read_jsonl(os.path.join(self.args.raw, "floor.exec.jsonl")) if l["rc"] == 0]
+        if ex:
+            self.floor["exec"] = stats(ex)["median_ms"]
+        ops = {}
+        for l in read_jsonl(os.path.join(self.args.raw, "floor.kernel.jsonl")):
+            ops.setdefault(l["op"], []).append(l["us"])
+        for op, v in ops.items():
+            self.floor[op] = stats(v)["median_ms"]
+
+    def floor_of(self, spec):
+        """The floor of one operation made of spec ({"exec": 3, "veth_del": 1}); None when a
+        part was not measured."""
+        if not spec or any(k not in self.floor for k in spec):
+            return None
+        return round(sum(self.floor[k] * n for k, n in spec.items()), 3)
+
+    def add_floor(self, row, spec):
+        f = self.floor_of(spec)
+        if f is None:
+            return
+        row["floor_ms"] = f
+        ours = (row.get("ours") or {}).get("median_ms")
+        if ours:
+            row["ours_over_floor"] = round(ours / f, 2)
 
     # ---- 1-4: runtime ops ----
     def attach_case(self, c):
@@ -106,7 +138,32 @@ class Report:
                     row[s + "_errors"] = fails
             if seen:
                 row["speedup"] = speedup(row.get("ref"), row.get("ours"))
+                self.add_floor(row, (cs.get("floor_spec") or {}).get(op.upper()))
                 cs["rows"].append(row)
+        if c == 9:
+            self.plugin_rows(cs)
+
+    def plugin_rows(self, cs):
+        """Case 9 per plugin, from the timing wrappers' logs."""
+        per = {}
+        for s in self.sides:
+            for l in read_jsonl(os.path.join(self.args.raw, f"c9.plugins.{s}.jsonl")):
+                d = per.setdefault((l["plugin"], l["cmd"]), {}).setdefault(s, {"ok": [], "bad": 0})
+                if l["rc"] == 0:
+                    d["ok"].append(l["us"])
+                else:
+                    d["bad"] += 1
+        order = {"bridge": 0, "portmap": 1, "bandwidth": 2}
+        cs["plugin_rows"] = []
+        for (p, cmd) in sorted(per, key=lambda k: (order.get(k[0], 9), k[0], k[1] != "ADD")):
+            row = {"label": f"{p} {cmd}", "plugin": p, "cmd": cmd, "unit": "ms"}
+            for s, d in per[(p, cmd)].items():
+                row[s] = stats(d["ok"])
+                if d["bad"]:
+                    row[s + "_errors"] = d["bad"]
+            row["speedup"] = speedup(row.get("ref"), row.get("ours"))
+            self.add_floor(row, ((cs.get("plugin_floor_spec") or {}).get(p) or {}).get(cmd))
+            cs["plugin_rows"].append(row)
 
     # ---- 5: start-up ----
     def startup_case(self):
@@ -221,12 +278,14 @@ class Report:
         if g:
             for n in g["notes"]:
                 self.out(f"note: {n}")
+        if self.floor:
+            self.out("floor medians (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(self.floor.items())))
         extra = [s for s in self.sides if s not in ("ref", "ours")]
         for c in sorted((k for k in self.cases if k != "0"), key=int):
             cs = self.cases[c]
             self.out()
             self.out(f"{c}. {cs['title']}")
-            if c in ("1", "2", "3", "4"):
+            if c in ("1", "2", "3", "4", "9"):
                 self.print_ops(cs, extra)
             elif c == "5":
                 self.print_startup(cs)
@@ -244,18 +303,30 @@ class Report:
     def print_ops(self, cs, extra):
         if not cs["rows"]:
             return
-        head = f"   {'op':<8}{'ref med':>10}{'ref p99':>10}{'ours med':>10}{'ours p99':>10}{'speed-up':>10}"
+        w = 16 if cs.get("plugin_rows") else 8
+        head = (f"   {'op':<{w}}{'ref med':>10}{'ref p99':>10}{'ours med':>10}{'ours p99':>10}"
+                f"{'speed-up':>10}{'floor':>8}{'ours/fl':>9}")
         for s in extra:
             head += f"{s + ' med':>12}"
         self.out(head)
-        for r in cs["rows"]:
+        rows = list(cs["rows"])
+        if cs.get("plugin_rows"):
+            rows += [None] + cs["plugin_rows"]
+        for r in rows:
+            if r is None:
+                self.out("   each plugin, timed by a wrapper around it (host-local inside bridge):")
+                continue
             ref, ours = r.get("ref") or {}, r.get("ours") or {}
-            line = (f"   {r['label']:<8}{fmt(ref.get('median_ms'))}{fmt(ref.get('p99_ms'))}"
-                    f"{fmt(ours.get('median_ms'))}{fmt(ours.get('p99_ms'))}{fmt(r.get('speedup'))}")
+            line = (f"   {r['label']:<{w}}{fmt(ref.get('median_ms'))}{fmt(ref.get('p99_ms'))}"
+                    f"{fmt(ours.get('median_ms'))}{fmt(ours.get('p99_ms'))}{fmt(r.get('speedup'))}"
+                    f"{fmt(r.get('floor_ms'), 8)}{fmt(r.get('ours_over_floor'), 9)}")
             for s in extra:
                 line += fmt((r.get(s) or {}).get("median_ms"), 12)
             errs = [f"{s}: {r[s + '_errors']} failed" for s in self.sides if r.get(s + "_errors")]
             self.out(line + ("   " + ", ".join(errs) if errs else ""))
+        if any(r.get("floor_ms") for r in cs["rows"]):
+            self.out("   floor: the kernel alone, from this run: a static exec per plugin run, "
+                     "veth / ifb creation or deletion, nf_tables rule removal (the floor line above)")
 
     def print_startup(self, cs):
         self.out(f"   {'plugin':<12}{'ref med':>10}{'ref p99':>10}{'ours med':>10}{'ours p99':>10}{'speed-up':>10}")
@@ -363,7 +434,8 @@ def main():
 
     rep = Report(args)
     rep.load_notes()
-    for c in (1, 2, 3, 4):
+    rep.load_floor()
+    for c in (1, 2, 3, 4, 9):
         rep.attach_case(c)
     rep.startup_case()
     rep.rss_case()
@@ -374,7 +446,7 @@ def main():
             "kernel": platform.release(), "cpus": os.cpu_count(), "n": args.n,
             "batch": args.batch, "startup_runs": args.runs, "cases": args.cases,
             "build": args.build, "build_type": args.build_type, "ref_dir": args.ref_dir,
-            "sides": rep.sides, "elapsed_s": args.elapsed}
+            "sides": rep.sides, "elapsed_s": args.elapsed, "floor_ms": rep.floor}
     rep.print_all(meta)
     print("\n".join(rep.lines))
     errors = sum(len(c["errors"]) for c in rep.cases.values())

@@ -9,7 +9,8 @@
 #
 # Cases: 1 loopback, 2 ptp + host-local, 3 bridge + host-local, 4 the podman bridge chain,
 # 5 plugin start-up (VERSION) next to a static exec floor, 6 peak RSS and size on disk,
-# 7 host-local at scale, 8 parallel ADD streams.
+# 7 host-local at scale, 8 parallel ADD streams, 9 bridge -> portmap -> bandwidth, the
+# chain and each plugin. Cases 1-4 and 9 show the kernel's floor beside each operation.
 #
 # Sides take turns in batches (ABBA), so noise on the machine hits both. Timings are never
 # judged; the exit status is 1 only when an operation fails (an ADD, CHECK, DEL, or a
@@ -52,12 +53,12 @@ done
 if [ "$SMOKE" = 1 ]; then
 	: "${N:=3}" "${CASES:=1,2,5,6}" "${RUNS:=10}"
 fi
-: "${N:=100}" "${CASES:=1,2,3,4,5,6,7,8}" "${RUNS:=200}"
+: "${N:=100}" "${CASES:=1,2,3,4,5,6,7,8,9}" "${RUNS:=200}"
 for v in "$N" "$RUNS" "$HL_REF_CAP" ${BATCH:+"$BATCH"} ${HL_SIZES//,/ }; do
 	case $v in '' | *[!0-9]* | 0) echo "run.sh: not a positive count: '$v'" >&2; exit 2 ;; esac
 done
 for c in ${CASES//,/ }; do
-	case $c in [1-8]) ;; *) echo "run.sh: no case '$c' (1..8)" >&2; exit 2 ;; esac
+	case $c in [1-9]) ;; *) echo "run.sh: no case '$c' (1..9)" >&2; exit 2 ;; esac
 done
 # Batches of 10 by default: small enough that both sides see the same conditions, large
 # enough that the batch set-up (namespaces, a driver process) stays off the critical path.
@@ -134,6 +135,9 @@ if build_c "$BIN/floor" "$HERE/floor.c" -static 2>"$WORK/floor.err"; then
 else
 	note 5 "no static exec floor: gcc -static failed ($(head -c 200 "$WORK/floor.err"))"
 fi
+KFLOOR=""
+build_c "$BIN/kfloor" "$HERE/kfloor.c" 2>>"$WORK/floor.err" && KFLOOR=$BIN/kfloor
+echo '{"cniVersion":"1.0.0"}' >"$WORK/version.json"
 
 REF_PLUGINS=0 REF_DRV=""
 if [ -d "$REF_DIR" ] && [ -x "$REF_DIR/loopback" ]; then
@@ -205,11 +209,14 @@ conflist() { # conflist NAME PLUGIN-JSON...
 	printf ']}\n'
 }
 
-# run_attach CASE OPS PORTBASE: N attachments per side, in batches, sides taking turns.
-# The list for side S is $WORK/c$CASE/$S/list.conflist; the host namespace ${HOSTNS[$S]}.
+# run_attach CASE OPS PORTBASE [TAG]: N attachments per side, in batches, sides taking
+# turns. The list for side S is $WORK/c$CASE/$S/list.conflist; the host namespace
+# ${HOSTNS[$S]}. Timings go to $RAW/TAG.S.jsonl (TAG: cCASE). With WRAP_LOG set the
+# plugins run through the timing wrappers in $WORK/c$CASE/S/wrap (see wrap_dir), each
+# logging to $WORK/WRAP_LOG.S.jsonl.
 declare -A HOSTNS
 run_attach() {
-	local c=$1 ops=$2 port=$3 b=0 start side ns k nslist
+	local c=$1 ops=$2 port=$3 tag=${4:-c$1} b=0 start side ns k nslist dir envv
 	for ((start = 0; start < N; start += BATCH, b++)); do
 		local n=$((N - start < BATCH ? N - start : BATCH))
 		for side in $(order $b); do
@@ -218,10 +225,15 @@ run_attach() {
 				mkns ns || { error "$c" "cannot create a namespace"; return; }
 				nslist+=("/var/run/netns/$ns")
 			done
-			ip netns exec "${HOSTNS[$side]}" "${DRV[$side]}" -l "$WORK/c$c/$side/list.conflist" \
-				-p "${DIRS[$side]}" -c "$WORK/c$c/$side/cache" -i "c$c-$side" -s "$start" \
-				-o "$ops" ${port:+-P "$port"} "${nslist[@]}" \
-				>>"$RAW/c$c.$side.jsonl" 2>>"$WORK/c$c/$side/stderr" ||
+			dir=${DIRS[$side]} envv=()
+			if [ -n "${WRAP_LOG:-}" ]; then
+				dir=$WORK/c$c/$side/wrap
+				envv=(env "BENCH_RSS_REAL_DIR=${DIRS[$side]}" "BENCH_RSS_LOG=$RAW/$WRAP_LOG.$side.jsonl")
+			fi
+			ip netns exec "${HOSTNS[$side]}" "${envv[@]}" "${DRV[$side]}" \
+				-l "$WORK/c$c/$side/list.conflist" -p "$dir" -c "$WORK/c$c/$side/cache-$tag" \
+				-i "$tag-$side" -s "$start" -o "$ops" ${port:+-P "$port"} "${nslist[@]}" \
+				>>"$RAW/$tag.$side.jsonl" 2>>"$WORK/c$c/$side/stderr" ||
 				error "$c" "$side: an operation failed in attachments $start..$((start + n - 1)): $(tail -n 3 "$WORK/c$c/$side/stderr" | tr '\n' ' ')"
 			for ns in "${nslist[@]}"; do delns "${ns##*/}"; done
 		done
@@ -268,6 +280,39 @@ meta_case() { # meta_case CASE KEY JSONVALUE
 	printf '{"case":%s,"%s":%s}\n' "$1" "$2" "$3" >>"$WORK/notes.jsonl"
 }
 
+# ---- the floor: what the kernel needs for each operation, measured here ---------------
+# The static exec floor (fork + exec + wait of a program that does nothing) and the device
+# work of an attachment (kfloor.c: a veth pair with its peer in another namespace, an ifb;
+# each created and deleted; and the grace period that removing nf_tables rules costs when
+# the socket closes). A case says what an operation is made of ("floor" meta:
+# {"ADD":{"exec":3,"veth_add":1},...}) and the report adds up the medians. Adding rules
+# and tc changes are not in it: the plugins' work, not a fixed cost of the kernel; a
+# grace period that a plugin overlaps with another (bridge: masquerade and veth) counts
+# once.
+floor_spec() { # floor_spec EXECS ADD-DEVICE-OPS DEL-DEVICE-OPS: JSON for ADD, CHECK, DEL
+	local add="\"exec\":$1" del="\"exec\":$1" o
+	for o in $2; do add+=",\"$o\":1"; done
+	for o in $3; do del+=",\"$o\":1"; done
+	printf '{"ADD":{%s},"CHECK":{"exec":%s},"DEL":{%s}}' "$add" "$1" "$del"
+}
+measure_floor() {
+	local fn=$((N < 30 ? N : 30)) a b
+	log "floor: exec and device work, $fn rounds"
+	if [ -n "$FLOOR" ]; then
+		"$EXEC" -n "$fn" -i "$WORK/version.json" -e CNI_COMMAND=VERSION -- "$FLOOR" \
+			>"$RAW/floor.exec.jsonl" 2>>"$WORK/floor.err" || note 0 "the exec floor failed"
+	fi
+	if [ -z "$KFLOOR" ]; then
+		note 0 "no device floor: kfloor.c did not build"
+		return
+	fi
+	mkns a && mkns b || { note 0 "no device floor: cannot create namespaces"; return; }
+	ip netns exec "$a" "$KFLOOR" -n "$fn" -p "/var/run/netns/$b" >"$RAW/floor.kernel.jsonl" \
+		2>>"$WORK/floor.err" || note 0 "device floor incomplete: $(tail -n 1 "$WORK/floor.err")"
+	delns "$a"
+	delns "$b"
+}
+
 case_attach() { # case_attach CASE TITLE OPS LISTFN PORTBASE PLUGINS...
 	local c=$1 title=$2 ops=$3 fn=$4 port=$5
 	shift 5
@@ -284,9 +329,14 @@ case_attach() { # case_attach CASE TITLE OPS LISTFN PORTBASE PLUGINS...
 
 want() { case ",$CASES," in *",$1,"*) return 0 ;; esac; return 1; }
 
+if want 1 || want 2 || want 3 || want 4 || want 9; then measure_floor; fi
+
 # ---- 1-3 ------------------------------------------------------------------------------
+want 1 && meta_case 1 floor "$(floor_spec 1 "" "")"
 want 1 && case_attach 1 "loopback" add,check,del list1 "" loopback
+want 2 && meta_case 2 floor "$(floor_spec 1 veth_add veth_del)"
 want 2 && case_attach 2 "ptp + host-local" add,check,del list2 "" ptp host-local
+want 3 && meta_case 3 floor "$(floor_spec 1 veth_add veth_del)"
 want 3 && case_attach 3 "bridge (isGateway, ipMasq) + host-local" add,check,del list3 "" bridge host-local
 
 # ---- 4: the podman chain, as far as the plugins exist ---------------------------------
@@ -299,7 +349,39 @@ if want 4; then
 	case " ${CHAIN4[*]} " in *" portmap "*) port=20000 ;; esac
 	title="podman chain: bridge + host-local"
 	for p in "${CHAIN4[@]}"; do title+=", $p"; done
+	del4="veth_del"
+	case " ${CHAIN4[*]} " in *" portmap "*) del4+=" nft_del" ;; esac
+	meta_case 4 floor "$(floor_spec $((1 + ${#CHAIN4[@]})) veth_add "$del4")"
 	case_attach 4 "$title" add,del list4 "$port" bridge host-local
+fi
+
+# ---- 9: bridge -> portmap -> bandwidth, the chain and each plugin ----------------------
+list9() {
+	conflist chain9 "{\"type\":\"bridge\",\"bridge\":\"cni-chain9\",\"isGateway\":true,\"ipMasq\":true,\"hairpinMode\":true,\"ipam\":$(ipam "$1" 10.209.0.0/16)}" \
+		'{"type":"portmap","capabilities":{"portMappings":true}}' \
+		'{"type":"bandwidth","ingressRate":100000000,"ingressBurst":1000000,"egressRate":100000000,"egressBurst":1000000}'
+}
+# wrap_dir CASE SIDE PLUGIN...: the timing wrappers for PLUGIN..., every other plugin of
+# the side linked as it is (so our bridge still runs host-local in its own process)
+wrap_dir() {
+	local c=$1 side=$2 d f p
+	shift 2
+	d=$WORK/c$c/$side/wrap
+	mkdir -p "$d"
+	for f in "${DIRS[$side]}"/*; do [ -x "$f" ] && ln -sf "$f" "$d/$(basename "$f")"; done
+	for p in "$@"; do ln -sf "$EXEC" "$d/$p"; done
+}
+if want 9; then
+	meta_case 9 floor "$(floor_spec 3 "veth_add ifb_add" "veth_del ifb_del nft_del")"
+	meta_case 9 plugin_floor "{\"bridge\":$(floor_spec 1 veth_add veth_del),\"portmap\":$(floor_spec 1 "" nft_del),\"bandwidth\":$(floor_spec 1 ifb_add ifb_del)}"
+	case_attach 9 "bridge (isGateway, ipMasq, hairpin) + host-local -> portmap -> bandwidth" \
+		add,del list9 22000 bridge host-local portmap bandwidth
+	if have_all bridge host-local portmap bandwidth && setup_case 9 list9; then
+		log "case 9: each plugin through a timing wrapper, N=$N"
+		for side in "${SIDES[@]}"; do wrap_dir 9 "$side" bridge portmap bandwidth; done
+		WRAP_LOG=c9.plugins run_attach 9 add,del 22000 c9w
+		teardown_case 9
+	fi
 fi
 
 # ---- 5: start-up --------------------------------------------------------------------
@@ -312,7 +394,6 @@ done
 if want 5; then
 	meta_case 5 title '"plugin start-up: CNI_COMMAND=VERSION"'
 	log "case 5: VERSION x $RUNS per plugin"
-	echo '{"cniVersion":"1.0.0"}' >"$WORK/version.json"
 	step=$((RUNS < 20 ? RUNS : 20))
 	for p in $PLUGINS; do
 		sides5=()

@@ -172,6 +172,46 @@ static void test_iptables_setup_teardown(void **state)
 	free(v6b);
 }
 
+static bool libnftables_mapped(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "re");
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "libnftables") != NULL;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Teardown on an iptables-only host asks the kernel whether our nftables table exists
+ * before loading libnftables to look: nothing loaded when it does not, loaded when it
+ * does. Runs first, before any other test has loaded libnftables into this process.
+ */
+static void test_teardown_loads_libnftables_only_for_a_table(void **state)
+{
+	const char *h = nstest_create();
+	static const char *const addrs[] = {"10.88.0.7/16", NULL};
+	const char *force = getenv("LIBCNI_C_NFT_EXEC");
+
+	if (libnftables_mapped())
+		skip();
+	setup(h, CNI_IPMASQ_IPTABLES, "net7", "eth0", "c7", addrs);
+	teardown(h, "net7", "eth0", "c7");
+	assert_false(libnftables_mapped());
+	char *v4 = nat_rules(h, 4);
+	assert_string_equal(v4, "");
+	free(v4);
+	/* nft(8) instead of the library: nothing to see in the maps; a kernel without
+	 * nftables' inet family cannot have the table */
+	if ((force && strcmp(force, "1") == 0) || !nstest_kernel_has_nft())
+		return;
+	assert_int_equal(nstest_exec(h, "nft add table inet cni_plugins_masquerade"), 0);
+	teardown(h, "net7", "eth0", "c7");
+	assert_true(libnftables_mapped());
+}
+
 static void test_iptables_two_addresses_one_family(void **state)
 {
 	const char *h = nstest_create();
@@ -452,6 +492,7 @@ static void test_interop_our_rules_removed_by_reference(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_teardown_loads_libnftables_only_for_a_table),
 	    cmocka_unit_test(test_iptables_setup_teardown),
 	    cmocka_unit_test(test_iptables_two_addresses_one_family),
 	    cmocka_unit_test(test_nftables_setup_teardown),

@@ -38,6 +38,30 @@ CNI_EXPORT int cni_iptables_save(int family, const char *table, char **out, cni_
  */
 CNI_EXPORT int cni_nft_run(const char *script, bool json, char **out, cni_error **err);
 
+/**
+ * Whether nftables table `table` of family `family` ("ip", "ip6", "inet", "arp", "bridge",
+ * "netdev") may exist in the calling thread's network namespace, asked of the kernel with
+ * one netlink query (libnftables is not loaded). False only when the kernel says there is
+ * no such table; true when there is, and when it could not be asked (an unknown family,
+ * no nf_tables): then look the usual way. For teardowns that have nothing to do when
+ * their table is absent.
+ */
+CNI_EXPORT bool cni_nft_table_may_exist(const char *family, const char *table);
+
+/**
+ * Remove chains (a NULL-terminated list, at most 7) from iptables table `table` of family
+ * AF_INET or AF_INET6 in the calling thread's namespace, with every rule of the table
+ * that jumps to them from another chain: the work of `iptables-save` + `iptables-restore
+ * -D/-F/-X`, done as one nf_tables transaction over netlink, with no exec, where iptables
+ * is iptables-nft (the table lives in nf_tables and legacy iptables has no such table
+ * here). True when that was done, or none of the chains exists there; false when it
+ * could not be done that way (legacy iptables, a kernel that does not answer, a change
+ * that raced with it): nothing was changed, and the caller goes through the iptables
+ * tools. The transaction applies whole or not at all.
+ */
+CNI_EXPORT bool cni_iptables_nft_remove_chains(int family, const char *table,
+					       const char *const *chains);
+
 CNI_END_DECL
 
 #endif

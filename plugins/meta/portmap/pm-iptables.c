@@ -484,6 +484,12 @@ int pm_ipt_del(const char *network, const char *container_id, bool required, cni
 		int family = f ? AF_INET6 : AF_INET;
 		ipt_saved s;
 		sbuf b = {0};
+		/* iptables-nft: the same removal as one nf_tables transaction of our own (nothing
+		 * at all when neither chain is there), no exec. Not when the backend was asked
+		 * for: then a missing iptables is still the answer. */
+		if (!required && cni_iptables_nft_remove_chains(
+				     family, "nat", (const char *const[]){dn, sn, NULL}))
+			continue;
 		/* a family whose tables cannot be read has nothing of ours */
 		if (ipt_save(family, "nat", &s, &ferr[f]) < 0)
 			continue;

@@ -196,9 +196,10 @@ int pm_nft_del(const char *container_id, cni_error **err)
 	bool exists;
 	int r = 0;
 
-	/* both families in one transaction */
+	/* both families in one transaction; libnftables only loaded for a table that is there */
 	for (int f = 0; f < 2 && r == 0; f++)
-		r = collect_rules(f ? "ip6" : "ip", container_id, &b, NULL, &exists, err);
+		if (cni_nft_table_may_exist(f ? "ip6" : "ip", "cni_hostport"))
+			r = collect_rules(f ? "ip6" : "ip", container_id, &b, NULL, &exists, err);
 	if (r == 0 && b.oom)
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
 	if (r == 0 && b.len > 0) {

@@ -211,6 +211,73 @@ def test_auto_backend():
         shutil.rmtree(only_nft)
 
 
+def run_traced(h, cmd, cf):
+    """The plugin under strace (execve and openat), env -i as run_plugin: rc, out, err and
+    the trace's lines."""
+    trace = tempfile.mktemp(prefix="cni-it-pm-trace-")
+    r = subprocess.run(["ip", "netns", "exec", h, "env", "-i", "CNI_COMMAND=" + cmd,
+                        "CNI_CONTAINERID=ctr1", "CNI_NETNS=/var/run/netns/x", "CNI_IFNAME=eth0",
+                        "CNI_PATH=" + REF_DIR, "PATH=" + os.environ.get("PATH", ""),
+                        "strace", "-f", "-qq", "-e", "trace=execve,openat", "-o", trace, OURS],
+                       input=json.dumps(cf), capture_output=True, text=True)
+    with open(trace) as f:
+        lines = f.readlines()
+    os.unlink(trace)
+    return r.returncode, r.stdout, r.stderr, lines
+
+
+def nft_used(lines):
+    """libnftables loaded, or nft(8) run (a statically linked plugin reaches nftables so)"""
+    return any("libnftables" in l and "openat(" in l and "ENOENT" not in l for l in lines) or \
+        any("execve(" in l and l.split('"')[1].endswith("/nft") for l in lines)
+
+
+def execs(lines, tool):
+    return [l for l in lines if "execve(" in l and l.split('"')[1].endswith("/" + tool)]
+
+
+def iptables_is_nft():
+    return "nf_tables" in sh("iptables -V", check=False).stdout
+
+
+def test_del_asks_the_kernel_first():
+    """DEL with the auto backend: with iptables-nft the chains and the jumps to them go in
+    one nf_tables transaction of the plugin's own (no iptables tool runs), with legacy
+    iptables through iptables-save/-restore only for a family that has a legacy table;
+    libnftables is loaded only when our nftables table is there."""
+    if not shutil.which("strace"):
+        print("note: strace missing, test_del_asks_the_kernel_first checks nothing")
+        return
+    h, c = topo()
+    cf = conf(MAPS[:1], ips=("10.99.0.2/24",))
+    rc, out, err = run_plugin(OURS, "ADD", h, cf)
+    expect(rc == 0, out + err)
+    # iptables rules in v4 only, no nftables table
+    rc, out, err, lines = run_traced(h, "DEL", cf)
+    expect(rc == 0, out + err)
+    expect(not nft_used(lines), f"DEL loaded libnftables without a table: {lines}")
+    tools = [l for l in lines if "execve(" in l and "tables" in l.split('"')[1]]
+    if iptables_is_nft():
+        expect(not tools, f"DEL ran iptables tools: {tools}")
+    else:
+        expect(len(execs(lines, "iptables-save")) == 1 and not execs(lines, "ip6tables-save"),
+               f"DEL read the tables of families without our chain: {tools}")
+    expect(not any("CNI-DN-" in l for fam in saved(h, "nat") for l in fam), "DN chain left")
+    # again: nothing of ours anywhere, nothing run, nothing loaded
+    rc, out, err, lines = run_traced(h, "DEL", cf)
+    expect(rc == 0, out + err)
+    expect(not nft_used(lines) and not [l for l in lines if "execve(" in l][1:],
+           f"DEL with nothing there ran or loaded: {[l for l in lines if 'execve(' in l or 'libnft' in l]}")
+    # with the nftables table there, DEL does look at it and removes the rules
+    rc, out, err = run_plugin(OURS, "ADD", h, dict(cf, backend="nftables"))
+    expect(rc == 0, out + err)
+    rc, out, err, lines = run_traced(h, "DEL", cf)
+    expect(rc == 0, out + err)
+    expect(nft_used(lines), "DEL did not look at the nftables table that is there")
+    rules = sh(f"ip netns exec {h} nft list table ip cni_hostport").stdout
+    expect("ctr1" not in rules, rules)
+
+
 def conntrack(ns):
     return sh(f"ip netns exec {ns} cat /proc/net/nf_conntrack", check=False).stdout
 
@@ -270,10 +337,11 @@ if __name__ == "__main__":
         r.case(test_differential_and_cross_teardown)
     else:
         print("note: reference portmap missing, differential case not run")
-    nft_cases = (test_nftables_backend, test_auto_backend, test_conntrack_stale_udp)
+    nft_cases = (test_nftables_backend, test_auto_backend, test_del_asks_the_kernel_first,
+                 test_conntrack_stale_udp)
     for t in (test_traffic_v4_v6_localhost, test_no_mappings_no_work, test_one_restore_per_family,
-              test_gc, test_nftables_backend, test_auto_backend, test_conntrack_stale_udp,
-              test_bad_config):
+              test_gc, test_nftables_backend, test_auto_backend, test_del_asks_the_kernel_first,
+              test_conntrack_stale_udp, test_bad_config):
         if t in nft_cases and not kernel_has_nft():
             print(NFT_MISSING + t.__name__)
             continue
