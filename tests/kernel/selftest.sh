@@ -67,7 +67,7 @@ grep -q "^ok build-tree-writable$" "$LOG" || fail "the build tree is not writabl
 # a timeout ends the kernel and says so
 "$HERE/uml-run.sh" --timeout 8 -- sleep 60 >"$OUT/timeout.log" 2>&1
 rc=$?
-[ $rc -eq 124 ] || fail "a timed-out command returned $rc, not 124"
+[ $rc -eq 124 ] || { cat "$OUT/timeout.log"; fail "a timed-out command returned $rc, not 124"; }
 
 if [ $FAILS -eq 0 ]; then
 	echo "uml selftest: 6 passed, 0 failed"

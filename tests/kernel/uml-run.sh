@@ -69,8 +69,14 @@ fi
 # The exchange directory: the command and its environment go in, the status comes out.
 XDIR=$(mktemp -d "${TMPDIR:-/tmp}/cni-uml.XXXXXX")
 UML_PID=
+# Every process of this kernel carries the exchange directory in its command line; a
+# killed kernel can leave helper processes behind (holding our stdout), so they go too.
+uml_kill() {
+	pkill -KILL -f "CNI_UML_XDIR=$XDIR( |\$)" 2>/dev/null
+}
 cleanup() {
 	[ -n "$UML_PID" ] && kill -TERM "$UML_PID" 2>/dev/null
+	uml_kill
 	rm -rf "$XDIR"
 }
 trap cleanup EXIT
@@ -110,10 +116,15 @@ else
 	# timeout(1) runs the kernel in a process group of its own and ends the whole group
 	timeout -s KILL "$TIMEOUT" "$KERNEL" "${ARGS[@]}" con0=null,fd:1 </dev/null &
 	UML_PID=$!
+	started=$SECONDS
 	wait "$UML_PID"
-	# 124, or 137 when timeout(1) went down with the group it killed
-	case $? in 124 | 137) touch "$XDIR/timed-out" ;; esac
+	rc=$?
+	# 124, or 137 when timeout(1) went down with the group it killed; or simply the time
+	# spent, however timeout(1) ended
+	case $rc in 124 | 137) touch "$XDIR/timed-out" ;; esac
+	[ $((SECONDS - started)) -lt "$TIMEOUT" ] || touch "$XDIR/timed-out"
 fi
+uml_kill
 UML_PID=
 
 if [ -e "$XDIR/timed-out" ]; then
@@ -121,7 +132,7 @@ if [ -e "$XDIR/timed-out" ]; then
 	exit 124
 fi
 if [ ! -s "$XDIR/status" ]; then
-	echo "uml-run: the command did not run to the end in the user-mode kernel" >&2
+	echo "uml-run: the command did not run to the end in the user-mode kernel (status ${rc:-?})" >&2
 	exit 125
 fi
 exit "$(cat "$XDIR/status")"
