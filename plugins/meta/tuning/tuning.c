@@ -673,6 +673,8 @@ static bool changes_link(const struct tuning_conf *c)
 	return (c->mac && *c->mac) || c->mtu || c->promisc || c->has_allmulti || c->has_txqlen;
 }
 
+static int restore_in_ns(void *userdata, cni_error **err);
+
 static int add_in_ns(void *userdata, cni_error **err)
 {
 	struct ns_work *w = userdata;
@@ -742,6 +744,10 @@ static int add_in_ns(void *userdata, cni_error **err)
 		goto out;
 out:
 	cni_nl_close(nl);
+	/* a failed ADD puts back what it changed on the link, as DEL would, and drops the
+	 * backup (a change whose answer was lost counts as made) */
+	if (r < 0)
+		restore_in_ns(w, NULL);
 	return r;
 }
 
@@ -858,10 +864,19 @@ static int restore_in_ns(void *userdata, cni_error **err)
 	if (!json_is_object(b))
 		goto out; /* unreadable: the reference leaves it too (GC removes it) */
 	cni_error *local = NULL;
-	if (open_link(&nl, ifname, &li, &local) < 0) {
+	if ((r = open_link(&nl, ifname, &li, &local)) < 0) {
+		if (r != -CNI_ERR_NOT_FOUND) {
+			/* not known to be gone: keep the backup for the next DEL */
+			if (err && !*err)
+				*err = local;
+			else
+				cni_error_free(local);
+			goto out;
+		}
 		/* the link is gone with what was changed on it: the backup has no use left */
 		cni_error_free(local);
 		unlink(path);
+		r = 0;
 		goto out;
 	}
 	json_t *v;
