@@ -3,7 +3,7 @@
 # The whole test command (README, .ci/run): on Debian 12 as root it installs what is
 # missing, then
 #   1. builds with -Werror (RelWithDebInfo, static library too) and runs every ctest label
-#      (unit, integration, interop, fuzz, abi),
+#      (unit, integration, interop, fuzz, abi, fault),
 #   2. rebuilds with AddressSanitizer + UBSan and runs the unit tests again,
 #   3. runs the unit tests of build 1 under valgrind (memcheck, leaks are errors),
 #   4. builds the fully static multi-call binary (CNI_MULTICALL_STATIC) and runs the tests
