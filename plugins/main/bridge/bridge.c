@@ -207,7 +207,8 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 	out->host_ifindex = hl.ifindex;
 	return 0;
 fail:
-	if (cl.ifindex)
+	/* (by name when the lookup of the new link is what failed) */
+	if (cl.ifindex || cni_link_get(cont_nl, ifname, &cl, NULL) == 0)
 		cni_link_del(cont_nl, cl.ifindex, NULL);
 	return r;
 }
