@@ -999,6 +999,11 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	if ((r = load_for(args, &c, NULL, false, err)) < 0)
 		goto out;
 	r = *args->netns ? cni_netns_open(args->netns, &ns, &local) : -CNI_ERR_NOT_FOUND;
+	if (r < 0 && r != -CNI_ERR_NOT_FOUND) {
+		/* not known to be gone: keep the backup for the next DEL */
+		*err = local;
+		goto out;
+	}
 	if (r < 0) {
 		/* no namespace left: nothing can be restored, and the backup is of no use */
 		cni_error_free(local);
