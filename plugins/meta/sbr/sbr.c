@@ -63,7 +63,8 @@ static int conf_load(struct sbr_conf *c, const cni_cmd_args *args, cni_error **e
 		double d;
 		if (!pj_number(v, &d))
 			return pj_go_type_error(err, &GO, v, "table", "int");
-		if (d != (double)(long long)d)
+		/* (the range first: converting an out-of-range double is undefined) */
+		if (d < -9.2e18 || d > 9.2e18 || d != (double)(long long)d)
 			return pj_go_number_error(err, &GO, d, "table", "int");
 		/* a table id is a positive 32-bit number; 0 would mean "unspecified" */
 		if (d < 1 || d > 4294967295.0)
