@@ -278,16 +278,6 @@ out:
 
 /* ---- ADD ----------------------------------------------------------------------------- */
 
-static int shape_ingress(struct nl_sock *sk, const cni_link_info *veth, const struct bw_entry *bw,
-			 cni_error **err)
-{
-	struct bw_tbf tbf;
-	int r = bw_tbf_params(bw->ingress_rate, bw->ingress_burst, &tbf, err);
-	if (r < 0)
-		return r;
-	return bw_tbf_add(sk, veth->ifindex, veth->name, &tbf, err);
-}
-
 /* What a failed ADD may have made on the host veth, to take back. */
 struct bw_made {
 	bool root_tbf, ingress; /* tried, and not refused as already there */
@@ -298,6 +288,18 @@ struct bw_made {
 static bool maybe_made(int r)
 {
 	return r == 0 || errno != EEXIST;
+}
+
+static int shape_ingress(struct nl_sock *sk, const cni_link_info *veth, const struct bw_entry *bw,
+			 struct bw_made *made, cni_error **err)
+{
+	struct bw_tbf tbf;
+	int r = bw_tbf_params(bw->ingress_rate, bw->ingress_burst, &tbf, err);
+	if (r < 0)
+		return r;
+	r = bw_tbf_add(sk, veth->ifindex, veth->name, &tbf, err);
+	made->root_tbf = maybe_made(r);
+	return r;
 }
 
 static int shape_egress(struct nl_sock *sk, cni_nl *host, const cni_link_info *veth,
@@ -378,12 +380,9 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	    (r = bw_sock_open(&sk, err)) < 0)
 		goto out;
 	struct bw_made made = {false, false};
-	if (c.bw.ingress_rate > 0 && c.bw.ingress_burst > 0) {
-		r = shape_ingress(sk, &veth, &c.bw, err);
-		made.root_tbf = maybe_made(r);
-		if (r < 0)
-			goto undo;
-	}
+	if (c.bw.ingress_rate > 0 && c.bw.ingress_burst > 0 &&
+	    (r = shape_ingress(sk, &veth, &c.bw, &made, err)) < 0)
+		goto undo;
 	if (c.bw.egress_rate > 0 && c.bw.egress_burst > 0 &&
 	    (r = shape_egress(sk, host, &veth, &c, args, res, &made, err)) < 0)
 		goto undo;
