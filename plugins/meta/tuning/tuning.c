@@ -1017,6 +1017,15 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	struct ns_work w = {&c, args, NULL};
 	r = cni_netns_run(ns, restore_in_ns, &w, err);
 out:
+	if (r == 0 && c.data_dir) {
+		/* the temporary file of a backup whose ADD was killed before the rename */
+		char *p = backup_path(c.data_dir, args->container_id, args->ifname), *tmp = NULL;
+		if (p && asprintf(&tmp, "%s.tmp", p) >= 0) {
+			unlink(tmp);
+			free(tmp);
+		}
+		free(p);
+	}
 	cni_netns_close(ns);
 	conf_free(&c);
 	return r;
