@@ -3,19 +3,21 @@
 # The whole test command (README, .ci/run): on Debian 12 as root it installs what is
 # missing, then
 #   1. builds with -Werror (RelWithDebInfo, static library too) and runs every ctest label
-#      (unit, integration, interop, fuzz, abi),
+#      (unit, integration, interop, fuzz, abi, fault),
 #   2. rebuilds with AddressSanitizer + UBSan and runs the unit tests again,
 #   3. runs the unit tests of build 1 under valgrind (memcheck, leaks are errors),
 #   4. builds the fully static multi-call binary (CNI_MULTICALL_STATIC) and runs the tests
 #      that run plugins against it (nftables through nft(8) there),
-#   5. boots Debian's user-mode Linux kernel (6.1, with 802.1Q, ipvlan, dummy, VRF and bridge
+#   5. with clang: builds the libFuzzer targets and fuzzes each for FUZZ_SECONDS (8),
+#   6. boots Debian's user-mode Linux kernel (6.1, with 802.1Q, ipvlan, dummy, VRF and bridge
 #      VLAN filtering, which the machines' kernel lacks) and runs the integration suite of
 #      build 1 once more inside it (tests/kernel/run.sh; docs/kernel-tests.md),
 # and ends with one summary line. Exit status 0 only when every step passed.
 #
 # Environment: BUILD_DIR (default build-ci; the sanitizer build is $BUILD_DIR-asan, the
 # static one $BUILD_DIR-static), JOBS (default nproc), SKIP_DEPS=1 (never touch packages),
-# CTEST_ARGS (extra ctest args), CMAKE_ARGS (extra configure args for every build).
+# CTEST_ARGS (extra ctest args), CMAKE_ARGS (extra configure args for every build),
+# FUZZ_SECONDS (per libFuzzer target in step 5; its build is $BUILD-fuzz).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -195,7 +197,48 @@ if [ $BUILD_OK -eq 1 ]; then
 	fi
 fi
 
-# ---- 5. the user-mode kernel: the integration suite of build 1 once more ------------------
+# ---- 5. a short fuzzing run of every libFuzzer target (when clang is there) ------------
+FUZZ_BUILD=$BUILD-fuzz
+if command -v clang >/dev/null; then
+	say "libFuzzer ($FUZZ_BUILD), ${FUZZ_SECONDS:-8} s per target"
+	mkdir -p "$FUZZ_BUILD"
+	if CC=clang cmake -S "$ROOT" -B "$FUZZ_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCNI_FUZZ=ON \
+		${CMAKE_ARGS:-} >"$FUZZ_BUILD/configure.log" 2>&1 &&
+		targets=$(cmake --build "$FUZZ_BUILD" --target help | sed -n 's/^\.\.\. \(.*-libfuzzer\)$/\1/p') &&
+		[ -n "$targets" ] && cmake --build "$FUZZ_BUILD" -j"$JOBS" --target $targets; then
+		fz_total=0 fz_failed=()
+		for t in $targets; do
+			exe=$(find "$FUZZ_BUILD" -type f -name "$t" | head -1)
+			# its corpus: corpus/<subject> or corpus/plugin-<plugin>, copied (new inputs
+			# stay out of the tree)
+			subject=${t#fuzz_}
+			subject=${subject%-libfuzzer}
+			case $subject in plugin_*) subject=plugin-$(echo "${subject#plugin_}" | tr _ -) ;; esac
+			work=$FUZZ_BUILD/run-$subject
+			rm -rf "$work" && mkdir -p "$work"
+			[ -d "$ROOT/tests/fuzz/corpus/$subject" ] && cp -r "$ROOT/tests/fuzz/corpus/$subject/." "$work/"
+			fz_total=$((fz_total + 1))
+			if (cd "$FUZZ_BUILD" && "$exe" -max_total_time="${FUZZ_SECONDS:-8}" -timeout=10 \
+				-rss_limit_mb=2048 "$work") >"$FUZZ_BUILD/$t.log" 2>&1; then
+				echo "ok   $t"
+			else
+				fz_failed+=("$t")
+				echo "FAIL $t (log: $FUZZ_BUILD/$t.log)"
+				tail -30 "$FUZZ_BUILD/$t.log"
+			fi
+		done
+		if [ ${#fz_failed[@]} -eq 0 ]; then
+			record fuzz-run "$fz_total/$fz_total clean" 0
+		else
+			record fuzz-run "$((fz_total - ${#fz_failed[@]}))/$fz_total clean, FAILED: ${fz_failed[*]}" 1
+		fi
+	else
+		tail -30 "$FUZZ_BUILD/configure.log"
+		record fuzz-build FAILED 1
+	fi
+fi
+
+# ---- 6. the user-mode kernel: the integration suite of build 1 once more ------------------
 if [ $BUILD_OK -eq 1 ]; then
 	say "user-mode kernel (Linux 6.1 under UML), integration tests of $BUILD"
 	"$ROOT/tests/kernel/run.sh" "$BUILD" ${CTEST_ARGS:-} 2>&1 | tee "$BUILD/ctest-kernel.log"

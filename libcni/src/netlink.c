@@ -14,6 +14,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <sys/socket.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 #include <stdio.h>
@@ -23,7 +24,25 @@
 
 struct cni_nl {
 	struct nl_sock *sk;
+	uint32_t sent_seq; /* sequence number of the last request sent */
 };
+
+/*
+ * libnl expects answers in step with its own count, which a failed request leaves behind
+ * for good (a sendmsg() that failed, an answer that could not be read): every later
+ * request would fail on the sequence number, the rollback's included. So the answer
+ * expected is the one to the last request sent; an older one still queued is skipped.
+ */
+static int note_sent_seq(struct nl_msg *msg, void *arg)
+{
+	((cni_nl *)arg)->sent_seq = nlmsg_hdr(msg)->nlmsg_seq;
+	return NL_OK;
+}
+
+static int check_seq(struct nl_msg *msg, void *arg)
+{
+	return nlmsg_hdr(msg)->nlmsg_seq == ((cni_nl *)arg)->sent_seq ? NL_OK : NL_SKIP;
+}
 
 /* libnl folds errno into its own codes; give the kernel's reason back its usual words. */
 static int nle_to_errno(int nle)
@@ -51,10 +70,28 @@ static int nle_to_errno(int nle)
 	}
 }
 
-static int nl_fail(cni_error **err, int nle, const char *fmt, ...) CNI_PRINTF(3, 4);
-static int nl_fail(cni_error **err, int nle, const char *fmt, ...)
+/*
+ * After a failed request, answers may still be queued on the socket (the request went
+ * through but reading its answer failed); the next request would read them and fail on
+ * the sequence number, or worse. rtnetlink answers are queued before sendmsg() returns,
+ * so reading until the queue is empty puts the socket back in step.
+ */
+static void nl_drain(struct nl_sock *sk)
+{
+	char buf[8192];
+	int fd = sk ? nl_socket_get_fd(sk) : -1;
+	/* (bounded: a read that fails for another reason than an empty queue is retried) */
+	for (int i = 0; fd >= 0 && i < 256; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno == EAGAIN)
+			break;
+}
+
+static int nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
+    CNI_PRINTF(4, 5);
+static int nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
 {
 	int e = nle_to_errno(nle);
+	nl_drain(sk);
 	_cleanup_free_ char *what = NULL;
 	va_list ap;
 	va_start(ap, fmt);
@@ -90,7 +127,7 @@ static int open_here(void *userdata, cni_error **err)
 	int r = nl_connect(sk, NETLINK_ROUTE);
 	if (r < 0) {
 		nl_socket_free(sk);
-		return nl_fail(err, r, "failed to open a netlink socket");
+		return nl_fail(NULL, err, r, "failed to open a netlink socket");
 	}
 	/* libnl may not ask for close-on-exec; make sure a plugin exec never inherits it */
 	int fd = nl_socket_get_fd(sk);
@@ -113,6 +150,8 @@ int cni_nl_open(cni_nl **out, const cni_netns *ns, cni_error **err)
 		return cni_oom(err);
 	}
 	nl->sk = c.sk;
+	nl_socket_modify_cb(nl->sk, NL_CB_MSG_OUT, NL_CB_CUSTOM, note_sent_seq, nl);
+	nl_socket_modify_cb(nl->sk, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, check_seq, nl);
 	*out = nl;
 	return 0;
 }
@@ -156,6 +195,18 @@ static void fill_link(struct rtnl_link *l, cni_link_info *out)
 	snprintf(out->alias, sizeof(out->alias), "%s", strempty(alias));
 }
 
+/*
+ * rtnl_link_get_kernel() succeeds without a link when what it read was not one: the
+ * answer to an earlier request whose reading failed, still queued on the socket.
+ */
+static int link_no_answer(cni_nl *nl, cni_error **err, const char *name)
+{
+	nl_drain(nl->sk);
+	errno = EIO;
+	return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+			     "failed to look up link '%s': no link in the kernel's answer", name);
+}
+
 int cni_link_get(cni_nl *nl, const char *name, cni_link_info *out, cni_error **err)
 {
 	struct rtnl_link *l = NULL;
@@ -169,8 +220,10 @@ int cni_link_get(cni_nl *nl, const char *name, cni_link_info *out, cni_error **e
 			errno = ENODEV;
 			return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "link '%s' not found", name);
 		}
-		return nl_fail(err, r, "failed to look up link '%s'", name);
+		return nl_fail(nl->sk, err, r, "failed to look up link '%s'", name);
 	}
+	if (!l)
+		return link_no_answer(nl, err, name);
 	fill_link(l, out);
 	rtnl_link_put(l);
 	return 0;
@@ -188,7 +241,12 @@ int cni_link_get_by_index(cni_nl *nl, int ifindex, cni_link_info *out, cni_error
 			errno = ENODEV;
 			return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "link %d not found", ifindex);
 		}
-		return nl_fail(err, r, "failed to look up link %d", ifindex);
+		return nl_fail(nl->sk, err, r, "failed to look up link %d", ifindex);
+	}
+	if (!l) {
+		char name[16];
+		snprintf(name, sizeof(name), "%d", ifindex);
+		return link_no_answer(nl, err, name);
 	}
 	fill_link(l, out);
 	rtnl_link_put(l);
@@ -200,7 +258,7 @@ int cni_link_list(cni_nl *nl, cni_link_info **out, size_t *count, cni_error **er
 	struct nl_cache *cache = NULL;
 	int r = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
 	if (r < 0)
-		return nl_fail(err, r, "failed to list links");
+		return nl_fail(nl->sk, err, r, "failed to list links");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_link_info *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
@@ -219,6 +277,7 @@ int cni_link_list(cni_nl *nl, cni_link_info **out, size_t *count, cni_error **er
 static void ifname_of(cni_nl *nl, int ifindex, char *buf, size_t len)
 {
 	cni_link_info li;
+	nl_drain(nl->sk); /* called after a failure */
 	if (ifindex > 0 && cni_link_get_by_index(nl, ifindex, &li, NULL) == 0)
 		snprintf(buf, len, "%s", li.name);
 	else
@@ -281,7 +340,7 @@ int cni_veth_add(cni_nl *nl, const char *name, const char *peer, const cni_netns
 		rtnl_link_set_ns_fd(p, cni_netns_fd(peer_ns));
 	r = rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0)
-		r = nl_fail(err, r, "failed to create veth pair '%s' / '%s'", name, peer);
+		r = nl_fail(nl->sk, err, r, "failed to create veth pair '%s' / '%s'", name, peer);
 out:
 	rtnl_link_put(p);
 	rtnl_link_veth_release(l);
@@ -304,7 +363,7 @@ int cni_bridge_add(cni_nl *nl, const char *name, unsigned int mtu, cni_error **e
 		r = rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(l);
 	if (r < 0)
-		return nl_fail(err, r, "failed to create bridge '%s'", name);
+		return nl_fail(nl->sk, err, r, "failed to create bridge '%s'", name);
 	return 0;
 }
 
@@ -319,7 +378,7 @@ int cni_link_del(cni_nl *nl, int ifindex, cni_error **err)
 	int r = rtnl_link_delete(nl->sk, l);
 	rtnl_link_put(l);
 	if (r < 0)
-		return nl_fail(err, r, "failed to delete link '%s'", name);
+		return nl_fail(nl->sk, err, r, "failed to delete link '%s'", name);
 	return 0;
 }
 
@@ -339,7 +398,7 @@ static int link_change(cni_nl *nl, int ifindex, struct rtnl_link *change, const 
 	rtnl_link_put(change);
 	if (r < 0) {
 		ifname_of(nl, ifindex, name, sizeof(name));
-		return nl_fail(err, r, "failed to %s on '%s'", what, name);
+		return nl_fail(nl->sk, err, r, "failed to %s on '%s'", what, name);
 	}
 	return 0;
 }
@@ -495,7 +554,7 @@ int cni_bridge_port_set(cni_nl *nl, int ifindex, int hairpin, int isolated, cni_
 	int r = nl_send_sync(nl->sk, m); /* frees m */
 	if (r < 0) {
 		ifname_of(nl, ifindex, name, sizeof(name));
-		return nl_fail(err, r, "failed to set bridge port flags on '%s'", name);
+		return nl_fail(nl->sk, err, r, "failed to set bridge port flags on '%s'", name);
 	}
 	return 0;
 }
@@ -566,7 +625,7 @@ static int addr_op(cni_nl *nl, int ifindex, const cni_ipnet *addr, unsigned int 
 	rtnl_addr_put(a);
 	if (r < 0) {
 		ifname_of(nl, ifindex, name, sizeof(name));
-		return nl_fail(err, r, "failed to %s address %s on '%s'", add ? "add" : "delete",
+		return nl_fail(nl->sk, err, r, "failed to %s address %s on '%s'", add ? "add" : "delete",
 			       strempty(cni_ipnet_format(addr, txt, sizeof(txt))), name);
 	}
 	return 0;
@@ -589,7 +648,7 @@ int cni_addr_list(cni_nl *nl, int ifindex, int family, cni_addr_info **out, size
 	struct nl_cache *cache = NULL;
 	int r = rtnl_addr_alloc_cache(nl->sk, &cache);
 	if (r < 0)
-		return nl_fail(err, r, "failed to list addresses");
+		return nl_fail(nl->sk, err, r, "failed to list addresses");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_addr_info *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
@@ -703,7 +762,7 @@ static int route_fail(cni_nl *nl, const cni_route_spec *s, int nle, const char *
 	}
 	if (r == 0 && s->table && s->table != RT_TABLE_MAIN)
 		r = cni_buf_printf(&b, " in table %u", s->table);
-	r = nl_fail(err, nle, "%s", b.data ? b.data : "failed to change a route");
+	r = nl_fail(nl->sk, err, nle, "%s", b.data ? b.data : "failed to change a route");
 	cni_buf_free(&b);
 	return r;
 }
@@ -743,7 +802,7 @@ int cni_route_list(cni_nl *nl, int family, unsigned int table, int ifindex,
 	struct nl_cache *cache = NULL;
 	int r = rtnl_route_alloc_cache(nl->sk, family ? family : AF_UNSPEC, 0, &cache);
 	if (r < 0)
-		return nl_fail(err, r, "failed to list routes");
+		return nl_fail(nl->sk, err, r, "failed to list routes");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_route_spec *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
@@ -839,7 +898,7 @@ static int rule_op(cni_nl *nl, const cni_rule_spec *s, bool add, cni_error **err
 	if (r < 0) {
 		if (s->has_src)
 			cni_ipnet_format(&s->src, src, sizeof(src));
-		return nl_fail(err, r, "failed to %s rule from %s lookup %u", add ? "add" : "delete",
+		return nl_fail(nl->sk, err, r, "failed to %s rule from %s lookup %u", add ? "add" : "delete",
 			       src, s->table);
 	}
 	return 0;
@@ -860,7 +919,7 @@ int cni_rule_list(cni_nl *nl, int family, cni_rule_spec **out, size_t *count, cn
 	struct nl_cache *cache = NULL;
 	int r = rtnl_rule_alloc_cache(nl->sk, family ? family : AF_UNSPEC, &cache);
 	if (r < 0)
-		return nl_fail(err, r, "failed to list rules");
+		return nl_fail(nl->sk, err, r, "failed to list rules");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_rule_spec *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {

@@ -166,10 +166,11 @@ static int run_here(const cni_netns *ns, int back, cni_netns_fn fn, void *userda
 	cni_error *e = NULL;
 	int r = fn(userdata, &e);
 	/* Entering a namespace we were in a moment ago, through a descriptor we hold, has no
-	 * way to fail short of the kernel running out of memory; a process that cannot get
-	 * back must not go on configuring the wrong namespace. */
-	if (setns(back, CLONE_NEWNET) < 0)
-		abort();
+	 * way to fail short of the kernel running out of memory, so it is tried again; a
+	 * process that cannot get back must not go on configuring the wrong namespace. */
+	for (int tries = 0; setns(back, CLONE_NEWNET) < 0; tries++)
+		if (tries == 3)
+			abort();
 	close(back);
 	if (r < 0 && err && !*err)
 		*err = e;

@@ -902,6 +902,18 @@ static void print_error(int fd, const cni_error *e)
 	cni_error_free(clean);
 }
 
+/* The answer on stdout, after anything callbacks printed through stdio. */
+static int deliver(int out_fd, const char *output, cni_error **err)
+{
+	if (out_fd == STDOUT_FILENO)
+		fflush(stdout);
+	int w = write_all(out_fd, output, strlen(output));
+	if (w < 0)
+		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "error writing to stdout: %s",
+				     strerror(-w));
+	return 0;
+}
+
 static int plugin_run(const cni_plugin_funcs *funcs, const cni_plugin_info *info, const char *about,
 		      const cni_skel_io *io, int out_fd, int err_fd, char **output, cni_error **err)
 {
@@ -978,6 +990,13 @@ static int plugin_run(const cni_plugin_funcs *funcs, const cni_plugin_info *info
 	switch (verb) {
 	case VERB_ADD:
 		r = do_add(&ctx, err);
+		if (r == 0 && (r = deliver(out_fd, ctx.output, err)) < 0 && funcs->del) {
+			/* The runtime will not see this attachment: take it back. */
+			cni_error *ignored = NULL;
+			(void)funcs->del(&args, &ignored, funcs->userdata);
+			cni_error_free(ignored);
+		}
+		free(TAKE_PTR(ctx.output));
 		break;
 	case VERB_DEL:
 		r = reconcile_and_call(&ctx, "DEL", funcs->del, true, err);
@@ -1025,12 +1044,8 @@ int cni_plugin_main_io(const cni_plugin_funcs *funcs, const cni_plugin_info *inf
 	/* Callbacks may have printed through stdio; keep their output first. */
 	if (out_fd == STDOUT_FILENO)
 		fflush(stdout);
-	if (r == 0 && output) {
-		int w = write_all(out_fd, output, strlen(output));
-		if (w < 0)
-			r = cni_error_set(&e, CNI_ERR_IO_FAILURE, NULL,
-					  "error writing to stdout: %s", strerror(-w));
-	}
+	if (r == 0 && output)
+		r = deliver(out_fd, output, &e);
 	if (r < 0) {
 		if (!e)
 			e = cni_error_new(-r, NULL, "%s", cni_error_code_name(-r));

@@ -121,7 +121,9 @@ static void reap(pid_t pid, int *status)
 		;
 }
 
-static int spawn_child(char *const *argv, char *const *envp, const int child_fds[3], pid_t *pid)
+/* own_group: the child leads a new process group (pgid = its pid), see pump()'s kill. */
+static int spawn_child(char *const *argv, char *const *envp, const int child_fds[3], bool own_group,
+		       pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -153,8 +155,11 @@ static int spawn_child(char *const *argv, char *const *envp, const int child_fds
 		r = posix_spawnattr_setsigmask(&attr, &none);
 	if (!r)
 		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (!r && own_group)
+		r = posix_spawnattr_setpgroup(&attr, 0);
 	if (!r)
-		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+							(own_group ? POSIX_SPAWN_SETPGROUP : 0));
 	for (int attempt = 0; !r; attempt++) {
 		r = posix_spawn(pid, argv[0], &fa, &attr, argv, envp);
 		/* The program may be being written right now (an upgrade): try again shortly. */
@@ -310,6 +315,10 @@ static int pump(pid_t pid, int pidfd, int fds[3], const cni_spawn_opts *o, int64
 
 kill:
 	free(chunk);
+	/* With a deadline the child leads its own process group: whatever it started (and
+	 * did not move elsewhere) goes with it. The group exists until the child is reaped. */
+	if (deadline)
+		kill(-pid, SIGKILL);
 	kill(pid, SIGKILL);
 	reap(pid, &res->status);
 	return r;
@@ -363,7 +372,7 @@ int cni_spawn_run(char *const *argv, char *const *envp, const cni_spawn_opts *op
 
 	/* +1: now_ms() truncates, so the child always gets at least timeout_ms */
 	int64_t deadline = opts->timeout_ms ? now_ms() + opts->timeout_ms + 1 : 0;
-	r = spawn_child(argv, envp ? envp : environ, child, &pid);
+	r = spawn_child(argv, envp ? envp : environ, child, deadline != 0, &pid);
 	for (int i = 0; i < 3; i++)
 		close_fd(&child[i]);
 	if (r < 0) {

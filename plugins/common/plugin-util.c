@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
 
 #include "plugin-util.h"
 
@@ -37,18 +40,34 @@ int pc_prev_result(const char *conf, size_t len, cni_result **out, cni_error **e
 	return PC_PREFIXED(r, err, "could not parse prevResult");
 }
 
+/*
+ * The exclusive flock on the namespace itself: its open file is the nsfs inode whichever
+ * path named it (a /run/netns bind mount or the /proc/<pid>/ns/net magic link, which a
+ * lock file opened with O_NOFOLLOW could not follow), the same inode the reference's
+ * filemutex locks. Released when the namespace is closed.
+ */
+static int netns_lock(const cni_netns *ns, const char *path, cni_error **err)
+{
+	int r;
+
+	do
+		r = flock(cni_netns_fd(ns), LOCK_EX);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to lock %s: %s", path,
+				     strerror(errno));
+	return 0;
+}
+
 int pc_netns_run_path(const char *path, bool lock, cni_netns_fn fn, void *ud, cni_error **err)
 {
 	cni_netns *ns = NULL;
-	cni_filelock *fl = NULL;
 	int r = cni_netns_open(path, &ns, err);
 
 	if (r < 0)
 		return r;
-	if (!lock || ((r = cni_filelock_open(path, &fl, err)) == 0 &&
-		      (r = cni_filelock_lock(fl, true, err)) == 0))
+	if (!lock || (r = netns_lock(ns, path, err)) == 0)
 		r = cni_netns_run(ns, fn, ud, err);
-	cni_filelock_close(fl);
 	cni_netns_close(ns);
 	return r;
 }

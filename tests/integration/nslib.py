@@ -77,13 +77,16 @@ def veth(host, hname, cont, cname, v4h, v4c, v6h=None, v6c=None):
 
 
 def run_plugin(path, cmd, host, conf, cid="ctr1", ifname="eth0", netns_path="/var/run/netns/x",
-               env_extra=None):
+               env_extra=None, wrap=(), timeout=None):
+    """Run the plugin at path in namespace host (wrap: a command to run it under)."""
     env = {"CNI_COMMAND": cmd, "CNI_CONTAINERID": cid, "CNI_NETNS": netns_path,
            "CNI_IFNAME": ifname, "CNI_PATH": REF_DIR, "PATH": os.environ.get("PATH", "")}
     if env_extra:
         env.update(env_extra)
-    args = ["ip", "netns", "exec", host, "env", "-i"] + [f"{k}={v}" for k, v in env.items()] + [path]
-    r = subprocess.run(args, input=json.dumps(conf), capture_output=True, text=True)
+    args = (["ip", "netns", "exec", host, "env", "-i"] + [f"{k}={v}" for k, v in env.items()] +
+            list(wrap) + [path])
+    r = subprocess.run(args, input=json.dumps(conf), capture_output=True, text=True,
+                       errors="replace", timeout=timeout)
     return r.returncode, r.stdout, r.stderr
 
 

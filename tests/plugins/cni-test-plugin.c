@@ -19,6 +19,8 @@
  *       "crash"       abort() (SIGABRT)
  *       "signal"      raise(testSignal) (default SIGTERM)
  *       "hang"        sleep forever
+ *       "hangchild"   fork a child that sleeps forever (in our process group), write its
+ *                     pid to the file testPidFile, then sleep forever too
  *       "bigoutput"   print {"cniVersion":"..","big":"xxx..."} with testBytes x's, exit 0
  *       "stderr"      write testBytes bytes to stderr, exit testExitCode (default 1)
  *       "daemon"      fork a grandchild that keeps stdout/stderr open for testDaemonMs
@@ -26,7 +28,7 @@
  *       "closestdin"  (env CNI_TEST_BEHAVIOR only: it is decided before stdin is read)
  *                     close stdin unread, wait 200 ms, print {}, exit 0
  *   "testCode", "testMsg", "testDetails", "testExitCode", "testOutput", "testBytes",
- *   "testSignal", "testDaemonMs"  parameters of the behaviours above
+ *   "testSignal", "testDaemonMs", "testPidFile"  parameters of the behaviours above
  *   "testResult"        object printed by "result"/"echo" as the base of the result
  *   "testStderr"        string written to stderr before the behaviour runs (any behaviour)
  *   "testSleepMs"       sleep this long before the behaviour runs
@@ -339,7 +341,19 @@ static int run_behavior(const char *behavior, const char *command, json_t *confi
 		raise(sig);
 		return 126;
 	}
-	if (!strcmp(behavior, "hang")) {
+	if (!strcmp(behavior, "hangchild")) {
+		const char *pidfile = conf_string(config, "testPidFile", NULL);
+		pid_t pid = fork();
+		if (pid == 0)
+			for (;;)
+				pause();
+		FILE *f = pidfile ? fopen(pidfile, "we") : NULL;
+		if (f) {
+			fprintf(f, "%d\n", (int)pid);
+			fclose(f);
+		}
+	}
+	if (!strcmp(behavior, "hang") || !strcmp(behavior, "hangchild")) {
 		for (;;)
 			pause();
 	}

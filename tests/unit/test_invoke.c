@@ -565,6 +565,50 @@ static void test_exec_timeout(void **state)
 	free(rec);
 }
 
+/* Gone, or a zombie on its way to being reaped by init, within two seconds. */
+static bool pid_ends(pid_t pid)
+{
+	for (int i = 0; i < 200; i++) {
+		char path[64], buf[512];
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			return true;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		const char *p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* The timeout kills what the plugin started too, not only the plugin (issue 17). */
+static void test_exec_timeout_kills_children(void **state)
+{
+	char *pidfile = tmp_path("child.pid");
+	char *conf =
+	    cni_strdupf("{\"testBehavior\":\"hangchild\",\"testPidFile\":\"%s\"}", pidfile);
+	cni_exec_options opts = CNI_EXEC_OPTIONS_INIT;
+	opts.timeout_ms = 300;
+	assert_int_equal(run(conf, &opts, NULL, NULL, NULL), -CNI_ERR_TIMEOUT);
+	FILE *f = fopen(pidfile, "re");
+	assert_non_null(f);
+	int child = 0;
+	assert_int_equal(fscanf(f, "%d", &child), 1);
+	fclose(f);
+	assert_true(child > 0);
+	bool ended = pid_ends(child);
+	if (!ended)
+		kill(child, SIGKILL);
+	assert_true(ended);
+	assert_no_children();
+	free(conf);
+	free(pidfile);
+}
+
 static void test_exec_output_cap(void **state)
 {
 	size_t before = count_fds();
@@ -1065,6 +1109,7 @@ int main(void)
 	    cmocka_unit_test(test_exec_unknown_command),
 	    cmocka_unit_test(test_exec_stderr_tail),
 	    cmocka_unit_test(test_exec_timeout),
+	    cmocka_unit_test(test_exec_timeout_kills_children),
 	    cmocka_unit_test(test_exec_output_cap),
 	    cmocka_unit_test(test_exec_huge_io),
 	    cmocka_unit_test(test_exec_daemon_grandchild),

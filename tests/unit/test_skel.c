@@ -706,6 +706,30 @@ static void test_stdin_read_error(void **state)
 	close(io.stderr_fd);
 }
 
+/* An ADD whose result cannot be written is taken back with DEL: the runtime never learns
+ * of the attachment (issue 17). */
+static void test_add_undone_when_result_is_lost(void **state)
+{
+	calls c = {0};
+	cni_plugin_funcs f = test_funcs(&c);
+	cni_skel_io io = CNI_SKEL_IO_INIT;
+	cni_error *e = NULL;
+	io.envp = env_add;
+	const char *conf =
+	    "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"prevResult\":{\"cniVersion\":\"1.0.0\"}}";
+	io.stdin_fd = memfd_with(conf, strlen(conf));
+	io.stdout_fd = open("/dev/null", O_RDONLY | O_CLOEXEC); /* write() gives EBADF */
+	io.stderr_fd = memfd_with("", 0);
+	assert_int_equal(cni_plugin_main_io(&f, NULL, ABOUT, &io, &e), -CNI_ERR_IO_FAILURE);
+	assert_non_null(strstr(cni_error_msg(e), "error writing to stdout: "));
+	assert_int_equal(c.add, 1);
+	assert_int_equal(c.del, 1);
+	cni_error_free(e);
+	close(io.stdin_fd);
+	close(io.stdout_fd);
+	close(io.stderr_fd);
+}
+
 static char self_exe[4096];
 
 /* What the test binary does when re-executed as a plugin. */
@@ -772,6 +796,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_stdin_partial_and_nonblocking),
 	    cmocka_unit_test(test_stdin_over_default_cap),
 	    cmocka_unit_test(test_stdin_read_error),
+	    cmocka_unit_test(test_add_undone_when_result_is_lost),
 	    cmocka_unit_test(test_plugin_main_process),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,7 +40,8 @@ typedef struct cni_exec_args {
 #define CNI_EXEC_OPTIONS_VERSION 1
 typedef struct cni_exec_options {
 	unsigned int version;
-	/** Kill the plugin and fail after this many milliseconds; 0 = no limit. */
+	/** Kill the plugin and fail after this many milliseconds; 0 = no limit. With a limit
+	 * the plugin leads a process group of its own, and the whole group is killed. */
 	unsigned int timeout_ms;
 	/** Base environment (NULL-terminated); NULL = the process environment. */
 	const char *const *base_env;

@@ -756,18 +756,30 @@ static int idx_read(hl_store *s, uint64_t h, cni_ipaddr **out, size_t *n)
 	return 0;
 }
 
-/* The owner of ip as recorded in its file (trimmed), or NULL. */
-static char *ip_owner(hl_store *s, const cni_ipaddr *ip)
+/* The owner of ip as recorded in its file (trimmed), or NULL; *e (when not NULL) gets why
+ * not (-ENOENT: no such lease). */
+static char *ip_owner_e(hl_store *s, const cni_ipaddr *ip, int *e)
 {
 	char name[CNI_IP_STRLEN];
 	char *data = NULL, *o;
+	int r = -EINVAL;
 
 	if (!cni_ip_format(ip, name, sizeof(name)) ||
-	    read_small(s->dirfd, name, &data, MAX_LEASE_BYTES) < 0)
+	    (r = read_small(s->dirfd, name, &data, MAX_LEASE_BYTES)) < 0) {
+		if (e)
+			*e = r;
 		return NULL;
+	}
 	o = strdup(trim(data));
 	free(data);
+	if (e)
+		*e = o ? 0 : -ENOMEM;
 	return o;
+}
+
+static char *ip_owner(hl_store *s, const cni_ipaddr *ip)
+{
+	return ip_owner_e(s, ip, NULL);
 }
 
 /* Rewrite the lines of hash h: keep the listed addresses still held by an owner of that
@@ -808,9 +820,12 @@ static int idx_update(hl_store *s, uint64_t h, const cni_ipaddr *add)
 		for (size_t j = 0; j < nkept; j++)
 			dup |= cni_ip_equal(&kept[j], &ip);
 		if (!dup) {
-			_hl_cleanup_(freep_) char *o = ip_owner(s, &ip);
+			int e;
+			_hl_cleanup_(freep_) char *o = ip_owner_e(s, &ip, &e);
 
-			if (!o || fnv1a(o) != h)
+			/* dropped only when known to be gone or another's: a lease that could not
+			 * be read now is kept (a stale entry is harmless, a lost one is not) */
+			if (e == -ENOENT || (o && fnv1a(o) != h))
 				continue;
 			kept[nkept++] = ip;
 			memcpy(out + len, line, ln + 1);

@@ -140,6 +140,7 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 	cni_link_info cl = CNI_LINK_INFO_INIT, hl = CNI_LINK_INFO_INIT;
 	cni_error *local = NULL;
 	int r = -CNI_ERR_INTERNAL;
+	bool existed = cni_link_get(cont_nl, ifname, &cl, NULL) == 0;
 
 	for (int attempt = 0; attempt < 10; attempt++) {
 		if ((r = cni_random_veth_name(out->host, sizeof(out->host), err)) < 0)
@@ -158,6 +159,9 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 		/* the random host name was taken: try another one */
 	}
 	if (r < 0) {
+		/* made after all (only its answer was lost): take it back */
+		if (errno != EEXIST && !existed && cni_link_get(cont_nl, ifname, &cl, NULL) == 0)
+			cni_link_del(cont_nl, cl.ifindex, NULL);
 		*err = local;
 		return PC_PREFIXED(r, err, "failed to make veth pair");
 	}
@@ -203,7 +207,8 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 	out->host_ifindex = hl.ifindex;
 	return 0;
 fail:
-	if (cl.ifindex)
+	/* (by name when the lookup of the new link is what failed) */
+	if (cl.ifindex || cni_link_get(cont_nl, ifname, &cl, NULL) == 0)
 		cni_link_del(cont_nl, cl.ifindex, NULL);
 	return r;
 }

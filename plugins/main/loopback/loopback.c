@@ -84,8 +84,13 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	if ((r = cni_link_set_up(nl, lo.ifindex, true, err)) < 0 ||
 	    (r = cni_addr_list(nl, lo.ifindex, 0, &addrs, &n, err)) < 0 ||
 	    (r = first_loopback_addr(addrs, n, AF_INET, lo.ifindex, &v4, err)) < 0 ||
-	    (r = first_loopback_addr(addrs, n, AF_INET6, lo.ifindex, &v6, err)) < 0)
+	    (r = first_loopback_addr(addrs, n, AF_INET6, lo.ifindex, &v6, err)) < 0) {
+		/* a failed ADD leaves lo as it found it (setting it up may have worked even
+		 * when its answer did not arrive) */
+		if (!(lo.flags & IFF_UP))
+			cni_link_set_up(nl, lo.ifindex, false, NULL);
 		goto out;
+	}
 
 	if (prev) {
 		/* chained: hand the previous result on as it is */

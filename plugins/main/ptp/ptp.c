@@ -212,6 +212,12 @@ static int create_veth(add_ctx *x, cni_error **err)
 			cni_error_free(e);
 			return 0;
 		}
+		/* made after all (only its answer was lost): ours to delete on the way out */
+		if (errno != EEXIST && cni_link_get(x->cont_nl, x->args->ifname, &li, NULL) == 0) {
+			x->veth_created = true;
+			*err = e;
+			return r;
+		}
 		/* a host name already taken: try another one */
 		if (cni_link_get(x->host_nl, x->host_name, &li, NULL) == 0) {
 			cni_error_free(e);

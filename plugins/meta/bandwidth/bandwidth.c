@@ -278,19 +278,33 @@ out:
 
 /* ---- ADD ----------------------------------------------------------------------------- */
 
+/* What a failed ADD may have made on the host veth, to take back. */
+struct bw_made {
+	bool root_tbf, ingress; /* tried, and not refused as already there */
+};
+
+/* A request that failed without the kernel saying the object was there already may still
+ * have been carried out (its answer was lost). */
+static bool maybe_made(int r)
+{
+	return r == 0 || errno != EEXIST;
+}
+
 static int shape_ingress(struct nl_sock *sk, const cni_link_info *veth, const struct bw_entry *bw,
-			 cni_error **err)
+			 struct bw_made *made, cni_error **err)
 {
 	struct bw_tbf tbf;
 	int r = bw_tbf_params(bw->ingress_rate, bw->ingress_burst, &tbf, err);
 	if (r < 0)
 		return r;
-	return bw_tbf_add(sk, veth->ifindex, veth->name, &tbf, err);
+	r = bw_tbf_add(sk, veth->ifindex, veth->name, &tbf, err);
+	made->root_tbf = maybe_made(r);
+	return r;
 }
 
 static int shape_egress(struct nl_sock *sk, cni_nl *host, const cni_link_info *veth,
 			const struct bw_conf *c, const cni_cmd_args *args, cni_result *res,
-			cni_error **err)
+			struct bw_made *made, cni_error **err)
 {
 	char name[16], alias[IFALIASZ];
 	cni_link_info ifb = CNI_LINK_INFO_INIT;
@@ -298,9 +312,13 @@ static int shape_egress(struct nl_sock *sk, cni_nl *host, const cni_link_info *v
 	int r;
 
 	if ((r = bw_tbf_params(c->bw.egress_rate, c->bw.egress_burst, &tbf, err)) < 0 ||
-	    (r = ifb_name(c->name, args->container_id, name, err)) < 0 ||
-	    (r = bw_ifb_add(sk, name, veth->mtu, err)) < 0)
+	    (r = ifb_name(c->name, args->container_id, name, err)) < 0)
 		return r;
+	if ((r = bw_ifb_add(sk, name, veth->mtu, err)) < 0) {
+		if (maybe_made(r) && cni_link_get(host, name, &ifb, NULL) == 0)
+			cni_link_del(host, ifb.ifindex, NULL);
+		return r;
+	}
 	/* our GC's side index; an alias too long for the kernel only costs GC coverage */
 	int n = snprintf(alias, sizeof(alias), BW_ALIAS_PREFIX "%s %s %s", c->name,
 			 args->container_id, args->ifname);
@@ -313,15 +331,18 @@ static int shape_egress(struct nl_sock *sk, cni_nl *host, const cni_link_info *v
 	cni_interface iface = CNI_INTERFACE_INIT;
 	iface.name = name;
 	iface.mac = ifb.mac;
-	if ((r = cni_result_add_interface(res, &iface, NULL, err)) < 0 ||
-	    (r = bw_ingress_qdisc_add(sk, veth->ifindex, veth->name, err)) < 0 ||
+	if ((r = cni_result_add_interface(res, &iface, NULL, err)) < 0)
+		goto fail;
+	r = bw_ingress_qdisc_add(sk, veth->ifindex, veth->name, err);
+	made->ingress = maybe_made(r);
+	if (r < 0 ||
 	    (r = bw_redirect_filter_add(sk, veth->ifindex, veth->name, ifb.ifindex, err)) < 0 ||
 	    (r = bw_tbf_add(sk, ifb.ifindex, name, &tbf, err)) < 0)
 		goto fail;
 	return 0;
 fail:
 	/* do not leave a half-made ifb behind (DEL would remove it, but may never come) */
-	if (ifb.ifindex > 0)
+	if (ifb.ifindex > 0 || cni_link_get(host, name, &ifb, NULL) == 0)
 		cni_link_del(host, ifb.ifindex, NULL);
 	return r;
 }
@@ -358,14 +379,29 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	    (r = host_interface(res, args->ifname, args->netns, host, &veth, err)) < 0 ||
 	    (r = bw_sock_open(&sk, err)) < 0)
 		goto out;
+	struct bw_made made = {false, false};
 	if (c.bw.ingress_rate > 0 && c.bw.ingress_burst > 0 &&
-	    (r = shape_ingress(sk, &veth, &c.bw, err)) < 0)
-		goto out;
+	    (r = shape_ingress(sk, &veth, &c.bw, &made, err)) < 0)
+		goto undo;
 	if (c.bw.egress_rate > 0 && c.bw.egress_burst > 0 &&
-	    (r = shape_egress(sk, host, &veth, &c, args, res, err)) < 0)
-		goto out;
+	    (r = shape_egress(sk, host, &veth, &c, args, res, &made, err)) < 0)
+		goto undo;
 	*result = res;
 	res = NULL;
+	goto out;
+undo:
+	/* A failed ADD takes its qdiscs off the host veth (shape_egress took the ifb back);
+	 * through a new socket, as the failure may have left this one out of step. */
+	if (made.root_tbf || made.ingress) {
+		struct nl_sock *fresh = NULL;
+		if (bw_sock_open(&fresh, NULL) == 0) {
+			if (made.root_tbf)
+				bw_qdisc_del(fresh, veth.ifindex, false);
+			if (made.ingress)
+				bw_qdisc_del(fresh, veth.ifindex, true);
+			bw_sock_close(fresh);
+		}
+	}
 out:
 	cni_result_free(res);
 	bw_sock_close(sk);

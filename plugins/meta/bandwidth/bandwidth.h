@@ -36,6 +36,9 @@ int bw_ifb_add(struct nl_sock *sk, const char *name, unsigned int mtu, cni_error
 int bw_tbf_add(struct nl_sock *sk, int ifindex, const char *ifname, const struct bw_tbf *tbf,
 	       cni_error **err);
 int bw_ingress_qdisc_add(struct nl_sock *sk, int ifindex, const char *ifname, cni_error **err);
+/* Delete the root tbf or (ingress) the ingress qdisc that the calls above add (a failed
+ * ADD's); 0 or a negative errno. */
+int bw_qdisc_del(struct nl_sock *sk, int ifindex, bool ingress);
 int bw_redirect_filter_add(struct nl_sock *sk, int ifindex, const char *ifname, int ifb_index,
 			   cni_error **err);
 /* The root qdisc of ifindex when it is a tbf; *found false otherwise. */

@@ -269,6 +269,15 @@ int bw_ingress_qdisc_add(struct nl_sock *sk, int ifindex, const char *ifname, cn
 	return 0;
 }
 
+int bw_qdisc_del(struct nl_sock *sk, int ifindex, bool ingress)
+{
+	struct nl_msg *m = ingress ? tc_msg(RTM_DELQDISC, 0, ifindex, 0xffff0000, TC_H_INGRESS, 0)
+				   : tc_msg(RTM_DELQDISC, 0, ifindex, 0x10000, TC_H_ROOT, 0);
+	if (!m)
+		return -ENOMEM;
+	return talk(sk, m, NULL, NULL);
+}
+
 static int put_mirred(struct nl_msg *m, int slot, int verdict, int ifb_index)
 {
 	struct tc_mirred p;

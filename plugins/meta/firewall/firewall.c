@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,7 +267,40 @@ static bool plain_ifname(const char *s)
 	return true;
 }
 
-static int add_family(const fw_conf *c, const cni_result *prev, int family, cni_error **err)
+/*
+ * The batch that takes back an applied one: its rules deleted in reverse order, then the
+ * chains it created (empty again by then). Lines are "-I <chain> 1 <rest>", "-A <chain>
+ * <rest>" and ":<chain> - [0:0]", as ensure_rule and ensure_chain write them.
+ */
+static void undo_batch(sbuf *undo, const char *applied)
+{
+	const char *end = applied + strlen(applied);
+	sb_printf(undo, "*filter\n");
+	for (int pass = 0; pass < 2; pass++) {
+		for (const char *e = end; e > applied;) {
+			const char *l = e - 1;
+			while (l > applied && l[-1] != '\n')
+				l--;
+			int len = (int)(e - l) - (e[-1] == '\n');
+			char chain[64];
+			int off = 0;
+			e = l;
+			if (pass == 0 &&
+			    (sscanf(l, "-I %63s 1 %n", chain, &off) == 1 ||
+			     sscanf(l, "-A %63s %n", chain, &off) == 1) &&
+			    off)
+				sb_printf(undo, "-D %s %.*s\n", chain, len - off, l + off);
+			else if (pass == 1 && sscanf(l, ":%63s - [0:0]", chain) == 1)
+				sb_printf(undo, "-X %s\n", chain);
+		}
+	}
+	sb_printf(undo, "COMMIT\n");
+}
+
+/* Add family's rules for prev; on success *undo (when not NULL) gets the batch that takes
+ * them back, or stays NULL when nothing was added. */
+static int add_family(const fw_conf *c, const cni_result *prev, int family, char **undo,
+		      cni_error **err)
 {
 	char **ips = result_addresses(prev, family);
 	char in[256], out[256], rest[256];
@@ -322,6 +356,14 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, cni_
 		sb_printf(&b, "COMMIT\n");
 		r = b.oom ? cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory")
 			  : cni_iptables_restore(family, b.s, err);
+		if (r >= 0) {
+			sbuf u = {0};
+			undo_batch(&u, b.s + strlen("*filter\n"));
+			if (u.oom)
+				free(u.s); /* no way back then, as before */
+			else
+				*undo = u.s;
+		}
 	}
 out:
 	free(b.s);
@@ -370,21 +412,40 @@ static int del_family(int family, char *const *ips, cni_error **err)
 }
 
 /* ---- the attachment index for GC ---- */
+/*
+ * A name as one path component: itself, or when too long for a file name (with room for
+ * ".tmp") a hash of it. The index files say which attachment they are, so a hashed name
+ * loses nothing.
+ */
+static void index_component(const char *name, char *out, size_t outlen)
+{
+	if (strlen(name) + 4 <= NAME_MAX && strlen(name) < outlen)
+		snprintf(out, outlen, "%s", name);
+	else
+		cni_format_hash("sha512-", name, 71, out, outlen);
+}
+
 static char *index_dir(const fw_conf *c)
 {
-	size_t l = strlen(c->data_dir) + strlen(c->name) + 2;
+	char net[NAME_MAX + 1];
+	index_component(c->name, net, sizeof(net));
+	size_t l = strlen(c->data_dir) + strlen(net) + 2;
 	char *p = malloc(l);
 	if (p)
-		snprintf(p, l, "%s/%s", c->data_dir, c->name);
+		snprintf(p, l, "%s/%s", c->data_dir, net);
 	return p;
 }
 
 static char *index_path(const fw_conf *c, const char *cid, const char *ifname)
 {
-	size_t l = strlen(c->data_dir) + strlen(c->name) + strlen(cid) + strlen(ifname) + 4;
-	char *p = malloc(l);
-	if (p)
-		snprintf(p, l, "%s/%s/%s-%s", c->data_dir, c->name, cid, ifname);
+	char *dir = index_dir(c), *id = NULL, file[NAME_MAX + 1], *p = NULL;
+	if (dir && asprintf(&id, "%s-%s", cid, ifname) >= 0) {
+		index_component(id, file, sizeof(file));
+		if (asprintf(&p, "%s/%s", dir, file) < 0)
+			p = NULL;
+	}
+	free(id);
+	free(dir);
 	return p;
 }
 
@@ -514,6 +575,7 @@ static int load_prev(const cni_cmd_args *a, cni_result **prev, cni_error **err)
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
 	cni_result *prev = NULL;
+	char *undo[2] = {NULL, NULL};
 	fw_conf c;
 	int r;
 
@@ -529,13 +591,19 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 	if ((r = use_iptables(&c, false, err)) < 0)
 		goto out;
 	for (int f = 0; f < 2 && r >= 0; f++)
-		r = add_family(&c, prev, f ? AF_INET6 : AF_INET, err);
+		r = add_family(&c, prev, f ? AF_INET6 : AF_INET, &undo[f], err);
 	if (r >= 0)
 		r = index_write(&c, a, prev, err);
 	if (r >= 0) {
 		*result = prev;
 		prev = NULL;
 		r = 0;
+	}
+	/* a failed ADD takes back what it added: the runtime may never call DEL */
+	for (int f = 0; f < 2; f++) {
+		if (r < 0 && undo[f])
+			cni_iptables_restore(f ? AF_INET6 : AF_INET, undo[f], NULL);
+		free(undo[f]);
 	}
 out:
 	cni_result_free(prev);

@@ -62,7 +62,8 @@ static int get_int(json_t *v, const char *field, long long *out, cni_error **err
 	}
 	if (json_is_real(v)) {
 		double d = json_real_value(v);
-		if (d == (double)(long long)d && d > -9.2e18 && d < 9.2e18) {
+		/* the range first: converting an out-of-range double is undefined */
+		if (d > -9.2e18 && d < 9.2e18 && d == (double)(long long)d) {
 			*out = (long long)d;
 			return 0;
 		}

@@ -63,7 +63,8 @@ static int conf_load(struct sbr_conf *c, const cni_cmd_args *args, cni_error **e
 		double d;
 		if (!pj_number(v, &d))
 			return pj_go_type_error(err, &GO, v, "table", "int");
-		if (d != (double)(long long)d)
+		/* (the range first: converting an out-of-range double is undefined) */
+		if (d < -9.2e18 || d > 9.2e18 || d != (double)(long long)d)
 			return pj_go_number_error(err, &GO, d, "table", "int");
 		/* a table id is a positive 32-bit number; 0 would mean "unspecified" */
 		if (d < 1 || d > 4294967295.0)
@@ -211,13 +212,47 @@ static int add_rule(cni_nl *nl, const struct ipcfg *ip, unsigned int table, cni_
 	return r;
 }
 
+/*
+ * A failed ADD takes back what it did: the rules of ips[0..n) (tables[i] each, one with
+ * a lost answer included), and, unless in "table" mode (own false), every route of
+ * those tables, which were unused before (next_table).
+ */
+static void undo_add(cni_nl *nl, const struct ipcfg *ips, const unsigned int *tables, size_t n,
+		     bool own)
+{
+	for (size_t i = 0; i < n; i++) {
+		cni_rule_spec rule = CNI_RULE_SPEC_INIT;
+		rule.family = ips[i].addr.ip.family;
+		rule.has_src = true;
+		rule.src.ip = ips[i].addr.ip;
+		rule.src.prefix = rule.family == AF_INET ? 32 : 128;
+		rule.table = tables[i];
+		cni_rule_del(nl, &rule, NULL);
+		cni_route_spec *routes = NULL;
+		size_t n_routes = 0;
+		if (!own || cni_route_list(nl, 0, tables[i], 0, &routes, &n_routes, NULL) < 0)
+			continue;
+		for (size_t j = 0; j < n_routes; j++)
+			cni_route_del(nl, &routes[j], NULL);
+		cni_free(routes);
+	}
+}
+
 /* "table" mode: only the rules. */
 static int add_rules_only(const struct work *w, cni_error **err)
 {
 	cni_nl *nl = NULL;
-	int r = cni_nl_open(&nl, NULL, err);
-	for (size_t i = 0; r == 0 && i < w->n_ips; i++)
+	unsigned int *tables = calloc(w->n_ips + 1, sizeof(*tables));
+	size_t i = 0;
+	int r = tables ? cni_nl_open(&nl, NULL, err)
+		       : cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	for (; r == 0 && i < w->n_ips; i++) {
+		tables[i] = w->conf->table;
 		r = add_rule(nl, &w->ips[i], w->conf->table, err);
+	}
+	if (r < 0 && nl)
+		undo_add(nl, w->ips, tables, i, false);
+	free(tables);
 	cni_nl_close(nl);
 	return r;
 }
@@ -230,8 +265,9 @@ static int add_in_ns(void *userdata, cni_error **err)
 	struct nl_cache *routes = NULL;
 	struct rtnl_route **mine = NULL;
 	cni_rule_spec *rules = NULL;
-	unsigned int *used = NULL;
-	size_t n_rules = 0, n_used = 0, n_mine = 0;
+	unsigned int *used = NULL, *tables = NULL;
+	size_t n_rules = 0, n_used = 0, n_mine = 0, n_tables = 0;
+	bool main_changed = false;
 	cni_nl *nl = NULL;
 	cni_link_info li = CNI_LINK_INFO_INIT;
 	char txt[CNI_IPNET_STRLEN];
@@ -256,7 +292,8 @@ static int add_in_ns(void *userdata, cni_error **err)
 	size_t n_routes = (size_t)nl_cache_nitems(routes);
 	used = calloc(n_rules + n_routes + 1, sizeof(*used));
 	mine = calloc(n_routes + 1, sizeof(*mine));
-	if (!used || !mine) {
+	tables = calloc(w->n_ips + 1, sizeof(*tables));
+	if (!used || !mine || !tables) {
 		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
@@ -288,6 +325,7 @@ static int add_in_ns(void *userdata, cni_error **err)
 
 	for (size_t i = 0; i < w->n_ips; i++) {
 		const struct ipcfg *ip = &w->ips[i];
+		tables[n_tables++] = table;
 		if ((r = add_rule(nl, ip, table, err)) < 0)
 			goto out;
 		bool v4 = ip->addr.ip.family == AF_INET;
@@ -375,6 +413,7 @@ static int add_in_ns(void *userdata, cni_error **err)
 		}
 	} else {
 		/* only now: several IPs of one subnet all need the routes while they are copied */
+		main_changed = true;
 		for (size_t j = 0; j < n_mine; j++) {
 			int e = rtnl_route_delete(sk, mine[j], 0);
 			if (e < 0) {
@@ -385,9 +424,23 @@ static int add_in_ns(void *userdata, cni_error **err)
 	}
 	r = 0;
 out:
+	if (r < 0 && nl) {
+		undo_add(nl, w->ips, tables, n_tables, true);
+		/* and the main table's routes back, those already deleted */
+		for (size_t j = 0; main_changed && j < n_mine; j++) {
+			struct rtnl_route *copy =
+			    (struct rtnl_route *)nl_object_clone((struct nl_object *)mine[j]);
+			if (!copy)
+				continue;
+			rtnl_route_unset_flags(copy, rtnl_route_get_flags(copy));
+			rtnl_route_add(sk, copy, NLM_F_CREATE | NLM_F_REPLACE);
+			rtnl_route_put(copy);
+		}
+	}
 	for (size_t j = 0; j < n_mine; j++)
 		rtnl_route_put(mine[j]);
 	free(mine);
+	free(tables);
 	free(used);
 	cni_free(rules);
 	nl_cache_free(routes);

@@ -673,6 +673,8 @@ static bool changes_link(const struct tuning_conf *c)
 	return (c->mac && *c->mac) || c->mtu || c->promisc || c->has_allmulti || c->has_txqlen;
 }
 
+static int restore_in_ns(void *userdata, cni_error **err);
+
 static int add_in_ns(void *userdata, cni_error **err)
 {
 	struct ns_work *w = userdata;
@@ -742,6 +744,10 @@ static int add_in_ns(void *userdata, cni_error **err)
 		goto out;
 out:
 	cni_nl_close(nl);
+	/* a failed ADD puts back what it changed on the link, as DEL would, and drops the
+	 * backup (a change whose answer was lost counts as made) */
+	if (r < 0)
+		restore_in_ns(w, NULL);
 	return r;
 }
 
@@ -858,10 +864,19 @@ static int restore_in_ns(void *userdata, cni_error **err)
 	if (!json_is_object(b))
 		goto out; /* unreadable: the reference leaves it too (GC removes it) */
 	cni_error *local = NULL;
-	if (open_link(&nl, ifname, &li, &local) < 0) {
+	if ((r = open_link(&nl, ifname, &li, &local)) < 0) {
+		if (r != -CNI_ERR_NOT_FOUND) {
+			/* not known to be gone: keep the backup for the next DEL */
+			if (err && !*err)
+				*err = local;
+			else
+				cni_error_free(local);
+			goto out;
+		}
 		/* the link is gone with what was changed on it: the backup has no use left */
 		cni_error_free(local);
 		unlink(path);
+		r = 0;
 		goto out;
 	}
 	json_t *v;
@@ -984,6 +999,11 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	if ((r = load_for(args, &c, NULL, false, err)) < 0)
 		goto out;
 	r = *args->netns ? cni_netns_open(args->netns, &ns, &local) : -CNI_ERR_NOT_FOUND;
+	if (r < 0 && r != -CNI_ERR_NOT_FOUND) {
+		/* not known to be gone: keep the backup for the next DEL */
+		*err = local;
+		goto out;
+	}
 	if (r < 0) {
 		/* no namespace left: nothing can be restored, and the backup is of no use */
 		cni_error_free(local);
@@ -997,6 +1017,15 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	struct ns_work w = {&c, args, NULL};
 	r = cni_netns_run(ns, restore_in_ns, &w, err);
 out:
+	if (r == 0 && c.data_dir) {
+		/* the temporary file of a backup whose ADD was killed before the rename */
+		char *p = backup_path(c.data_dir, args->container_id, args->ifname), *tmp = NULL;
+		if (p && asprintf(&tmp, "%s.tmp", p) >= 0) {
+			unlink(tmp);
+			free(tmp);
+		}
+		free(p);
+	}
 	cni_netns_close(ns);
 	conf_free(&c);
 	return r;

@@ -55,7 +55,8 @@ static int conf_load(struct vrf_conf *c, const cni_cmd_args *args, cni_error **e
 		double d;
 		if (!pj_number(v, &d))
 			return pj_go_type_error(err, &GO, v, "table", "uint32");
-		if (d != (double)(long long)d || d < 0 || d > 4294967295.0)
+		/* (the range first: converting an out-of-range double is undefined) */
+		if (d < 0 || d > 4294967295.0 || d != (double)(long long)d)
 			return pj_go_number_error(err, &GO, d, "table", "uint32");
 		c->table = (unsigned int)d;
 	}

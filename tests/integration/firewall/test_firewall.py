@@ -112,6 +112,34 @@ def test_isolated_and_errors():
     expect(rc != 0 and "prevResult" in out, out)
 
 
+def test_failed_add_leaves_nothing():
+    """An ADD whose index cannot be written fails and takes its rules (and chains) back;
+    a container id too long for a file name still gets its index (issue 17)."""
+    d = tmpdir()
+    h = netns("fwf")
+    before = saved(h, "filter")
+    blocked = os.path.join(d, "file")  # dataDir that cannot be a directory
+    open(blocked, "w").close()
+    for policy in ("open", "isolated"):
+        rc, out, err = run_plugin(OURS, "ADD", h, conf(IPS, blocked, policy=policy))
+        expect(rc != 0 and json.loads(out)["code"] == 5 and blocked in out, out + err)
+        expect(saved(h, "filter") == before, f"rules left after failed ADD: {saved(h, 'filter')}")
+    # a store with rules of the same address already there keeps them
+    rc, out, err = run_plugin(OURS, "ADD", h, conf(IPS, d), cid="keep")
+    expect(rc == 0, out + err)
+    kept = saved(h, "filter")
+    rc, out, err = run_plugin(OURS, "ADD", h, conf(IPS, blocked), cid="other")
+    expect(rc != 0 and saved(h, "filter") == kept, f"failed ADD touched existing rules: {out}")
+    long_cid = "c" * 300
+    rc, out, err = run_plugin(OURS, "ADD", h, conf(["10.88.0.77/16"], d), cid=long_cid)
+    expect(rc == 0, "long container id: " + out + err)
+    c = conf([], d)
+    del c["prevResult"]
+    rc, out, err = run_plugin(OURS, "DEL", h, c, cid=long_cid)
+    text = "\n".join(saved(h, "filter")[0])
+    expect(rc == 0 and "10.88.0.77/32" not in text, "DEL by the long id's index: " + out + text)
+
+
 if __name__ == "__main__":
     need_root()
     if not os.access(OURS, os.X_OK):
@@ -119,6 +147,7 @@ if __name__ == "__main__":
     r = Runner()
     if os.access(REF, os.X_OK):
         r.case(test_differential_and_cross_teardown)
-    for t in (test_forward_traffic, test_gc_and_del_without_prevresult, test_isolated_and_errors):
+    for t in (test_forward_traffic, test_gc_and_del_without_prevresult, test_isolated_and_errors,
+              test_failed_add_leaves_nothing):
         r.case(t)
     r.finish()

@@ -10,7 +10,9 @@ Environment: SBR_PLUGIN (ours)."""
 
 import json
 import os
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tuning"))
 import metatest as m  # noqa: E402
@@ -88,6 +90,30 @@ def test_add_del_check():
     rc, _, out, _ = m.run(OURS, "DEL", c, None, netns_path="")
     m.check(rc == 0, "DEL without CNI_NETNS", out)
     m.check(not os.path.exists(m.nspath(ns)), "DEL did not create the namespace path")
+
+
+def test_proc_netns_path():
+    """Runtimes pass /proc/<pid>/ns/net (a magic link) as CNI_NETNS: ADD, CHECK and DEL work
+    through it, under the same lock as the /run/netns path (issue 17)."""
+    ns = setup()
+    holder = subprocess.Popen(["ip", "netns", "exec", ns, "sleep", "60"])
+    try:
+        path = "/proc/%d/ns/net" % holder.pid
+        for _ in range(200):  # until ip(8) has entered the namespace
+            if os.path.exists(path) and os.stat(path).st_ino == os.stat(m.nspath(ns)).st_ino:
+                break
+            time.sleep(0.01)
+        c = conf(ns)
+        rc, res, out, err = m.run(OURS, "ADD", c, None, netns_path=path)
+        m.check(rc == 0 and m.rules(ns) == [("10.20.0.2", "100")], "ADD via " + path,
+                out + err + str(m.rules(ns)))
+        rc, _, out, _ = m.run(OURS, "CHECK", dict(c, prevResult=res), None, netns_path=path)
+        m.check(rc == 0, "CHECK via /proc/<pid>/ns/net", out)
+        rc, _, out, _ = m.run(OURS, "DEL", c, None, netns_path=path)
+        m.check(rc == 0 and m.rules(ns) == [], "DEL via /proc/<pid>/ns/net", out)
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_dual_and_tables():
@@ -217,6 +243,7 @@ def main():
         test_interop()
     else:
         test_add_del_check()
+        test_proc_netns_path()
         test_dual_and_tables()
         test_table_mode_and_gateways()
         test_errors()

@@ -1,0 +1,496 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Systematic fault injection: "a failure at any point leaves nothing behind".
+
+For each plugin scenario, a clean ADD and DEL are run under strace to count the system
+calls of each class that can fail; then ADD (and DEL) are rerun with the N-th call of one
+class made to fail, for every N (strace -e inject=...:when=N; strace counts per process,
+so in a plugin that starts iptables the N-th call of each process fails). After each run
+the state of the test namespaces is compared with the state before:
+
+  injected ADD: success (then a clean DEL must leave nothing), or the spec's error JSON
+                on stdout and nothing left behind (when the error is that the result
+                could not be written, skel has taken the ADD back with the plugin's DEL:
+                then what a DEL leaves, e.g. bandwidth's qdiscs on the main plugin's veth);
+  injected DEL: a retried clean DEL succeeds and leaves nothing.
+
+"Nothing" is measured against a warm baseline, taken after one clean ADD + DEL: what that
+cycle leaves on purpose (a bridge, the CNI-FORWARD chain, the IPAM directory) is not a
+leak. The state: links, addresses, routes and rules of both namespaces, qdiscs,
+iptables-save and nft list ruleset of the host namespace, sysctls the scenario names, the
+files under the scenario's data directories and /run/cni/tuning entries of the container.
+
+Everything runs in network namespaces made here (the "host" is a test namespace).
+
+  faultsweep.py --plugins DIR [--only a,b] [--classes a,b] [--points K] [--json FILE]
+                [--label NAME] [--report-only] [--regressions FILE]
+
+--points K tries at most K points per class and verb, spread over 1..N (the CI subset);
+without it every N is tried (the full sweep, tests/fault/sweep.sh). --regressions runs the
+points listed in FILE (regressions.txt: where bugs were found) first. Exit status 1 when a
+run left something behind or failed without the spec's error JSON (unless
+--report-only), 77 when it cannot run here.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import nslib  # noqa: E402
+
+# class name -> (system calls, error injected)
+CLASSES = {
+    "netlink-send": ("sendmsg,sendto", "EIO"),
+    "netlink-recv": ("recvmsg,recvfrom", "EIO"),
+    "openat": ("openat", "EIO"),
+    "write": ("write", "ENOSPC"),
+    "rename": ("rename,renameat,renameat2,linkat", "EIO"),
+    "mkdir": ("mkdir,mkdirat", "EIO"),
+    "setns": ("setns", "EINVAL"),
+    "spawn": ("clone,clone3,vfork,fork", "EAGAIN"),
+}
+CID = "fault%d" % os.getpid()
+# host-local's allocation cursor and store state move on with every ADD by design
+VOLATILE = re.compile(r"/(last_reserved_ip\.\d+|\.host-local/state)$")
+# and its owner index: at most 1,024 bucket files, each made once and kept
+# (docs/host-local.md), whatever the run; the reservations themselves are compared
+INDEX = re.compile(r"/\.host-local/owners/b[0-9a-f]{3}$")
+
+
+def ip_json(ns, args):
+    r = nslib.sh("ip -n %s -j %s" % (ns, args), check=False)
+    try:
+        return json.loads(r.stdout) if r.stdout.strip() else []
+    except ValueError:
+        return [r.stdout]
+
+
+def ns_state(ns, host):
+    st = {}
+    st["links"] = sorted(
+        "%s %s mtu=%s mac=%s master=%s up=%s promisc=%s" % (
+            l.get("ifname"), (l.get("linkinfo") or {}).get("info_kind", l.get("link_type")),
+            l.get("mtu"), l.get("address"), l.get("master"), "UP" in l.get("flags", []),
+            l.get("promiscuity"))
+        for l in ip_json(ns, "-d link show"))
+    # (IPv6 link-local addresses and their routes come and go with links, on the kernel's
+    # time: the links themselves are compared)
+    st["addrs"] = sorted("%s %s/%s" % (l.get("ifname"), a.get("local"), a.get("prefixlen"))
+                         for l in ip_json(ns, "addr show") for a in l.get("addr_info", [])
+                         if not str(a.get("local")).startswith("fe80:"))
+    routes = []
+    for fam in ("-4", "-6"):
+        for r in ip_json(ns, "%s route show table all" % fam):
+            if str(r.get("dst")).startswith(("fe80:", "ff00:")):
+                continue
+            routes.append(" ".join("%s=%s" % (k, r.get(k)) for k in
+                                   ("table", "type", "dst", "gateway", "dev", "prefsrc",
+                                    "protocol", "metric", "scope")))
+        for r in ip_json(ns, "%s rule show" % fam):
+            routes.append("rule " + json.dumps(r, sort_keys=True))
+    st["routes"] = sorted(routes)
+    qd = nslib.sh("tc -n %s -j qdisc show" % ns, check=False).stdout
+    try:
+        st["qdiscs"] = sorted("%s %s %s %s" % (q.get("dev"), q.get("kind"), q.get("handle"),
+                                               q.get("parent")) for q in json.loads(qd or "[]"))
+    except ValueError:
+        st["qdiscs"] = [qd]
+    if host:
+        lines = []
+        for tool in ("iptables-save", "ip6tables-save"):
+            out = nslib.sh("ip netns exec %s %s" % (ns, tool), check=False).stdout
+            lines += [tool + " " + re.sub(r"\[\d+:\d+\]", "", l) for l in out.splitlines()
+                      if not l.startswith("#")]
+        out = nslib.sh("ip netns exec %s nft list ruleset" % ns, check=False).stdout
+        lines += ["nft " + l.strip() for l in out.splitlines()]
+        st["firewall"] = lines
+    return st
+
+
+def files_state(dirs):
+    out = []
+    for d in dirs:
+        for root, subdirs, files in os.walk(d):
+            for s in subdirs:
+                out.append("dir " + os.path.join(root, s))
+            for f in files:
+                p = os.path.join(root, f)
+                if INDEX.search(p):
+                    continue
+                if VOLATILE.search(p):
+                    out.append("file " + p)  # its content is meant to change
+                    continue
+                try:
+                    with open(p, "rb") as fh:
+                        h = hashlib.sha256(fh.read()).hexdigest()[:16]
+                except OSError as e:
+                    h = "unreadable %s" % e
+                out.append("file %s %s" % (p, h))
+    tun = "/run/cni/tuning"
+    if os.path.isdir(tun):
+        out += ["tuning " + f for f in os.listdir(tun) if CID in f]
+    return sorted(out)
+
+
+def diff(a, b):
+    """What b has that a does not (and the reverse), per part."""
+    d = []
+    for k in sorted(set(a) | set(b)):
+        x, y = set(a.get(k, [])), set(b.get(k, []))
+        d += ["+%s: %s" % (k, v) for v in sorted(y - x)]
+        d += ["-%s: %s" % (k, v) for v in sorted(x - y)]
+    return d
+
+
+class Fixture:
+    """The host and container namespaces and a temporary directory for one scenario."""
+
+    def __init__(self, scen, plugdir):
+        self.scen, self.dir = scen, plugdir
+        self.tmp = tempfile.mkdtemp(prefix="cni-fault-")
+        self.h = nslib.netns("fh")
+        self.c = nslib.netns("fc")
+        self.cpath = "/run/netns/" + self.c
+        scen.setup(self)
+
+    def close(self):
+        nslib.cleanup()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        for f in os.listdir("/run/cni/tuning") if os.path.isdir("/run/cni/tuning") else []:
+            if CID in f:
+                os.unlink(os.path.join("/run/cni/tuning", f))
+
+    def state(self):
+        st = ns_state(self.h, True)
+        st.update({"c-" + k: v for k, v in ns_state(self.c, False).items()})
+        st["files"] = files_state([self.tmp])
+        st["sysctl"] = [k + "=" + (nslib.sh("ip netns exec %s cat /proc/sys/%s" % (
+            self.c, k.replace(".", "/")), check=False).stdout.strip())
+            for k in self.scen.sysctls]
+        return st
+
+    def ensure_link(self):
+        """The main plugin's host veth, for scenarios that chain after one."""
+        if self.scen.main_link and nslib.sh("ip -n %s link show fhv0" % self.h,
+                                            check=False).returncode:
+            container_veth(self, "10.70.0.2/24")
+
+    def drop_link(self):
+        """What the main plugin's DEL does: the veth goes, with its qdiscs."""
+        if self.scen.main_link:
+            nslib.sh("ip -n %s link del fhv0" % self.h, check=False)
+
+    def run(self, cmd, wrap=()):
+        if cmd == "ADD":
+            self.ensure_link()
+        env = {"CNI_PATH": self.dir}
+        return nslib.run_plugin(os.path.join(self.dir, self.scen.plugin), cmd, self.h,
+                                self.scen.conf(self), cid=CID, ifname=self.scen.ifname,
+                                netns_path=self.cpath, env_extra=env, wrap=wrap, timeout=120)
+
+
+class Scenario:
+    ifname = "eth0"
+    sysctls = ()
+
+    def __init__(self, name, plugin, conf, setup=None, ifname=None, sysctls=(), main_link=False):
+        self.name, self.plugin, self._conf, self._setup = name, plugin, conf, setup
+        self.main_link = main_link
+        if ifname:
+            self.ifname = ifname
+        self.sysctls = sysctls
+
+    def conf(self, fx):
+        return self._conf(fx)
+
+    def setup(self, fx):
+        if self._setup:
+            self._setup(fx)
+
+
+def hl(fx, subnet, v6=None):
+    ranges = [[{"subnet": subnet}]] + ([[{"subnet": v6}]] if v6 else [])
+    return {"type": "host-local", "ranges": ranges, "dataDir": fx.tmp + "/ipam"}
+
+
+def prev(fx, ips, host_if=None):
+    ifs = ([{"name": host_if}] if host_if else []) + [{"name": "eth0", "sandbox": fx.cpath}]
+    return {"cniVersion": "1.0.0", "interfaces": ifs,
+            "ips": [{"address": a, "interface": len(ifs) - 1} for a in ips]}
+
+
+def container_veth(fx, addr=None, gw=None, host_if="fhv0"):
+    # fixed MACs: the pair is made again between runs (bandwidth)
+    nslib.sh("ip -n %s link add %s address 02:00:00:00:17:01 type veth peer name eth0 "
+             "address 02:00:00:00:17:02 netns %s" % (fx.h, host_if, fx.c))
+    nslib.sh("ip -n %s link set %s up" % (fx.h, host_if))
+    nslib.sh("ip -n %s link set eth0 up" % fx.c)
+    if addr:
+        nslib.sh("ip -n %s addr add %s dev eth0" % (fx.c, addr))
+    if gw:
+        nslib.sh("ip -n %s route add default via %s dev eth0" % (fx.c, gw))
+
+
+def base(name, t, **kw):
+    c = {"cniVersion": "1.0.0", "name": name, "type": t}
+    c.update(kw)
+    return c
+
+
+SCENARIOS = [
+    Scenario("loopback", "loopback", lambda fx: base("flo", "loopback"), ifname="lo",
+             setup=lambda fx: nslib.sh("ip -n %s link set lo down" % fx.c)),
+    Scenario("host-local", "host-local",
+             lambda fx: base("fhl", "host-local", ipam=hl(fx, "10.66.0.0/24", "fd66::/64"))),
+    Scenario("ptp+host-local", "ptp",
+             lambda fx: base("fptp", "ptp", ipMasq=True, ipMasqBackend="iptables",
+                             ipam=hl(fx, "10.67.0.0/24"))),
+    Scenario("bridge+host-local", "bridge",
+             lambda fx: base("fbr", "bridge", bridge="fbr0", isGateway=True, ipMasq=True,
+                             ipMasqBackend="iptables",
+                             ipam=hl(fx, "10.68.0.0/24"))),
+    Scenario("portmap", "portmap",
+             lambda fx: base("fpm", "portmap", backend="iptables",
+                             runtimeConfig={"portMappings": [
+                                 {"hostPort": 8080, "containerPort": 80, "protocol": "tcp"},
+                                 {"hostPort": 8081, "containerPort": 81, "protocol": "udp"}]},
+                             prevResult=prev(fx, ["10.69.0.2/24"], "fhv0"))),
+    Scenario("bandwidth", "bandwidth",
+             lambda fx: base("fbw", "bandwidth", ingressRate=1000000, ingressBurst=100000,
+                             egressRate=1000000, egressBurst=100000,
+                             prevResult=prev(fx, ["10.70.0.2/24"], "fhv0")),
+             main_link=True),
+    Scenario("firewall", "firewall",
+             lambda fx: base("ffw", "firewall", backend="iptables", ingressPolicy="same-bridge",
+                             dataDir=fx.tmp + "/fw",
+                             prevResult=prev(fx, ["10.71.0.2/24", "fd71::2/64"], "fbr9"))),
+    Scenario("tuning", "tuning",
+             lambda fx: base("ftu", "tuning", mtu=1400, mac="02:11:22:33:44:55", promisc=True,
+                             sysctl={"net.ipv4.conf.eth0.rp_filter": "2"},
+                             prevResult=prev(fx, ["10.72.0.2/24"])),
+             setup=lambda fx: container_veth(fx, "10.72.0.2/24"),
+             sysctls=("net.ipv4.conf.eth0.rp_filter",)),
+    Scenario("sbr", "sbr",
+             lambda fx: base("fsbr", "sbr", prevResult=prev(fx, ["10.73.0.2/24"])),
+             setup=lambda fx: container_veth(fx, "10.73.0.2/24", "10.73.0.1")),
+]
+
+
+def spec_error(rc, out):
+    if rc == 0:
+        return False
+    try:
+        e = json.loads(out)
+    except ValueError:
+        return False
+    return isinstance(e, dict) and isinstance(e.get("code"), int) and isinstance(e.get("msg"), str)
+
+
+def count_calls(fx, cmd, syscalls):
+    """Largest number of calls of one of syscalls in one process of a clean run."""
+    log = os.path.join(fx.tmp, "strace.log")
+    rc, out, err = fx.run(cmd, wrap=["strace", "-f", "-qq", "-o", log, "-e", "trace=" + syscalls])
+    if rc:
+        print("    clean %s under strace: %s %s" % (cmd, out, err[-500:]))
+    counts = {}
+    with open(log) as f:
+        for line in f:
+            m = re.match(r"(\d+)\s+(\w+)\(", line)
+            if m:
+                counts[m.groups()] = counts.get(m.groups(), 0) + 1
+    os.unlink(log)
+    return rc, max(counts.values()) if counts else 0
+
+
+def points(n, k):
+    if not k or n <= k:
+        return list(range(1, n + 1))
+    return sorted({1 + round(i * (n - 1) / (k - 1)) for i in range(k)}) if k > 1 else [n]
+
+
+class Sweep:
+    def __init__(self, scen, plugdir, classes, k, verbose):
+        self.scen, self.plugdir, self.classes, self.k, self.verbose = (
+            scen, plugdir, classes, k, verbose)
+        self.stats = {"tried": 0, "left": 0, "bad_output": 0, "succeeded": 0, "failed_clean": 0,
+                      "del_left": 0, "not_started": 0, "answer_lost": 0}
+        self.findings = []
+        self.fx = None
+
+    def fresh(self):
+        if self.fx:
+            self.fx.close()
+        self.fx = Fixture(self.scen, self.plugdir)
+        rc, out, err = self.fx.run("ADD")
+        if rc != 0:
+            raise RuntimeError("clean ADD fails: " + out + err)
+        rc, out, err = self.fx.run("DEL")
+        if rc != 0:
+            raise RuntimeError("clean DEL fails: " + out + err)
+        self.baseline_del = self.fx.state()  # what DEL leaves (bandwidth: the veth's qdiscs)
+        self.fx.drop_link()
+        self.baseline = self.fx.state()
+        self.fx.ensure_link()
+        self.baseline_link = self.fx.state()  # what a failed ADD must leave
+
+    def settle(self):
+        """Back to the baseline after a run: a clean DEL, else a new fixture."""
+        self.fx.run("DEL")
+        self.fx.drop_link()
+        if diff(self.baseline, self.fx.state()):
+            self.fresh()
+
+    def note(self, what, kind, d):
+        self.findings.append((what, kind, d))
+        if self.verbose:
+            print("  %s: %s %s" % (what, kind, "; ".join(d[:6])), flush=True)
+
+    def inject(self, cmd, cls, n):
+        sc, err = CLASSES[cls]
+        return self.fx.run(cmd, wrap=["strace", "-f", "-qq", "-o", "/dev/null",
+                                      "-e", "trace=" + sc,
+                                      "-e", "inject=%s:error=%s:when=%d" % (sc, err, n)])
+
+    def add_point(self, cls, n):
+        what = "ADD %s #%d" % (cls, n)
+        rc, out, errout = self.inject("ADD", cls, n)
+        self.stats["tried"] += 1
+        if rc == 0:
+            self.stats["succeeded"] += 1
+            rc2, out2, _ = self.fx.run("DEL")
+            self.fx.drop_link()
+            d = diff(self.baseline, self.fx.state())
+            if rc2 != 0 or d:
+                self.stats["left"] += 1
+                self.note(what, "succeeded, then DEL left", d + [out2])
+        elif "error while loading shared libraries" in errout:
+            self.stats["not_started"] += 1
+        else:
+            # an ADD whose answer could not be written was taken back with DEL (skel):
+            # it may leave what DEL leaves
+            lost = "error writing to stdout" in out
+            if lost:
+                self.stats["answer_lost"] += 1
+            d = diff(self.baseline_del if lost else self.baseline_link, self.fx.state())
+            if not spec_error(rc, out):
+                self.stats["bad_output"] += 1
+                self.note(what, "failed without error JSON (rc %d)" % rc,
+                          [out[:200], errout[-300:]])
+            if d:
+                self.stats["left"] += 1
+                self.note(what, "failed and left", d)
+            else:
+                self.stats["failed_clean"] += 1
+        self.settle()
+
+    def del_point(self, cls, n):
+        what = "DEL %s #%d" % (cls, n)
+        rc, out, errout = self.fx.run("ADD")
+        if rc != 0:
+            raise RuntimeError("clean ADD fails: " + out + errout)
+        self.inject("DEL", cls, n)
+        self.stats["tried"] += 1
+        rc, out, _ = self.fx.run("DEL")
+        self.fx.drop_link()
+        d = diff(self.baseline, self.fx.state())
+        if rc != 0 or d:
+            self.stats["del_left"] += 1
+            self.stats["left"] += 1
+            self.note(what, "retried DEL rc %d left" % rc, d + [out[:200]])
+            self.settle()
+
+    def run(self, regressions=()):
+        self.fresh()
+        for verb, cls, n in regressions:
+            (self.add_point if verb == "ADD" else self.del_point)(cls, n)
+        for cls in self.classes:
+            self.fx.ensure_link()
+            sc = CLASSES[cls][0]
+            rc, n_add = count_calls(self.fx, "ADD", sc)
+            rc2, n_del = count_calls(self.fx, "DEL", sc)
+            self.fx.drop_link()
+            if rc or rc2:
+                raise RuntimeError("clean run under strace fails: %s" % ((rc, rc2),))
+            for n in points(n_add, self.k):
+                self.add_point(cls, n)
+            for n in points(n_del, self.k):
+                self.del_point(cls, n)
+        self.fx.close()
+        return self.stats
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--plugins", required=True)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--classes", default=",".join(CLASSES))
+    ap.add_argument("--points", type=int, default=0)
+    ap.add_argument("--json", default="")
+    ap.add_argument("--label", default="")
+    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--regressions", default="")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args()
+    nslib.need_root()
+    if not shutil.which("strace"):
+        nslib.skip("no strace")
+    probe = nslib.netns("fprobe")
+    nslib.cleanup()
+    del probe
+    only = [s for s in a.only.split(",") if s]
+    classes = [c for c in a.classes.split(",") if c]
+    regs = {}
+    if a.regressions:
+        with open(a.regressions) as f:
+            for line in f:
+                w = line.split("#")[0].split()
+                if w:
+                    regs.setdefault(w[0], []).append((w[1], w[2], int(w[3])))
+    report, bad = {}, 0
+    t0 = time.time()
+    for scen in SCENARIOS:
+        if only and scen.name not in only and scen.plugin not in only:
+            continue
+        if not os.access(os.path.join(a.plugins, scen.plugin), os.X_OK):
+            print("%-18s skipped: no %s" % (scen.name, scen.plugin))
+            continue
+        t = time.time()
+        sw = Sweep(scen, a.plugins, classes, a.points, a.verbose)
+        try:
+            st = sw.run(regs.get(scen.name, ()))
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            print("%-18s ERROR %s" % (scen.name, e))
+            if sw.fx:
+                sw.fx.close()
+            bad += 1
+            continue
+        st["seconds"] = round(time.time() - t, 1)
+        st["findings"] = [" | ".join([w, k] + d[:8]) for w, k, d in sw.findings]
+        report[scen.name] = st
+        print("%-18s %4d points tried, %3d left something behind, %3d failed without error "
+              "JSON (%d succeeded, %d failed cleanly, %d of them answer lost, %d did not start) "
+              "%.0fs" % (scen.name, st["tried"], st["left"], st["bad_output"], st["succeeded"],
+                         st["failed_clean"], st["answer_lost"], st["not_started"],
+                         st["seconds"]), flush=True)
+        if not a.verbose:
+            for f in st["findings"][:5]:
+                print("    " + f[:600])
+        bad += st["left"] + st["bad_output"]
+    print("fault sweep %s: %d scenarios, %d points, %d findings, %.0fs" % (
+        a.label, len(report), sum(s["tried"] for s in report.values()), bad, time.time() - t0))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"label": a.label, "classes": classes, "points": a.points,
+                       "scenarios": report}, f, indent=1)
+    sys.exit(1 if bad and not a.report_only else 0)
+
+
+if __name__ == "__main__":
+    main()

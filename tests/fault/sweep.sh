@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The full fault-injection sweep (every N of every class, every scenario) and 100 kills per
+# scenario, for our plugins and for the reference's in /usr/lib/cni, with a JSON report
+# each; docs/reliability.md has the numbers. Needs root and strace; takes about an hour or more on two cores.
+#   tests/fault/sweep.sh [plugin dir (default build/plugins-bin)] [out dir (default .)]
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OURS=${1:-$HERE/../../build/plugins-bin}
+OUT=${2:-.}
+python3 "$HERE/faultsweep.py" --plugins "$OURS" --label ours --json "$OUT/fault-ours.json" \
+	--regressions "$HERE/regressions.txt"
+ours=$?
+python3 "$HERE/crashsweep.py" --plugins "$OURS" --label ours --runs 100 \
+	--json "$OUT/crash-ours.json" || ours=1
+if [ -d /usr/lib/cni ]; then
+	python3 "$HERE/faultsweep.py" --plugins /usr/lib/cni --label reference \
+		--json "$OUT/fault-reference.json" --report-only
+	python3 "$HERE/crashsweep.py" --plugins /usr/lib/cni --label reference --runs 100 \
+		--json "$OUT/crash-reference.json" --report-only
+fi
+exit $ours
