@@ -14,9 +14,19 @@ ln -sf /proc/self/fd /dev/fd
 ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
-for d in /tmp /run /var/tmp /dev/shm; do
+for d in /run /var/tmp /dev/shm; do
 	mount -t tmpfs -o mode=1777 tmpfs "$d" || echo "uml-init: cannot mount tmpfs on $d" >&2
 done
+# /tmp: the host's, with the writes staying here (an overlay on a tmpfs), since source and
+# build trees may live under it; a plain tmpfs if that cannot be made
+# (modprobe -d wants <root>/lib/modules/<release>)
+MODROOT=/run/uml-modules
+mkdir -p $MODROOT/lib/modules && ln -s "/usr/lib/uml/modules/$(uname -r)" $MODROOT/lib/modules/
+modprobe -q -d $MODROOT overlay
+mkdir -p /run/tmp/lower /run/tmp/upper /run/tmp/work && chmod 1777 /run/tmp/upper
+mount -t hostfs none /run/tmp/lower -o /tmp &&
+	mount -t overlay overlay -o lowerdir=/run/tmp/lower,upperdir=/run/tmp/upper,workdir=/run/tmp/work /tmp ||
+	mount -t tmpfs -o mode=1777 tmpfs /tmp || echo "uml-init: cannot make /tmp writable" >&2
 # /var/lib/cni: a fresh tmpfs; where the host has none, /var/lib becomes a tmpfs holding
 # binds of the host's entries and a new cni directory
 if [ -d /var/lib/cni ]; then
@@ -56,9 +66,7 @@ for d in "${CNI_UML_RW[@]}"; do
 		echo "uml-init: cannot mount $d read-write" >&2
 done
 
-# The modules a CNI plugin may need; modprobe -d wants <root>/lib/modules/<release>.
-MODROOT=/run/uml-modules
-mkdir -p $MODROOT/lib/modules && ln -s "/usr/lib/uml/modules/$(uname -r)" $MODROOT/lib/modules/
+# The modules a CNI plugin may need.
 MODS=()
 for m in overlay ipv6 veth bridge 8021q macvlan macvtap ipvlan ipvtap dummy vrf tun tap ifb \
 	sch_tbf sch_ingress sch_htb cls_u32 cls_matchall act_mirred act_police \

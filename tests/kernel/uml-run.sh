@@ -20,7 +20,8 @@
 #   -e VAR         pass the host's VAR into the command's environment (repeatable); PATH,
 #                  CTEST_*, CMOCKA_*, ASAN_OPTIONS, UBSAN_OPTIONS and CNI_* pass always
 #
-# Inside: /tmp, /run, /var/lib/cni, /var/tmp and /dev/shm are fresh tmpfs mounts; the modules
+# Inside: /run, /var/lib/cni, /var/tmp and /dev/shm are fresh tmpfs mounts, /tmp is the
+# host's with the writes staying inside (an overlay); the modules
 # every CNI plugin needs are loaded; iptables and ip6tables are the legacy (x_tables) tools
 # because this kernel's nf_tables has no ip/ip6/inet family; CNI_TEST_KERNEL=uml and
 # CNI_TEST_REQUIRE_KERNEL_FEATURES=1 are set, so a test that finds a kernel feature
