@@ -101,7 +101,8 @@ done
 # binary is covered by the legacy one, which picks its tool by the name it was run as.
 mount --bind /usr/sbin/xtables-legacy-multi /usr/sbin/xtables-nft-multi ||
 	echo "uml-init: cannot put the legacy iptables in place" >&2
-export HOME=/tmp/home PYTHONDONTWRITEBYTECODE=1 TMPDIR=/tmp
+# scratch files on a plain tmpfs (O_TMPFILE and all), not the /tmp overlay
+export HOME=/tmp/home PYTHONDONTWRITEBYTECODE=1 TMPDIR=/var/tmp
 mkdir -p "$HOME"
 
 cd "$CNI_UML_CWD" || finish 125
