@@ -9,6 +9,7 @@ struct cni_error {
 	char *msg;
 	char *details;
 	bool foreign; /* the code came from a plugin's error JSON: printed as it is */
+	int sys_errno; /* the system's reason (errno), 0 when there is none */
 };
 
 cni_error *cni_error_newv(int code, const char *details, const char *fmt, va_list ap)
@@ -39,19 +40,42 @@ cni_error *cni_error_new(int code, const char *details, const char *fmt, ...)
 	return e;
 }
 
-int cni_error_set(cni_error **err, int code, const char *details, const char *fmt, ...)
+static int error_setv(cni_error **err, int errnum, int code, const char *details,
+		      const char *fmt, va_list ap)
 {
 	if (code < 0)
 		code = -code;
 	/* a failure must never read as success: code 0 (unknown) is kept in the object but
 	 * the call fails as internal */
 	if (err && !*err) {
-		va_list ap;
-		va_start(ap, fmt);
 		*err = cni_error_newv(code, details, fmt, ap);
-		va_end(ap);
+		if (*err)
+			(*err)->sys_errno = errnum;
 	}
 	return code ? -code : -CNI_ERR_INTERNAL;
+}
+
+int cni_error_set(cni_error **err, int code, const char *details, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = error_setv(err, 0, code, details, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int cni_error_set_errno(cni_error **err, int errnum, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = error_setv(err, errnum, code, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int cni_error_errno(const cni_error *e)
+{
+	return e ? e->sys_errno : 0;
 }
 
 int cni_oom(cni_error **err)
@@ -122,8 +146,10 @@ cni_error *cni_error_dup(const cni_error *e)
 	if (!e)
 		return NULL;
 	cni_error *copy = cni_error_new(e->code, e->details, "%s", e->msg);
-	if (copy)
+	if (copy) {
 		copy->foreign = e->foreign;
+		copy->sys_errno = e->sys_errno;
+	}
 	return copy;
 }
 

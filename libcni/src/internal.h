@@ -27,6 +27,13 @@ static inline void freep(void *p)
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+/* A versioned struct handed in by a caller: 0 was never initialised (no *_INIT), a
+ * version above the one this library knows comes from newer headers. */
+static inline bool cni_struct_version_ok(unsigned int version, unsigned int current)
+{
+	return version > 0 && version <= current;
+}
+
 /* jansson provides json_decrefp() */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 

@@ -14,18 +14,14 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vrf.h>
 #include <sys/socket.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 #include <stdio.h>
 #include <sys/random.h>
 
-#include "internal.h"
-
-struct cni_nl {
-	struct nl_sock *sk;
-	uint32_t sent_seq; /* sequence number of the last request sent */
-};
+#include "netlink-internal.h"
 
 /*
  * libnl expects answers in step with its own count, which a failed request leaves behind
@@ -86,23 +82,103 @@ static void nl_drain(struct nl_sock *sk)
 			break;
 }
 
+/* "<what>: <reason>" with the errno kept; -CNI_ERR_NOT_FOUND for ENODEV/ENOENT, else
+ * -CNI_ERR_SYSTEM. reason NULL: strerror(e). */
+static int failv(cni_error **err, int e, const char *reason, const char *fmt, va_list ap)
+{
+	_cleanup_free_ char *what = NULL;
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	int code = e == ENODEV || e == ENOENT ? CNI_ERR_NOT_FOUND : CNI_ERR_SYSTEM;
+	return cni_error_set_errno(err, e, code, "%s: %s", what ? what : "netlink request failed",
+				   reason ? reason : strerror(e));
+}
+
 static int nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
     CNI_PRINTF(4, 5);
 static int nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
 {
 	int e = nle_to_errno(nle);
 	nl_drain(sk);
-	_cleanup_free_ char *what = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		what = NULL;
+	int r = failv(err, e, e == EIO ? nl_geterror(nle) : NULL, fmt, ap);
 	va_end(ap);
-	int code = e == ENODEV || e == ENOENT ? CNI_ERR_NOT_FOUND : CNI_ERR_SYSTEM;
-	int r = cni_error_set(err, code, NULL, "%s: %s", what ? what : "netlink request failed",
-			      e == EIO ? nl_geterror(nle) : strerror(e));
 	errno = e;
 	return r;
+}
+
+int cni_nl_fail_errno(cni_error **err, int neg_errno, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = failv(err, neg_errno < 0 ? -neg_errno : EIO, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+struct talk {
+	bool done;
+	int error;	 /* the kernel's -errno */
+	int reply_error; /* a reply valid() could not read */
+	cni_nl_reply_fn valid;
+	void *arg;
+};
+
+static int talk_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	(void)who;
+	struct talk *t = arg;
+	t->error = e->error;
+	t->done = true;
+	return NL_STOP;
+}
+
+static int talk_done(struct nl_msg *m, void *arg)
+{
+	(void)m;
+	((struct talk *)arg)->done = true;
+	return NL_STOP;
+}
+
+static int talk_valid(struct nl_msg *m, void *arg)
+{
+	struct talk *t = arg;
+	int r = t->valid ? t->valid(nlmsg_hdr(m), t->arg) : 0;
+	if (r < 0 && !t->reply_error)
+		t->reply_error = r;
+	return NL_OK;
+}
+
+int cni_nl_talk(cni_nl *nl, struct nl_msg *msg, cni_nl_reply_fn valid, void *arg)
+{
+	struct talk t = {false, 0, 0, valid, arg};
+	/* a clone of the socket's callbacks keeps the sequence bookkeeping above */
+	struct nl_cb *base = nl_socket_get_cb(nl->sk);
+	struct nl_cb *cb = base ? nl_cb_clone(base) : NULL;
+	int r;
+	nl_cb_put(base);
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_err(cb, NL_CB_CUSTOM, talk_error, &t);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, talk_done, &t);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, talk_done, &t);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, talk_valid, &t);
+	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	r = nl_send_auto(nl->sk, msg);
+	nlmsg_free(msg);
+	while (r >= 0 && !t.done)
+		r = nl_recvmsgs(nl->sk, cb);
+	nl_cb_put(cb);
+	if (t.error < 0 || t.reply_error < 0 || r < 0)
+		nl_drain(nl->sk);
+	if (t.error < 0)
+		return t.error;
+	if (t.reply_error < 0)
+		return t.reply_error;
+	return r < 0 ? -EIO : 0;
 }
 
 static int valid_ifname(const char *name, cni_error **err)
@@ -273,8 +349,7 @@ int cni_link_list(cni_nl *nl, cni_link_info **out, size_t *count, cni_error **er
 	return 0;
 }
 
-/* Best-effort name of ifindex for messages. */
-static void ifname_of(cni_nl *nl, int ifindex, char *buf, size_t len)
+void cni_nl_ifname(cni_nl *nl, int ifindex, char *buf, size_t len)
 {
 	cni_link_info li;
 	nl_drain(nl->sk); /* called after a failure */
@@ -347,24 +422,31 @@ out:
 	return r < 0 ? r : 0;
 }
 
-int cni_bridge_add(cni_nl *nl, const char *name, unsigned int mtu, cni_error **err)
+/* Create the link l describes under name (consumes l); "failed to create <what> '<name>'". */
+static int link_create(cni_nl *nl, struct rtnl_link *l, const char *name, const char *what,
+		       cni_error **err)
 {
 	int r = valid_ifname(name, err);
-	if (r < 0)
-		return r;
+	if (r == 0) {
+		rtnl_link_set_name(l, name);
+		r = rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL);
+		if (r < 0)
+			r = nl_fail(nl->sk, err, r, "failed to create %s '%s'", what, name);
+	}
+	rtnl_link_put(l);
+	return r < 0 ? r : 0;
+}
+
+int cni_bridge_add(cni_nl *nl, const char *name, unsigned int mtu, cni_error **err)
+{
 	struct rtnl_link *l = rtnl_link_alloc();
-	if (!l)
+	if (!l || rtnl_link_set_type(l, "bridge") < 0) {
+		rtnl_link_put(l);
 		return cni_oom(err);
-	rtnl_link_set_name(l, name);
+	}
 	if (mtu)
 		rtnl_link_set_mtu(l, mtu);
-	r = rtnl_link_set_type(l, "bridge");
-	if (r >= 0)
-		r = rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL);
-	rtnl_link_put(l);
-	if (r < 0)
-		return nl_fail(nl->sk, err, r, "failed to create bridge '%s'", name);
-	return 0;
+	return link_create(nl, l, name, "bridge", err);
 }
 
 int cni_link_del(cni_nl *nl, int ifindex, cni_error **err)
@@ -374,7 +456,7 @@ int cni_link_del(cni_nl *nl, int ifindex, cni_error **err)
 	if (!l)
 		return cni_oom(err);
 	rtnl_link_set_ifindex(l, ifindex);
-	ifname_of(nl, ifindex, name, sizeof(name));
+	cni_nl_ifname(nl, ifindex, name, sizeof(name));
 	int r = rtnl_link_delete(nl->sk, l);
 	rtnl_link_put(l);
 	if (r < 0)
@@ -397,7 +479,7 @@ static int link_change(cni_nl *nl, int ifindex, struct rtnl_link *change, const 
 	rtnl_link_put(orig);
 	rtnl_link_put(change);
 	if (r < 0) {
-		ifname_of(nl, ifindex, name, sizeof(name));
+		cni_nl_ifname(nl, ifindex, name, sizeof(name));
 		return nl_fail(nl->sk, err, r, "failed to %s on '%s'", what, name);
 	}
 	return 0;
@@ -481,7 +563,7 @@ int cni_link_set_master(cni_nl *nl, int ifindex, int master, cni_error **err)
 	rtnl_link_set_master(c, master);
 	if (master) {
 		char m[IFNAMSIZ + 8];
-		ifname_of(nl, master, m, sizeof(m));
+		cni_nl_ifname(nl, master, m, sizeof(m));
 		snprintf(what, sizeof(what), "attach to '%s'", m);
 	} else {
 		snprintf(what, sizeof(what), "release from master");
@@ -553,7 +635,7 @@ int cni_bridge_port_set(cni_nl *nl, int ifindex, int hairpin, int isolated, cni_
 	nla_nest_end(m, pi);
 	int r = nl_send_sync(nl->sk, m); /* frees m */
 	if (r < 0) {
-		ifname_of(nl, ifindex, name, sizeof(name));
+		cni_nl_ifname(nl, ifindex, name, sizeof(name));
 		return nl_fail(nl->sk, err, r, "failed to set bridge port flags on '%s'", name);
 	}
 	return 0;
@@ -624,7 +706,7 @@ static int addr_op(cni_nl *nl, int ifindex, const cni_ipnet *addr, unsigned int 
 	nl_addr_put(local);
 	rtnl_addr_put(a);
 	if (r < 0) {
-		ifname_of(nl, ifindex, name, sizeof(name));
+		cni_nl_ifname(nl, ifindex, name, sizeof(name));
 		return nl_fail(nl->sk, err, r, "failed to %s address %s on '%s'", add ? "add" : "delete",
 			       strempty(cni_ipnet_format(addr, txt, sizeof(txt))), name);
 	}
@@ -757,7 +839,7 @@ static int route_fail(cni_nl *nl, const cni_route_spec *s, int nle, const char *
 	if (r == 0 && s->has_gw)
 		r = cni_buf_printf(&b, " via %s", strempty(cni_ip_format(&s->gw, gw, sizeof(gw))));
 	if (r == 0 && s->ifindex) {
-		ifname_of(nl, s->ifindex, name, sizeof(name));
+		cni_nl_ifname(nl, s->ifindex, name, sizeof(name));
 		r = cni_buf_printf(&b, " on '%s'", name);
 	}
 	if (r == 0 && s->table && s->table != RT_TABLE_MAIN)
@@ -796,6 +878,38 @@ int cni_route_del(cni_nl *nl, const cni_route_spec *r, cni_error **err)
 	return route_op(nl, r, 0, 0, err);
 }
 
+/* The caller's view of a route the kernel reported. */
+static void route_to_spec(struct rtnl_route *rt, cni_route_spec *s)
+{
+	struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, 0);
+	*s = (cni_route_spec)CNI_ROUTE_SPEC_INIT;
+	ip_from_nl(rtnl_route_get_dst(rt), &s->dst);
+	s->dst.ip.family = rtnl_route_get_family(rt);
+	s->dst.prefix = (int)nl_addr_get_prefixlen(rtnl_route_get_dst(rt));
+	if (nh && rtnl_route_nh_get_gateway(nh)) {
+		cni_ipnet g;
+		ip_from_nl(rtnl_route_nh_get_gateway(nh), &g);
+		s->has_gw = true;
+		s->gw = g.ip;
+	}
+	if (rtnl_route_get_pref_src(rt)) {
+		cni_ipnet p;
+		ip_from_nl(rtnl_route_get_pref_src(rt), &p);
+		s->has_src = true;
+		s->src = p.ip;
+	}
+	s->ifindex = nh ? rtnl_route_nh_get_ifindex(nh) : 0;
+	s->scope = rtnl_route_get_scope(rt);
+	s->table = rtnl_route_get_table(rt);
+	s->priority = rtnl_route_get_priority(rt);
+	s->type = rtnl_route_get_type(rt);
+	uint32_t m;
+	if (rtnl_route_get_metric(rt, RTAX_MTU, &m) == 0)
+		s->mtu = m;
+	if (rtnl_route_get_metric(rt, RTAX_ADVMSS, &m) == 0)
+		s->advmss = m;
+}
+
 int cni_route_list(cni_nl *nl, int family, unsigned int table, int ifindex,
 		   cni_route_spec **out, size_t *count, cni_error **err)
 {
@@ -817,38 +931,158 @@ int cni_route_list(cni_nl *nl, int family, unsigned int table, int ifindex,
 		int nh_if = nh ? rtnl_route_nh_get_ifindex(nh) : 0;
 		if (rtnl_route_get_table(rt) != table || (ifindex && nh_if != ifindex))
 			continue;
-		cni_route_spec *s = &v[i++];
-		*s = (cni_route_spec)CNI_ROUTE_SPEC_INIT;
-		ip_from_nl(rtnl_route_get_dst(rt), &s->dst);
-		s->dst.ip.family = rtnl_route_get_family(rt);
-		s->dst.prefix = (int)nl_addr_get_prefixlen(rtnl_route_get_dst(rt));
-		if (nh && rtnl_route_nh_get_gateway(nh)) {
-			cni_ipnet g;
-			ip_from_nl(rtnl_route_nh_get_gateway(nh), &g);
-			s->has_gw = true;
-			s->gw = g.ip;
-		}
-		if (rtnl_route_get_pref_src(rt)) {
-			cni_ipnet p;
-			ip_from_nl(rtnl_route_get_pref_src(rt), &p);
-			s->has_src = true;
-			s->src = p.ip;
-		}
-		s->ifindex = nh_if;
-		s->scope = rtnl_route_get_scope(rt);
-		s->table = rtnl_route_get_table(rt);
-		s->priority = rtnl_route_get_priority(rt);
-		s->type = rtnl_route_get_type(rt);
-		uint32_t m;
-		if (rtnl_route_get_metric(rt, RTAX_MTU, &m) == 0)
-			s->mtu = m;
-		if (rtnl_route_get_metric(rt, RTAX_ADVMSS, &m) == 0)
-			s->advmss = m;
+		route_to_spec(rt, &v[i++]);
 	}
 	nl_cache_free(cache);
 	*out = v;
 	*count = i;
 	return 0;
+}
+
+struct cni_route_snapshot {
+	size_t n;
+	struct rtnl_route **routes; /* references held */
+};
+
+void cni_route_snapshot_free(cni_route_snapshot *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		rtnl_route_put(s->routes[i]);
+	free(s->routes);
+	free(s);
+}
+
+int cni_route_snapshot_take(cni_nl *nl, int family, unsigned int table, int ifindex,
+			    cni_route_snapshot **out, cni_error **err)
+{
+	struct nl_cache *cache = NULL;
+	int r = rtnl_route_alloc_cache(nl->sk, family ? family : AF_UNSPEC, 0, &cache);
+	if (r < 0)
+		return nl_fail(nl->sk, err, r, "failed to list routes");
+	size_t cap = (size_t)nl_cache_nitems(cache);
+	cni_route_snapshot *s = calloc(1, sizeof(*s));
+	if (s)
+		s->routes = calloc(cap ? cap : 1, sizeof(*s->routes));
+	if (!s || !s->routes) {
+		free(s);
+		nl_cache_free(cache);
+		return cni_oom(err);
+	}
+	if (!table)
+		table = RT_TABLE_MAIN;
+	for (struct nl_object *o = nl_cache_get_first(cache); o && s->n < cap;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_route *rt = (struct rtnl_route *)o;
+		if ((rtnl_route_get_flags(rt) & RTM_F_CLONED) ||
+		    (table != CNI_ROUTE_TABLE_ANY && rtnl_route_get_table(rt) != table))
+			continue;
+		if (ifindex && (rtnl_route_get_nnexthops(rt) != 1 ||
+				rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0)) != ifindex))
+			continue;
+		nl_object_get(o);
+		s->routes[s->n++] = rt;
+	}
+	nl_cache_free(cache);
+	*out = s;
+	return 0;
+}
+
+size_t cni_route_snapshot_count(const cni_route_snapshot *s)
+{
+	return s ? s->n : 0;
+}
+
+int cni_route_snapshot_get(const cni_route_snapshot *s, size_t i, cni_route_spec *out)
+{
+	if (!s || i >= s->n || !out || !cni_struct_version_ok(out->version, CNI_ROUTE_SPEC_VERSION))
+		return -CNI_ERR_INVALID_ARG;
+	route_to_spec(s->routes[i], out);
+	return 0;
+}
+
+int cni_route_snapshot_add(cni_nl *nl, const cni_route_snapshot *s, size_t i, unsigned int table,
+			   unsigned int flags, cni_error **err)
+{
+	if (!s || i >= s->n)
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "no route %zu in the snapshot", i);
+	struct rtnl_route *copy = (struct rtnl_route *)nl_object_clone((struct nl_object *)s->routes[i]);
+	if (!copy)
+		return cni_oom(err);
+	if (table)
+		rtnl_route_set_table(copy, table);
+	/* flags the kernel set on the original (RTNH_F_LINKDOWN ...) make an add fail */
+	rtnl_route_unset_flags(copy, rtnl_route_get_flags(copy));
+	struct rtnl_nexthop *nh = rtnl_route_nexthop_n(copy, 0);
+	if (nh)
+		rtnl_route_nh_unset_flags(nh, rtnl_route_nh_get_flags(nh));
+	int nlflags = NLM_F_CREATE | ((flags & CNI_ROUTE_F_REPLACE) ? NLM_F_REPLACE : 0) |
+		      ((flags & CNI_ROUTE_F_EXCL) ? NLM_F_EXCL : 0);
+	int r = rtnl_route_add(nl->sk, copy, nlflags);
+	cni_route_spec spec;
+	if (r < 0)
+		route_to_spec(copy, &spec);
+	rtnl_route_put(copy);
+	if (r < 0)
+		return route_fail(nl, &spec, r, (flags & CNI_ROUTE_F_REPLACE) ? "replace" : "add",
+				  err);
+	return 0;
+}
+
+int cni_route_snapshot_del(cni_nl *nl, const cni_route_snapshot *s, size_t i, cni_error **err)
+{
+	if (!s || i >= s->n)
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "no route %zu in the snapshot", i);
+	int r = rtnl_route_delete(nl->sk, s->routes[i], 0);
+	if (r < 0) {
+		cni_route_spec spec;
+		route_to_spec(s->routes[i], &spec);
+		return route_fail(nl, &spec, r, "delete", err);
+	}
+	return 0;
+}
+
+/* ---- VRF devices ---- */
+
+int cni_vrf_add(cni_nl *nl, const char *name, unsigned int table, cni_error **err)
+{
+	struct rtnl_link *l = rtnl_link_vrf_alloc();
+	if (!l)
+		return cni_oom(err);
+	rtnl_link_vrf_set_tableid(l, table);
+	rtnl_link_set_flags(l, IFF_UP);
+	return link_create(nl, l, name, "VRF", err);
+}
+
+int cni_vrf_get_table(cni_nl *nl, int ifindex, unsigned int *table, cni_error **err)
+{
+	struct rtnl_link *l = NULL;
+	int r = rtnl_link_get_kernel(nl->sk, ifindex, NULL, &l);
+	if (r < 0)
+		return nl_fail(nl->sk, err, r, "link %d not found", ifindex);
+	uint32_t t = 0;
+	if (!rtnl_link_is_vrf(l) || rtnl_link_vrf_get_tableid(l, &t) < 0) {
+		r = cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "link '%s' is not a VRF",
+				  strempty(rtnl_link_get_name(l)));
+		rtnl_link_put(l);
+		return r;
+	}
+	rtnl_link_put(l);
+	*table = t;
+	return 0;
+}
+
+int cni_link_get_alias(cni_nl *nl, int ifindex, char **out, cni_error **err)
+{
+	struct rtnl_link *l = NULL;
+	int r = rtnl_link_get_kernel(nl->sk, ifindex, NULL, &l);
+	if (r < 0)
+		return nl_fail(nl->sk, err, r, "link %d not found", ifindex);
+	const char *alias = rtnl_link_get_ifalias(l);
+	*out = strdup(alias ? alias : "");
+	rtnl_link_put(l);
+	return *out ? 0 : cni_oom(err);
 }
 
 /* ---- rules ---- */

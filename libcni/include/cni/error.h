@@ -75,6 +75,17 @@ CNI_EXPORT int cni_error_code(const cni_error *e);
 /** The code as printed in the spec's error JSON (library codes become 999; a code read
  * from a plugin's error JSON stays). */
 CNI_EXPORT int cni_error_spec_code(const cni_error *e);
+/**
+ * The system's reason for the failure, an errno value (EEXIST, ENODEV, ...), where the
+ * failing call had one (a netlink request the kernel refused, a system call), else 0.
+ * Test this rather than the global errno, which later calls may have changed.
+ */
+CNI_EXPORT int cni_error_errno(const cni_error *e);
+/**
+ * As cni_error_set() without details, also recording errnum for cni_error_errno().
+ */
+CNI_EXPORT int cni_error_set_errno(cni_error **err, int errnum, int code, const char *fmt, ...)
+	CNI_PRINTF(4, 5);
 /** Borrowed message ("" if none). */
 CNI_EXPORT const char *cni_error_msg(const cni_error *e);
 /** Borrowed details or NULL. */

@@ -14,6 +14,8 @@
  * may outlive the cni_netns it was opened with (closing that does not affect it).
  */
 
+#include <stdint.h>
+
 #include "error.h"
 #include "ip.h"
 #include "netns.h"
@@ -150,6 +152,88 @@ CNI_EXPORT int cni_rule_add(cni_nl *nl, const cni_rule_spec *r, cni_error **err)
 CNI_EXPORT int cni_rule_del(cni_nl *nl, const cni_rule_spec *r, cni_error **err);
 CNI_EXPORT int cni_rule_list(cni_nl *nl, int family, cni_rule_spec **out, size_t *count,
 			     cni_error **err);
+
+/* ---- since 0.2: what meta plugins need beyond links, addresses and routes ---- */
+
+/** The whole alias (ifalias) of ifindex; *out new ("" when none). cni_link_info's alias
+ * is cut at 63 bytes. */
+CNI_EXPORT int cni_link_get_alias(cni_nl *nl, int ifindex, char **out, cni_error **err);
+
+/**
+ * Routes kept whole, as the kernel reported them (protocol, metrics, flags and all), so
+ * that they can be added again elsewhere: into another table (sbr, vrf), or back where
+ * they were when an operation is undone. Cache clones (RTM_F_CLONED) are left out.
+ */
+typedef struct cni_route_snapshot cni_route_snapshot;
+#define CNI_ROUTE_TABLE_ANY 0xffffffffu
+/** The routes of family (0 = both) in table (0 = main, CNI_ROUTE_TABLE_ANY = every
+ * table); ifindex not 0 keeps only single-path routes leaving through ifindex. */
+CNI_EXPORT int cni_route_snapshot_take(cni_nl *nl, int family, unsigned int table, int ifindex,
+				       cni_route_snapshot **out, cni_error **err);
+CNI_EXPORT size_t cni_route_snapshot_count(const cni_route_snapshot *s);
+/** The i-th route as a spec; out->version must be set (CNI_ROUTE_SPEC_INIT).
+ * -CNI_ERR_INVALID_ARG for an i out of range. */
+CNI_EXPORT int cni_route_snapshot_get(const cni_route_snapshot *s, size_t i,
+				      cni_route_spec *out);
+#define CNI_ROUTE_F_REPLACE 0x1 /**< replace a route with the same key (NLM_F_REPLACE) */
+#define CNI_ROUTE_F_EXCL    0x2 /**< fail with EEXIST when it is there (NLM_F_EXCL) */
+/** Add the i-th route again, into table (0 = the table it came from), with the flags the
+ * kernel had set on it cleared. */
+CNI_EXPORT int cni_route_snapshot_add(cni_nl *nl, const cni_route_snapshot *s, size_t i,
+				      unsigned int table, unsigned int flags, cni_error **err);
+/** Delete the i-th route from where it was. */
+CNI_EXPORT int cni_route_snapshot_del(cni_nl *nl, const cni_route_snapshot *s, size_t i,
+				      cni_error **err);
+CNI_EXPORT void cni_route_snapshot_free(cni_route_snapshot *s);
+
+/** Create a VRF device bound to table, up. A kernel without VRF support fails with
+ * EOPNOTSUPP; an existing name with EEXIST (both -CNI_ERR_SYSTEM, see cni_error_errno()). */
+CNI_EXPORT int cni_vrf_add(cni_nl *nl, const char *name, unsigned int table, cni_error **err);
+/** The table of the VRF device ifindex; -CNI_ERR_INVALID_ARG when it is not a VRF. */
+CNI_EXPORT int cni_vrf_get_table(cni_nl *nl, int ifindex, unsigned int *table,
+				 cni_error **err);
+
+/* Traffic control (what `tc` does), one request per kernel operation. */
+
+/** Create an ifb device (the target of a redirect), up, with mtu and txqueuelen 0. */
+CNI_EXPORT int cni_ifb_add(cni_nl *nl, const char *name, unsigned int mtu, cni_error **err);
+
+/** A token bucket as TCA_TBF_PARMS carries it: the kernel's units. */
+typedef struct cni_tbf {
+	uint64_t rate;	 /**< bytes per second */
+	uint32_t buffer; /**< psched ticks */
+	uint32_t limit;	 /**< bytes */
+} cni_tbf;
+/** Add a tbf as the root qdisc (handle 1:) of ifindex, sent as given: no rate table, no
+ * link layer, so the kernel's own defaults apply (as `tc` from the Go netlink does). */
+CNI_EXPORT int cni_qdisc_tbf_add(cni_nl *nl, int ifindex, const cni_tbf *tbf, cni_error **err);
+/** The root qdisc of ifindex when it is a tbf (*found true), its parameters in *out. */
+CNI_EXPORT int cni_qdisc_tbf_get(cni_nl *nl, int ifindex, bool *found, cni_tbf *out,
+				 cni_error **err);
+/** Add the ingress qdisc (ffff:) of ifindex. */
+CNI_EXPORT int cni_qdisc_ingress_add(cni_nl *nl, int ifindex, cni_error **err);
+/** Delete the root qdisc of ifindex, or (ingress) its ingress qdisc. */
+CNI_EXPORT int cni_qdisc_del(cni_nl *nl, int ifindex, bool ingress, cni_error **err);
+/** On the ingress qdisc of ifindex, a u32 filter matching every packet and redirecting it
+ * to the egress of to_ifindex (mirred), as the reference's bandwidth plugin sets it. */
+CNI_EXPORT int cni_filter_redirect_add(cni_nl *nl, int ifindex, int to_ifindex,
+				       cni_error **err);
+
+/* Bridge VLANs (what `bridge vlan` does). Kernels without CONFIG_BRIDGE_VLAN_FILTERING
+ * refuse them with EOPNOTSUPP. */
+
+/** Turn VLAN filtering of bridge bridge_ifindex on or off. */
+CNI_EXPORT int cni_bridge_set_vlan_filtering(cni_nl *nl, int bridge_ifindex, bool on,
+					     cni_error **err);
+#define CNI_BRIDGE_VLAN_PVID	 0x1 /**< untagged frames coming in get this VLAN */
+#define CNI_BRIDGE_VLAN_UNTAGGED 0x2 /**< frames of this VLAN leave untagged */
+/** Add VLAN vid (1-4094) to bridge port ifindex, flags CNI_BRIDGE_VLAN_*. */
+CNI_EXPORT int cni_bridge_vlan_add(cni_nl *nl, int ifindex, int vid, unsigned int flags,
+				   cni_error **err);
+CNI_EXPORT int cni_bridge_vlan_del(cni_nl *nl, int ifindex, int vid, cni_error **err);
+/** The VLAN ids of bridge port ifindex; *out new (cni_free()). */
+CNI_EXPORT int cni_bridge_vlan_list(cni_nl *nl, int ifindex, int **out, size_t *count,
+				    cni_error **err);
 
 /** Random veth name "veth" + 8 hex digits into buf (>= CNI_IFNAMSIZ). */
 CNI_EXPORT int cni_random_veth_name(char *buf, size_t len, cni_error **err);

@@ -60,7 +60,7 @@ static int ensure_bridge(cni_nl *nl, const struct br_conf *c, cni_link_info *out
 		cni_error_free(local);
 		local = NULL;
 		r = cni_bridge_add(nl, c->br_name, (unsigned int)c->mtu, &local);
-		if (r < 0 && errno == EEXIST) {
+		if (r < 0 && cni_error_errno(local) == EEXIST) {
 			/* someone else made it meanwhile: reuse theirs */
 			cni_error_free(local);
 			local = NULL;
@@ -83,7 +83,7 @@ static int ensure_bridge(cni_nl *nl, const struct br_conf *c, cni_link_info *out
 		    "a bridge",
 		    c->br_name, c->br_name);
 	if (*created && (c->vlan || c->n_trunk) &&
-	    (r = br_vlan_filtering_set(br.ifindex, c->br_name, true, err)) < 0)
+	    (r = cni_bridge_set_vlan_filtering(nl, br.ifindex, true, err)) < 0)
 		goto undo;
 	if (c->promisc && (r = cni_link_set_promisc(nl, br.ifindex, true, err)) < 0) {
 		PC_PREFIXED(r, err, "could not set promiscuous mode on \"%s\"", c->br_name);
@@ -132,6 +132,21 @@ struct veth_out {
  * in the host namespace (host_ns NULL: the two are the same), set the host end up and
  * make it a port of the bridge with its flags and VLANs.
  */
+
+#define ACCESS (CNI_BRIDGE_VLAN_PVID | CNI_BRIDGE_VLAN_UNTAGGED)
+
+/* Drop every VLAN of a bridge port (the default one included). */
+static int vlan_remove_all(cni_nl *nl, int ifindex, cni_error **err)
+{
+	int *vids = NULL;
+	size_t n = 0;
+	int r = cni_bridge_vlan_list(nl, ifindex, &vids, &n, err);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = cni_bridge_vlan_del(nl, ifindex, vids[i], err);
+	cni_free(vids);
+	return r;
+}
+
 static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns,
 		      const cni_link_info *br, const char *ifname, const struct br_conf *c,
 		      unsigned int mtu, bool hairpin, int vlan, const char *mac, bool isolated,
@@ -148,7 +163,7 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 		cni_error_free(local);
 		local = NULL;
 		r = cni_veth_add(cont_nl, ifname, out->host, host_ns, mtu, mac, NULL, &local);
-		if (r == 0 || errno != EEXIST)
+		if (r == 0 || cni_error_errno(local) != EEXIST)
 			break;
 		if (cni_link_get(cont_nl, ifname, &cl, NULL) == 0) {
 			cni_error_free(local);
@@ -160,7 +175,7 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 	}
 	if (r < 0) {
 		/* made after all (only its answer was lost): take it back */
-		if (errno != EEXIST && !existed && cni_link_get(cont_nl, ifname, &cl, NULL) == 0)
+		if (cni_error_errno(local) != EEXIST && !existed && cni_link_get(cont_nl, ifname, &cl, NULL) == 0)
 			cni_link_del(cont_nl, cl.ifindex, NULL);
 		*err = local;
 		return PC_PREFIXED(r, err, "failed to make veth pair");
@@ -184,17 +199,17 @@ static int setup_veth(cni_nl *cont_nl, cni_nl *host_nl, const cni_netns *host_ns
 		goto fail;
 	}
 	if ((vlan || c->n_trunk) && !c->preserve_default_vlan &&
-	    (r = br_vlan_remove_all(hl.ifindex, out->host, err)) < 0) {
+	    (r = vlan_remove_all(host_nl, hl.ifindex, err)) < 0) {
 		PC_PREFIXED(r, err, "failed to remove default vlan on interface \"%s\"", out->host);
 		goto fail;
 	}
 	if (vlan) {
-		r = br_vlan_add(hl.ifindex, out->host, vlan, true, true, err);
+		r = cni_bridge_vlan_add(host_nl, hl.ifindex, vlan, ACCESS, err);
 	} else if (c->n_trunk) {
 		/* a trunk port without an access VLAN carries VLAN 1 untagged as its native one */
-		r = br_vlan_add(hl.ifindex, out->host, 1, true, true, err);
+		r = cni_bridge_vlan_add(host_nl, hl.ifindex, 1, ACCESS, err);
 		for (size_t i = 0; r == 0 && i < c->n_trunk; i++)
-			r = br_vlan_add(hl.ifindex, out->host, c->trunk[i], false, false, err);
+			r = cni_bridge_vlan_add(host_nl, hl.ifindex, c->trunk[i], 0, err);
 	}
 	if (r < 0) {
 		PC_PREFIXED(r, err, "failed to setup vlan tag on interface \"%s\"", out->host);
@@ -258,7 +273,7 @@ static int ensure_addr(cni_nl *nl, int ifindex, const char *ifname, const cni_ip
 		}
 	}
 	r = cni_addr_add(nl, ifindex, gw, 0, err);
-	if (r < 0 && errno != EEXIST) {
+	if (r < 0 && cni_error_errno(err ? *err : NULL) != EEXIST) {
 		PC_PREFIXED(r, err, "could not add IP address to \"%s\"", ifname);
 		goto out;
 	}

@@ -67,11 +67,4 @@ int br_spoofcheck_teardown(const char *ref_id, cni_error **err);
 int br_spoofcheck_gc(const cni_gc_attachment *valid, size_t n_valid, cni_nl *host,
 		     int bridge_ifindex, cni_error **err);
 
-/* brvlan.c: AF_BRIDGE VLAN netlink in the calling thread's namespace */
-int br_vlan_filtering_set(int bridge_ifindex, const char *bridge, bool on, cni_error **err);
-int br_vlan_add(int ifindex, const char *ifname, int vid, bool pvid, bool untagged,
-		cni_error **err);
-/* Drop every VLAN of a bridge port (the default one included). */
-int br_vlan_remove_all(int ifindex, const char *ifname, cni_error **err);
-
 #endif

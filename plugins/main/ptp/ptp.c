@@ -213,7 +213,7 @@ static int create_veth(add_ctx *x, cni_error **err)
 			return 0;
 		}
 		/* made after all (only its answer was lost): ours to delete on the way out */
-		if (errno != EEXIST && cni_link_get(x->cont_nl, x->args->ifname, &li, NULL) == 0) {
+		if (cni_error_errno(e) != EEXIST && cni_link_get(x->cont_nl, x->args->ifname, &li, NULL) == 0) {
 			x->veth_created = true;
 			*err = e;
 			return r;

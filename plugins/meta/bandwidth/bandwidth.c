@@ -285,37 +285,37 @@ struct bw_made {
 
 /* A request that failed without the kernel saying the object was there already may still
  * have been carried out (its answer was lost). */
-static bool maybe_made(int r)
+static bool maybe_made(int r, cni_error *const *err)
 {
-	return r == 0 || errno != EEXIST;
+	return r == 0 || cni_error_errno(*err) != EEXIST;
 }
 
-static int shape_ingress(struct nl_sock *sk, const cni_link_info *veth, const struct bw_entry *bw,
+static int shape_ingress(cni_nl *host, const cni_link_info *veth, const struct bw_entry *bw,
 			 struct bw_made *made, cni_error **err)
 {
-	struct bw_tbf tbf;
+	cni_tbf tbf;
 	int r = bw_tbf_params(bw->ingress_rate, bw->ingress_burst, &tbf, err);
 	if (r < 0)
 		return r;
-	r = bw_tbf_add(sk, veth->ifindex, veth->name, &tbf, err);
-	made->root_tbf = maybe_made(r);
+	r = cni_qdisc_tbf_add(host, veth->ifindex, &tbf, err);
+	made->root_tbf = maybe_made(r, err);
 	return r;
 }
 
-static int shape_egress(struct nl_sock *sk, cni_nl *host, const cni_link_info *veth,
+static int shape_egress(cni_nl *host, const cni_link_info *veth,
 			const struct bw_conf *c, const cni_cmd_args *args, cni_result *res,
 			struct bw_made *made, cni_error **err)
 {
 	char name[16], alias[IFALIASZ];
 	cni_link_info ifb = CNI_LINK_INFO_INIT;
-	struct bw_tbf tbf;
+	cni_tbf tbf;
 	int r;
 
 	if ((r = bw_tbf_params(c->bw.egress_rate, c->bw.egress_burst, &tbf, err)) < 0 ||
 	    (r = ifb_name(c->name, args->container_id, name, err)) < 0)
 		return r;
-	if ((r = bw_ifb_add(sk, name, veth->mtu, err)) < 0) {
-		if (maybe_made(r) && cni_link_get(host, name, &ifb, NULL) == 0)
+	if ((r = cni_ifb_add(host, name, veth->mtu, err)) < 0) {
+		if (maybe_made(r, err) && cni_link_get(host, name, &ifb, NULL) == 0)
 			cni_link_del(host, ifb.ifindex, NULL);
 		return r;
 	}
@@ -333,11 +333,10 @@ static int shape_egress(struct nl_sock *sk, cni_nl *host, const cni_link_info *v
 	iface.mac = ifb.mac;
 	if ((r = cni_result_add_interface(res, &iface, NULL, err)) < 0)
 		goto fail;
-	r = bw_ingress_qdisc_add(sk, veth->ifindex, veth->name, err);
-	made->ingress = maybe_made(r);
-	if (r < 0 ||
-	    (r = bw_redirect_filter_add(sk, veth->ifindex, veth->name, ifb.ifindex, err)) < 0 ||
-	    (r = bw_tbf_add(sk, ifb.ifindex, name, &tbf, err)) < 0)
+	r = cni_qdisc_ingress_add(host, veth->ifindex, err);
+	made->ingress = maybe_made(r, err);
+	if (r < 0 || (r = cni_filter_redirect_add(host, veth->ifindex, ifb.ifindex, err)) < 0 ||
+	    (r = cni_qdisc_tbf_add(host, ifb.ifindex, &tbf, err)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -350,7 +349,6 @@ fail:
 static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
 {
 	struct bw_conf c;
-	struct nl_sock *sk = NULL;
 	cni_nl *host = NULL;
 	cni_result *res = NULL;
 	cni_link_info veth = CNI_LINK_INFO_INIT;
@@ -376,15 +374,14 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	 */
 	if ((r = cni_result_convert(&res, c.prev, cni_version_current(), err)) < 0 ||
 	    (r = cni_nl_open(&host, NULL, err)) < 0 ||
-	    (r = host_interface(res, args->ifname, args->netns, host, &veth, err)) < 0 ||
-	    (r = bw_sock_open(&sk, err)) < 0)
+	    (r = host_interface(res, args->ifname, args->netns, host, &veth, err)) < 0)
 		goto out;
 	struct bw_made made = {false, false};
 	if (c.bw.ingress_rate > 0 && c.bw.ingress_burst > 0 &&
-	    (r = shape_ingress(sk, &veth, &c.bw, &made, err)) < 0)
+	    (r = shape_ingress(host, &veth, &c.bw, &made, err)) < 0)
 		goto undo;
 	if (c.bw.egress_rate > 0 && c.bw.egress_burst > 0 &&
-	    (r = shape_egress(sk, host, &veth, &c, args, res, &made, err)) < 0)
+	    (r = shape_egress(host, &veth, &c, args, res, &made, err)) < 0)
 		goto undo;
 	*result = res;
 	res = NULL;
@@ -393,18 +390,17 @@ undo:
 	/* A failed ADD takes its qdiscs off the host veth (shape_egress took the ifb back);
 	 * through a new socket, as the failure may have left this one out of step. */
 	if (made.root_tbf || made.ingress) {
-		struct nl_sock *fresh = NULL;
-		if (bw_sock_open(&fresh, NULL) == 0) {
+		cni_nl *fresh = NULL;
+		if (cni_nl_open(&fresh, NULL, NULL) == 0) {
 			if (made.root_tbf)
-				bw_qdisc_del(fresh, veth.ifindex, false);
+				cni_qdisc_del(fresh, veth.ifindex, false, NULL);
 			if (made.ingress)
-				bw_qdisc_del(fresh, veth.ifindex, true);
-			bw_sock_close(fresh);
+				cni_qdisc_del(fresh, veth.ifindex, true, NULL);
+			cni_nl_close(fresh);
 		}
 	}
 out:
 	cni_result_free(res);
-	bw_sock_close(sk);
 	cni_nl_close(host);
 	bw_conf_clear(&c);
 	return r;
@@ -451,14 +447,14 @@ out:
 
 /* ---- CHECK --------------------------------------------------------------------------- */
 
-static int check_tbf(struct nl_sock *sk, int ifindex, const char *ifname, uint64_t rate,
+static int check_tbf(cni_nl *host, int ifindex, const char *ifname, uint64_t rate,
 		     uint64_t burst, cni_error **err)
 {
-	struct bw_tbf want, have;
+	cni_tbf want, have;
 	bool found = false;
 	int r;
 	if ((r = bw_tbf_params(rate, burst, &want, err)) < 0 ||
-	    (r = bw_root_tbf_get(sk, ifindex, ifname, &found, &have, err)) < 0)
+	    (r = cni_qdisc_tbf_get(host, ifindex, &found, &have, err)) < 0)
 		return r;
 	if (!found)
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
@@ -481,7 +477,6 @@ static int check_tbf(struct nl_sock *sk, int ifindex, const char *ifname, uint64
 static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 {
 	struct bw_conf c;
-	struct nl_sock *sk = NULL;
 	cni_nl *host = NULL;
 	cni_link_info veth = CNI_LINK_INFO_INIT, ifb = CNI_LINK_INFO_INIT;
 	cni_error *local = NULL;
@@ -495,13 +490,12 @@ static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 		goto out;
 	}
 	if ((r = cni_nl_open(&host, NULL, err)) < 0 ||
-	    (r = host_interface(c.prev, args->ifname, args->netns, host, &veth, err)) < 0 ||
-	    (r = bw_sock_open(&sk, err)) < 0)
+	    (r = host_interface(c.prev, args->ifname, args->netns, host, &veth, err)) < 0)
 		goto out;
 	if (!c.has_bw)
 		goto out;
 	if (c.bw.ingress_rate > 0 && c.bw.ingress_burst > 0 &&
-	    (r = check_tbf(sk, veth.ifindex, veth.name, c.bw.ingress_rate, c.bw.ingress_burst,
+	    (r = check_tbf(host, veth.ifindex, veth.name, c.bw.ingress_rate, c.bw.ingress_burst,
 			   err)) < 0)
 		goto out;
 	if (c.bw.egress_rate > 0 && c.bw.egress_burst > 0) {
@@ -512,11 +506,10 @@ static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 					  cni_error_msg(local));
 			goto out;
 		}
-		r = check_tbf(sk, ifb.ifindex, ifb.name, c.bw.egress_rate, c.bw.egress_burst, err);
+		r = check_tbf(host, ifb.ifindex, ifb.name, c.bw.egress_rate, c.bw.egress_burst, err);
 	}
 out:
 	cni_error_free(local);
-	bw_sock_close(sk);
 	cni_nl_close(host);
 	bw_conf_clear(&c);
 	return r;
@@ -528,11 +521,12 @@ out:
  * The network and container id an alias of ours names, when the ifb's own name is what
  * they hash to (an alias someone else set, or edited, never gets an ifb deleted).
  */
-static bool ours(const struct bw_ifb *ifb, const char *network, char *cid_out, size_t cid_len)
+static bool ours(const char *ifb_name_, const char *alias, const char *network, char *cid_out,
+		 size_t cid_len)
 {
 	char name[16];
 	size_t plen = strlen(BW_ALIAS_PREFIX), nlen = strlen(network);
-	const char *a = ifb->alias;
+	const char *a = alias;
 	if (strncmp(a, BW_ALIAS_PREFIX, plen) != 0 || strncmp(a + plen, network, nlen) != 0 ||
 	    a[plen + nlen] != ' ')
 		return false;
@@ -540,16 +534,15 @@ static bool ours(const struct bw_ifb *ifb, const char *network, char *cid_out, s
 	if (!end || end == cid || (size_t)(end - cid) >= cid_len)
 		return false;
 	snprintf(cid_out, cid_len, "%.*s", (int)(end - cid), cid);
-	return ifb_name(network, cid_out, name, NULL) == 0 && strcmp(name, ifb->name) == 0;
+	return ifb_name(network, cid_out, name, NULL) == 0 && strcmp(name, ifb_name_) == 0;
 }
 
 static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
 {
 	struct bw_conf c;
-	struct nl_sock *sk = NULL;
 	cni_nl *host = NULL;
-	struct bw_ifb *ifbs = NULL;
-	size_t nifb = 0, nvalid = 0;
+	cni_link_info *links = NULL;
+	size_t nlinks = 0, nvalid = 0;
 	bool present = false;
 	char(*valid)[16] = NULL;
 	cni_error *first = NULL;
@@ -568,20 +561,26 @@ static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
 		if ((r = ifb_name(c.name, cid ? cid : "", valid[i], err)) < 0)
 			goto out;
 	}
-	if ((r = bw_sock_open(&sk, err)) < 0 || (r = bw_ifb_list(sk, &ifbs, &nifb, err)) < 0 ||
-	    (r = cni_nl_open(&host, NULL, err)) < 0)
+	if ((r = cni_nl_open(&host, NULL, err)) < 0 ||
+	    (r = cni_link_list(host, &links, &nlinks, err)) < 0)
 		goto out;
-	for (size_t i = 0; i < nifb; i++) {
-		char cid[IFALIASZ];
-		bool keep = false;
-		if (!ours(&ifbs[i], c.name, cid, sizeof(cid)))
+	for (size_t i = 0; i < nlinks; i++) {
+		char cid[IFALIASZ], *alias = NULL;
+		bool keep = false, mine;
+		/* (cni_link_info's alias is cut short: a container id alone is 64 bytes) */
+		if (strcmp(links[i].kind, "ifb") != 0 ||
+		    cni_link_get_alias(host, links[i].ifindex, &alias, NULL) < 0)
+			continue;
+		mine = ours(links[i].name, alias, c.name, cid, sizeof(cid));
+		free(alias);
+		if (!mine)
 			continue;
 		for (size_t j = 0; j < nvalid && !keep; j++)
-			keep = strcmp(valid[j], ifbs[i].name) == 0;
+			keep = strcmp(valid[j], links[i].name) == 0;
 		if (keep)
 			continue;
 		cni_error *e = NULL;
-		int d = cni_link_del(host, ifbs[i].ifindex, &e);
+		int d = cni_link_del(host, links[i].ifindex, &e);
 		/* keep going: one stuck ifb must not shield the others; report the first */
 		if (d < 0 && d != -CNI_ERR_NOT_FOUND && !first) {
 			first = e;
@@ -596,10 +595,9 @@ static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
 	}
 out:
 	cni_error_free(first);
-	bw_ifb_list_free(ifbs, nifb);
+	cni_free(links);
 	free(valid);
 	cni_nl_close(host);
-	bw_sock_close(sk);
 	bw_conf_clear(&c);
 	return r;
 }

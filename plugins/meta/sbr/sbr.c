@@ -10,8 +10,6 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <linux/rtnetlink.h>
-#include <netlink/netlink.h>
-#include <netlink/route/route.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +17,6 @@
 #include <cni/cni.h>
 
 #include "plugin-json.h"
-#include "plugin-nl.h"
 #include "plugin-util.h"
 
 #define FIRST_TABLE 100
@@ -150,32 +147,6 @@ static int ip_configs(const struct sbr_conf *c, const char *ifname, struct ipcfg
 	return 0;
 }
 
-/* ---- libnl helpers: route objects are listed and re-added whole ---- */
-
-static void ip_from_nl(struct nl_addr *a, cni_ipaddr *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (!a)
-		return;
-	out->family = nl_addr_get_family(a);
-	unsigned int len = nl_addr_get_len(a);
-	if (len > sizeof(out->addr))
-		len = sizeof(out->addr);
-	memcpy(out->addr, nl_addr_get_binary_addr(a), len);
-}
-
-static int nl_err(cni_error **err, int nle, const char *fmt, const char *arg)
-{
-	char msg[256];
-	snprintf(msg, sizeof(msg), fmt, arg);
-	return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "%s: %s", msg, nl_geterror(nle));
-}
-
-static bool route_has_addr(struct nl_addr *a)
-{
-	return a && nl_addr_get_len(a) > 0 && !nl_addr_iszero(a);
-}
-
 struct work {
 	const struct sbr_conf *conf;
 	const char *ifname;
@@ -257,13 +228,20 @@ static int add_rules_only(const struct work *w, cni_error **err)
 	return r;
 }
 
+/* Should the interface's main-table route r go to the table of the IP in net? */
+static bool route_for(const cni_route_spec *r, const cni_ipnet *net)
+{
+	bool src = r->has_src && !cni_ip_is_unspecified(&r->src);
+	bool gw = r->has_gw && !cni_ip_is_unspecified(&r->gw);
+	return (!src && !gw) || (src && cni_ipnet_contains(net, &r->src)) ||
+	       (gw && cni_ipnet_contains(net, &r->gw));
+}
+
 static int add_in_ns(void *userdata, cni_error **err)
 {
 	const struct work *w = userdata;
 	const struct sbr_conf *c = w->conf;
-	struct nl_sock *sk = NULL;
-	struct nl_cache *routes = NULL;
-	struct rtnl_route **mine = NULL;
+	cni_route_snapshot *all = NULL, *mine = NULL;
 	cni_rule_spec *rules = NULL;
 	unsigned int *used = NULL, *tables = NULL;
 	size_t n_rules = 0, n_used = 0, n_mine = 0, n_tables = 0;
@@ -282,25 +260,25 @@ static int add_in_ns(void *userdata, cni_error **err)
 		cni_error_prefix(*err, "Failed to list all rules");
 		goto out;
 	}
-	if ((r = pc_nl_open(&sk, CNI_ERR_INTERNAL, err)) < 0)
-		goto out;
-	if ((r = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &routes)) < 0) {
-		r = nl_err(err, r, "Failed to list all routes%s", "");
+	if ((r = cni_route_snapshot_take(nl, 0, CNI_ROUTE_TABLE_ANY, 0, &all, err)) < 0) {
+		cni_error_prefix(*err, "Failed to list all routes");
 		goto out;
 	}
 	/* tables already in use: named by a rule, or holding any route (in any table) */
-	size_t n_routes = (size_t)nl_cache_nitems(routes);
+	size_t n_routes = cni_route_snapshot_count(all);
 	used = calloc(n_rules + n_routes + 1, sizeof(*used));
-	mine = calloc(n_routes + 1, sizeof(*mine));
 	tables = calloc(w->n_ips + 1, sizeof(*tables));
-	if (!used || !mine || !tables) {
+	if (!used || !tables) {
 		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n_rules; i++)
 		used[n_used++] = rules[i].table;
-	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o))
-		used[n_used++] = rtnl_route_get_table((struct rtnl_route *)o);
+	for (size_t i = 0; i < n_routes; i++) {
+		cni_route_spec rt = CNI_ROUTE_SPEC_INIT;
+		if (cni_route_snapshot_get(all, i, &rt) == 0)
+			used[n_used++] = rt.table;
+	}
 	unsigned int table = next_table(FIRST_TABLE, used, n_used);
 
 	cni_error *local = NULL;
@@ -312,16 +290,11 @@ static int add_in_ns(void *userdata, cni_error **err)
 		goto out;
 	}
 	/* the interface's own routes in the main table, single-path, not cache clones */
-	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
-		struct rtnl_route *rt = (struct rtnl_route *)o;
-		if (rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
-		    (rtnl_route_get_flags(rt) & RTM_F_CLONED) ||
-		    rtnl_route_get_nnexthops(rt) != 1 ||
-		    rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0)) != li.ifindex)
-			continue;
-		nl_object_get(o);
-		mine[n_mine++] = rt;
+	if ((r = cni_route_snapshot_take(nl, 0, 0, li.ifindex, &mine, err)) < 0) {
+		cni_error_prefix(*err, "Failed to list all routes");
+		goto out;
 	}
+	n_mine = cni_route_snapshot_count(mine);
 
 	for (size_t i = 0; i < w->n_ips; i++) {
 		const struct ipcfg *ip = &w->ips[i];
@@ -351,38 +324,12 @@ static int add_in_ns(void *userdata, cni_error **err)
 		net.ip = ip->addr.ip;
 		net.prefix = ip->addr.prefix;
 		for (size_t j = 0; j < n_mine; j++) {
-			struct rtnl_route *rt = mine[j];
-			struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, 0);
-			struct nl_addr *src = rtnl_route_get_pref_src(rt);
-			struct nl_addr *gwa = rtnl_route_nh_get_gateway(nh);
-			cni_ipaddr a;
-			bool move = !route_has_addr(src) && !route_has_addr(gwa);
-			if (!move && route_has_addr(src)) {
-				ip_from_nl(src, &a);
-				move = cni_ipnet_contains(&net, &a);
-			}
-			if (!move && route_has_addr(gwa)) {
-				ip_from_nl(gwa, &a);
-				move = cni_ipnet_contains(&net, &a);
-			}
-			if (!move)
+			cni_route_spec rt = CNI_ROUTE_SPEC_INIT;
+			if (cni_route_snapshot_get(mine, j, &rt) < 0 || !route_for(&rt, &net))
 				continue;
-			struct rtnl_route *copy =
-			    (struct rtnl_route *)nl_object_clone((struct nl_object *)rt);
-			if (!copy) {
-				r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-				goto out;
-			}
-			rtnl_route_set_table(copy, table);
-			/* flags the kernel set on the original would make the add fail */
-			rtnl_route_unset_flags(copy, rtnl_route_get_flags(copy));
-			struct rtnl_nexthop *cnh = rtnl_route_nexthop_n(copy, 0);
-			if (cnh)
-				rtnl_route_nh_unset_flags(cnh, rtnl_route_nh_get_flags(cnh));
-			int e = rtnl_route_add(sk, copy, NLM_F_REPLACE);
-			rtnl_route_put(copy);
-			if (e < 0) {
-				r = nl_err(err, e, "Failed to readd route%s", "");
+			if ((r = cni_route_snapshot_add(nl, mine, j, table, CNI_ROUTE_F_REPLACE,
+							err)) < 0) {
+				cni_error_prefix(*err, "Failed to readd route");
 				goto out;
 			}
 		}
@@ -404,20 +351,20 @@ static int add_in_ns(void *userdata, cni_error **err)
 			cni_error_free(e);
 		}
 		for (size_t j = 0; j < n_mine; j++) {
-			if (rtnl_route_get_scope(mine[j]) == RT_SCOPE_LINK)
+			cni_route_spec rt = CNI_ROUTE_SPEC_INIT;
+			cni_error *e = NULL;
+			if (cni_route_snapshot_get(mine, j, &rt) < 0 || rt.scope == RT_SCOPE_LINK)
 				continue;
-			int e = rtnl_route_delete(sk, mine[j], 0);
-			if (e < 0)
-				fprintf(stderr, "sbr: warning: failed to delete route: %s\n",
-					nl_geterror(e));
+			if (cni_route_snapshot_del(nl, mine, j, &e) < 0)
+				fprintf(stderr, "sbr: warning: %s\n", cni_error_msg(e));
+			cni_error_free(e);
 		}
 	} else {
 		/* only now: several IPs of one subnet all need the routes while they are copied */
 		main_changed = true;
 		for (size_t j = 0; j < n_mine; j++) {
-			int e = rtnl_route_delete(sk, mine[j], 0);
-			if (e < 0) {
-				r = nl_err(err, e, "Failed to delete route%s", "");
+			if ((r = cni_route_snapshot_del(nl, mine, j, err)) < 0) {
+				cni_error_prefix(*err, "Failed to delete route");
 				goto out;
 			}
 		}
@@ -427,24 +374,14 @@ out:
 	if (r < 0 && nl) {
 		undo_add(nl, w->ips, tables, n_tables, true);
 		/* and the main table's routes back, those already deleted */
-		for (size_t j = 0; main_changed && j < n_mine; j++) {
-			struct rtnl_route *copy =
-			    (struct rtnl_route *)nl_object_clone((struct nl_object *)mine[j]);
-			if (!copy)
-				continue;
-			rtnl_route_unset_flags(copy, rtnl_route_get_flags(copy));
-			rtnl_route_add(sk, copy, NLM_F_CREATE | NLM_F_REPLACE);
-			rtnl_route_put(copy);
-		}
+		for (size_t j = 0; main_changed && j < n_mine; j++)
+			cni_route_snapshot_add(nl, mine, j, 0, CNI_ROUTE_F_REPLACE, NULL);
 	}
-	for (size_t j = 0; j < n_mine; j++)
-		rtnl_route_put(mine[j]);
-	free(mine);
+	cni_route_snapshot_free(mine);
+	cni_route_snapshot_free(all);
 	free(tables);
 	free(used);
 	cni_free(rules);
-	nl_cache_free(routes);
-	nl_socket_free(sk);
 	cni_nl_close(nl);
 	return r;
 }

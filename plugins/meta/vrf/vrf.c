@@ -10,10 +10,6 @@
 #include <jansson.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/vrf.h>
-#include <netlink/route/route.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +17,6 @@
 #include <cni/cni.h>
 
 #include "plugin-json.h"
-#include "plugin-nl.h"
 #include "plugin-util.h"
 
 struct vrf_conf {
@@ -70,107 +65,82 @@ static int conf_load(struct vrf_conf *c, const cni_cmd_args *args, cni_error **e
 	return pc_prev_result(args->stdin_data, args->stdin_len, &c->prev, err);
 }
 
-/* ---- libnl: VRF links carry their table, which cni_link_info does not ---- */
+/* ---- in the container's namespace ---- */
 
-struct nl {
-	struct nl_sock *sk;
-	struct nl_cache *links;
-};
-
-static void nl_done(struct nl *n)
+/* The link named name (0 and *out), -CNI_ERR_NOT_FOUND, or another error. */
+static int find_link(cni_nl *nl, const char *name, cni_link_info *out, cni_error **err)
 {
-	nl_cache_free(n->links);
-	nl_socket_free(n->sk);
-	memset(n, 0, sizeof(*n));
+	*out = (cni_link_info)CNI_LINK_INFO_INIT;
+	return cni_link_get(nl, name, out, err);
 }
 
-static int nl_start(struct nl *n, cni_error **err)
+/* The VRF named name and its table: 0, -CNI_ERR_NOT_FOUND ("Link not found"), or another
+ * error. */
+static int find_vrf(cni_nl *nl, const char *name, cni_link_info *vrf, unsigned int *table,
+		    cni_error **err)
 {
-	int r;
-	memset(n, 0, sizeof(*n));
-	if ((r = pc_nl_open(&n->sk, CNI_ERR_INTERNAL, err)) < 0)
-		return r;
-	if ((r = rtnl_link_alloc_cache(n->sk, AF_UNSPEC, &n->links)) < 0) {
-		nl_done(n);
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "failed to list links: %s",
-				     nl_geterror(r));
-	}
-	return 0;
-}
-
-static int nl_refill(struct nl *n, cni_error **err)
-{
-	int r = nl_cache_refill(n->sk, n->links);
-	if (r < 0)
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "failed to list links: %s",
-				     nl_geterror(r));
-	return 0;
-}
-
-/* The VRF named name: 0 and *out (a reference), -CNI_ERR_NOT_FOUND, or another error. */
-static int find_vrf(struct nl *n, const char *name, struct rtnl_link **out, cni_error **err)
-{
-	struct rtnl_link *l = rtnl_link_get_by_name(n->links, name);
-	if (!l)
+	cni_error *local = NULL;
+	int r = find_link(nl, name, vrf, &local);
+	if (r == -CNI_ERR_NOT_FOUND) {
+		cni_error_free(local);
 		return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "Link not found");
-	if (!rtnl_link_is_vrf(l)) {
-		rtnl_link_put(l);
+	}
+	if (r < 0) {
+		*err = local;
+		return r;
+	}
+	if (strcmp(vrf->kind, "vrf") != 0)
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "Netlink %s is not a VRF", name);
-	}
-	*out = l;
-	return 0;
+	return cni_vrf_get_table(nl, vrf->ifindex, table, err);
 }
 
-static unsigned int vrf_table(struct rtnl_link *l)
+/* The first table id from 1 on that no VRF in the namespace uses; 0 when none is left. */
+static int free_table(cni_nl *nl, unsigned int *out, cni_error **err)
 {
-	uint32_t t = 0;
-	if (rtnl_link_vrf_get_tableid(l, &t) < 0)
-		t = 0;
-	return t;
-}
-
-/* The first table id from 1 on that no VRF in the namespace uses. */
-static unsigned int free_table(struct nl *n)
-{
-	for (unsigned int t = 1; t != 0; t++) {
-		bool used = false;
-		for (struct nl_object *o = nl_cache_get_first(n->links); o && !used;
-		     o = nl_cache_get_next(o)) {
-			struct rtnl_link *l = (struct rtnl_link *)o;
-			used = rtnl_link_is_vrf(l) && vrf_table(l) == t;
-		}
-		if (!used)
-			return t;
-	}
-	return 0;
-}
-
-static int create_vrf(struct nl *n, const char *name, unsigned int table, cni_error **err)
-{
-	struct rtnl_link *l = rtnl_link_vrf_alloc();
-	int r;
-	if (!l)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	if (!table && !(table = free_table(n))) {
-		rtnl_link_put(l);
-		return cni_error_set(
-		    err, CNI_ERR_INTERNAL, NULL,
-		    "findFreeRoutingTableID: Failed to find an available routing id");
-	}
-	rtnl_link_set_name(l, name);
-	rtnl_link_vrf_set_tableid(l, table);
-	rtnl_link_set_flags(l, IFF_UP);
-	r = rtnl_link_add(n->sk, l, NLM_F_CREATE | NLM_F_EXCL);
-	rtnl_link_put(l);
-	if (r == -NLE_OPNOTSUPP)
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
-				     "could not add VRF %s: %s (the kernel has no VRF support, "
-				     "CONFIG_NET_VRF)",
-				     name, nl_geterror(r));
+	cni_link_info *links = NULL;
+	size_t n = 0, nt = 0;
+	int r = cni_link_list(nl, &links, &n, err);
 	if (r < 0)
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "could not add VRF %s: %s", name,
-				     nl_geterror(r));
-	return nl_refill(n, err);
+		return r;
+	unsigned int *used = calloc(n ? n : 1, sizeof(*used));
+	if (!used) {
+		cni_free(links);
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(links[i].kind, "vrf") == 0 &&
+		    cni_vrf_get_table(nl, links[i].ifindex, &used[nt], NULL) == 0)
+			nt++;
+	*out = 0;
+	for (unsigned int t = 1; t != 0 && !*out; t++) {
+		bool taken = false;
+		for (size_t i = 0; i < nt && !taken; i++)
+			taken = used[i] == t;
+		if (!taken)
+			*out = t;
+	}
+	free(used);
+	cni_free(links);
+	return 0;
+}
+
+static int create_vrf(cni_nl *nl, const char *name, unsigned int table, cni_error **err)
+{
+	int r;
+	if (!table && ((r = free_table(nl, &table, err)) < 0 || !table))
+		return r < 0 ? r
+			     : cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+					     "findFreeRoutingTableID: Failed to find an available "
+					     "routing id");
+	cni_error *e = NULL;
+	if ((r = cni_vrf_add(nl, name, table, &e)) < 0) {
+		int no_vrf = cni_error_errno(e) == EOPNOTSUPP;
+		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "could not add VRF %s: %s%s", name,
+				  cni_error_msg(e),
+				  no_vrf ? " (the kernel has no VRF support, CONFIG_NET_VRF)" : "");
+		cni_error_free(e);
+	}
+	return r;
 }
 
 struct work {
@@ -178,49 +148,39 @@ struct work {
 	const char *ifname;
 };
 
-/* Every route, listed before enslaving (which removes the interface's gateway routes). */
-static int saved_routes(struct nl *n, struct nl_cache **out, cni_error **err)
+/* The routes enslaving takes away: main table, universe scope, single-path through the
+ * interface. */
+static bool route_to_move(const cni_route_snapshot *routes, size_t i)
 {
-	int r = rtnl_route_alloc_cache(n->sk, AF_UNSPEC, 0, out);
-	if (r < 0)
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "failed to list routes: %s",
-				     nl_geterror(r));
-	return 0;
-}
-
-static bool route_to_move(struct rtnl_route *rt, int ifindex)
-{
-	return rtnl_route_get_table(rt) == RT_TABLE_MAIN &&
-	       rtnl_route_get_scope(rt) == RT_SCOPE_UNIVERSE &&
-	       !(rtnl_route_get_flags(rt) & RTM_F_CLONED) && rtnl_route_get_nnexthops(rt) == 1 &&
-	       rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0)) == ifindex;
+	cni_route_spec rt = CNI_ROUTE_SPEC_INIT;
+	return cni_route_snapshot_get(routes, i, &rt) == 0 && rt.scope == RT_SCOPE_UNIVERSE;
 }
 
 static int add_in_ns(void *userdata, cni_error **err)
 {
 	const struct work *w = userdata;
 	const struct vrf_conf *c = w->conf;
-	struct nl n;
-	struct rtnl_link *vrf = NULL, *l = NULL;
-	struct nl_cache *routes = NULL;
-	cni_nl *cnl = NULL;
+	cni_link_info vrf, l;
+	cni_route_snapshot *routes = NULL;
+	cni_nl *nl = NULL;
 	cni_addr_info *before = NULL, *after = NULL;
 	size_t n_before = 0, n_after = 0;
+	unsigned int table = 0;
 	cni_error *local = NULL;
 	int r;
 
-	if ((r = nl_start(&n, err)) < 0)
+	if ((r = cni_nl_open(&nl, NULL, err)) < 0)
 		return r;
-	r = find_vrf(&n, c->vrfname, &vrf, &local);
-	if (r == 0 && c->table && vrf_table(vrf) != c->table) {
+	r = find_vrf(nl, c->vrfname, &vrf, &table, &local);
+	if (r == 0 && c->table && table != c->table) {
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 				  "VRF %s already exist with different routing table %u",
-				  c->vrfname, vrf_table(vrf));
+				  c->vrfname, table);
 		goto out;
 	}
 	if (r == -CNI_ERR_NOT_FOUND) {
-		if ((r = create_vrf(&n, c->vrfname, c->table, err)) < 0 ||
-		    (r = find_vrf(&n, c->vrfname, &vrf, err)) < 0)
+		if ((r = create_vrf(nl, c->vrfname, c->table, err)) < 0 ||
+		    (r = find_vrf(nl, c->vrfname, &vrf, &table, err)) < 0)
 			goto out;
 	} else if (r < 0) {
 		*err = local;
@@ -228,87 +188,75 @@ static int add_in_ns(void *userdata, cni_error **err)
 		goto out;
 	}
 
-	l = rtnl_link_get_by_name(n.links, w->ifname);
-	if (!l) {
+	if (find_link(nl, w->ifname, &l, NULL) < 0) {
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "could not get link by name %s",
 				  w->ifname);
 		goto out;
 	}
-	int ifindex = rtnl_link_get_ifindex(l);
-	int master = rtnl_link_get_master(l);
-	if (master) {
-		char name[IFNAMSIZ] = "?";
-		rtnl_link_i2name(n.links, master, name, sizeof(name));
+	if (l.master) {
+		cni_link_info m = CNI_LINK_INFO_INIT;
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
-				  "interface %s has already a master set: %s", w->ifname, name);
+				  "interface %s has already a master set: %s", w->ifname,
+				  cni_link_get_by_index(nl, l.master, &m, NULL) == 0 ? m.name : "?");
 		goto out;
 	}
-	if ((r = cni_nl_open(&cnl, NULL, err)) < 0 ||
-	    (r = cni_addr_list(cnl, ifindex, AF_INET6, &before, &n_before, err)) < 0 ||
-	    (r = saved_routes(&n, &routes, err)) < 0 ||
-	    (r = cni_link_set_master(cnl, ifindex, rtnl_link_get_ifindex(vrf), err)) < 0)
+	/* the routes are listed before enslaving, which removes the gateway routes */
+	if ((r = cni_addr_list(nl, l.ifindex, AF_INET6, &before, &n_before, err)) < 0 ||
+	    (r = cni_route_snapshot_take(nl, 0, 0, l.ifindex, &routes, err)) < 0 ||
+	    (r = cni_link_set_master(nl, l.ifindex, vrf.ifindex, err)) < 0)
 		goto out;
 	/* put back the IPv6 addresses the enslaving dropped */
-	if ((r = cni_addr_list(cnl, ifindex, AF_INET6, &after, &n_after, err)) < 0)
+	if ((r = cni_addr_list(nl, l.ifindex, AF_INET6, &after, &n_after, err)) < 0)
 		goto out;
 	for (size_t i = 0; i < n_before; i++) {
 		bool kept = false;
 		for (size_t j = 0; j < n_after && !kept; j++)
 			kept = cni_ip_equal(&before[i].addr.ip, &after[j].addr.ip) &&
 			       before[i].addr.prefix == after[j].addr.prefix;
-		if (!kept && (r = cni_addr_add(cnl, ifindex, &before[i].addr, 0, err)) < 0) {
+		if (!kept && (r = cni_addr_add(nl, l.ifindex, &before[i].addr, 0, err)) < 0) {
 			cni_error_prefix(*err, "could not restore address to %s @ %s", w->ifname,
 					 c->vrfname);
 			goto out;
 		}
 	}
 	/* and the gateway routes, now in the VRF's table */
-	unsigned int table = vrf_table(vrf);
-	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
-		struct rtnl_route *rt = (struct rtnl_route *)o;
-		if (!route_to_move(rt, ifindex))
+	for (size_t i = 0; i < cni_route_snapshot_count(routes); i++) {
+		if (!route_to_move(routes, i))
 			continue;
-		struct rtnl_route *copy = (struct rtnl_route *)nl_object_clone(o);
-		if (!copy) {
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-			goto out;
-		}
-		rtnl_route_set_table(copy, table);
-		int e = rtnl_route_add(n.sk, copy, NLM_F_CREATE | NLM_F_EXCL);
-		rtnl_route_put(copy);
-		if (e < 0 && e != -NLE_EXIST) {
+		cni_error *e = NULL;
+		r = cni_route_snapshot_add(nl, routes, i, table, CNI_ROUTE_F_EXCL, &e);
+		if (r < 0 && cni_error_errno(e) != EEXIST) {
 			r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "could not add route: %s",
-					  nl_geterror(e));
+					  cni_error_msg(e));
+			cni_error_free(e);
 			goto out;
 		}
+		cni_error_free(e);
 	}
 	r = 0;
 out:
 	cni_error_free(local);
 	cni_free(before);
 	cni_free(after);
-	nl_cache_free(routes);
-	cni_nl_close(cnl);
-	if (l)
-		rtnl_link_put(l);
-	if (vrf)
-		rtnl_link_put(vrf);
-	nl_done(&n);
+	cni_route_snapshot_free(routes);
+	cni_nl_close(nl);
 	return r;
 }
 
 static int del_in_ns(void *userdata, cni_error **err)
 {
 	const struct work *w = userdata;
-	struct nl n;
-	struct rtnl_link *vrf = NULL, *l = NULL;
-	cni_nl *cnl = NULL;
+	cni_link_info vrf, l;
+	cni_link_info *links = NULL;
+	size_t n = 0;
+	unsigned int table;
+	cni_nl *nl = NULL;
 	cni_error *local = NULL;
 	int r;
 
-	if ((r = nl_start(&n, err)) < 0)
+	if ((r = cni_nl_open(&nl, NULL, err)) < 0)
 		return r;
-	r = find_vrf(&n, w->conf->vrfname, &vrf, &local);
+	r = find_vrf(nl, w->conf->vrfname, &vrf, &table, &local);
 	if (r == -CNI_ERR_NOT_FOUND) {
 		r = 0; /* no VRF: nothing to undo */
 		goto out;
@@ -318,60 +266,47 @@ static int del_in_ns(void *userdata, cni_error **err)
 		local = NULL;
 		goto out;
 	}
-	int vidx = rtnl_link_get_ifindex(vrf);
-	if ((r = cni_nl_open(&cnl, NULL, err)) < 0)
-		goto out;
-	l = rtnl_link_get_by_name(n.links, w->ifname);
 	/* a missing interface (already deleted) is as good as released */
-	if (l && rtnl_link_get_master(l) == vidx &&
-	    (r = cni_link_set_master(cnl, rtnl_link_get_ifindex(l), 0, err)) < 0) {
+	if (find_link(nl, w->ifname, &l, NULL) == 0 && l.master == vrf.ifindex &&
+	    (r = cni_link_set_master(nl, l.ifindex, 0, err)) < 0) {
 		cni_error_prefix(*err, "resetMaster");
 		goto out;
 	}
-	if ((r = nl_refill(&n, err)) < 0)
+	if ((r = cni_link_list(nl, &links, &n, err)) < 0)
 		goto out;
 	bool members = false;
-	for (struct nl_object *o = nl_cache_get_first(n.links); o && !members;
-	     o = nl_cache_get_next(o))
-		members = rtnl_link_get_master((struct rtnl_link *)o) == vidx;
+	for (size_t i = 0; i < n && !members; i++)
+		members = links[i].master == vrf.ifindex;
 	if (!members)
-		r = cni_link_del(cnl, vidx, err);
+		r = cni_link_del(nl, vrf.ifindex, err);
 out:
 	cni_error_free(local);
-	cni_nl_close(cnl);
-	if (l)
-		rtnl_link_put(l);
-	if (vrf)
-		rtnl_link_put(vrf);
-	nl_done(&n);
+	cni_free(links);
+	cni_nl_close(nl);
 	return r;
 }
 
 static int check_in_ns(void *userdata, cni_error **err)
 {
 	const struct work *w = userdata;
-	struct nl n;
-	struct rtnl_link *vrf = NULL, *l = NULL;
+	cni_link_info vrf, l;
+	unsigned int table;
+	cni_nl *nl = NULL;
 	int r;
 
-	if ((r = nl_start(&n, err)) < 0)
+	if ((r = cni_nl_open(&nl, NULL, err)) < 0)
 		return r;
-	if ((r = find_vrf(&n, w->conf->vrfname, &vrf, err)) < 0) {
+	if ((r = find_vrf(nl, w->conf->vrfname, &vrf, &table, err)) < 0) {
 		if (r == -CNI_ERR_NOT_FOUND)
 			cni_error_prefix(*err, "VRF %s", w->conf->vrfname);
 		goto out;
 	}
-	l = rtnl_link_get_by_name(n.links, w->ifname);
-	if (!l || rtnl_link_get_master(l) != rtnl_link_get_ifindex(vrf))
+	if (find_link(nl, w->ifname, &l, NULL) < 0 || l.master != vrf.ifindex)
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 				  "Failed to find %s associated to vrf %s", w->ifname,
 				  w->conf->vrfname);
 out:
-	if (l)
-		rtnl_link_put(l);
-	if (vrf)
-		rtnl_link_put(vrf);
-	nl_done(&n);
+	cni_nl_close(nl);
 	return r;
 }
 
