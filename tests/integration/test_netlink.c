@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <pthread.h>
@@ -346,6 +347,221 @@ static void test_bridge_ports(void **state)
 	cni_netns_close(ns);
 }
 
+/* A feature this kernel may lack (VRF, bridge VLAN filtering on the machines' kernel):
+ * where the user-mode kernel runs the suite (CNI_TEST_REQUIRE_KERNEL_FEATURES) it must
+ * work; elsewhere the test says so and skips. */
+static bool kernel_lacks(int r, const cni_error *e, const char *what)
+{
+	if (r == 0 || cni_error_errno(e) != EOPNOTSUPP)
+		return false;
+	const char *req = getenv("CNI_TEST_REQUIRE_KERNEL_FEATURES");
+	assert_false(req && *req == '1');
+	printf("SKIP: this kernel has no %s (tested in the user-mode kernel)\n", what);
+	return true;
+}
+
+static void test_route_snapshot(void **state)
+{
+	const char *p = nstest_create();
+	cni_netns *ns = NULL;
+	cni_nl *nl = NULL;
+	cni_error *e = NULL;
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	cni_route_snapshot *s = NULL;
+
+	assert_int_equal(cni_netns_open(p, &ns, NULL), 0);
+	assert_int_equal(cni_nl_open(&nl, ns, NULL), 0);
+	assert_int_equal(cni_veth_add(nl, "eth0", "peer0", NULL, 0, NULL, NULL, NULL), 0);
+	assert_int_equal(cni_link_get(nl, "eth0", &li, NULL), 0);
+	assert_int_equal(cni_link_set_up(nl, li.ifindex, true, NULL), 0);
+	assert_int_equal(nstest_exec(p, "sh -c 'ip link set peer0 up && "
+				     "ip addr add 10.124.0.5/24 dev eth0 && "
+				     "ip route add 10.98.0.0/16 via 10.124.0.1 mtu 1300 proto static && "
+				     "ip route add 10.97.0.0/16 dev peer0'"),
+			 0);
+
+	/* main table, single-path through eth0: the subnet route and the gateway route */
+	assert_int_equal(cni_route_snapshot_take(nl, AF_INET, 0, li.ifindex, &s, &e), 0);
+	size_t n = cni_route_snapshot_count(s);
+	assert_int_equal(n, 2);
+	size_t gw = n;
+	for (size_t i = 0; i < n; i++) {
+		cni_route_spec r = CNI_ROUTE_SPEC_INIT;
+		assert_int_equal(cni_route_snapshot_get(s, i, &r), 0);
+		assert_int_equal(r.ifindex, li.ifindex);
+		assert_int_equal(r.table, RT_TABLE_MAIN);
+		if (r.has_gw)
+			gw = i;
+	}
+	assert_true(gw < n);
+	cni_route_spec bad = CNI_ROUTE_SPEC_INIT;
+	bad.version = 0; /* never initialised */
+	assert_int_equal(cni_route_snapshot_get(s, 0, &bad), -CNI_ERR_INVALID_ARG);
+	assert_int_equal(cni_route_snapshot_get(s, n, &bad), -CNI_ERR_INVALID_ARG);
+
+	/* copied whole into table 200: protocol and metrics kept */
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(cni_route_snapshot_add(nl, s, i, 200, CNI_ROUTE_F_EXCL, &e), 0);
+	char *out = ns_output(p, "ip route show table 200");
+	assert_non_null(strstr(out, "10.98.0.0/16 via 10.124.0.1 dev eth0 proto static"));
+	assert_non_null(strstr(out, "mtu 1300"));
+	assert_non_null(strstr(out, "10.124.0.0/24 dev eth0 proto kernel scope link src 10.124.0.5"));
+	assert_int_equal(cni_route_snapshot_add(nl, s, gw, 200, CNI_ROUTE_F_EXCL, &e),
+			 -CNI_ERR_SYSTEM);
+	assert_int_equal(cni_error_errno(e), EEXIST);
+	assert_non_null(strstr(cni_error_msg(e), "in table 200: File exists"));
+	cni_error_free(e);
+	e = NULL;
+	assert_int_equal(cni_route_snapshot_add(nl, s, gw, 200, CNI_ROUTE_F_REPLACE, NULL), 0);
+
+	/* deleted from main, then put back where it was */
+	assert_int_equal(cni_route_snapshot_del(nl, s, gw, NULL), 0);
+	assert_null(strstr(ns_output(p, "ip route show table main"), "10.98.0.0"));
+	assert_int_equal(cni_route_snapshot_del(nl, s, gw, &e), -CNI_ERR_NOT_FOUND);
+	cni_error_free(e);
+	e = NULL;
+	assert_int_equal(cni_route_snapshot_add(nl, s, gw, 0, 0, NULL), 0);
+	assert_non_null(strstr(ns_output(p, "ip route show table main"),
+			       "10.98.0.0/16 via 10.124.0.1 dev eth0 proto static"));
+	cni_route_snapshot_free(s);
+
+	/* every table */
+	assert_int_equal(cni_route_snapshot_take(nl, AF_INET, CNI_ROUTE_TABLE_ANY, 0, &s, NULL), 0);
+	bool t200 = false;
+	for (size_t i = 0; i < cni_route_snapshot_count(s); i++) {
+		cni_route_spec r = CNI_ROUTE_SPEC_INIT;
+		assert_int_equal(cni_route_snapshot_get(s, i, &r), 0);
+		t200 = t200 || r.table == 200;
+	}
+	assert_true(t200);
+	cni_route_snapshot_free(s);
+	cni_nl_close(nl);
+	cni_netns_close(ns);
+}
+
+static void test_traffic_control(void **state)
+{
+	const char *p = nstest_create();
+	cni_netns *ns = NULL;
+	cni_nl *nl = NULL;
+	cni_error *e = NULL;
+	cni_link_info v = CNI_LINK_INFO_INIT, ifb = CNI_LINK_INFO_INIT;
+	char *alias = NULL;
+
+	assert_int_equal(cni_netns_open(p, &ns, NULL), 0);
+	assert_int_equal(cni_nl_open(&nl, ns, NULL), 0);
+	assert_int_equal(cni_veth_add(nl, "v0", "v1", NULL, 0, NULL, NULL, NULL), 0);
+	assert_int_equal(cni_link_get(nl, "v0", &v, NULL), 0);
+	assert_int_equal(cni_ifb_add(nl, "ifb-t0", 1400, NULL), 0);
+	assert_int_equal(cni_link_get(nl, "ifb-t0", &ifb, NULL), 0);
+	assert_string_equal(ifb.kind, "ifb");
+	assert_int_equal(ifb.mtu, 1400);
+	assert_true(ifb.flags & IFF_UP);
+	assert_int_equal(cni_ifb_add(nl, "ifb-t0", 1400, &e), -CNI_ERR_SYSTEM);
+	assert_int_equal(cni_error_errno(e), EEXIST);
+	cni_error_free(e);
+	e = NULL;
+
+	/* an alias longer than cni_link_info's field comes back whole */
+	char longalias[200];
+	memset(longalias, 'a', sizeof(longalias) - 1);
+	longalias[sizeof(longalias) - 1] = '\0';
+	assert_int_equal(cni_link_set_alias(nl, ifb.ifindex, longalias, NULL), 0);
+	assert_int_equal(cni_link_get_alias(nl, ifb.ifindex, &alias, NULL), 0);
+	assert_string_equal(alias, longalias);
+	cni_free(alias);
+
+	bool found = true;
+	cni_tbf want = {125000, 390625, 28125}, have = {0, 0, 0};
+	assert_int_equal(cni_qdisc_tbf_get(nl, v.ifindex, &found, &have, NULL), 0);
+	assert_false(found);
+	assert_int_equal(cni_qdisc_tbf_add(nl, v.ifindex, &want, NULL), 0);
+	assert_int_equal(cni_qdisc_tbf_get(nl, v.ifindex, &found, &have, NULL), 0);
+	assert_true(found);
+	assert_true(have.rate == want.rate && have.limit == want.limit &&
+		    have.buffer == want.buffer);
+	assert_non_null(strstr(ns_output(p, "tc qdisc show dev v0"), "qdisc tbf 1: root"));
+	assert_int_equal(cni_qdisc_tbf_add(nl, v.ifindex, &want, &e), -CNI_ERR_SYSTEM);
+	assert_string_equal(cni_error_msg(e), "create qdisc on 'v0': File exists");
+	cni_error_free(e);
+	e = NULL;
+
+	assert_int_equal(cni_qdisc_ingress_add(nl, v.ifindex, NULL), 0);
+	assert_int_equal(cni_filter_redirect_add(nl, v.ifindex, ifb.ifindex, NULL), 0);
+	char *out = ns_output(p, "tc filter show dev v0 ingress");
+	assert_non_null(strstr(out, "u32"));
+	assert_non_null(strstr(out, "Redirect to device ifb-t0"));
+
+	assert_int_equal(cni_qdisc_del(nl, v.ifindex, true, NULL), 0);
+	assert_int_equal(cni_qdisc_del(nl, v.ifindex, false, NULL), 0);
+	assert_null(strstr(ns_output(p, "tc qdisc show dev v0"), "tbf"));
+	assert_int_equal(cni_qdisc_del(nl, v.ifindex, false, &e), -CNI_ERR_SYSTEM);
+	cni_error_free(e);
+	cni_nl_close(nl);
+	cni_netns_close(ns);
+}
+
+static void test_vrf_and_bridge_vlans(void **state)
+{
+	const char *p = nstest_create();
+	cni_netns *ns = NULL;
+	cni_nl *nl = NULL;
+	cni_error *e = NULL;
+	cni_link_info vrf = CNI_LINK_INFO_INIT, br = CNI_LINK_INFO_INIT, v = CNI_LINK_INFO_INIT;
+	unsigned int table = 0;
+
+	assert_int_equal(cni_netns_open(p, &ns, NULL), 0);
+	assert_int_equal(cni_nl_open(&nl, ns, NULL), 0);
+	int r = cni_vrf_add(nl, "vrf-t", 42, &e);
+	if (!kernel_lacks(r, e, "VRF support")) {
+		assert_int_equal(r, 0);
+		assert_int_equal(cni_link_get(nl, "vrf-t", &vrf, NULL), 0);
+		assert_string_equal(vrf.kind, "vrf");
+		assert_int_equal(cni_vrf_get_table(nl, vrf.ifindex, &table, NULL), 0);
+		assert_int_equal(table, 42);
+	}
+	cni_error_free(e);
+	e = NULL;
+
+	assert_int_equal(cni_bridge_add(nl, "br-v", 0, NULL), 0);
+	assert_int_equal(cni_link_get(nl, "br-v", &br, NULL), 0);
+	assert_int_equal(cni_vrf_get_table(nl, br.ifindex, &table, &e), -CNI_ERR_INVALID_ARG);
+	assert_string_equal(cni_error_msg(e), "link 'br-v' is not a VRF");
+	cni_error_free(e);
+	e = NULL;
+	assert_int_equal(cni_veth_add(nl, "p0", "p1", NULL, 0, NULL, NULL, NULL), 0);
+	assert_int_equal(cni_link_get(nl, "p0", &v, NULL), 0);
+	assert_int_equal(cni_link_set_master(nl, v.ifindex, br.ifindex, NULL), 0);
+	r = cni_bridge_set_vlan_filtering(nl, br.ifindex, true, &e);
+	if (!kernel_lacks(r, e, "bridge VLAN filtering")) {
+		assert_int_equal(r, 0);
+		int *vids = NULL;
+		size_t n = 0;
+		assert_int_equal(cni_bridge_vlan_add(nl, v.ifindex, 10,
+						     CNI_BRIDGE_VLAN_PVID | CNI_BRIDGE_VLAN_UNTAGGED,
+						     NULL),
+				 0);
+		assert_int_equal(cni_bridge_vlan_add(nl, v.ifindex, 20, 0, NULL), 0);
+		char *out = ns_output(p, "bridge vlan show dev p0");
+		assert_non_null(strstr(out, "10 PVID Egress Untagged"));
+		assert_non_null(strstr(out, "20"));
+		assert_int_equal(cni_bridge_vlan_list(nl, v.ifindex, &vids, &n, NULL), 0);
+		assert_int_equal(n, 3); /* 1 (the default), 10, 20 */
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(cni_bridge_vlan_del(nl, v.ifindex, vids[i], NULL), 0);
+		cni_free(vids);
+		assert_int_equal(cni_bridge_vlan_list(nl, v.ifindex, &vids, &n, NULL), 0);
+		assert_int_equal(n, 0);
+		cni_free(vids);
+	}
+	cni_error_free(e);
+	e = NULL;
+	assert_int_equal(cni_bridge_vlan_add(nl, v.ifindex, 4095, 0, &e), -CNI_ERR_INVALID_ARG);
+	cni_error_free(e);
+	cni_nl_close(nl);
+	cni_netns_close(ns);
+}
+
 struct sysctl_ctx {
 	char *value;
 };
@@ -486,6 +702,9 @@ int main(void)
 		cmocka_unit_test(test_veth_across_namespaces),
 		cmocka_unit_test(test_addresses_routes_rules),
 		cmocka_unit_test(test_bridge_ports),
+		cmocka_unit_test(test_route_snapshot),
+		cmocka_unit_test(test_traffic_control),
+		cmocka_unit_test(test_vrf_and_bridge_vlans),
 		cmocka_unit_test(test_sysctl_in_netns),
 		cmocka_unit_test(test_ipam_configure_iface),
 		cmocka_unit_test(test_filelock),
