@@ -10,6 +10,9 @@
 #include "api-internal.h"
 #include "conf-internal.h"
 #include "result-internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "json-internal.h"
 
 /* ---- config --------------------------------------------------------------------------- */
 

@@ -3,6 +3,9 @@
 #include <strings.h>
 
 #include "internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "json-internal.h"
 
 struct cni_args {
 	size_t n;

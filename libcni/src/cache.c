@@ -13,6 +13,10 @@
 
 #include "api-internal.h"
 #include "result-internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "file-internal.h"
+#include "json-internal.h"
 
 #define CACHE_KIND_V1 "cniCacheV1"
 

@@ -11,6 +11,7 @@
  */
 
 #include "internal.h"
+#include "json-internal.h"
 
 /* Borrowed parsed object of the config's bytes. Do not modify it: json_deep_copy() first. */
 json_t *cni_conf_json(const cni_conf *c);

@@ -19,6 +19,10 @@
 #include <sys/stat.h>
 
 #include "conf-internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "file-internal.h"
+#include "json-internal.h"
 
 struct cni_conf {
 	char *bytes;

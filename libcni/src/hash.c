@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "buf-internal.h"
+#include "json-internal.h"
 
 #define SHA512_BLOCK  128
 #define SHA512_DIGEST 64

@@ -11,6 +11,10 @@
 #include "inproc-internal.h"
 #include "internal.h"
 #include "spawn-internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "file-internal.h"
+#include "json-internal.h"
 
 #include <limits.h>
 #include <signal.h>

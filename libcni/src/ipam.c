@@ -3,6 +3,8 @@
 #include <linux/rtnetlink.h>
 
 #include "internal.h"
+#include "error-internal.h"
+#include "json-internal.h"
 
 static int ipam_type(const char *conf, size_t len, char **out, cni_error **err)
 {

@@ -32,6 +32,10 @@
 
 #include "internal.h"
 #include "nft-dl.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "file-internal.h"
+#include "json-internal.h"
 
 extern char **environ;
 

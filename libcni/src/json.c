@@ -4,6 +4,8 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "buf-internal.h"
+#include "json-internal.h"
 
 int cni_json_parse_object(const char *data, size_t len, const char *what, json_t **out,
 			  cni_error **err)
@@ -301,6 +303,36 @@ char *cni_json_marshal_go(const json_t *j)
 {
 	cni_buf b = CNI_BUF_INIT;
 	if (!j || cni_json_append_go(&b, j, CNI_GOJSON_SORTED | CNI_GOJSON_FLOAT64) < 0) {
+		cni_buf_free(&b);
+		return NULL;
+	}
+	return cni_buf_steal(&b);
+}
+
+int cni_buf_go_quote(cni_buf *b, const char *s)
+{
+	int r = cni_buf_puts(b, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; r == 0 && *p; p++) {
+		switch (*p) {
+		case '"': r = cni_buf_puts(b, "\\\""); break;
+		case '\\': r = cni_buf_puts(b, "\\\\"); break;
+		case '\n': r = cni_buf_puts(b, "\\n"); break;
+		case '\r': r = cni_buf_puts(b, "\\r"); break;
+		case '\t': r = cni_buf_puts(b, "\\t"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				r = cni_buf_printf(b, "\\x%02x", *p);
+			else
+				r = cni_buf_append(b, (const char *)p, 1);
+		}
+	}
+	return r ? r : cni_buf_puts(b, "\"");
+}
+
+char *cni_go_quote(const char *s)
+{
+	cni_buf b = CNI_BUF_INIT;
+	if (cni_buf_go_quote(&b, s) < 0) {
 		cni_buf_free(&b);
 		return NULL;
 	}

@@ -3,6 +3,7 @@
 #include <sys/file.h>
 
 #include "internal.h"
+#include "error-internal.h"
 
 struct cni_filelock {
 	int fd;

@@ -27,6 +27,9 @@
 #include "internal.h"
 #include "nft-dl.h"
 #include "spawn-internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "file-internal.h"
 
 /* Tools live in sbin, which a runtime's PATH does not always contain: after $PATH. */
 #define TOOL_DIRS "/usr/sbin:/sbin:/usr/bin:/bin:/usr/local/sbin"

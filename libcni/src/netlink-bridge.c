@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "netlink-internal.h"
+#include "error-internal.h"
 
 #define VLAN_MAX 4094
 

@@ -20,6 +20,7 @@
 #include <netlink/attr.h>
 
 #include "netlink-internal.h"
+#include "error-internal.h"
 
 #define HANDLE_ROOT_TBF 0x10000u    /* 1: */
 #define HANDLE_INGRESS	0xffff0000u /* ffff: */

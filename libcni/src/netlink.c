@@ -22,6 +22,8 @@
 #include <sys/random.h>
 
 #include "netlink-internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
 
 /*
  * libnl expects answers in step with its own count, which a failed request leaves behind

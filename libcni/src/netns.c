@@ -15,6 +15,7 @@
 #endif
 
 #include "internal.h"
+#include "error-internal.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673

@@ -6,6 +6,9 @@
 #include <sys/wait.h>
 
 #include "nft-dl.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "file-internal.h"
 
 extern char **environ;
 

@@ -19,6 +19,9 @@
 #include "conf-internal.h"
 #include "internal.h"
 #include "result-internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "json-internal.h"
 
 enum family {
 	FAM_020, /* 0.1.0, 0.2.0 */

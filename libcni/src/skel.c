@@ -16,6 +16,8 @@
 
 #include "skel-internal.h"
 #include "inproc-internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
 
 enum {
 	VERB_ADD = 1 << 0,

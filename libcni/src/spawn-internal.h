@@ -8,6 +8,7 @@
  */
 
 #include "internal.h"
+#include "buf-internal.h"
 
 /* How the child's run ended (its wait status is in cni_spawn_result.status). */
 enum cni_spawn_end {

@@ -10,6 +10,7 @@
  * sizes. Nothing here is global: each call owns its pipes, buffers and child.
  */
 #include "spawn-internal.h"
+#include "buf-internal.h"
 
 #include <fcntl.h>
 #include <limits.h>

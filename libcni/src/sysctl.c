@@ -2,6 +2,9 @@
 #include <fcntl.h>
 
 #include "internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "file-internal.h"
 
 /* "/proc/sys/" + name with the reference's separator rule applied. */
 static int sysctl_path(const char *name, char **out, cni_error **err)

@@ -3,6 +3,9 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "buf-internal.h"
+#include "error-internal.h"
+#include "json-internal.h"
 
 static const char *const all_versions[] = {"0.1.0", "0.2.0", "0.3.0", "0.3.1",
 					   "0.4.0", "1.0.0", "1.1.0", NULL};
@@ -277,4 +280,9 @@ int cni_version_check(const char *config_version, const cni_plugin_info *info, c
 	r = cni_error_set(err, CNI_ERR_INCOMPATIBLE_CNI_VERSION, b.data, "incompatible CNI versions");
 	cni_buf_free(&b);
 	return r;
+}
+
+const char *cni_library_version(void)
+{
+	return LIBCNI_C_VERSION;
 }

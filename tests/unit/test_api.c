@@ -17,6 +17,9 @@
 
 #include "api-internal.h"
 #include "conf-internal.h"
+#include "buf-internal.h"
+#include "file-internal.h"
+#include "json-internal.h"
 
 #define PLUGIN "cni-test-plugin"
 

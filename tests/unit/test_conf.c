@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include "conf-internal.h"
+#include "buf-internal.h"
+#include "json-internal.h"
 
 #define CONF_DATA CNI_TEST_DATA_DIR "/conf"
 

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "error-internal.h"
+#include "json-internal.h"
 
 static void test_set_returns_negative_code(void **state)
 {

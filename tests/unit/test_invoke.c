@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "buf-internal.h"
+#include "file-internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>

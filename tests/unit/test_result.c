@@ -10,6 +10,8 @@
 
 #include "internal.h"
 #include "result-internal.h"
+#include "buf-internal.h"
+#include "file-internal.h"
 
 #define RESULT_DATA CNI_TEST_DATA_DIR "/result"
 

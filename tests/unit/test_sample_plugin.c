@@ -17,6 +17,9 @@
 #include <sys/wait.h>
 
 #include "internal.h"
+#include "buf-internal.h"
+#include "file-internal.h"
+#include "json-internal.h"
 
 #define SAMPLE CNI_PLUGINS_BIN_DIR "/sample"
 

@@ -26,6 +26,9 @@
 #include <sys/wait.h>
 
 #include "skel-internal.h"
+#include "buf-internal.h"
+#include "file-internal.h"
+#include "json-internal.h"
 
 #define ABOUT "CNI skel-test plugin v0"
 

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The library's side of cni_error (error.c). Never installed. */
+#ifndef CNI_ERROR_INTERNAL_H
+#define CNI_ERROR_INTERNAL_H
+
+#include "internal.h"
+
+/* Fail with -CNI_ERR_NOMEM, setting *err when possible. */
+int cni_oom(cni_error **err);
+/*
+ * Errors read from a plugin's error JSON carry the plugin's own code, which may be
+ * anything from 100 up, the library's range included: such an error is "foreign", and
+ * its code is printed as it is (cni_error_spec_code), never turned into 999.
+ */
+void cni_error_set_foreign(cni_error *e);
+/* What a function failing with e returns: -code, except that a foreign code in the
+ * library's range (it would read as, say, -CNI_ERR_NOT_FOUND) or 0 (the reference's
+ * ErrUnknown) returns -CNI_ERR_EXEC, and a library error with code 0 -CNI_ERR_INTERNAL. */
+int cni_error_return_code(const cni_error *e);
+
+static inline void cni_error_freep(cni_error **p)
+{
+	cni_error_free(*p);
+}
+#define _cleanup_error_ _cleanup_(cni_error_freep)
+
+#endif
