@@ -13,6 +13,7 @@
 #include "buf-internal.h"
 #include "error-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 /* ---- config --------------------------------------------------------------------------- */
 

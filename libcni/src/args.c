@@ -6,6 +6,7 @@
 #include "buf-internal.h"
 #include "error-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 struct cni_args {
 	size_t n;

@@ -24,7 +24,10 @@ typedef struct cni_buf {
 	size_t len;
 	size_t cap;
 } cni_buf;
-#define CNI_BUF_INIT {NULL, 0, 0}
+#define CNI_BUF_INIT                                                                               \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 int cni_buf_append(cni_buf *b, const char *data, size_t len);
 int cni_buf_puts(cni_buf *b, const char *s);
 int cni_buf_printf(cni_buf *b, const char *fmt, ...) CNI_PRINTF(2, 3);

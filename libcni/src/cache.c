@@ -17,6 +17,7 @@
 #include "error-internal.h"
 #include "file-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 #define CACHE_KIND_V1 "cniCacheV1"
 

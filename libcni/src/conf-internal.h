@@ -25,18 +25,4 @@ json_t *cni_conflist_json(const cni_conflist *l);
  */
 int cni_conf_from_json_t(cni_conf **out, json_t *obj, cni_error **err);
 
-/*
- * New text: j encoded as Go's encoding/json encodes the interface{} values it decoded
- * (objects with sorted keys, compact, numbers as float64, <>& U+2028 U+2029 escaped).
- * NULL on allocation failure or a non-finite number.
- */
-/* cni_json_marshal_go() lives in json.c (internal.h). */
-
-/* The JSON kind Go's UnmarshalTypeError names ("object", "number", "null"...). */
-const char *cni_json_go_kind(const json_t *v);
-
-/* Parse any JSON value the way conf.c does (numbers as reals). NULL + *err on failure. */
-int cni_json_parse_go(const char *data, size_t len, const char *what, json_t **out,
-		      cni_error **err);
-
 #endif

@@ -23,6 +23,7 @@
 #include "error-internal.h"
 #include "file-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 struct cni_conf {
 	char *bytes;
@@ -91,80 +92,6 @@ static int CNI_PRINTF(5, 6) error_wrap(cni_error **err, int r, const cni_error *
 	return cni_error_set(err, cni_error_code(e), d, "%s", cni_error_msg(e));
 }
 
-/* Go's strerror texts are the C library's with a lower-case first letter. */
-static char *go_strerror(int e)
-{
-	char *s = strdup(strerror(e));
-	if (s && s[0] && isupper((unsigned char)s[0]) && !isupper((unsigned char)s[1]))
-		s[0] = (char)tolower((unsigned char)s[0]);
-	return s;
-}
-
-/* %T of the value Go decoded into an interface{}. */
-static const char *go_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "map[string]interface {}";
-	case JSON_ARRAY:
-		return "[]interface {}";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "float64";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "<nil>";
-	}
-}
-
-const char *cni_json_go_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "null";
-	}
-}
-
-/* ---- Go-compatible JSON ------------------------------------------------------------- */
-
-int cni_json_parse_go(const char *data, size_t len, const char *what, json_t **out, cni_error **err)
-{
-	json_error_t jerr;
-	size_t i = 0;
-
-	if (!data)
-		len = 0;
-	while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
-		i++;
-	if (i == len)
-		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				     "%s: unexpected end of JSON input", what);
-	/* Go decodes numbers into float64 and accepts duplicate keys (the last one wins). */
-	json_t *j = json_loadb(data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
-	if (!j)
-		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				     "%s: %s (line %d, column %d)", what, jerr.text, jerr.line,
-				     jerr.column);
-	*out = j;
-	return 0;
-}
-
 /*
  * Parse data into a Go struct or map of type go_type: null leaves it empty (an empty
  * object here), any other non-object is Go's UnmarshalTypeError.
@@ -183,9 +110,8 @@ static int parse_go_object(const char *data, size_t len, const char *what, const
 			return cni_oom(err);
 	}
 	if (!json_is_object(j)) {
-		r = cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				  "%s: json: cannot unmarshal %s into Go value of type %s", what,
-				  cni_json_go_kind(j), go_type);
+		r = cni_go_unmarshal_error(err, what, cni_json_go_kind(j), "value of type %s",
+					   go_type);
 		json_decref(j);
 		return r;
 	}
@@ -195,33 +121,11 @@ static int parse_go_object(const char *data, size_t len, const char *what, const
 
 /* ---- one plugin config -------------------------------------------------------------- */
 
-/*
- * The value Go's struct decoding gives field name: the last key matching it
- * case-insensitively whose value is not null (null leaves a field as it was).
- */
-static json_t *go_field(const json_t *obj, const char *name)
-{
-	const char *key;
-	json_t *v, *found = NULL;
-
-	if (!json_is_object(obj))
-		return NULL;
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		if (!json_is_null(v) && strcasecmp(key, name) == 0)
-			found = v;
-	}
-	return found;
-}
-
 static int type_error(cni_error **err, const json_t *v, const char *strct, const char *field,
 		      const char *type)
 {
-	return cni_error_set(
-	    err, CNI_ERR_DECODING_FAILURE, NULL,
-	    "error parsing configuration: json: cannot unmarshal %s into Go struct "
-	    "field %s.%s of type %s",
-	    cni_json_go_kind(v), strct, field, type);
+	return cni_go_unmarshal_error(err, "error parsing configuration", cni_json_go_kind(v),
+				      "struct field %s.%s of type %s", strct, field, type);
 }
 
 static int check_string(const json_t *v, const char *strct, const char *field, cni_error **err)
@@ -416,7 +320,7 @@ static const struct field_check plugin_conf_fields[] = {
 
 static const char *go_field_string(const json_t *obj, const char *name)
 {
-	json_t *v = go_field(obj, name);
+	json_t *v = cni_json_go_member(obj, name, true);
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
@@ -447,7 +351,7 @@ static int conf_new_take(cni_conf **out, char *data, size_t len, cni_error **err
 	c->type = type;
 	c->name = go_field_string(c->obj, "name");
 	c->cni_version = strempty(go_field_string(c->obj, "cniVersion"));
-	c->ipam_type = go_field_string(go_field(c->obj, "ipam"), "type");
+	c->ipam_type = go_field_string(cni_json_go_member(c->obj, "ipam", true), "type");
 	*out = c;
 	return 0;
 }
@@ -554,7 +458,7 @@ bool cni_conf_has_capability(const cni_conf *c, const char *name)
 {
 	if (!c || !name)
 		return false;
-	return json_is_true(json_object_get(go_field(c->obj, "capabilities"), name));
+	return json_is_true(json_object_get(cni_json_go_member(c->obj, "capabilities", true), name));
 }
 
 int cni_conf_capabilities(const cni_conf *c, char ***out, cni_error **err)
@@ -568,7 +472,7 @@ int cni_conf_capabilities(const cni_conf *c, char ***out, cni_error **err)
 	_cleanup_strv_ char **names = calloc(1, sizeof(char *));
 	if (!names)
 		return cni_oom(err);
-	json_object_foreach(go_field(c->obj, "capabilities"), key, v)
+	json_object_foreach(cni_json_go_member(c->obj, "capabilities", true), key, v)
 	{
 		if (json_is_true(v) && cni_strv_push(&names, key) < 0)
 			return cni_oom(err);
@@ -735,7 +639,7 @@ int cni_conf_prev_result(const cni_conf *c, cni_result **out, cni_error **err)
 	if (!c || !out)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_conf_prev_result: invalid arguments");
-	json_t *raw = go_field(c->obj, "prevResult");
+	json_t *raw = cni_json_go_member(c->obj, "prevResult", true);
 	if (!raw) {
 		*out = NULL;
 		return 0;
@@ -776,11 +680,9 @@ int cni_conf_prev_result(const cni_conf *c, cni_result **out, cni_error **err)
 		if (json_is_null(v))
 			continue;
 		if (!json_is_string(v))
-			return cni_error_set(
-			    err, CNI_ERR_DECODING_FAILURE, NULL,
-			    "could not parse prevResult: json: cannot unmarshal %s "
-			    "into Go struct field Result.cniVersion of type string",
-			    cni_json_go_kind(v));
+			return cni_go_unmarshal_error(
+			    err, "could not parse prevResult", cni_json_go_kind(v),
+			    "struct field Result.cniVersion of type string");
 		ver = json_string_value(v);
 	}
 	bool ok = false;
@@ -833,7 +735,7 @@ int cni_conf_valid_attachments(const cni_conf *c, size_t *count, bool *present, 
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_conf_valid_attachments: invalid arguments");
 	/* the shape was checked when the config was parsed */
-	json_t *v = go_field(c->obj, VALID_ATTACHMENTS);
+	json_t *v = cni_json_go_member(c->obj, VALID_ATTACHMENTS, true);
 	*count = json_array_size(v);
 	if (present)
 		*present = v != NULL;
@@ -842,7 +744,7 @@ int cni_conf_valid_attachments(const cni_conf *c, size_t *count, bool *present, 
 
 static const char *attachment_field(const cni_conf *c, size_t i, const char *name)
 {
-	json_t *a = c ? json_array_get(go_field(c->obj, VALID_ATTACHMENTS), i) : NULL;
+	json_t *a = c ? json_array_get(cni_json_go_member(c->obj, VALID_ATTACHMENTS, true), i) : NULL;
 	if (!a)
 		return NULL;
 	/* a missing member is Go's zero value */
@@ -918,7 +820,7 @@ static int list_read_bool(const json_t *obj, const char *key, bool *out, cni_err
 	}
 	if (!json_is_string(v))
 		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				     LIST_ERR ": invalid type %s for %s", go_type_name(v), key);
+				     LIST_ERR ": invalid type %s for %s", cni_json_go_type_name(v), key);
 	_cleanup_free_ char *s = strdup(json_string_value(v));
 	if (!s)
 		return cni_oom(err);
@@ -957,7 +859,7 @@ static int list_select_version(const json_t *obj, const char **version, cni_erro
 				return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 						     LIST_ERR
 						     ": invalid type for cniVersions index %zu: %s",
-						     i, go_type_name(jv));
+						     i, cni_json_go_type_name(jv));
 			v = json_string_value(jv);
 			if (cni_version_compare(v, CNI_SPEC_VERSION, &cmp, &e) < 0)
 				return error_wrap(
@@ -1010,14 +912,14 @@ static int list_new_take(cni_conflist **out, char *data, size_t len, cni_error *
 				     LIST_ERR ": no name");
 	if (!json_is_string(v))
 		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				     LIST_ERR ": invalid name type %s", go_type_name(v));
+				     LIST_ERR ": invalid name type %s", cni_json_go_type_name(v));
 	const char *name = json_string_value(v);
 
 	const char *version = "";
 	v = json_object_get(j, "cniVersion");
 	if (v && !json_is_string(v))
 		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				     LIST_ERR ": invalid cniVersion type %s", go_type_name(v));
+				     LIST_ERR ": invalid cniVersion type %s", cni_json_go_type_name(v));
 	if (v)
 		version = json_string_value(v);
 	r = list_select_version(j, &version, err);
@@ -1042,7 +944,7 @@ static int list_new_take(cni_conflist **out, char *data, size_t len, cni_error *
 				     ": `loadOnlyInlinedPlugins` is true, and no 'plugins' key");
 	if (plugins && !json_is_array(plugins))
 		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				     LIST_ERR ": invalid 'plugins' type %s", go_type_name(plugins));
+				     LIST_ERR ": invalid 'plugins' type %s", cni_json_go_type_name(plugins));
 	if (plugins && json_array_size(plugins) == 0)
 		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 				     LIST_ERR ": no plugins in list");
@@ -1348,7 +1250,7 @@ int cni_conf_files(const char *dir, const char *const *exts, char ***out, cni_er
 			*out = TAKE_PTR(names);
 			return 0;
 		}
-		_cleanup_free_ char *msg = go_strerror(e);
+		_cleanup_free_ char *msg = cni_go_strerror(e);
 		return cni_error_set(err, CNI_ERR_IO_FAILURE, dir, "open %s: %s", dir,
 				     strempty(msg));
 	}
@@ -1363,7 +1265,7 @@ int cni_conf_files(const char *dir, const char *const *exts, char ***out, cni_er
 		de = readdir(d);
 		if (!de) {
 			if (errno) {
-				_cleanup_free_ char *msg = go_strerror(errno);
+				_cleanup_free_ char *msg = cni_go_strerror(errno);
 				return cni_error_set(err, CNI_ERR_IO_FAILURE, dir,
 						     "readdirent %s: %s", dir, strempty(msg));
 			}
@@ -1422,48 +1324,6 @@ bool cni_valid_name(const char *name)
 	return true;
 }
 
-/* Next rune of a UTF-8 string as Go decodes it (invalid bytes give U+FFFD, length 1). */
-static uint32_t utf8_next(const unsigned char *s, size_t *len)
-{
-	uint32_t c = s[0];
-	size_t n;
-	uint32_t min;
-	unsigned char lo = 0x80, hi = 0xBF;
-
-	*len = 1;
-	if (c < 0x80)
-		return c;
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		c &= 0x1F;
-		min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		lo = c == 0xE0 ? 0xA0 : 0x80;
-		hi = c == 0xED ? 0x9F : 0xBF;
-		c &= 0x0F;
-		min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		lo = c == 0xF0 ? 0x90 : 0x80;
-		hi = c == 0xF4 ? 0x8F : 0xBF;
-		c &= 0x07;
-		min = 0x10000;
-	} else {
-		return 0xFFFD;
-	}
-	for (size_t i = 1; i < n; i++) {
-		unsigned char b = s[i];
-		if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF))
-			return 0xFFFD;
-		c = c << 6 | (b & 0x3F);
-	}
-	if (c < min)
-		return 0xFFFD;
-	*len = n;
-	return c;
-}
-
 /* unicode.IsSpace */
 static bool go_is_space(uint32_t r)
 {
@@ -1502,7 +1362,7 @@ int cni_validate_ifname(const char *ifname, cni_error **err)
 		return cni_error_set(err, CNI_ERR_INVALID_ENVIRONMENT_VARIABLES, NULL,
 				     "interface name is . or ..");
 	for (size_t i = 0, n; i < len; i += n) {
-		uint32_t r = utf8_next((const unsigned char *)ifname + i, &n);
+		uint32_t r = cni_utf8_decode((const unsigned char *)ifname + i, len - i, &n);
 		if (r == '/' || r == ':' || go_is_space(r))
 			return cni_error_set(
 			    err, CNI_ERR_INVALID_ENVIRONMENT_VARIABLES, NULL,

@@ -5,6 +5,7 @@
 #include "error-internal.h"
 #include "json-internal.h"
 #include "buf-internal.h"
+#include "gojson-internal.h"
 
 /* "    \"key\": " + Go-escaped string value */
 static int put_member(cni_buf *b, bool *first, const char *key, const char *val)

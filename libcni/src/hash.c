@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "buf-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 #define SHA512_BLOCK  128
 #define SHA512_DIGEST 64

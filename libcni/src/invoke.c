@@ -15,6 +15,7 @@
 #include "error-internal.h"
 #include "file-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 #include <limits.h>
 #include <signal.h>

@@ -36,6 +36,7 @@
 #include "error-internal.h"
 #include "file-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 extern char **environ;
 

@@ -56,7 +56,8 @@ static int vlan_op(cni_nl *nl, int cmd, int ifindex, int vid, uint16_t flags, cn
 	if (nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    !(spec = nla_nest_start(m, IFLA_AF_SPEC)) ||
 	    nla_put_u16(m, IFLA_BRIDGE_FLAGS, BRIDGE_FLAGS_MASTER) < 0 ||
-	    nla_put(m, IFLA_BRIDGE_VLAN_INFO, sizeof(info), &info) < 0 || nla_nest_end(m, spec) < 0) {
+	    nla_put(m, IFLA_BRIDGE_VLAN_INFO, sizeof(info), &info) < 0 ||
+	    nla_nest_end(m, spec) < 0) {
 		nlmsg_free(m);
 		return cni_oom(err);
 	}

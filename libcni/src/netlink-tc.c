@@ -78,8 +78,9 @@ int cni_ifb_add(cni_nl *nl, const char *name, unsigned int mtu, cni_error **err)
 				     strempty(name));
 	}
 	if (nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(m, IFLA_IFNAME, name) < 0 || (mtu && nla_put_u32(m, IFLA_MTU, mtu) < 0) ||
-	    nla_put_u32(m, IFLA_TXQLEN, 0) < 0 || !(li = nla_nest_start(m, IFLA_LINKINFO)) ||
+	    nla_put_string(m, IFLA_IFNAME, name) < 0 ||
+	    (mtu && nla_put_u32(m, IFLA_MTU, mtu) < 0) || nla_put_u32(m, IFLA_TXQLEN, 0) < 0 ||
+	    !(li = nla_nest_start(m, IFLA_LINKINFO)) ||
 	    nla_put_string(m, IFLA_INFO_KIND, "ifb") < 0 || nla_nest_end(m, li) < 0)
 		return msg_oom(m, err);
 	int r = cni_nl_talk(nl, m, NULL, NULL);
@@ -92,8 +93,8 @@ int cni_qdisc_tbf_add(cni_nl *nl, int ifindex, const cni_tbf *tbf, cni_error **e
 {
 	struct tc_tbf_qopt q;
 	struct nlattr *opts;
-	struct nl_msg *m = tc_msg(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, HANDLE_ROOT_TBF,
-				  TC_H_ROOT, 0);
+	struct nl_msg *m =
+	    tc_msg(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, HANDLE_ROOT_TBF, TC_H_ROOT, 0);
 	if (!m)
 		return cni_oom(err);
 	/* rates from 4 GiB/s on travel in TCA_TBF_RATE64 */
@@ -124,8 +125,9 @@ int cni_qdisc_ingress_add(cni_nl *nl, int ifindex, cni_error **err)
 
 int cni_qdisc_del(cni_nl *nl, int ifindex, bool ingress, cni_error **err)
 {
-	struct nl_msg *m = ingress ? tc_msg(RTM_DELQDISC, 0, ifindex, HANDLE_INGRESS, TC_H_INGRESS, 0)
-				   : tc_msg(RTM_DELQDISC, 0, ifindex, HANDLE_ROOT_TBF, TC_H_ROOT, 0);
+	struct nl_msg *m = ingress
+			       ? tc_msg(RTM_DELQDISC, 0, ifindex, HANDLE_INGRESS, TC_H_INGRESS, 0)
+			       : tc_msg(RTM_DELQDISC, 0, ifindex, HANDLE_ROOT_TBF, TC_H_ROOT, 0);
 	if (!m)
 		return cni_oom(err);
 	return tc_send(nl, m, ifindex, ingress ? "delete ingress qdisc" : "delete qdisc", err);
@@ -190,7 +192,8 @@ static int on_qdisc(struct nlmsghdr *h, void *arg)
 {
 	struct tbf_dump *d = arg;
 	struct nlattr *tb[TCA_MAX + 1], *opt[TCA_TBF_MAX + 1];
-	if (h->nlmsg_type != RTM_NEWQDISC || nlmsg_parse(h, sizeof(struct tcmsg), tb, TCA_MAX, NULL) < 0)
+	if (h->nlmsg_type != RTM_NEWQDISC ||
+	    nlmsg_parse(h, sizeof(struct tcmsg), tb, TCA_MAX, NULL) < 0)
 		return 0;
 	struct tcmsg *tcm = nlmsg_data(h);
 	if (tcm->tcm_ifindex != d->ifindex || tcm->tcm_parent != TC_H_ROOT || !tb[TCA_KIND] ||

@@ -22,6 +22,7 @@
 #include "buf-internal.h"
 #include "error-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 enum family {
 	FAM_020, /* 0.1.0, 0.2.0 */
@@ -751,21 +752,6 @@ int cni_result_convert(cni_result **out, const cni_result *r, const char *versio
 
 /* ---- decoding --------------------------------------------------------------------- */
 
-/*
- * The member Go's decoder would end up using: names match case-insensitively and a later
- * member overrides an earlier one.
- */
-static json_t *member(const json_t *obj, const char *name)
-{
-	const char *key;
-	json_t *v, *found = NULL;
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		if (strcasecmp(key, name) == 0)
-			found = v;
-	}
-	return found;
-}
 
 static int type_error(cni_error **err, const char *path, const char *want, const json_t *j)
 {
@@ -780,7 +766,7 @@ static int type_error(cni_error **err, const char *path, const char *want, const
 static int dec_string(const json_t *obj, const char *name, const char *path, bool keep_empty,
 		      char **out, cni_error **err)
 {
-	json_t *v = member(obj, name);
+	json_t *v = cni_json_go_member(obj, name, false);
 	*out = NULL;
 	if (!v || json_is_null(v))
 		return keep_empty ? (*out = strdup("")) ? 0 : cni_oom(err) : 0;
@@ -795,7 +781,7 @@ static int dec_string(const json_t *obj, const char *name, const char *path, boo
 static int dec_int(const json_t *obj, const char *name, const char *path, int *out, bool *present,
 		   cni_error **err)
 {
-	json_t *v = member(obj, name);
+	json_t *v = cni_json_go_member(obj, name, false);
 	*out = 0;
 	if (present)
 		*present = false;
@@ -816,7 +802,7 @@ static int dec_int(const json_t *obj, const char *name, const char *path, int *o
 static int dec_strv(const json_t *obj, const char *name, const char *path, char ***out,
 		    cni_error **err)
 {
-	json_t *v = member(obj, name), *e;
+	json_t *v = cni_json_go_member(obj, name, false), *e;
 	_cleanup_strv_ char **sv = NULL;
 	size_t i;
 	char epath[128];
@@ -842,7 +828,7 @@ static int dec_strv(const json_t *obj, const char *name, const char *path, char 
 static int dec_cidr(const json_t *obj, const char *name, const char *path, struct cidr *out,
 		    cni_error **err)
 {
-	json_t *v = member(obj, name);
+	json_t *v = cni_json_go_member(obj, name, false);
 	if (!v)
 		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
 				     "%s: missing CIDR address", path);
@@ -861,7 +847,7 @@ static int dec_cidr(const json_t *obj, const char *name, const char *path, struc
 static int dec_addr(const json_t *obj, const char *name, const char *path, struct addr *out,
 		    cni_error **err)
 {
-	json_t *v = member(obj, name);
+	json_t *v = cni_json_go_member(obj, name, false);
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
@@ -879,7 +865,7 @@ static int dec_addr(const json_t *obj, const char *name, const char *path, struc
 static int dec_array(const json_t *obj, const char *name, const char *path, json_t **arr,
 		     cni_error **err)
 {
-	json_t *v = member(obj, name);
+	json_t *v = cni_json_go_member(obj, name, false);
 	*arr = NULL;
 	if (!v || json_is_null(v))
 		return 0;
@@ -932,7 +918,7 @@ static int dec_routes(cni_result *res, const json_t *obj, const char *path, int 
 
 static int dec_dns(cni_result *res, const json_t *obj, cni_error **err)
 {
-	json_t *v = member(obj, "dns");
+	json_t *v = cni_json_go_member(obj, "dns", false);
 	int r;
 	if (!v || json_is_null(v))
 		return 0;
@@ -961,7 +947,7 @@ static int dec_020(cni_result *res, const json_t *j, cni_error **err)
 	int r;
 	for (int s = 0; s < 2; s++) {
 		char p[32];
-		json_t *v = member(j, slots[s]);
+		json_t *v = cni_json_go_member(j, slots[s], false);
 		if (!v || json_is_null(v))
 			continue;
 		if (!json_is_object(v))
@@ -1246,112 +1232,6 @@ json_t *cni_result_to_json_t(const cni_result *r)
 	return TAKE_PTR(top);
 }
 
-/* A string as Go's encoding/json writes it: HTML-safe, \u00xx for other controls. */
-static int go_string(cni_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	int r = cni_buf_puts(b, "\"");
-	for (const unsigned char *p = (const unsigned char *)s; r == 0 && *p; p++) {
-		unsigned char c = *p;
-		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
-			r = cni_buf_append(b, e, 2);
-		} else if (c == '\n') {
-			r = cni_buf_puts(b, "\\n");
-		} else if (c == '\r') {
-			r = cni_buf_puts(b, "\\r");
-		} else if (c == '\t') {
-			r = cni_buf_puts(b, "\\t");
-		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-			r = cni_buf_append(b, e, 6);
-		} else if (c == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
-			/* U+2028 and U+2029 break JavaScript; Go escapes them */
-			r = cni_buf_puts(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
-			p += 2;
-		} else {
-			r = cni_buf_append(b, (const char *)p, 1);
-		}
-	}
-	return r ? r : cni_buf_puts(b, "\"");
-}
-
-static int indent(cni_buf *b, int depth)
-{
-	int r = cni_buf_puts(b, "\n");
-	for (int i = 0; r == 0 && i < depth; i++)
-		r = cni_buf_puts(b, "    ");
-	return r;
-}
-
-/* json.MarshalIndent(v, "", "    "); sorted = keys in byte order (a Go map). */
-static int go_indent(cni_buf *b, const json_t *j, int depth, bool sorted)
-{
-	int r = 0;
-	switch (json_typeof(j)) {
-	case JSON_OBJECT: {
-		size_t n = json_object_size(j), k = 0;
-		if (n == 0)
-			return cni_buf_puts(b, "{}");
-		_cleanup_free_ const char **keys = calloc(n, sizeof(*keys));
-		const char *key;
-		json_t *v;
-		if (!keys)
-			return -CNI_ERR_NOMEM;
-		json_object_foreach((json_t *)j, key, v)
-		{
-			keys[k++] = key;
-		}
-		if (sorted)
-			qsort(keys, n, sizeof(*keys), cni_strcmp_ptr);
-		r = cni_buf_puts(b, "{");
-		for (k = 0; r == 0 && k < n; k++) {
-			if (k > 0)
-				r = cni_buf_puts(b, ",");
-			if (r == 0)
-				r = indent(b, depth + 1);
-			if (r == 0)
-				r = go_string(b, keys[k]);
-			if (r == 0)
-				r = cni_buf_puts(b, ": ");
-			if (r == 0)
-				r = go_indent(b, json_object_get(j, keys[k]), depth + 1, sorted);
-		}
-		if (r == 0)
-			r = indent(b, depth);
-		return r ? r : cni_buf_puts(b, "}");
-	}
-	case JSON_ARRAY: {
-		size_t n = json_array_size(j);
-		if (n == 0)
-			return cni_buf_puts(b, "[]");
-		r = cni_buf_puts(b, "[");
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			if (i > 0)
-				r = cni_buf_puts(b, ",");
-			if (r == 0)
-				r = indent(b, depth + 1);
-			if (r == 0)
-				r = go_indent(b, json_array_get(j, i), depth + 1, sorted);
-		}
-		if (r == 0)
-			r = indent(b, depth);
-		return r ? r : cni_buf_puts(b, "]");
-	}
-	case JSON_STRING:
-		return go_string(b, json_string_value(j));
-	case JSON_INTEGER:
-		return cni_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-	case JSON_TRUE:
-		return cni_buf_puts(b, "true");
-	case JSON_FALSE:
-		return cni_buf_puts(b, "false");
-	default:
-		/* results hold no reals; null is all that is left */
-		return cni_buf_puts(b, "null");
-	}
-}
-
 int cni_result_to_json(const cni_result *r, char **out, cni_error **err)
 {
 	if (!r || !out)
@@ -1363,7 +1243,8 @@ int cni_result_to_json(const cni_result *r, char **out, cni_error **err)
 		return cni_oom(err);
 	/* the newest reference prints 1.x results through a Go map: keys sorted at every
 	 * level. Only 1.1.0 follows it, 1.0.0 matches Debian's 1.1.x (struct order). */
-	if (go_indent(&b, j, 0, streq(r->version, "1.1.0")) < 0) {
+	unsigned int flags = CNI_GOJSON_INDENT | (streq(r->version, "1.1.0") ? CNI_GOJSON_SORTED : 0);
+	if (cni_json_append_go(&b, j, flags) < 0) {
 		cni_buf_free(&b);
 		return cni_oom(err);
 	}

@@ -6,6 +6,7 @@
 #include "buf-internal.h"
 #include "error-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 static const char *const all_versions[] = {"0.1.0", "0.2.0", "0.3.0", "0.3.1",
 					   "0.4.0", "1.0.0", "1.1.0", NULL};

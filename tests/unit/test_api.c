@@ -20,6 +20,7 @@
 #include "buf-internal.h"
 #include "file-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 #define PLUGIN "cni-test-plugin"
 

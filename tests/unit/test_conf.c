@@ -13,6 +13,7 @@
 #include "conf-internal.h"
 #include "buf-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 #define CONF_DATA CNI_TEST_DATA_DIR "/conf"
 

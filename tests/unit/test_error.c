@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "error-internal.h"
 #include "json-internal.h"
+#include "gojson-internal.h"
 
 static void test_set_returns_negative_code(void **state)
 {

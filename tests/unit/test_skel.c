@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "skel-internal.h"
+#include "gojson-internal.h"
 #include "buf-internal.h"
 #include "file-internal.h"
 #include "json-internal.h"
