@@ -24,13 +24,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "internal.h"
+#include "spawn-internal.h"
 #include "nft-dl.h"
 #include "buf-internal.h"
 #include "error-internal.h"
@@ -38,7 +38,6 @@
 #include "json-internal.h"
 #include "gojson-internal.h"
 
-extern char **environ;
 
 #define NFT_TABLE	"cni_plugins_masquerade"
 #define NFT_CHAIN	"masq_checks"
@@ -115,80 +114,58 @@ static char *find_tool(const char *tool)
 	return cni_find_in_dirs(tool, isempty(path) ? CNI_DEFAULT_PATH : path);
 }
 
-/* A tool started by tool_start(), its output collected by tool_finish(). */
+/* Output of a tool is a firewall dump: bounded so a runaway process cannot eat memory. */
+#define TOOL_MAX_OUTPUT (256u * 1024u * 1024u)
+
+/* A tool started by tool_start() (spawn.c, stdio on files), collected by tool_finish(). */
 typedef struct tool_run {
-	pid_t pid;
-	int out;
+	cni_spawn_proc *proc;
 	char *path;
 } tool_run;
 
-#define TOOL_RUN_INIT {-1, -1, NULL}
+#define TOOL_RUN_INIT {NULL, NULL}
 
 static void tool_run_abandon(tool_run *t)
 {
-	int ws;
-	if (t->pid > 0)
-		while (waitpid(t->pid, &ws, 0) < 0 && errno == EINTR)
-			;
-	if (t->out >= 0)
-		close(t->out);
+	cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+	if (t->proc)
+		cni_spawn_wait(t->proc, &res);
+	cni_spawn_result_free(&res);
 	free(t->path);
 	*t = (tool_run)TOOL_RUN_INIT;
 }
 
 /*
  * Start tool (searched in $PATH) with args and input on stdin, its stdout and stderr
- * going to one memfd, without waiting for it: callers with several tools to run let them
+ * going to one file, without waiting for it: callers with several tools to run let them
  * run side by side. A missing tool is -CNI_ERR_NOT_FOUND.
  */
 static int tool_start(const char *tool, const char *const *args, const char *input, tool_run *t,
 		      cni_error **err)
 {
-	_cleanup_close_ int in = -1;
-	posix_spawn_file_actions_t fa;
-	const char *argv[8];
+	const cni_spawn_opts o = {
+	    .in = input,
+	    .in_len = input ? strlen(input) : 0,
+	    .max_out = TOOL_MAX_OUTPUT,
+	    .merge_err = true,
+	};
+	char *argv[8];
 	size_t argc = 0;
-	int r;
 
 	*t = (tool_run)TOOL_RUN_INIT;
 	if (!(t->path = find_tool(tool)))
 		return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "%s not found in $PATH", tool);
-	argv[argc++] = tool;
+	argv[argc++] = t->path;
 	for (size_t i = 0; args[i] && argc < ARRAY_SIZE(argv) - 1; i++)
-		argv[argc++] = args[i];
+		argv[argc++] = (char *)args[i];
 	argv[argc] = NULL;
-
-	/* memfds instead of pipes: no deadlock whatever the sizes, and O_CLOEXEC */
-	t->out = cni_memfd_with("cni-ipmasq-out", NULL, 0);
-	if (!isempty(input))
-		in = cni_memfd_with("cni-ipmasq-in", input, strlen(input));
-	else if ((in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
-		in = -errno;
-	if (in < 0 || t->out < 0) {
-		int e = t->out < 0 ? -t->out : -in;
-		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL,
-				  "cannot set up the input and output of %s: %s", tool, strerror(e));
-		goto fail;
-	}
-
-	if ((r = posix_spawn_file_actions_init(&fa)) != 0) {
-		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "posix_spawn: %s", strerror(r));
-		goto fail;
-	}
-	posix_spawn_file_actions_adddup2(&fa, in, 0);
-	posix_spawn_file_actions_adddup2(&fa, t->out, 1);
-	posix_spawn_file_actions_adddup2(&fa, t->out, 2);
-	r = posix_spawn(&t->pid, t->path, &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
-		t->pid = -1;
+	int r = cni_spawn_start(argv, NULL, &o, &t->proc, NULL);
+	if (r < 0) {
+		t->proc = NULL;
 		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "failed to run %s: %s", t->path,
-				  strerror(r));
-		goto fail;
+				  strerror(-r));
+		tool_run_abandon(t);
 	}
-	return 0;
-fail:
-	tool_run_abandon(t);
 	return r;
 }
 
@@ -196,17 +173,18 @@ fail:
  * status (-1: killed by a signal). */
 static int tool_finish(tool_run *t, char **output, int *status, cni_error **err)
 {
-	int ws, r = 0;
-	while (waitpid(t->pid, &ws, 0) < 0) {
-		if (errno != EINTR) {
-			r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "waitpid %s: %s", t->path,
-					  strerror(errno));
-			break;
-		}
-	}
-	t->pid = -1;
-	if (r == 0 && (r = cni_fd_read_all(t->out, output, NULL, err)) == 0)
-		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+	cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+	int r = cni_spawn_wait(t->proc, &res);
+	t->proc = NULL;
+	if (r == 0 && res.end == CNI_SPAWN_OVERFLOW)
+		r = -EFBIG;
+	if (r < 0)
+		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "%s: %s", t->path, strerror(-r));
+	else if (!(*output = cni_buf_steal(&res.out)))
+		r = cni_oom(err);
+	else
+		*status = WIFEXITED(res.status) ? WEXITSTATUS(res.status) : -1;
+	cni_spawn_result_free(&res);
 	tool_run_abandon(t);
 	return r;
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <dlfcn.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <sys/auxv.h>
 #include <sys/wait.h>
 
@@ -9,8 +8,11 @@
 #include "buf-internal.h"
 #include "error-internal.h"
 #include "file-internal.h"
+#include "spawn-internal.h"
 
-extern char **environ;
+/* What nft answers is a ruleset: bounded so a runaway process cannot eat memory. */
+#define NFT_MAX_OUTPUT (256u * 1024u * 1024u)
+
 
 /*
  * Two ways to reach nftables. Normally libnftables, dlopen()ed. A statically linked
@@ -177,26 +179,26 @@ void cni_dl_nft_ctx_set_dry_run(struct nft_ctx *ctx, bool dry)
 
 /*
  * nft -f - with buf on stdin; 0 when it exits 0, else -1 (as libnftables), its stdout and
- * stderr kept in the context either way. Not the library's process runner (spawn.c): its
- * stdin is a pipe, and nft with -j reads its input once as JSON and, when that fails,
- * again from the start as its own syntax, which only a file can give it: here a memfd.
+ * stderr kept in the context either way. stdin is a file (spawn.c's start and wait): nft
+ * with -j reads its input once as JSON and, when that fails, again from the start as its
+ * own syntax, which a pipe cannot give it.
  */
 static int exec_run(struct exec_ctx *x, const char *buf)
 {
-	_cleanup_close_ int in = cni_memfd_with("cni-nft-in", buf, strlen(buf));
-	_cleanup_close_ int out = cni_memfd_with("cni-nft-out", NULL, 0);
-	_cleanup_close_ int errfd = cni_memfd_with("cni-nft-err", NULL, 0);
+	const cni_spawn_opts o = {
+	    .in = buf,
+	    .in_len = strlen(buf),
+	    .max_out = NFT_MAX_OUTPUT,
+	    .max_err = NFT_MAX_OUTPUT,
+	};
+	cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+	cni_spawn_proc *p = NULL;
 	char *argv[8];
 	size_t argc = 0;
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int ws, r;
 
 	free(x->out);
 	free(x->err);
 	x->out = x->err = NULL;
-	if (in < 0 || out < 0 || errfd < 0)
-		return -1;
 	argv[argc++] = x->nft;
 	if (x->flags & NFT_CTX_OUTPUT_JSON)
 		argv[argc++] = "-j";
@@ -209,24 +211,20 @@ static int exec_run(struct exec_ctx *x, const char *buf)
 	argv[argc++] = "-f";
 	argv[argc++] = "-";
 	argv[argc] = NULL;
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return -1;
-	posix_spawn_file_actions_adddup2(&fa, in, 0);
-	posix_spawn_file_actions_adddup2(&fa, out, 1);
-	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
-	r = posix_spawn(&pid, x->nft, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
-		x->err = cni_strdupf("cannot run %s: %s", x->nft, strerror(r));
+	int r = cni_spawn_start(argv, NULL, &o, &p, NULL);
+	if (r < 0) {
+		x->err = cni_strdupf("cannot run %s: %s", x->nft, strerror(-r));
 		return -1;
 	}
-	while (waitpid(pid, &ws, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (cni_fd_read_all(out, &x->out, NULL, NULL) < 0 ||
-	    cni_fd_read_all(errfd, &x->err, NULL, NULL) < 0)
-		return -1;
-	return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -1;
+	r = cni_spawn_wait(p, &res);
+	if (r == 0 && res.end == CNI_SPAWN_EXITED) {
+		x->out = cni_buf_steal(&res.out);
+		x->err = cni_buf_steal(&res.err);
+	}
+	bool ok = r == 0 && x->out && x->err && WIFEXITED(res.status) &&
+		  WEXITSTATUS(res.status) == 0;
+	cni_spawn_result_free(&res);
+	return ok ? 0 : -1;
 }
 
 int cni_dl_nft_run_cmd_from_buffer(struct nft_ctx *ctx, const char *buf)

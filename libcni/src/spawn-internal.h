@@ -3,8 +3,11 @@
 #define CNI_SPAWN_INTERNAL_H
 
 /*
- * Running a child process with its stdio on pipes: the one runner behind plugin execution
- * (invoke.c) and the firewall tools (netfilter.c). Never installed; not exported.
+ * Running a child process: the one place the library starts processes. cni_spawn_run()
+ * runs one to its end with its stdio on pipes (plugins for invoke.c, firewall tools for
+ * netfilter.c); cni_spawn_start() and cni_spawn_wait() start one with files for its stdio
+ * and collect it later, so that several run side by side (ipmasq.c) or one can read its
+ * input twice (nft -j -f -, nft-dl.c). Never installed; not exported.
  */
 
 #include "internal.h"
@@ -34,6 +37,10 @@ typedef struct cni_spawn_opts {
 	size_t max_err;		 /* stderr bytes kept, see err_tail */
 	bool err_tail; /* true: keep the last max_err bytes of stderr (err_cut tells whether
 			* any were dropped); false: more stderr than that is an overflow too */
+	/* cni_spawn_start() only: */
+	bool in_is_fd;	/* stdin is in_fd (read from its offset) instead of in/in_len */
+	int in_fd;
+	bool merge_err; /* stderr goes where stdout goes (res->out), as a shell's 2>&1 */
 } cni_spawn_opts;
 
 /* Everything one run produced; free with cni_spawn_result_free(). */
@@ -62,5 +69,25 @@ void cni_spawn_result_free(cni_spawn_result *res);
  */
 int cni_spawn_run(char *const *argv, char *const *envp, const cni_spawn_opts *opts,
 		  cni_spawn_result *res, enum cni_spawn_step *failed);
+
+/* A child started by cni_spawn_start(), not yet collected. */
+typedef struct cni_spawn_proc cni_spawn_proc;
+
+/*
+ * Start argv as cni_spawn_run() does, but with files for its stdio: stdin from opts
+ * (in_fd, or in/in_len through a memfd), stdout and stderr into memfds, so a child that
+ * nobody reads from yet never blocks. opts is copied; the deadline (timeout_ms) runs from
+ * now. Returns 0 and *out, or a negative errno with *failed (when not NULL) set.
+ */
+int cni_spawn_start(char *const *argv, char *const *envp, const cni_spawn_opts *opts,
+		    cni_spawn_proc **out, enum cni_spawn_step *failed);
+
+/*
+ * Wait for p (killed when its deadline passes: CNI_SPAWN_TIMEOUT), then collect what it
+ * wrote into res within max_out/max_err (more is CNI_SPAWN_OVERFLOW), and free p.
+ * Returns 0 when the child was reaped, or a negative errno when its output could not be
+ * read (it is reaped and p freed all the same).
+ */
+int cni_spawn_wait(cni_spawn_proc *p, cni_spawn_result *res);
 
 #endif

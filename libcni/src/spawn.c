@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Running a child with its stdio on pipes (plugins for invoke.c, iptables tools for
- * netfilter.c).
+ * Running a child: the only place the library starts a process. cni_spawn_run() with its
+ * stdio on pipes (plugins for invoke.c, iptables tools for netfilter.c); cni_spawn_start()
+ * and cni_spawn_wait() with files (ipmasq.c's tools side by side, nft for nft-dl.c).
  *
  * The child runs through posix_spawn with exactly three pipes as its stdio; every other
  * descriptor is closed in the child, and all of ours are close-on-exec, so parallel
@@ -11,6 +12,7 @@
  */
 #include "spawn-internal.h"
 #include "buf-internal.h"
+#include "file-internal.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -58,6 +60,20 @@ static void tail_add(cni_spawn_result *res, size_t cap, const char *data, size_t
 		t->len += len;
 	}
 	t->data[t->len] = '\0';
+}
+
+/* err_tail mode: size res->err once, so keeping the tail never allocates later. */
+static int err_tail_init(const cni_spawn_opts *o, cni_spawn_result *res)
+{
+	if (!o->err_tail)
+		return 0;
+	res->err.data = o->max_err < SIZE_MAX ? malloc(o->max_err + 1) : NULL;
+	if (!res->err.data)
+		return -ENOMEM;
+	res->err.cap = o->max_err + 1;
+	res->err.len = 0;
+	res->err.data[0] = '\0';
+	return 0;
 }
 
 static int64_t now_ms(void)
@@ -341,15 +357,8 @@ int cni_spawn_run(char *const *argv, char *const *envp, const cni_spawn_opts *op
 	pid_t pid = 0;
 
 	res->end = CNI_SPAWN_EXITED;
-	if (opts->err_tail) {
-		/* Sized once, so keeping the tail never allocates during the run. */
-		res->err.data = opts->max_err < SIZE_MAX ? malloc(opts->max_err + 1) : NULL;
-		if (!res->err.data)
-			return failed_at(failed, CNI_SPAWN_STEP_ALLOC, -ENOMEM);
-		res->err.cap = opts->max_err + 1;
-		res->err.len = 0;
-		res->err.data[0] = '\0';
-	}
+	if (err_tail_init(opts, res) < 0)
+		return failed_at(failed, CNI_SPAWN_STEP_ALLOC, -ENOMEM);
 
 	for (int i = 0; i < 3; i++) {
 		if (pipe2(pipes[i], O_CLOEXEC) < 0) {
@@ -413,5 +422,141 @@ out:
 		close_fd(&pipes[i][1]);
 	}
 	close_fd(&pidfd);
+	return r;
+}
+
+/* ---- started now, collected later: stdio on files ---- */
+
+struct cni_spawn_proc {
+	pid_t pid;
+	int pidfd;
+	int out, err; /* memfds; err -1 when merged into out */
+	int64_t deadline;
+	cni_spawn_opts opts;
+};
+
+/* A memfd holding data (may be empty), above stdio; -errno on failure. */
+static int memfd_new(const char *name, const char *data, size_t len)
+{
+	int fd = cni_memfd_with(name, data, len);
+	int r = fd < 0 ? fd : fd_above_stdio(&fd);
+	if (r < 0 && fd >= 0)
+		close(fd);
+	return r < 0 ? r : fd;
+}
+
+static void proc_free(cni_spawn_proc *p)
+{
+	close_fd(&p->pidfd);
+	close_fd(&p->out);
+	close_fd(&p->err);
+	free(p);
+}
+
+int cni_spawn_start(char *const *argv, char *const *envp, const cni_spawn_opts *opts,
+		    cni_spawn_proc **out, enum cni_spawn_step *failed)
+{
+	cni_spawn_proc *p = calloc(1, sizeof(*p));
+	int in = -1, r;
+	if (!p)
+		return failed_at(failed, CNI_SPAWN_STEP_ALLOC, -ENOMEM);
+	p->pidfd = p->out = p->err = -1;
+	p->opts = *opts;
+	if (opts->in_is_fd) {
+		in = fcntl(opts->in_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		r = in < 0 ? -errno : 0;
+	} else {
+		in = memfd_new("cni-spawn-in", opts->in, opts->in ? opts->in_len : 0);
+		r = in < 0 ? in : 0;
+	}
+	if (r == 0 && (p->out = memfd_new("cni-spawn-out", NULL, 0)) < 0)
+		r = p->out;
+	if (r == 0 && !opts->merge_err && (p->err = memfd_new("cni-spawn-err", NULL, 0)) < 0)
+		r = p->err;
+	if (r < 0) {
+		if (in >= 0)
+			close(in);
+		proc_free(p);
+		return failed_at(failed, CNI_SPAWN_STEP_PIPES, r);
+	}
+	const int child[3] = {in, p->out, opts->merge_err ? p->out : p->err};
+	p->deadline = opts->timeout_ms ? now_ms() + opts->timeout_ms + 1 : 0;
+	r = spawn_child(argv, envp ? envp : environ, child, p->deadline != 0, &p->pid);
+	close(in);
+	if (r < 0) {
+		proc_free(p);
+		return failed_at(failed, CNI_SPAWN_STEP_EXEC, r);
+	}
+	p->pidfd = pidfd_open_child(p->pid);
+	*out = p;
+	return 0;
+}
+
+/* Whether p exited before its deadline (reaped, status set); false: it is still running. */
+static bool wait_until_deadline(cni_spawn_proc *p, int *status)
+{
+	for (;;) {
+		int64_t left = p->deadline - now_ms();
+		if (left <= 0)
+			return false;
+		if (p->pidfd >= 0) {
+			struct pollfd pfd = {p->pidfd, POLLIN, 0};
+			int n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+			if (n > 0) {
+				reap(p->pid, status);
+				return true;
+			}
+			if (n < 0 && errno != EINTR)
+				close_fd(&p->pidfd); /* fall back to polling waitpid */
+			continue;
+		}
+		pid_t w = waitpid(p->pid, status, WNOHANG);
+		if (w == p->pid)
+			return true;
+		sleep_ms(left < 5 ? (unsigned int)left : 5);
+	}
+}
+
+/* Read memfd fd from its start into res's stream i (1 stdout, 2 stderr), within limits. */
+static int collect(cni_spawn_proc *p, int fd, int i, cni_spawn_result *res)
+{
+	char chunk[READ_CHUNK];
+	int r = 0;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0 || !take_output(&p->opts, res, i, chunk, (size_t)n, &r))
+			return r;
+	}
+}
+
+int cni_spawn_wait(cni_spawn_proc *p, cni_spawn_result *res)
+{
+	int r = 0;
+	if (!p)
+		return -EINVAL;
+	res->end = CNI_SPAWN_EXITED;
+	if (!p->deadline)
+		reap(p->pid, &res->status);
+	else if (!wait_until_deadline(p, &res->status)) {
+		res->end = CNI_SPAWN_TIMEOUT;
+		kill(-p->pid, SIGKILL); /* and what it started in its group */
+		kill(p->pid, SIGKILL);
+		reap(p->pid, &res->status);
+	}
+	r = err_tail_init(&p->opts, res);
+	enum cni_spawn_end end = res->end;
+	if (r == 0)
+		r = collect(p, p->out, 1, res);
+	if (r == 0 && p->err >= 0 && res->end != CNI_SPAWN_OVERFLOW)
+		r = collect(p, p->err, 2, res);
+	if (end == CNI_SPAWN_TIMEOUT)
+		res->end = end;
+	proc_free(p);
 	return r;
 }
