@@ -180,13 +180,5 @@ static int cmd_status(const cni_cmd_args *args, cni_error **err, void *userdata)
 	return 0;
 }
 
-int main(void)
-{
-	cni_plugin_funcs funcs = CNI_PLUGIN_FUNCS_INIT;
-	funcs.add = cmd_add;
-	funcs.check = cmd_check;
-	funcs.del = cmd_del;
-	funcs.gc = cmd_gc;
-	funcs.status = cmd_status;
-	return cni_plugin_main(&funcs, NULL, "CNI sample plugin " LIBCNI_C_VERSION);
-}
+CNI_PLUGIN_MAIN("CNI sample plugin " LIBCNI_C_VERSION, .add = cmd_add, .check = cmd_check,
+		.del = cmd_del, .gc = cmd_gc, .status = cmd_status)

@@ -85,6 +85,38 @@ CNI_EXPORT int cni_plugin_main(const cni_plugin_funcs *funcs, const cni_plugin_i
 			       const char *about);
 
 /**
+ * A plugin's whole main() in one line, for the common case (every known version):
+ *
+ *	CNI_PLUGIN_MAIN("CNI my plugin v1", .add = cmd_add, .del = cmd_del, .check = cmd_check)
+ *
+ * expands to `int main(void)` running cni_plugin_main() with those callbacks (the fields
+ * of cni_plugin_funcs, designated; those left out are NULL).
+ */
+#define CNI_PLUGIN_MAIN(about, ...)                                                                \
+	int main(void)                                                                             \
+	{                                                                                          \
+		static const cni_plugin_funcs cni_plugin_main_funcs_ = {                           \
+		    .version = CNI_PLUGIN_FUNCS_VERSION, __VA_ARGS__};                             \
+		return cni_plugin_main(&cni_plugin_main_funcs_, NULL, (about));                    \
+	}
+
+/** The same for a plugin that supports the versions from oldest on (as the reference's
+ * VersionsStartingFrom): CNI_PLUGIN_MAIN_FROM("...", "0.3.0", .add = cmd_add, ...). */
+#define CNI_PLUGIN_MAIN_FROM(about, oldest, ...)                                                   \
+	int main(void)                                                                             \
+	{                                                                                          \
+		static const cni_plugin_funcs cni_plugin_main_funcs_ = {                           \
+		    .version = CNI_PLUGIN_FUNCS_VERSION, __VA_ARGS__};                             \
+		cni_plugin_info *cni_plugin_main_info_ = NULL;                                     \
+		if (cni_plugin_info_from(&cni_plugin_main_info_, (oldest), NULL) < 0)              \
+			return 1;                                                                  \
+		int cni_plugin_main_rc_ =                                                          \
+		    cni_plugin_main(&cni_plugin_main_funcs_, cni_plugin_main_info_, (about));      \
+		cni_plugin_info_free(cni_plugin_main_info_);                                       \
+		return cni_plugin_main_rc_;                                                        \
+	}
+
+/**
  * The same with explicit I/O; returns 0 or the negative code of the error it printed,
  * which is also handed back in *err when err is not NULL.
  */

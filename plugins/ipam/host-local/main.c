@@ -364,14 +364,5 @@ static int cmd_status(const cni_cmd_args *a, cni_error **err, void *ud)
 	return 0;
 }
 
-int main(void)
-{
-	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
-
-	f.add = cmd_add;
-	f.del = cmd_del;
-	f.check = cmd_check;
-	f.gc = cmd_gc;
-	f.status = cmd_status;
-	return cni_plugin_main(&f, NULL, "CNI host-local plugin (libcni-c " LIBCNI_C_VERSION ")");
-}
+CNI_PLUGIN_MAIN("CNI host-local plugin (libcni-c " LIBCNI_C_VERSION ")", .add = cmd_add,
+		.del = cmd_del, .check = cmd_check, .gc = cmd_gc, .status = cmd_status)

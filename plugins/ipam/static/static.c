@@ -638,13 +638,6 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *userdata)
 	return 0;
 }
 
-int main(void)
-{
-	cni_plugin_funcs funcs = CNI_PLUGIN_FUNCS_INIT;
-
-	funcs.add = cmd_add;
-	funcs.check = cmd_check;
-	funcs.del = cmd_del;
-	/* GC and STATUS stay NULL: skel answers success, there is no state to collect */
-	return cni_plugin_main(&funcs, NULL, "CNI static plugin " LIBCNI_C_VERSION);
-}
+/* GC and STATUS stay NULL: skel answers success, there is no state to collect */
+CNI_PLUGIN_MAIN("CNI static plugin " LIBCNI_C_VERSION, .add = cmd_add, .check = cmd_check,
+		.del = cmd_del)

@@ -1046,13 +1046,5 @@ static int cmd_status(const cni_cmd_args *args, cni_error **err, void *ud)
 	return r;
 }
 
-int main(void)
-{
-	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
-	f.add = cmd_add;
-	f.check = cmd_check;
-	f.del = cmd_del;
-	f.gc = cmd_gc;
-	f.status = cmd_status;
-	return cni_plugin_main(&f, NULL, BR_PLUGIN_ABOUT);
-}
+CNI_PLUGIN_MAIN(BR_PLUGIN_ABOUT, .add = cmd_add, .check = cmd_check, .del = cmd_del, .gc = cmd_gc,
+		.status = cmd_status)

@@ -159,12 +159,6 @@ static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 	return r;
 }
 
-int main(void)
-{
-	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
-	f.add = cmd_add;
-	f.del = cmd_del;
-	f.check = cmd_check;
-	/* GC: loopback leaves nothing on the host; STATUS: always ready (NULL = success) */
-	return cni_plugin_main(&f, NULL, "CNI loopback plugin libcni-c " LIBCNI_C_VERSION);
-}
+/* GC: loopback leaves nothing on the host; STATUS: always ready (NULL = success) */
+CNI_PLUGIN_MAIN("CNI loopback plugin libcni-c " LIBCNI_C_VERSION, .add = cmd_add, .del = cmd_del,
+		.check = cmd_check)

@@ -738,13 +738,5 @@ static int cmd_status(const cni_cmd_args *args, cni_error **err, void *ud)
 	return r;
 }
 
-int main(void)
-{
-	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
-	f.add = cmd_add;
-	f.del = cmd_del;
-	f.check = cmd_check;
-	f.gc = cmd_gc;
-	f.status = cmd_status;
-	return cni_plugin_main(&f, NULL, "CNI ptp plugin libcni-c " LIBCNI_C_VERSION);
-}
+CNI_PLUGIN_MAIN("CNI ptp plugin libcni-c " LIBCNI_C_VERSION, .add = cmd_add, .del = cmd_del,
+		.check = cmd_check, .gc = cmd_gc, .status = cmd_status)

@@ -602,18 +602,6 @@ out:
 	return r;
 }
 
-int main(void)
-{
-	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
-	cni_plugin_info *info = NULL;
-	f.add = cmd_add;
-	f.del = cmd_del;
-	f.check = cmd_check;
-	f.gc = cmd_gc;
-	/* STATUS: nothing to be unready about (NULL = success) */
-	if (cni_plugin_info_from(&info, "0.3.0", NULL) < 0)
-		return 1;
-	int r = cni_plugin_main(&f, info, "CNI bandwidth plugin libcni-c " LIBCNI_C_VERSION);
-	cni_plugin_info_free(info);
-	return r;
-}
+/* STATUS: nothing to be unready about (NULL = success) */
+CNI_PLUGIN_MAIN_FROM("CNI bandwidth plugin libcni-c " LIBCNI_C_VERSION, "0.3.0", .add = cmd_add,
+		     .del = cmd_del, .check = cmd_check, .gc = cmd_gc)

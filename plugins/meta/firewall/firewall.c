@@ -824,17 +824,5 @@ out:
 	return r;
 }
 
-int main(void)
-{
-	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
-	cni_plugin_info *info = NULL;
-	f.add = cmd_add;
-	f.del = cmd_del;
-	f.check = cmd_check;
-	f.gc = cmd_gc;
-	if (cni_plugin_info_from(&info, "0.4.0", NULL) < 0)
-		return 1;
-	int rc = cni_plugin_main(&f, info, "CNI firewall plugin libcni-c " LIBCNI_C_VERSION);
-	cni_plugin_info_free(info);
-	return rc;
-}
+CNI_PLUGIN_MAIN_FROM("CNI firewall plugin libcni-c " LIBCNI_C_VERSION, "0.4.0", .add = cmd_add,
+		     .del = cmd_del, .check = cmd_check, .gc = cmd_gc)

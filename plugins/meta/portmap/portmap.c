@@ -561,12 +561,5 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 	return r;
 }
 
-int main(void)
-{
-	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
-	f.add = cmd_add;
-	f.check = cmd_check;
-	f.del = cmd_del;
-	f.gc = cmd_gc;
-	return cni_plugin_main(&f, NULL, "CNI portmap plugin libcni-c " LIBCNI_C_VERSION);
-}
+CNI_PLUGIN_MAIN("CNI portmap plugin libcni-c " LIBCNI_C_VERSION, .add = cmd_add, .check = cmd_check,
+		.del = cmd_del, .gc = cmd_gc)

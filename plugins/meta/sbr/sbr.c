@@ -558,13 +558,7 @@ out:
 	return r;
 }
 
-int main(void)
-{
-	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
-	f.add = cmd_add;
-	f.check = cmd_check;
-	f.del = cmd_del;
-	/* GC: sbr's rules and tables live inside the container's namespace and go with it;
-	 * nothing is left on the host. STATUS: always ready. (NULL = success for both.) */
-	return cni_plugin_main(&f, NULL, "CNI sbr plugin libcni-c " LIBCNI_C_VERSION);
-}
+/* GC: sbr's rules and tables live inside the container's namespace and go with it;
+ * nothing is left on the host. STATUS: always ready. (NULL = success for both.) */
+CNI_PLUGIN_MAIN("CNI sbr plugin libcni-c " LIBCNI_C_VERSION, .add = cmd_add, .check = cmd_check,
+		.del = cmd_del)

@@ -1075,13 +1075,6 @@ out:
 	return r;
 }
 
-int main(void)
-{
-	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
-	f.add = cmd_add;
-	f.check = cmd_check;
-	f.del = cmd_del;
-	f.gc = cmd_gc;
-	/* STATUS: nothing to depend on, always ready (NULL = success) */
-	return cni_plugin_main(&f, NULL, "CNI tuning plugin libcni-c " LIBCNI_C_VERSION);
-}
+/* STATUS: nothing to depend on, always ready (NULL = success) */
+CNI_PLUGIN_MAIN("CNI tuning plugin libcni-c " LIBCNI_C_VERSION, .add = cmd_add, .check = cmd_check,
+		.del = cmd_del, .gc = cmd_gc)

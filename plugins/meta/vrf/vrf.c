@@ -377,17 +377,6 @@ out:
 	return r;
 }
 
-int main(void)
-{
-	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
-	cni_plugin_info *info = NULL;
-	f.add = cmd_add;
-	f.check = cmd_check;
-	f.del = cmd_del;
-	/* GC: the VRF lives in the container's namespace and goes with it. STATUS: ready. */
-	if (cni_plugin_info_from(&info, "0.3.1", NULL) < 0)
-		return 1;
-	int r = cni_plugin_main(&f, info, "CNI vrf plugin libcni-c " LIBCNI_C_VERSION);
-	cni_plugin_info_free(info);
-	return r;
-}
+/* GC: the VRF lives in the container's namespace and goes with it. STATUS: ready. */
+CNI_PLUGIN_MAIN_FROM("CNI vrf plugin libcni-c " LIBCNI_C_VERSION, "0.3.1", .add = cmd_add,
+		     .check = cmd_check, .del = cmd_del)
