@@ -41,10 +41,10 @@ int cni_config_new(cni_config **out, const cni_config_options *opts, cni_error *
 	if (!out || !opts)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_config_new: out and opts are required");
-	if (opts->version != CNI_CONFIG_OPTIONS_VERSION)
-		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
-				     "cni_config_new: unsupported options version %u",
-				     opts->version);
+	int r = cni_struct_check(err, "cni_config_new", "cni_config_options", opts->version,
+				 CNI_CONFIG_OPTIONS_VERSION);
+	if (r < 0)
+		return r;
 	if (!opts->path)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_config_new: path (plugin directories) is required");
@@ -78,9 +78,10 @@ static int check_rt(const cni_runtime_conf *rt, cni_error **err)
 {
 	if (!rt)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "runtime conf is required");
-	if (rt->version != CNI_RUNTIME_CONF_VERSION)
-		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
-				     "unsupported cni_runtime_conf version %u", rt->version);
+	int r = cni_struct_check(err, "runtime conf", "cni_runtime_conf", rt->version,
+				 CNI_RUNTIME_CONF_VERSION);
+	if (r < 0)
+		return r;
 	if (rt->n_args && !rt->args)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "runtime conf has n_args %zu but no args", rt->n_args);

@@ -5,6 +5,13 @@
 
 #include "internal.h"
 
+/*
+ * A versioned struct handed in to fn (a public function): 0 when 0 < version <= current,
+ * else -CNI_ERR_INVALID_ARG naming fn, the type and the version. Every public function
+ * taking an input struct checks it this way, as docs/api.md promises.
+ */
+int cni_struct_check(cni_error **err, const char *fn, const char *type, unsigned int version,
+		     unsigned int current);
 /* Fail with -CNI_ERR_NOMEM, setting *err when possible. */
 int cni_oom(cni_error **err);
 /*

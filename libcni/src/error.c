@@ -79,6 +79,16 @@ int cni_error_errno(const cni_error *e)
 	return e ? e->sys_errno : 0;
 }
 
+int cni_struct_check(cni_error **err, const char *fn, const char *type, unsigned int version,
+		     unsigned int current)
+{
+	if (cni_struct_version_ok(version, current))
+		return 0;
+	return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
+			     "%s: %s version %u is not supported (1 to %u; set it with its _INIT)",
+			     fn, type, version, current);
+}
+
 int cni_oom(cni_error **err)
 {
 	return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");

@@ -222,6 +222,10 @@ int cni_exec_args_to_env(const cni_exec_args *args, const char *const *base_env,
 	if (!args || !out)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_exec_args_to_env: args and out are required");
+	int r = cni_struct_check(err, "cni_exec_args_to_env", "cni_exec_args", args->version,
+				 CNI_EXEC_ARGS_VERSION);
+	if (r < 0)
+		return r;
 	if (args->n_plugin_args && !args->plugin_args)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_exec_args_to_env: n_plugin_args is %zu but plugin_args "
@@ -245,7 +249,6 @@ int cni_exec_args_to_env(const cni_exec_args *args, const char *const *base_env,
 	    cni_strdupf("CNI_IFNAME=%s", strempty(args->ifname)),
 	    cni_strdupf("CNI_PATH=%s", strempty(args->path)),
 	};
-	int r = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(extra); i++)
 		if (!extra[i])
 			r = -CNI_ERR_NOMEM;
@@ -448,6 +451,12 @@ int cni_exec_plugin_raw(const char *plugin_path, const char *const *envp, const 
 {
 	if (isempty(plugin_path))
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "no plugin path provided");
+	if (opts) {
+		int r = cni_struct_check(err, "cni_exec_plugin", "cni_exec_options", opts->version,
+					 CNI_EXEC_OPTIONS_VERSION);
+		if (r < 0)
+			return r;
+	}
 	if (!stdin_data && stdin_len)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "stdin_data is NULL but stdin_len is %zu", stdin_len);

@@ -76,6 +76,9 @@ int cni_ipam_configure_iface(cni_nl *nl, const char *ifname, const cni_result *r
 
 	if (!opts)
 		opts = &defaults;
+	if ((r = cni_struct_check(err, "cni_ipam_configure_iface", "cni_ipam_configure_options",
+				  opts->version, CNI_IPAM_CONFIGURE_OPTIONS_VERSION)) < 0)
+		return r;
 	if (cni_result_interface_count(result) == 0)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "no interfaces to configure");
 	if ((r = cni_link_get(nl, ifname, &link, err)) < 0)

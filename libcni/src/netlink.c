@@ -854,7 +854,10 @@ static int route_fail(cni_nl *nl, const cni_route_spec *s, int nle, const char *
 static int route_op(cni_nl *nl, const cni_route_spec *s, int op, int flags, cni_error **err)
 {
 	struct rtnl_route *rt = NULL;
-	int r = route_build(s, !op, &rt, err);
+	int r = cni_struct_check(err, op ? "cni_route_add" : "cni_route_del", "cni_route_spec",
+				 s->version, CNI_ROUTE_SPEC_VERSION);
+	if (r == 0)
+		r = route_build(s, !op, &rt, err);
 	if (r < 0)
 		return r;
 	r = op ? rtnl_route_add(nl->sk, rt, flags) : rtnl_route_delete(nl->sk, rt, 0);
@@ -1126,7 +1129,10 @@ static int rule_op(cni_nl *nl, const cni_rule_spec *s, bool add, cni_error **err
 {
 	struct rtnl_rule *ru = NULL;
 	char src[CNI_IPNET_STRLEN] = "all";
-	int r = rule_build(s, &ru, err);
+	int r = cni_struct_check(err, add ? "cni_rule_add" : "cni_rule_del", "cni_rule_spec",
+				 s->version, CNI_RULE_SPEC_VERSION);
+	if (r == 0)
+		r = rule_build(s, &ru, err);
 	if (r < 0)
 		return r;
 	r = add ? rtnl_rule_add(nl->sk, ru, NLM_F_EXCL) : rtnl_rule_delete(nl->sk, ru, 0);

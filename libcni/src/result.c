@@ -1359,12 +1359,6 @@ static bool strv_utf8_ok(const char *const *v)
 	return true;
 }
 
-static int bad_struct(cni_error **err, const char *fn, unsigned int version, unsigned int max)
-{
-	return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
-			     "%s: struct version %u is not supported (1..%u)", fn, version, max);
-}
-
 static int not_in_version(cni_error **err, const cni_result *r, const char *field)
 {
 	return cni_error_set(err, CNI_ERR_UNSUPPORTED, NULL, "a CNI %s result cannot carry %s",
@@ -1378,8 +1372,9 @@ static int iface_build(const cni_result *r, const cni_interface *iface, const ch
 	if (!r || !iface || !iface->name)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "%s: result and interface name are required", fn);
-	if (iface->version < 1 || iface->version > CNI_INTERFACE_VERSION)
-		return bad_struct(err, fn, iface->version, CNI_INTERFACE_VERSION);
+	int rc = cni_struct_check(err, fn, "cni_interface", iface->version, CNI_INTERFACE_VERSION);
+	if (rc < 0)
+		return rc;
 	if (r->fam == FAM_020)
 		return not_in_version(err, r, "interfaces");
 	if (r->fam == FAM_040 && (iface->mtu || iface->socket_path || iface->pci_id))
@@ -1468,8 +1463,9 @@ int cni_result_add_ip(cni_result *r, const cni_ip *ip, cni_error **err)
 	if (!r || !ip)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_result_add_ip: result and ip are required");
-	if (ip->version < 1 || ip->version > CNI_IP_VERSION)
-		return bad_struct(err, "cni_result_add_ip", ip->version, CNI_IP_VERSION);
+	int rc = cni_struct_check(err, "cni_result_add_ip", "cni_ip", ip->version, CNI_IP_VERSION);
+	if (rc < 0)
+		return rc;
 	if (ip->interface < -1 || (ip->interface >= 0 && (size_t)ip->interface >= r->n_ifaces))
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "ip %s: interface index %d out of range (%zu interfaces)",
@@ -1522,8 +1518,9 @@ int cni_result_add_route(cni_result *r, const cni_route *route, cni_error **err)
 	if (!r || !route)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_result_add_route: result and route are required");
-	if (route->version < 1 || route->version > CNI_ROUTE_VERSION)
-		return bad_struct(err, "cni_result_add_route", route->version, CNI_ROUTE_VERSION);
+	int rc = cni_struct_check(err, "cni_result_add_route", "cni_route", route->version, CNI_ROUTE_VERSION);
+	if (rc < 0)
+		return rc;
 	if ((ret = set_cidr_field(&n.dst, "route dst", route->dst, err)) < 0 ||
 	    (ret = set_addr_field(&n.gw, "route gw", route->gw, err)) < 0) {
 		route_clear(&n);
@@ -1579,8 +1576,9 @@ int cni_result_set_dns(cni_result *r, const cni_dns *dns, cni_error **err)
 	if (!r || !dns)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_result_set_dns: result and dns are required");
-	if (dns->version < 1 || dns->version > CNI_DNS_VERSION)
-		return bad_struct(err, "cni_result_set_dns", dns->version, CNI_DNS_VERSION);
+	int rc = cni_struct_check(err, "cni_result_set_dns", "cni_dns", dns->version, CNI_DNS_VERSION);
+	if (rc < 0)
+		return rc;
 	if (!strv_utf8_ok(dns->nameservers) || !strv_utf8_ok(dns->search) ||
 	    !strv_utf8_ok(dns->options) || !utf8_ok(dns->domain))
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,

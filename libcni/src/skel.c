@@ -395,6 +395,11 @@ static int plugin_run(const cni_plugin_funcs *funcs, const cni_plugin_info *info
 	cni_buf miss = CNI_BUF_INIT;
 	int r;
 
+	if ((r = cni_struct_check(err, "cni_plugin_main", "cni_plugin_funcs", funcs->version,
+				  CNI_PLUGIN_FUNCS_VERSION)) < 0 ||
+	    (io && (r = cni_struct_check(err, "cni_plugin_main_io", "cni_skel_io", io->version,
+					 CNI_SKEL_IO_VERSION)) < 0))
+		return r;
 	for (size_t i = 0; i < ENV_N; i++)
 		val[i] = env_lookup(envp, env_vars[i].name);
 	const char *cmd = val[ENV_COMMAND];
