@@ -62,11 +62,6 @@ typedef struct cni_runtime_conf {
 } cni_runtime_conf;
 #define CNI_RUNTIME_CONF_INIT {CNI_RUNTIME_CONF_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL}
 
-/** A (container id, ifname) pair for GC. */
-typedef struct cni_gc_attachment {
-	const char *container_id;
-	const char *ifname;
-} cni_gc_attachment;
 
 /*
  * Lists. An error from a plugin keeps its code and message. On ADD and DEL the message is

@@ -16,6 +16,13 @@
 
 CNI_BEGIN_DECL
 
+/** A (container id, ifname) pair: an attachment GC must keep (cni_gc_network_list(),
+ * cni_ipmasq_gc(), "cni.dev/valid-attachments"). */
+typedef struct cni_gc_attachment {
+	const char *container_id;
+	const char *ifname;
+} cni_gc_attachment;
+
 /** One plugin's config (the reference's PluginConfig / NetworkConfig). */
 typedef struct cni_conf cni_conf;
 /** A config list (NetworkConfigList). */

@@ -15,7 +15,7 @@
  * nftables: table `inet cni_plugins_masquerade` as the reference v1.6+ builds it.
  */
 
-#include "api.h"
+#include "conf.h"
 #include "error.h"
 
 CNI_BEGIN_DECL
