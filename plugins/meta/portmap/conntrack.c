@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "portmap.h"
+#include "pm-backend.h"
 
 #define NLA_ALIGN_(len) (((len) + 3u) & ~3u)
 #define BUF_SIZE	65536

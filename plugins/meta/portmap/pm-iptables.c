@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "portmap.h"
+#include "pm-backend.h"
+#include "plugin-util.h"
 #include "plugin-buf.h"
 #include "plugin-ipt.h"
 
@@ -296,7 +297,7 @@ static void mark_value(const pm_conf *c, char *buf, size_t len)
 	snprintf(buf, len, "0x%x/0x%x", v, v);
 }
 
-int pm_ipt_add(const pm_conf *c, int family, cni_error **err)
+static int ipt_add(const pm_conf *c, int family, cni_error **err)
 {
 	char dn[CHAIN_LEN + 4], mark[32], line[256];
 	ipt_saved s;
@@ -398,7 +399,7 @@ static void check_entry(const char *proto, const char *ports, void *ud)
 	k->missing = k->missing_buf;
 }
 
-int pm_ipt_check(const pm_conf *c, int family, cni_error **err)
+static int ipt_check(const pm_conf *c, int family, cni_error **err)
 {
 	char dn[CHAIN_LEN + 4];
 	ipt_saved s;
@@ -471,7 +472,7 @@ static int apply_if_any(int family, sbuf *b, size_t header_len, cni_error **err)
 	return cni_iptables_restore(family, b->s, err);
 }
 
-int pm_ipt_del(const char *network, const char *container_id, bool required, cni_error **err)
+static int ipt_del(const char *network, const char *container_id, bool required, cni_error **err)
 {
 	char dn[CHAIN_LEN + 4], sn[CHAIN_LEN + 4];
 	cni_error *ferr[2] = {NULL, NULL};
@@ -532,7 +533,7 @@ static bool attachment_valid(const cni_conf *conf, size_t n, const char *cid)
  * among the valid attachments go, with every jump to them. The chain is per (network,
  * container), so any valid attachment of the container keeps it.
  */
-int pm_ipt_gc(const char *network, const cni_conf *conf, cni_error **err)
+static int ipt_gc(const char *network, const cni_conf *conf, cni_error **err)
 {
 	size_t n_valid = 0;
 	bool present = false;
@@ -596,3 +597,11 @@ int pm_ipt_gc(const char *network, const cni_conf *conf, cni_error **err)
 	free(prefix);
 	return r;
 }
+
+const pm_backend_ops pm_iptables_ops = {
+    .name = "iptables",
+    .add = ipt_add,
+    .check = ipt_check,
+    .del = ipt_del,
+    .gc = ipt_gc,
+};

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "portmap.h"
+#include "pm-backend.h"
+#include "plugin-util.h"
 #include "plugin-buf.h"
 
 static const char *const our_chains[] = {"hostports", "hostip_hostports", "masquerading"};
@@ -84,7 +85,7 @@ static void join_conditions(sbuf *b, char *const *cond)
 		sb_printf(b, "%s ", cond[i]);
 }
 
-int pm_nft_add(const pm_conf *c, int family, cni_error **err)
+static int nft_add(const pm_conf *c, int family, cni_error **err)
 {
 	const char *fam = family == AF_INET ? "ip" : "ip6";
 	int f = pm_fam_idx(family);
@@ -162,7 +163,7 @@ out:
 	return r;
 }
 
-int pm_nft_check(const pm_conf *c, int family, cni_error **err)
+static int nft_check(const pm_conf *c, int family, cni_error **err)
 {
 	const char *fam = family == AF_INET ? "ip" : "ip6";
 	size_t want[3] = {0, 0, 0}, have[3] = {0, 0, 0};
@@ -190,7 +191,7 @@ int pm_nft_check(const pm_conf *c, int family, cni_error **err)
 	return 0;
 }
 
-int pm_nft_del(const char *container_id, cni_error **err)
+static int nft_delete_rules(const char *container_id, cni_error **err)
 {
 	sbuf b = {0};
 	bool exists;
@@ -210,3 +211,26 @@ int pm_nft_del(const char *container_id, cni_error **err)
 	free(b.s);
 	return r;
 }
+
+static int nft_del(const char *network, const char *container_id, bool required,
+		   cni_error **err)
+{
+	cni_error *e = NULL;
+	(void)network; /* the rules name the container id alone */
+	int r = nft_delete_rules(container_id, &e);
+	if (r < 0 && !required && !cni_nftables_usable())
+		r = 0; /* not asked for, and nftables is not there: no rule of ours can be */
+	else if (r < 0 && err && !*err) {
+		*err = e;
+		e = NULL;
+	}
+	cni_error_free(e);
+	return r;
+}
+
+const pm_backend_ops pm_nftables_ops = {
+    .name = "nftables",
+    .add = nft_add,
+    .check = nft_check,
+    .del = nft_del,
+};

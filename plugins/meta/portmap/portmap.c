@@ -16,7 +16,8 @@
 #include <strings.h>
 
 #include "plugin-json.h"
-#include "portmap.h"
+#include "pm-backend.h"
+#include "plugin-util.h"
 
 #define DEFAULT_MARK_BIT 13
 
@@ -407,17 +408,17 @@ static int add_family(pm_conf *c, enum pm_backend *be, int family, cni_error **e
 	int r;
 
 	if (*be == PM_BACKEND_NFTABLES)
-		return pm_nft_add(c, family, err);
+		return pm_nftables_ops.add(c, family, err);
 	if (*be == PM_BACKEND_IPTABLES)
-		return pm_ipt_add(c, family, err);
-	if ((r = pm_ipt_add(c, family, &e)) == 0) {
+		return pm_iptables_ops.add(c, family, err);
+	if ((r = pm_iptables_ops.add(c, family, &e)) == 0) {
 		*be = PM_BACKEND_IPTABLES;
 		return 0;
 	}
 	*be = resolve_backend(c);
 	if (*be == PM_BACKEND_NFTABLES) {
 		cni_error_free(e);
-		return pm_nft_add(c, family, err);
+		return pm_nftables_ops.add(c, family, err);
 	}
 	if (err && !*err)
 		*err = e;
@@ -507,8 +508,8 @@ static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 		int family = f ? AF_INET6 : AF_INET;
 		if (!c.has_ip[f])
 			continue;
-		r = be == PM_BACKEND_NFTABLES ? pm_nft_check(&c, family, err)
-					      : pm_ipt_check(&c, family, err);
+		r = (be == PM_BACKEND_NFTABLES ? &pm_nftables_ops : &pm_iptables_ops)
+			->check(&c, family, err);
 	}
 out_conf:
 	pm_conf_clear(&c);
@@ -528,21 +529,14 @@ static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 		return r;
 	if (c.n_maps == 0)
 		goto out;
-	/* auto: iptables may simply not be there, and then no rule of ours is */
+	/* auto: either backend may simply not be there, and then no rule of ours is */
 	if (c.backend != PM_BACKEND_NFTABLES &&
-	    (r = pm_ipt_del(c.name, a->container_id, c.backend == PM_BACKEND_IPTABLES, err)) < 0)
+	    (r = pm_iptables_ops.del(c.name, a->container_id, c.backend == PM_BACKEND_IPTABLES,
+				     err)) < 0)
 		goto out;
-	if (c.backend != PM_BACKEND_IPTABLES) {
-		cni_error *e = NULL;
-		r = pm_nft_del(a->container_id, &e);
-		if (r < 0 && c.backend == PM_BACKEND_AUTO && !cni_nftables_usable()) {
-			/* auto: nftables may simply not be there */
-			cni_error_free(e);
-			r = 0;
-		} else if (r < 0) {
-			*err = e;
-		}
-	}
+	if (c.backend != PM_BACKEND_IPTABLES)
+		r = pm_nftables_ops.del(c.name, a->container_id, c.backend == PM_BACKEND_NFTABLES,
+					err);
 out:
 	pm_conf_clear(&c);
 	return r;
@@ -556,7 +550,7 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 	if ((r = cni_conf_from_bytes(&conf, a->stdin_data, a->stdin_len, err)) < 0)
 		return r;
 	const char *name = cni_conf_name(conf);
-	r = pm_ipt_gc(name ? name : "", conf, err);
+	r = pm_iptables_ops.gc(name ? name : "", conf, err);
 	cni_conf_free(conf);
 	return r;
 }
