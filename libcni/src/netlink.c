@@ -16,12 +16,16 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/link/vrf.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 #include <stdio.h>
 #include <sys/random.h>
 
 #include "netlink-internal.h"
+
+/* How long a read waits for the kernel's answer (see open_here()). */
+#define NL_RECV_TIMEOUT_S 5
 #include "buf-internal.h"
 #include "error-internal.h"
 
@@ -211,6 +215,14 @@ static int open_here(void *userdata, cni_error **err)
 	int fd = nl_socket_get_fd(sk);
 	fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
 	nl_socket_set_buffer_size(sk, 1 << 20, 1 << 20);
+	/*
+	 * rtnetlink queues its answer before sendmsg() returns (and makes the rest of a dump
+	 * while we read), so a read that finds nothing for seconds waits for an answer that
+	 * will never come: libnl reads after a failed send of a cache dump. Bounded, that is
+	 * an error instead of a plugin hanging until the runtime kills it.
+	 */
+	const struct timeval rcv_timeout = {NL_RECV_TIMEOUT_S, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv_timeout, sizeof(rcv_timeout));
 	c->sk = sk;
 	return 0;
 }
