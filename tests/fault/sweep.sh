@@ -8,14 +8,18 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OURS=${1:-$HERE/../../build/plugins-bin}
 OUT=${2:-.}
+# the chain scenario drives a conflist through our cnitool (for the reference's plugins too)
+CNITOOL=${CNITOOL:-$(dirname "$OURS")/tools/cnitool/cnitool}
+CHAIN=()
+[ -x "$CNITOOL" ] && CHAIN=(--cnitool "$CNITOOL")
 python3 "$HERE/faultsweep.py" --plugins "$OURS" --label ours --json "$OUT/fault-ours.json" \
-	--regressions "$HERE/regressions.txt"
+	--regressions "$HERE/regressions.txt" "${CHAIN[@]}"
 ours=$?
 python3 "$HERE/crashsweep.py" --plugins "$OURS" --label ours --runs 100 \
 	--json "$OUT/crash-ours.json" || ours=1
 if [ -d /usr/lib/cni ]; then
 	python3 "$HERE/faultsweep.py" --plugins /usr/lib/cni --label reference \
-		--json "$OUT/fault-reference.json" --report-only
+		--json "$OUT/fault-reference.json" --report-only "${CHAIN[@]}"
 	python3 "$HERE/crashsweep.py" --plugins /usr/lib/cni --label reference --runs 100 \
 		--json "$OUT/crash-reference.json" --report-only
 fi
