@@ -594,12 +594,15 @@ static void reply_lease(int fd, const struct attach *a)
 	reply(fd, json_pack("{s:o}", "result", r));
 }
 
+/* One lock for changes of the lease files, held briefly (never across an acquisition),
+ * so no lock file is left behind per attachment. */
 static int lock_key(const char *key)
 {
 	char path[4200];
 	int fd;
 
-	state_path(path, sizeof(path), key, "lock");
+	(void)key;
+	snprintf(path, sizeof(path), "%s/lock", opts.statedir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
 		close(fd);
@@ -784,6 +787,7 @@ static void handle(int fd, pid_t daemon_pid)
 	json_decref(req);
 	/* an ADD again for the same attachment replaces its lease */
 	stop_lease(a->key);
+	close(lock);
 	int r = dhcp_acquire(&a->p, &a->l);
 	if (r < 0) {
 		if (r == -ETIMEDOUT)
@@ -794,7 +798,8 @@ static void handle(int fd, pid_t daemon_pid)
 				    r == -ECONNREFUSED ? "the server refused (NAK)" : strerror(-r));
 		_exit(0);
 	}
-	if (state_write(a) < 0) {
+	lock = lock_key(a->key);
+	if (lock < 0 || state_write(a) < 0) {
 		dhcp_release(&a->p, &a->l);
 		reply_error(fd, 5, "daemon: cannot write the lease file of %s", a->key);
 		_exit(0);

@@ -241,6 +241,7 @@ int dhcp_parse_static(const uint8_t *d, size_t len, struct dhcp_route *out, size
 		if (n >= max)
 			break;
 		memcpy(&out[n].dst, d + i, 4);
+		out[n].dst &= htonl(~0u << (32 - prefix));
 		out[n].prefix = prefix;
 		memcpy(&out[n].gw, d + i + 4, 4);
 		n++;

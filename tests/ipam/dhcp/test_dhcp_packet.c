@@ -176,6 +176,7 @@ static void static_routes(void **state)
 	(void)state;
 	assert_int_equal(dhcp_parse_static(d, sizeof(d), r, 8), 3);
 	assert_int_equal(r[0].prefix, 8);
+	assert_int_equal(r[0].dst, ip("10.0.0.0")); /* host bits of the classful net cleared */
 	assert_int_equal(r[1].prefix, 16);
 	assert_int_equal(r[2].prefix, 24);
 	assert_int_equal(r[2].gw, ip("10.97.0.4"));
