@@ -191,6 +191,7 @@ static unsigned long long proc_start(pid_t pid)
 
 struct attach {
 	char key[256];
+	char network[256];
 	struct dhcp_params p;
 	int priority;
 	struct dhcp_lease l;
@@ -221,8 +222,8 @@ static int state_write(const struct attach *a)
 
 	if (!raw)
 		return -ENOMEM;
-	o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:i,s:s,s:I,s:i,s:I}", "version", DHCP_PROTO_VERSION,
-		      "key", a->key, "netns", a->p.netns, "ifName", a->p.ifname, "clientID",
+	o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:I,s:i,s:I}", "version",
+		      DHCP_PROTO_VERSION, "key", a->key, "network", a->network, "netns", a->p.netns, "ifName", a->p.ifname, "clientID",
 		      a->p.client_id, "priority", a->priority, "ack", raw, "acquired",
 		      (json_int_t)a->l.acquired, "pid", (int)getpid(), "start",
 		      (json_int_t)proc_start(getpid()));
@@ -317,6 +318,7 @@ static int state_read(const char *path, struct attach *a, pid_t *pid, unsigned l
 		return -ENOENT;
 	if (json_integer_value(json_object_get(o, "version")) != DHCP_PROTO_VERSION ||
 	    copy_str(a->key, sizeof(a->key), json_object_get(o, "key")) < 0 ||
+	    copy_str(a->network, sizeof(a->network), json_object_get(o, "network")) < 0 ||
 	    copy_str(a->p.netns, sizeof(a->p.netns), json_object_get(o, "netns")) < 0 ||
 	    copy_str(a->p.ifname, sizeof(a->p.ifname), json_object_get(o, "ifName")) < 0 ||
 	    copy_str(a->p.client_id, sizeof(a->p.client_id), json_object_get(o, "clientID")) < 0 ||
@@ -683,11 +685,12 @@ static void handle(int fd, pid_t daemon_pid)
 	}
 	if (strcmp(cmd, "gc") == 0) {
 		json_t *valid = json_object_get(req, "valid"), *v;
+		const char *gc_net = json_string_value(json_object_get(req, "network"));
 		DIR *dir = opendir(opts.statedir);
 		struct dirent *de;
 		size_t i;
-		if (!json_is_array(valid)) {
-			reply_error(fd, 6, "daemon: gc needs \"valid\", an array");
+		if (!json_is_array(valid) || !gc_net) {
+			reply_error(fd, 6, "daemon: gc needs \"network\" and \"valid\", an array");
 			_exit(0);
 		}
 		while (dir && (de = readdir(dir))) {
@@ -699,7 +702,8 @@ static void handle(int fd, pid_t daemon_pid)
 			if (l < 5 || strcmp(de->d_name + l - 5, ".json") != 0)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", opts.statedir, de->d_name);
-			if (state_read(path, a, &pid, &start) < 0)
+			/* only the leases of the network being collected */
+			if (state_read(path, a, &pid, &start) < 0 || strcmp(a->network, gc_net) != 0)
 				continue;
 			json_array_foreach(valid, i, v)
 			{
@@ -740,6 +744,7 @@ static void handle(int fd, pid_t daemon_pid)
 		_exit(0);
 	}
 	build_key(a->key, sizeof(a->key), cid, net, ifn);
+	snprintf(a->network, sizeof(a->network), "%s", net);
 	memcpy(a->p.client_id, a->key, sizeof(a->key));
 	snprintf(a->p.ifname, sizeof(a->p.ifname), "%s", ifn);
 	lock = lock_key(a->key);

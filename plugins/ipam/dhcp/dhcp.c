@@ -425,7 +425,7 @@ static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
 						       json_string_value(json_object_get(v, "containerID")),
 						       "network", c.name, "ifName",
 						       json_string_value(json_object_get(v, "ifname"))));
-	req = json_pack("{s:s,s:o}", "command", "gc", "valid", valid);
+	req = json_pack("{s:s,s:s,s:o}", "command", "gc", "network", c.name, "valid", valid);
 	r = call_daemon(c.socket, req, &reply, err);
 	json_decref(req);
 out:

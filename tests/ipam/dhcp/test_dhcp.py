@@ -239,6 +239,28 @@ def case_link_gone_stops(env):
            f"lease file left: {os.listdir(env.t + '/state')}")
 
 
+def case_gc(env):
+    """GC releases the leases of this network that are not among the valid attachments,
+    and keeps the others."""
+    a, b = nslib.netns("dhg"), nslib.netns("dhg")
+    res = {}
+    for ns, cid in ((a, "gcA"), (b, "gcB")):
+        rc, res[cid], err = env.plugin("ADD", env.conf(), ns, cid)
+        expect(rc == 0, f"ADD failed: {res[cid]} {err}")
+    conf = {"cniVersion": "1.1.0", "name": "dhnet", "type": "dhcp",
+            "ipam": {"type": "dhcp", "daemonSocketPath": env.sock},
+            "cni.dev/valid-attachments": [{"containerID": "gcA", "ifname": "eth0"}]}
+    rc, out, err = nslib.run_plugin(f"{BIN}/dhcp", "GC", env.h, conf, cid="", ifname="",
+                                    netns_path="", timeout=30)
+    expect(rc == 0, f"GC failed: {out} {err}")
+    wait_for(lambda: not any(l[2] == addr_of(res["gcB"]) for l in env.leases()), 5,
+             "gcB's lease released by GC")
+    expect(any(l[2] == addr_of(res["gcA"]) for l in env.leases()), "gcA's lease went too")
+    for ns, cid in ((a, "gcA"), (b, "gcB")):
+        rc, out, err = env.plugin("DEL", env.conf(), ns, cid)
+        expect(rc == 0, f"DEL failed: {out} {err}")
+
+
 def case_no_daemon(env):
     c = nslib.netns("dhc")
     before = sh(f"ip -n {env.h} -o link").stdout.count(" veth")
@@ -301,7 +323,8 @@ def main():
         nslib.skip("dnsmasq (dnsmasq-base) is not installed")
     only = sys.argv[1:]
     cases = [case_lease_result_and_container, case_static_routes_and_provide, case_parallel,
-             case_daemon_kill9_restart, case_link_gone_stops, case_no_daemon, case_bad_config,
+             case_daemon_kill9_restart, case_link_gone_stops, case_gc, case_no_daemon,
+             case_bad_config,
              case_reference_differential]
     failed = 0
     env = Env()
