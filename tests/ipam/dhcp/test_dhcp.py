@@ -247,6 +247,8 @@ def case_gc(env):
     for ns, cid in ((a, "gcA"), (b, "gcB")):
         rc, res[cid], err = env.plugin("ADD", env.conf(), ns, cid)
         expect(rc == 0, f"ADD failed: {res[cid]} {err}")
+    for cid in ("gcA", "gcB"):
+        expect(any(l[2] == addr_of(res[cid]) for l in env.leases()), f"{cid} not leased")
     conf = {"cniVersion": "1.1.0", "name": "dhnet", "type": "dhcp",
             "ipam": {"type": "dhcp", "daemonSocketPath": env.sock},
             "cni.dev/valid-attachments": [{"containerID": "gcA", "ifname": "eth0"}]}
@@ -259,6 +261,29 @@ def case_gc(env):
     for ns, cid in ((a, "gcA"), (b, "gcB")):
         rc, out, err = env.plugin("DEL", env.conf(), ns, cid)
         expect(rc == 0, f"DEL failed: {out} {err}")
+
+
+def case_socket_activation(env):
+    """The daemon started the way cni-dhcp.socket starts it: the socket handed over as
+    fd 3 (LISTEN_FDS), no -socketpath."""
+    act = shutil.which("systemd-socket-activate")
+    if not act:
+        print("     (no systemd-socket-activate: skipped)")
+        return
+    sock = f"{env.t}/activated.sock"
+    p = subprocess.Popen(["ip", "netns", "exec", env.h, act, "-l", sock, f"{BIN}/dhcp",
+                          "daemon", "-statedir", f"{env.t}/state-act"],
+                         stderr=open(f"{env.t}/daemon.log", "a"))
+    env.procs.append(p)
+    wait_for(lambda: os.path.exists(sock), 5, "the activation socket")
+    c = nslib.netns("dhc")
+    rc, res, err = env.plugin("ADD", env.conf(sock=sock), c, "ctra")
+    expect(rc == 0, f"ADD through the activated daemon failed: {res} {err}")
+    rc, out, err = env.plugin("DEL", env.conf(sock=sock), c, "ctra")
+    expect(rc == 0, f"DEL failed: {out} {err}")
+    wait_for(lambda: not any(l[2] == addr_of(res) for l in env.leases()), 5, "the release")
+    p.kill()
+    p.wait()
 
 
 def case_no_daemon(env):
@@ -323,7 +348,8 @@ def main():
         nslib.skip("dnsmasq (dnsmasq-base) is not installed")
     only = sys.argv[1:]
     cases = [case_lease_result_and_container, case_static_routes_and_provide, case_parallel,
-             case_daemon_kill9_restart, case_link_gone_stops, case_gc, case_no_daemon,
+             case_daemon_kill9_restart, case_link_gone_stops, case_gc, case_socket_activation,
+             case_no_daemon,
              case_bad_config,
              case_reference_differential]
     failed = 0
