@@ -192,6 +192,7 @@ static unsigned long long proc_start(pid_t pid)
 struct attach {
 	char key[256];
 	char network[256];
+	bool stopped; /* link gone: not maintained, kept for the DEL that releases it */
 	struct dhcp_params p;
 	int priority;
 	struct dhcp_lease l;
@@ -231,6 +232,7 @@ static int state_write(const struct attach *a)
 	if (!o)
 		return -ENOMEM;
 	json_object_update_new(o, params_json(a));
+	json_object_set_new(o, "stopped", json_boolean(a->stopped));
 	state_path(path, sizeof(path), a->key, "json");
 	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
 	if (json_dump_file(o, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0) {
@@ -328,6 +330,7 @@ static int state_read(const char *path, struct attach *a, pid_t *pid, unsigned l
 	    dhcp_lease_from_ack(&a->l, raw, n,
 				json_integer_value(json_object_get(o, "acquired"))) < 0)
 		goto out;
+	a->stopped = json_is_true(json_object_get(o, "stopped"));
 	*pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
 	*start = (unsigned long long)json_integer_value(json_object_get(o, "start"));
 	r = 0;
@@ -475,7 +478,12 @@ static void keeper_loop(struct attach *a)
 		if (stop_flag)
 			_exit(0);
 		if (!dhcp_link_present(&a->p)) {
-			keeper_drop(a, "link or namespace gone");
+			/* the main plugin's DEL removes the link before it calls us: the lease
+			 * file stays (marked) so that DEL, or GC, still releases the lease */
+			logmsg("%s: no longer maintained: link or namespace gone", a->key);
+			a->stopped = true;
+			if (state_write(a) < 0)
+				keeper_drop(a, "cannot mark the lease file");
 			_exit(0);
 		}
 		if (now >= end) {
@@ -536,6 +544,13 @@ static void resume_all(void)
 			logmsg("%s: unreadable lease file, ignored", path);
 			continue;
 		}
+		if (time(NULL) >= a.l.acquired + a.l.lease_time) {
+			logmsg("%s: lease expired while no daemon ran", a.key);
+			unlink(path);
+			continue;
+		}
+		if (a.stopped)
+			continue; /* waits for its DEL */
 		if (fork() == 0) {
 			die_with_parent(self);
 			closedir(dir);
