@@ -290,6 +290,65 @@ def case_socket_activation(env):
     p.wait()
 
 
+def daemon_says(sock, data, shut=True, timeout=10):
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(sock)
+    try:
+        s.sendall(data)
+    except OSError:
+        pass
+    if shut:
+        s.shutdown(socket.SHUT_WR)
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except OSError:
+        pass
+    s.close()
+    return out
+
+
+def case_daemon_bad_input(env):
+    """The daemon answers every malformed request with an error and stays up; a client
+    that never finishes its request is dropped after 5 s."""
+    cases = [
+        (b"not json\n", 6), (b"[1,2]\n", 6), (b'{"version":2,"command":"add"}\n', 1),
+        (b'{"version":1}\n', 6), (b'{"version":1,"command":"frobnicate","containerID":"a",'
+                                 b'"network":"n","ifName":"eth0"}\n', 4),
+        (b'{"version":1,"command":"add","containerID":"a","network":"n","ifName":"eth0"}\n', 4),
+        (b'{"version":1,"command":"add","containerID":"a","network":"n",'
+         b'"ifName":"this-is-too-long-for-linux"}\n', 4),
+        (b'{"version":1,"command":"add","containerID":"' + b"x" * 300 +
+         b'","network":"n","ifName":"eth0","netns":"/x"}\n', 7),
+        (b'{"version":1,"command":"add","containerID":"a","network":"n","ifName":"eth0",'
+         b'"netns":"/x","request":[300]}\n', 7),
+        (b'{"version":1,"command":"add","containerID":"a","network":"n","ifName":"eth0",'
+         b'"netns":"/x","provide":[{"option":60,"hex":"zz"}]}\n', 7),
+        (b'{"version":1,"command":"gc","network":"n","valid":7}\n', 6),
+        (b"{" * 70000, 6),
+    ]
+    for data, code in cases:
+        out = daemon_says(env.sock, data)
+        try:
+            ans = json.loads(out)
+        except ValueError:
+            raise AssertionError(f"{data[:60]!r}: no JSON answer: {out[:200]!r}")
+        expect(ans.get("version") == 1 and ans.get("error", {}).get("code") == code,
+               f"{data[:60]!r}: {ans}")
+    t0 = time.time()
+    out = daemon_says(env.sock, b'{"version":1,', shut=False, timeout=20)
+    expect(time.time() - t0 < 8, f"a stalled client held its handler {time.time() - t0:.1f} s")
+    expect(env.daemon.poll() is None, "the daemon died")
+    out = daemon_says(env.sock, b'{"version":1,"command":"status"}\n')
+    expect(json.loads(out) == {"version": 1}, out)
+
+
 def case_no_daemon(env):
     c = nslib.netns("dhc")
     before = sh(f"ip -n {env.h} -o link").stdout.count(" veth")
@@ -357,7 +416,7 @@ def main():
     only = sys.argv[1:]
     cases = [case_lease_result_and_container, case_static_routes_and_provide, case_parallel,
              case_daemon_kill9_restart, case_link_gone_stops, case_gc, case_socket_activation,
-             case_no_daemon,
+             case_daemon_bad_input, case_no_daemon,
              case_bad_config,
              case_reference_differential]
     failed = 0
