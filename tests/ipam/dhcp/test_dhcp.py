@@ -83,7 +83,7 @@ class Env:
         sock = sock or self.sock
         args = ["ip", "netns", "exec", self.h, binary, "daemon", "-socketpath", sock]
         if binary.startswith(BIN):
-            args += ["-statedir", f"{self.t}/state"]
+            args += ["-statedir", f"{self.t}/state", "-pidfile", f"{self.t}/daemon.pid"]
         p = subprocess.Popen(args + list(extra), stderr=open(f"{self.t}/daemon.log", "a"))
         for _ in range(50):
             if os.path.exists(sock):
@@ -220,6 +220,26 @@ def case_daemon_kill9_restart(env):
     rc, out, err = env.plugin("CHECK", conf, c, "ctrk")
     expect(rc == 0, f"CHECK after the restart failed: {out} {err}")
     rc, out, err = env.plugin("DEL", env.conf(), c, "ctrk")
+    expect(rc == 0, f"DEL failed: {out} {err}")
+    wait_for(lambda: not any(l[2] == ip for l in env.leases()), 5, "the lease released")
+
+
+def case_daemon_sigterm_restart(env):
+    """SIGTERM (a service stop) keeps the leases for the next daemon; -pidfile is written."""
+    with open(f"{env.t}/daemon.pid") as f:
+        expect(int(f.read()) == env.daemon.pid, "the pid file does not hold the daemon's pid")
+    c = nslib.netns("dhc")
+    rc, res, err = env.plugin("ADD", env.conf(), c, "ctrt")
+    expect(rc == 0, f"ADD failed: {res} {err}")
+    ip = addr_of(res)
+    env.daemon.terminate()
+    env.daemon.wait()
+    time.sleep(0.5)
+    expect(f"DHCPRELEASE(eth0) {ip}" not in env.log(), "released on SIGTERM")
+    n = acks(env, ip)
+    env.daemon = env.start_daemon()
+    wait_for(lambda: acks(env, ip) >= n + 1, 12, "a renewal by the restarted daemon")
+    rc, out, err = env.plugin("DEL", env.conf(), c, "ctrt")
     expect(rc == 0, f"DEL failed: {out} {err}")
     wait_for(lambda: not any(l[2] == ip for l in env.leases()), 5, "the lease released")
 
@@ -415,7 +435,8 @@ def main():
         nslib.skip("dnsmasq (dnsmasq-base) is not installed")
     only = sys.argv[1:]
     cases = [case_lease_result_and_container, case_static_routes_and_provide, case_parallel,
-             case_daemon_kill9_restart, case_link_gone_stops, case_gc, case_socket_activation,
+             case_daemon_kill9_restart, case_daemon_sigterm_restart, case_link_gone_stops,
+             case_gc, case_socket_activation,
              case_daemon_bad_input, case_no_daemon,
              case_bad_config,
              case_reference_differential]
