@@ -382,6 +382,28 @@ def case_no_daemon(env):
     expect(sh(f"ip -n {env.h} -o link").stdout.count(" veth") == before, "host veth left")
 
 
+def case_no_server(env):
+    """No DHCP server on the segment: error 11 once the daemon's -timeout has passed,
+    retransmissions seen, nothing left in the container or the state directory."""
+    sock = f"{env.t}/short.sock"
+    p = env.start_daemon(sock=sock, extra=["-timeout", "2500ms", "-resendmax", "1s",
+                                           "-statedir", f"{env.t}/state-short"])
+    c = nslib.netns("dhc")
+    conf = env.conf(sock=sock)
+    conf["bridge"] = "br-none"  # a bridge of its own, no server behind it
+    t0 = time.time()
+    rc, res, err = env.plugin("ADD", conf, c, "ctrs")
+    took = time.time() - t0
+    p.kill()
+    p.wait()
+    expect(rc != 0 and res["code"] == 11 and "no DHCP answer" in res["msg"], f"{res} {err}")
+    expect(2.4 < took < 6, f"took {took:.1f} s with -timeout 2500ms")
+    expect("eth0" not in sh(f"ip -n {c} -o link").stdout, "link left in the container")
+    left = [f for f in os.listdir(f"{env.t}/state-short") if f.endswith(".json")]
+    expect(not left, f"lease files left: {left}")
+    sh(f"ip -n {env.h} link del br-none", check=False)
+
+
 def case_bad_config(env):
     c = nslib.netns("dhc")
     rc, res, err = env.plugin("ADD", env.conf({"request": [{"option": "no-such"}]}), c, "ctrb")
@@ -437,7 +459,7 @@ def main():
     cases = [case_lease_result_and_container, case_static_routes_and_provide, case_parallel,
              case_daemon_kill9_restart, case_daemon_sigterm_restart, case_link_gone_stops,
              case_gc, case_socket_activation,
-             case_daemon_bad_input, case_no_daemon,
+             case_daemon_bad_input, case_no_server, case_no_daemon,
              case_bad_config,
              case_reference_differential]
     failed = 0
