@@ -397,9 +397,15 @@ static int cmd_status(const cni_cmd_args *args, cni_error **err, void *ud)
 	if (r == 0) {
 		req = json_pack("{s:s}", "command", "status");
 		r = call_daemon(c.socket, req, &reply, err);
-		if (r < 0)
-			cni_error_set(err, CNI_ERR_PLUGIN_NOT_AVAILABLE, NULL,
-				      "the dhcp daemon at %s is not available", c.socket);
+		if (r < 0) {
+			/* the spec's code for "cannot serve ADD now"; the cause stays in the text */
+			char *why = strdup(*err ? cni_error_msg(*err) : "");
+			cni_error_free(*err);
+			*err = NULL;
+			cni_error_set(err, CNI_ERR_PLUGIN_NOT_AVAILABLE, NULL, "%s",
+				      why ? why : "the dhcp daemon is not available");
+			free(why);
+		}
 		json_decref(req);
 	}
 	json_decref(reply);

@@ -377,6 +377,13 @@ def case_no_daemon(env):
     took = time.time() - t0
     expect(rc != 0 and res and res.get("code") == 11, f"expected code 11: {res} {err}")
     expect(took < 3, f"took {took:.1f} s")
+    conf = env.conf(sock=f"{env.t}/nobody.sock")
+    conf["cniVersion"] = "1.1.0"
+    rc, out, err = nslib.run_plugin(f"{BIN}/dhcp", "STATUS", env.h, conf, timeout=10)
+    expect(rc != 0 and json.loads(out)["code"] == 50, f"STATUS: {out} {err}")
+    conf["ipam"]["daemonSocketPath"] = env.sock
+    rc, out, err = nslib.run_plugin(f"{BIN}/dhcp", "STATUS", env.h, conf, timeout=10)
+    expect(rc == 0, f"STATUS with a daemon: {out} {err}")
     links = sh(f"ip -n {c} -o link").stdout
     expect("eth0" not in links, f"left in the container: {links}")
     expect(sh(f"ip -n {env.h} -o link").stdout.count(" veth") == before, "host veth left")
