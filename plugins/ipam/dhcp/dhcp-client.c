@@ -223,15 +223,46 @@ int dhcp_lease_from_ack(struct dhcp_lease *l, const uint8_t *raw, size_t len, in
 	return 0;
 }
 
+/* One DISCOVER/OFFER/REQUEST/ACK round with a fresh xid. */
+static int acquire_once(const struct dhcp_params *p, int fd, const uint8_t mac[6],
+			int64_t deadline, struct dhcp_msg *offer, uint8_t *raw, size_t *raw_len)
+{
+	uint8_t cid[256], prl[DHCP_MAX_REQUEST], pkt[DHCP_MAX_LEN];
+	struct dhcp_opt o[DHCP_MAX_PROVIDE + 8];
+	uint32_t xid = new_xid(), req_ip, server;
+	size_t n = common_opts(p, o, cid, prl, true);
+	struct dhcp_out m = {.xid = xid, .flags = DHCP_FLAG_BROADCAST, .type = DHCP_DISCOVER,
+			     .opts = o, .n_opts = n};
+	int len, r;
+
+	memcpy(m.chaddr, mac, 6);
+	len = dhcp_encode(pkt, sizeof(pkt), &m);
+	r = len < 0 ? len
+		    : exchange(p, fd, pkt, (size_t)len, INADDR_BROADCAST, xid, mac, DHCP_OFFER, 0,
+			       deadline, offer, raw, raw_len);
+	if (r < 0)
+		return r;
+	if (!dhcp_msg_u32(offer, DHCP_OPT_SERVER_ID, &server))
+		return -EBADMSG;
+	server = htonl(server);
+	req_ip = offer->yiaddr;
+	o[n++] = (struct dhcp_opt){DHCP_OPT_REQUESTED_IP, 4, &req_ip};
+	o[n++] = (struct dhcp_opt){DHCP_OPT_SERVER_ID, 4, &server};
+	m.type = DHCP_REQUEST;
+	m.n_opts = n;
+	len = dhcp_encode(pkt, sizeof(pkt), &m);
+	return len < 0 ? len
+		       : exchange(p, fd, pkt, (size_t)len, INADDR_BROADCAST, xid, mac, DHCP_ACK,
+				  DHCP_NAK, deadline, offer, raw, raw_len);
+}
+
 int dhcp_acquire(const struct dhcp_params *p, struct dhcp_lease *out)
 {
-	uint8_t mac[6], cid[256], prl[DHCP_MAX_REQUEST], pkt[DHCP_MAX_LEN], raw[DHCP_MAX_LEN];
-	struct dhcp_opt o[DHCP_MAX_PROVIDE + 8];
-	struct dhcp_msg *offer = NULL;
+	uint8_t mac[6], raw[DHCP_MAX_LEN];
+	struct dhcp_msg *offer;
 	int64_t deadline = now_ms() + p->timeout_ms;
-	uint32_t xid = new_xid(), req_ip, server;
-	size_t n, raw_len;
-	int fd, len, r;
+	size_t raw_len;
+	int fd, r;
 
 	fd = dhcp_client_socket(p, mac);
 	if (fd < 0)
@@ -241,33 +272,13 @@ int dhcp_acquire(const struct dhcp_params *p, struct dhcp_lease *out)
 		close(fd);
 		return -ENOMEM;
 	}
-	n = common_opts(p, o, cid, prl, true);
-	struct dhcp_out m = {.xid = xid, .flags = DHCP_FLAG_BROADCAST, .type = DHCP_DISCOVER,
-			     .opts = o, .n_opts = n};
-	memcpy(m.chaddr, mac, 6);
-	len = dhcp_encode(pkt, sizeof(pkt), &m);
-	r = len < 0 ? len
-		    : exchange(p, fd, pkt, (size_t)len, INADDR_BROADCAST, xid, mac, DHCP_OFFER, 0,
-			       deadline, offer, raw, &raw_len);
-	if (r < 0)
-		goto out;
-	if (!dhcp_msg_u32(offer, DHCP_OPT_SERVER_ID, &server)) {
-		r = -EBADMSG;
-		goto out;
-	}
-	server = htonl(server);
-	req_ip = offer->yiaddr;
-	o[n++] = (struct dhcp_opt){DHCP_OPT_REQUESTED_IP, 4, &req_ip};
-	o[n++] = (struct dhcp_opt){DHCP_OPT_SERVER_ID, 4, &server};
-	m.type = DHCP_REQUEST;
-	m.n_opts = n;
-	len = dhcp_encode(pkt, sizeof(pkt), &m);
-	r = len < 0 ? len
-		    : exchange(p, fd, pkt, (size_t)len, INADDR_BROADCAST, xid, mac, DHCP_ACK,
-			       DHCP_NAK, deadline, offer, raw, &raw_len);
+	/* a NAK to our REQUEST (the offered address went to another client meanwhile, as
+	 * happens when many clients start at once) sends us back to DISCOVER, RFC 2131 3.1 */
+	do {
+		r = acquire_once(p, fd, mac, deadline, offer, raw, &raw_len);
+	} while (r == -ECONNREFUSED && now_ms() < deadline);
 	if (r == 0)
 		r = dhcp_lease_from_ack(out, raw, raw_len, wall_s());
-out:
 	free(offer);
 	close(fd);
 	return r;
