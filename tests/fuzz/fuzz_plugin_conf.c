@@ -32,6 +32,11 @@ int fuzz_plugin_main_unused(void);
 #define CONF_T	      struct static_conf
 #define LOAD(c, a, e) load_conf(c, a, e)
 #define CLEAR(c, ok)  ((void)(ok), static_conf_free(c))
+#elif defined(FUZZ_PLUGIN_DHCP)
+#include "ipam/dhcp/dhcp.c"
+#define CONF_T	      struct dhcp_conf
+#define LOAD(c, a, e) load_conf(c, a, e)
+#define CLEAR(c, ok)  ((void)(ok), conf_free(c))
 #elif defined(FUZZ_PLUGIN_BANDWIDTH)
 #include "meta/bandwidth/bandwidth.c"
 #define CONF_T	      struct bw_conf

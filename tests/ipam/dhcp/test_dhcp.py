@@ -1,0 +1,498 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""dhcp IPAM against a real dnsmasq. Namespaces: a "host" H holding the bridge (and the
+daemon, as a node would), a server S with dnsmasq on a veth into the bridge, and one
+namespace per container attached by the bridge plugin with ipam dhcp.
+
+Environment: DHCP_PLUGINS (our plugins-bin), DHCP_REFERENCE (/usr/lib/cni, for the
+differential case; skipped when absent)."""
+import concurrent.futures
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "integration"))
+import nslib  # noqa: E402
+from nslib import sh, expect  # noqa: E402
+
+BIN = os.environ.get("DHCP_PLUGINS", "")
+REF = os.environ.get("DHCP_REFERENCE", "/usr/lib/cni")
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+FIXED_CID = "ctr-fixed"  # dnsmasq gives this client id a fixed address (differential case)
+
+
+class Env:
+    def __init__(self):
+        self.t = nslib.tmpdir()
+        self.h = nslib.netns("dhh")
+        self.s = nslib.netns("dhs")
+        self.procs = []
+        self.daemon = None
+        sh(f"ip -n {self.h} link add br-dh type bridge && ip -n {self.h} link set br-dh up")
+        # the node's own address on the segment: DEL's release goes from here once the
+        # bridge plugin has removed the container's link
+        sh(f"ip -n {self.h} addr add 10.97.0.2/24 dev br-dh")
+        sh(f"ip -n {self.h} link add srv type veth peer name eth0 netns {self.s}")
+        sh(f"ip -n {self.h} link set srv master br-dh up")
+        sh(f"ip -n {self.s} addr add 10.97.0.1/24 dev eth0 && ip -n {self.s} link set eth0 up")
+        cid_hex = ":".join(f"{b:02x}" for b in b"\0" + f"{FIXED_CID}/dhnet/eth0".encode())
+        args = [DNSMASQ, "--port=0", "--interface=eth0", "--bind-interfaces", "--keep-in-foreground",
+                "--dhcp-range=10.97.0.50,10.97.0.150,255.255.255.0,2m",
+                # dnsmasq pings an address before offering it, up to 3 s each, one at a
+                # time: 20 new clients at once would wait a minute on that alone
+                "--no-ping",
+                f"--dhcp-leasefile={self.t}/leases", f"--pid-file={self.t}/dnsmasq.pid",
+                f"--log-facility={self.t}/dnsmasq.log", "--log-dhcp",
+                "--dhcp-option=3,10.97.0.1", "--dhcp-option=6,10.97.0.53",
+                "--dhcp-option=15,dh.example",
+                # short renewal times (the lease itself is dnsmasq's minimum, 2 minutes)
+                "--dhcp-option=58,2", "--dhcp-option=59,4",
+                # a client saying vendor class "static33" gets option 33 instead of 121
+                "--dhcp-vendorclass=set:s33,static33",
+                "--dhcp-option=tag:!s33,121,10.96.0.0/16,10.97.0.1",
+                "--dhcp-option=tag:s33,33,10.1.2.3,10.97.0.1,172.16.0.0,10.97.0.1",
+                f"--dhcp-host=id:{cid_hex},10.97.0.77"]
+        self.procs.append(subprocess.Popen(["ip", "netns", "exec", self.s] + args,
+                                           stderr=subprocess.DEVNULL))
+        for _ in range(50):
+            if os.path.exists(f"{self.t}/dnsmasq.log") and "bound exclusively" in self.log():
+                break
+            time.sleep(0.1)
+        self.sock = f"{self.t}/dhcp.sock"
+
+    def log(self):
+        try:
+            with open(f"{self.t}/dnsmasq.log") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def leases(self):
+        try:
+            with open(f"{self.t}/leases") as f:
+                return [l.split() for l in f if l.strip()]
+        except FileNotFoundError:
+            return []
+
+    def start_daemon(self, binary=None, sock=None, extra=()):
+        binary = binary or f"{BIN}/dhcp"
+        sock = sock or self.sock
+        args = ["ip", "netns", "exec", self.h, binary, "daemon", "-socketpath", sock]
+        if binary.startswith(BIN):
+            args += ["-statedir", f"{self.t}/state", "-pidfile", f"{self.t}/daemon.pid"]
+        p = subprocess.Popen(args + list(extra), stderr=open(f"{self.t}/daemon.log", "a"))
+        for _ in range(50):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        self.procs.append(p)
+        return p
+
+    def conf(self, ipam_extra=None, sock=None):
+        ipam = {"type": "dhcp", "daemonSocketPath": sock or self.sock}
+        ipam.update(ipam_extra or {})
+        return {"cniVersion": "1.0.0", "name": "dhnet", "type": "bridge", "bridge": "br-dh",
+                "ipam": ipam}
+
+    def plugin(self, cmd, conf, cns, cid, plugins=None, env_extra=None):
+        plugins = plugins or BIN
+        env = {"CNI_PATH": plugins}
+        env.update(env_extra or {})
+        rc, out, err = nslib.run_plugin(f"{plugins}/bridge", cmd, self.h, conf, cid=cid,
+                                        netns_path=f"/var/run/netns/{cns}", env_extra=env,
+                                        timeout=60)
+        return rc, (json.loads(out) if out.strip() else None), err
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        nslib.cleanup()
+        shutil.rmtree(self.t, ignore_errors=True)
+
+
+def acks(env, ip):
+    return env.log().count(f"DHCPACK(eth0) {ip} ")
+
+
+def wait_for(cond, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def addr_of(res):
+    return res["ips"][0]["address"].split("/")[0]
+
+
+def case_lease_result_and_container(env):
+    c = nslib.netns("dhc")
+    rc, res, err = env.plugin("ADD", env.conf(), c, "ctr1")
+    expect(rc == 0, f"ADD failed: {res} {err}")
+    ip = res["ips"][0]
+    expect(ip["address"].endswith("/24") and ip.get("gateway") == "10.97.0.1", f"ips: {ip}")
+    expect(res["dns"] == {"nameservers": ["10.97.0.53"], "domain": "dh.example"}, res["dns"])
+    # option 121 present: its routes, and no default route from the router option
+    expect(res["routes"] == [{"dst": "10.96.0.0/16", "gw": "10.97.0.1"}], res["routes"])
+    got = sh(f"ip -n {c} -4 addr show dev eth0").stdout
+    expect(ip["address"] in got, got)
+    rt = sh(f"ip -n {c} -4 route").stdout
+    expect("10.96.0.0/16 via 10.97.0.1 dev eth0" in rt, rt)
+    expect(any(l[2] == addr_of(res) and l[4] == "00:" + "ctr1/dhnet/eth0".encode().hex(":")
+               for l in env.leases()), f"client id in the lease file: {env.leases()}")
+    conf = env.conf()
+    conf["prevResult"] = res
+    rc, out, err = env.plugin("CHECK", conf, c, "ctr1")
+    expect(rc == 0, f"CHECK failed: {out} {err}")
+    # a short lease is renewed (T1 = 2 s)
+    n = acks(env, addr_of(res))
+    wait_for(lambda: acks(env, addr_of(res)) >= n + 2, 12, "two renewals in dnsmasq's log")
+    rc, out, err = env.plugin("DEL", env.conf(), c, "ctr1")
+    expect(rc == 0, f"DEL failed: {out} {err}")
+    wait_for(lambda: not any(l[2] == addr_of(res) for l in env.leases()), 5,
+             "the lease to leave dnsmasq's lease file")
+    expect(f"DHCPRELEASE(eth0) {addr_of(res)}" in env.log(), "no DHCPRELEASE in the log")
+    rc, out, err = env.plugin("DEL", env.conf(), c, "ctr1")
+    expect(rc == 0, f"a second DEL failed: {out} {err}")
+
+
+def case_static_routes_and_provide(env):
+    c = nslib.netns("dhc")
+    conf = env.conf({"provide": [{"option": "vendor-class-identifier", "value": "static33"}],
+                     "priority": 7})
+    rc, res, err = env.plugin("ADD", conf, c, "ctr33")
+    expect(rc == 0, f"ADD failed: {res} {err}")
+    want = [{"dst": "10.0.0.0/8", "gw": "10.97.0.1", "priority": 7},
+            {"dst": "172.16.0.0/16", "gw": "10.97.0.1", "priority": 7},
+            {"dst": "0.0.0.0/0", "gw": "10.97.0.1", "priority": 7}]
+    expect(res["routes"] == want, res["routes"])
+    rt = sh(f"ip -n {c} -4 route").stdout
+    for r in ("10.0.0.0/8 via 10.97.0.1", "172.16.0.0/16 via 10.97.0.1", "default via 10.97.0.1"):
+        expect(r in rt and "metric 7" in rt, rt)
+    rc, out, err = env.plugin("DEL", conf, c, "ctr33")
+    expect(rc == 0, f"DEL failed: {out} {err}")
+
+
+def case_parallel(env):
+    cs = [(nslib.netns("dhp"), f"par{i}") for i in range(20)]
+    t0 = time.time()
+    with concurrent.futures.ThreadPoolExecutor(20) as ex:
+        got = list(ex.map(lambda a: env.plugin("ADD", env.conf(), a[0], a[1]), cs))
+    took = time.time() - t0
+    for rc, res, err in got:
+        expect(rc == 0, f"ADD failed: {res} {err}")
+    addrs = {addr_of(res) for _, res, _ in got}
+    expect(len(addrs) == 20, f"addresses not distinct: {sorted(addrs)}")
+    leased = {l[2] for l in env.leases()}
+    expect(addrs <= leased, f"not all in dnsmasq's lease file: {addrs - leased}")
+    print(f"     20 parallel ADDs in {took:.1f} s "
+          f"(NAKs answered by a new DISCOVER so far: {env.log().count('DHCPNAK')})")
+    with concurrent.futures.ThreadPoolExecutor(20) as ex:
+        got = list(ex.map(lambda a: env.plugin("DEL", env.conf(), a[0], a[1]), cs))
+    for rc, res, err in got:
+        expect(rc == 0, f"DEL failed: {res} {err}")
+    wait_for(lambda: not (addrs & {l[2] for l in env.leases()}), 5, "all 20 leases released")
+
+
+def case_daemon_kill9_restart(env):
+    c = nslib.netns("dhc")
+    rc, res, err = env.plugin("ADD", env.conf(), c, "ctrk")
+    expect(rc == 0, f"ADD failed: {res} {err}")
+    ip = addr_of(res)
+    d = env.daemon
+    os.kill(d.pid, signal.SIGKILL)
+    d.wait()
+    time.sleep(0.5)
+    n = acks(env, ip)
+    time.sleep(3)  # past T1: nobody renews now
+    expect(acks(env, ip) == n, "renewed while no daemon ran")
+    env.daemon = env.start_daemon()
+    wait_for(lambda: acks(env, ip) >= n + 1, 12, "a renewal by the restarted daemon")
+    conf = env.conf()
+    conf["prevResult"] = res
+    rc, out, err = env.plugin("CHECK", conf, c, "ctrk")
+    expect(rc == 0, f"CHECK after the restart failed: {out} {err}")
+    rc, out, err = env.plugin("DEL", env.conf(), c, "ctrk")
+    expect(rc == 0, f"DEL failed: {out} {err}")
+    wait_for(lambda: not any(l[2] == ip for l in env.leases()), 5, "the lease released")
+
+
+def case_daemon_sigterm_restart(env):
+    """SIGTERM (a service stop) keeps the leases for the next daemon; -pidfile is written."""
+    with open(f"{env.t}/daemon.pid") as f:
+        expect(int(f.read()) == env.daemon.pid, "the pid file does not hold the daemon's pid")
+    c = nslib.netns("dhc")
+    rc, res, err = env.plugin("ADD", env.conf(), c, "ctrt")
+    expect(rc == 0, f"ADD failed: {res} {err}")
+    ip = addr_of(res)
+    env.daemon.terminate()
+    env.daemon.wait()
+    time.sleep(0.5)
+    expect(f"DHCPRELEASE(eth0) {ip}" not in env.log(), "released on SIGTERM")
+    n = acks(env, ip)
+    env.daemon = env.start_daemon()
+    wait_for(lambda: acks(env, ip) >= n + 1, 12, "a renewal by the restarted daemon")
+    rc, out, err = env.plugin("DEL", env.conf(), c, "ctrt")
+    expect(rc == 0, f"DEL failed: {out} {err}")
+    wait_for(lambda: not any(l[2] == ip for l in env.leases()), 5, "the lease released")
+
+
+def case_link_gone_stops(env):
+    c = nslib.netns("dhc")
+    rc, res, err = env.plugin("ADD", env.conf(), c, "ctrg")
+    expect(rc == 0, f"ADD failed: {res} {err}")
+    ip = addr_of(res)
+    sh(f"ip -n {c} link del eth0")
+    time.sleep(2.5)
+    n = acks(env, ip)
+    time.sleep(3)
+    expect(acks(env, ip) == n, "still renewing a lease whose link is gone")
+    # the lease is not maintained, but DEL (which the bridge plugin calls after removing
+    # the link) still releases it
+    rc, out, err = env.plugin("DEL", env.conf(), c, "ctrg")
+    expect(rc == 0, f"DEL failed: {out} {err}")
+    wait_for(lambda: not any(l[2] == ip for l in env.leases()), 5, "the lease released")
+    left = [f for f in os.listdir(f"{env.t}/state") if f.endswith(".json")]
+    expect(not left, f"lease files left: {left}")
+
+
+def case_gc(env):
+    """GC releases the leases of this network that are not among the valid attachments,
+    and keeps the others."""
+    a, b = nslib.netns("dhg"), nslib.netns("dhg")
+    res = {}
+    for ns, cid in ((a, "gcA"), (b, "gcB")):
+        rc, res[cid], err = env.plugin("ADD", env.conf(), ns, cid)
+        expect(rc == 0, f"ADD failed: {res[cid]} {err}")
+    for cid in ("gcA", "gcB"):
+        expect(any(l[2] == addr_of(res[cid]) for l in env.leases()), f"{cid} not leased")
+    conf = {"cniVersion": "1.1.0", "name": "dhnet", "type": "dhcp",
+            "ipam": {"type": "dhcp", "daemonSocketPath": env.sock},
+            "cni.dev/valid-attachments": [{"containerID": "gcA", "ifname": "eth0"}]}
+    rc, out, err = nslib.run_plugin(f"{BIN}/dhcp", "GC", env.h, conf, cid="", ifname="",
+                                    netns_path="", timeout=30)
+    expect(rc == 0, f"GC failed: {out} {err}")
+    wait_for(lambda: not any(l[2] == addr_of(res["gcB"]) for l in env.leases()), 5,
+             "gcB's lease released by GC")
+    expect(any(l[2] == addr_of(res["gcA"]) for l in env.leases()), "gcA's lease went too")
+    for ns, cid in ((a, "gcA"), (b, "gcB")):
+        rc, out, err = env.plugin("DEL", env.conf(), ns, cid)
+        expect(rc == 0, f"DEL failed: {out} {err}")
+
+
+def case_socket_activation(env):
+    """The daemon started the way cni-dhcp.socket starts it: the socket handed over as
+    fd 3 (LISTEN_FDS), no -socketpath."""
+    act = shutil.which("systemd-socket-activate")
+    if not act:
+        print("     (no systemd-socket-activate: skipped)")
+        return
+    sock = f"{env.t}/activated.sock"
+    p = subprocess.Popen(["ip", "netns", "exec", env.h, act, "-l", sock, f"{BIN}/dhcp",
+                          "daemon", "-statedir", f"{env.t}/state-act"],
+                         stderr=open(f"{env.t}/daemon.log", "a"))
+    env.procs.append(p)
+    wait_for(lambda: os.path.exists(sock), 5, "the activation socket")
+    c = nslib.netns("dhc")
+    rc, res, err = env.plugin("ADD", env.conf(sock=sock), c, "ctra")
+    expect(rc == 0, f"ADD through the activated daemon failed: {res} {err}")
+    rc, out, err = env.plugin("DEL", env.conf(sock=sock), c, "ctra")
+    expect(rc == 0, f"DEL failed: {out} {err}")
+    wait_for(lambda: not any(l[2] == addr_of(res) for l in env.leases()), 5, "the release")
+    p.kill()
+    p.wait()
+
+
+def daemon_says(sock, data, shut=True, timeout=10):
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(sock)
+    try:
+        s.sendall(data)
+    except OSError:
+        pass
+    if shut:
+        s.shutdown(socket.SHUT_WR)
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except OSError:
+        pass
+    s.close()
+    return out
+
+
+def case_daemon_bad_input(env):
+    """The daemon answers every malformed request with an error and stays up; a client
+    that never finishes its request is dropped after 5 s."""
+    cases = [
+        (b"not json\n", 6), (b"[1,2]\n", 6), (b'{"version":2,"command":"add"}\n', 1),
+        (b'{"version":1}\n', 6), (b'{"version":1,"command":"frobnicate","containerID":"a",'
+                                 b'"network":"n","ifName":"eth0"}\n', 4),
+        (b'{"version":1,"command":"add","containerID":"a","network":"n","ifName":"eth0"}\n', 4),
+        (b'{"version":1,"command":"add","containerID":"a","network":"n",'
+         b'"ifName":"this-is-too-long-for-linux"}\n', 4),
+        (b'{"version":1,"command":"add","containerID":"' + b"x" * 300 +
+         b'","network":"n","ifName":"eth0","netns":"/x"}\n', 7),
+        (b'{"version":1,"command":"add","containerID":"a","network":"n","ifName":"eth0",'
+         b'"netns":"/x","request":[300]}\n', 7),
+        (b'{"version":1,"command":"add","containerID":"a","network":"n","ifName":"eth0",'
+         b'"netns":"/x","provide":[{"option":60,"hex":"zz"}]}\n', 7),
+        (b'{"version":1,"command":"gc","network":"n","valid":7}\n', 6),
+        (b"{" * 70000, 6),
+    ]
+    for data, code in cases:
+        out = daemon_says(env.sock, data)
+        try:
+            ans = json.loads(out)
+        except ValueError:
+            raise AssertionError(f"{data[:60]!r}: no JSON answer: {out[:200]!r}")
+        expect(ans.get("version") == 1 and ans.get("error", {}).get("code") == code,
+               f"{data[:60]!r}: {ans}")
+    t0 = time.time()
+    out = daemon_says(env.sock, b'{"version":1,', shut=False, timeout=20)
+    expect(time.time() - t0 < 8, f"a stalled client held its handler {time.time() - t0:.1f} s")
+    expect(env.daemon.poll() is None, "the daemon died")
+    out = daemon_says(env.sock, b'{"version":1,"command":"status"}\n')
+    expect(json.loads(out) == {"version": 1}, out)
+
+
+def case_no_daemon(env):
+    c = nslib.netns("dhc")
+    before = sh(f"ip -n {env.h} -o link").stdout.count(" veth")
+    t0 = time.time()
+    rc, res, err = env.plugin("ADD", env.conf(sock=f"{env.t}/nobody.sock"), c, "ctrn")
+    took = time.time() - t0
+    expect(rc != 0 and res and res.get("code") == 11, f"expected code 11: {res} {err}")
+    expect(took < 3, f"took {took:.1f} s")
+    conf = env.conf(sock=f"{env.t}/nobody.sock")
+    conf["cniVersion"] = "1.1.0"
+    rc, out, err = nslib.run_plugin(f"{BIN}/dhcp", "STATUS", env.h, conf, timeout=10)
+    expect(rc != 0 and json.loads(out)["code"] == 50, f"STATUS: {out} {err}")
+    conf["ipam"]["daemonSocketPath"] = env.sock
+    rc, out, err = nslib.run_plugin(f"{BIN}/dhcp", "STATUS", env.h, conf, timeout=10)
+    expect(rc == 0, f"STATUS with a daemon: {out} {err}")
+    links = sh(f"ip -n {c} -o link").stdout
+    expect("eth0" not in links, f"left in the container: {links}")
+    expect(sh(f"ip -n {env.h} -o link").stdout.count(" veth") == before, "host veth left")
+
+
+def case_no_server(env):
+    """No DHCP server on the segment: error 11 once the daemon's -timeout has passed,
+    retransmissions seen, nothing left in the container or the state directory."""
+    sock = f"{env.t}/short.sock"
+    p = env.start_daemon(sock=sock, extra=["-timeout", "2500ms", "-resendmax", "1s",
+                                           "-statedir", f"{env.t}/state-short"])
+    c = nslib.netns("dhc")
+    conf = env.conf(sock=sock)
+    conf["bridge"] = "br-none"  # a bridge of its own, no server behind it
+    t0 = time.time()
+    rc, res, err = env.plugin("ADD", conf, c, "ctrs")
+    took = time.time() - t0
+    p.kill()
+    p.wait()
+    expect(rc != 0 and res["code"] == 11 and "no DHCP answer" in res["msg"], f"{res} {err}")
+    expect(2.4 < took < 6, f"took {took:.1f} s with -timeout 2500ms")
+    expect("eth0" not in sh(f"ip -n {c} -o link").stdout, "link left in the container")
+    left = [f for f in os.listdir(f"{env.t}/state-short") if f.endswith(".json")]
+    expect(not left, f"lease files left: {left}")
+    sh(f"ip -n {env.h} link del br-none", check=False)
+
+
+def case_bad_config(env):
+    c = nslib.netns("dhc")
+    rc, res, err = env.plugin("ADD", env.conf({"request": [{"option": "no-such"}]}), c, "ctrb")
+    expect(rc != 0 and res["code"] == 7 and "ipam.request[0].option" in res["msg"] and
+           "no-such" in res["msg"], f"{res}")
+    rc, res, err = env.plugin("ADD", env.conf({"provide": [{"option": 60, "value": "x" * 256}]}),
+                              c, "ctrb")
+    expect(rc != 0 and res["code"] == 7 and "ipam.provide[0].value" in res["msg"], f"{res}")
+    expect("eth0" not in sh(f"ip -n {c} -o link").stdout, "link left after a bad config")
+
+
+def case_reference_differential(env):
+    """Same client id (so dnsmasq's fixed address), the reference's bridge + dhcp plugin
+    + daemon, then ours: same address, gateway and routes (121 asked for on both)."""
+    if not os.path.exists(f"{REF}/dhcp"):
+        print("     (the reference's dhcp is not installed: nothing to compare)")
+        return
+    ref_sock = f"{env.t}/ref.sock"
+    ref = env.start_daemon(f"{REF}/dhcp", ref_sock)
+    extra = {"request": [{"option": "121"}]}
+    results, took = [], []
+    try:
+        for plugins, sock in ((REF, ref_sock), (BIN, env.sock)):
+            c = nslib.netns("dhd")
+            t0 = time.time()
+            rc, res, err = env.plugin("ADD", env.conf(extra, sock), c, FIXED_CID, plugins)
+            took.append(time.time() - t0)
+            expect(rc == 0, f"{plugins}: ADD failed: {res} {err}")
+            results.append(res)
+            rc, out, err = env.plugin("DEL", env.conf(extra, sock), c, FIXED_CID, plugins)
+            expect(rc == 0, f"{plugins}: DEL failed: {out} {err}")
+    finally:
+        ref.kill()
+        ref.wait()
+    r, o = results
+    expect(r["ips"][0]["address"] == o["ips"][0]["address"] == "10.97.0.77/24",
+           f"{r['ips']} vs {o['ips']}")
+    expect(r["ips"][0].get("gateway") == o["ips"][0].get("gateway"), f"{r['ips']} vs {o['ips']}")
+    expect(sorted(map(json.dumps, r.get("routes", []))) == sorted(map(json.dumps, o["routes"])),
+           f"routes: {r.get('routes')} vs {o['routes']}")
+    print(f"     both: {o['ips'][0]['address']} routes {o['routes']}")
+    print(f"     ADD (bridge + dhcp + daemon): reference {took[0]:.2f} s, ours {took[1]:.2f} s"
+          f" (ours/reference {took[1] / took[0]:.2f})")
+
+
+def main():
+    nslib.need_root()
+    if not BIN or not os.path.exists(f"{BIN}/dhcp"):
+        nslib.skip("DHCP_PLUGINS does not hold the dhcp plugin")
+    if not os.path.exists(DNSMASQ):
+        nslib.skip("dnsmasq (dnsmasq-base) is not installed")
+    only = sys.argv[1:]
+    cases = [case_lease_result_and_container, case_static_routes_and_provide, case_parallel,
+             case_daemon_kill9_restart, case_daemon_sigterm_restart, case_link_gone_stops,
+             case_gc, case_socket_activation,
+             case_daemon_bad_input, case_no_server, case_no_daemon,
+             case_bad_config,
+             case_reference_differential]
+    failed = 0
+    env = Env()
+    try:
+        env.daemon = env.start_daemon()
+        for fn in cases:
+            if only and fn.__name__ not in only:
+                continue
+            t0 = time.time()
+            try:
+                fn(env)
+                print(f"ok   {fn.__name__} ({time.time() - t0:.1f} s)")
+            except Exception as e:
+                failed += 1
+                print(f"FAIL {fn.__name__}: {e}")
+                sys.stdout.write(open(f"{env.t}/daemon.log").read()[-3000:])
+                print("\n".join([l for l in env.log().splitlines()
+                                 if "DHCPRELEASE" in l or "DHCPACK" in l][-20:]))
+                print(env.leases())
+    finally:
+        env.close()
+    print("FAIL" if failed else "PASS")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
