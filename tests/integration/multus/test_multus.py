@@ -234,6 +234,7 @@ def test_multus_capabilities():
     conf = multus_conf(d, "cnimbc")
     conf["runtimeConfig"] = {"mac": "c2:11:22:33:44:55"}
     conf["delegates"][1]["capabilities"] = {"mac": True}
+    conf["delegates"][2]["capabilities"] = {"mac": False}  # flannel would pass it on
     rc, out = run("plugin", "add", host, cont, conf, d)
     m.expect(rc == 0, f"ADD: {out}")
     macs = {dev: json.loads(m.sh(f"ip -n {cont} -j link show {dev}").stdout)[0]["address"]
