@@ -6,7 +6,8 @@
   test_multus.py interop     -- the same multus scenario through the reference Go libcni
 
 Environment: CNI_PLUGINS_BIN (our plugins), CNITOOL (may be empty), GODIR + GO_DRIVER_SRC
-(where to build the Go libcni driver of tests/interop/api)."""
+(where to build the Go libcni driver of tests/interop/api), MULTUS_TEST_WRAP (a command
+to run the directly driven plugin under, e.g. valgrind)."""
 
 import json
 import os
@@ -20,6 +21,8 @@ import nslib as m  # noqa: E402
 BIN = os.environ.get("CNI_PLUGINS_BIN", "")
 CNITOOL = os.environ.get("CNITOOL", "")
 TMP = m.tmpdir()
+# e.g. "valgrind -q --leak-check=full --error-exitcode=99": the plugin run directly under it
+WRAP = os.environ.get("MULTUS_TEST_WRAP", "").split()
 FLANNEL_ENV = ("FLANNEL_NETWORK=10.92.0.0/16\nFLANNEL_SUBNET=10.92.3.1/24\n"
                "FLANNEL_MTU=1400\nFLANNEL_IPMASQ=false\n")
 
@@ -61,7 +64,7 @@ def run(driver, verb, host, cont, conf, d, cid="ctr1"):
     if driver == "plugin":
         rc, out, err = m.run_plugin(os.path.join(BIN, conf["type"]), verb.upper(), host, conf,
                                     cid=cid, netns_path=f"/run/netns/{cont}",
-                                    env_extra={"CNI_PATH": BIN})
+                                    env_extra={"CNI_PATH": BIN}, wrap=WRAP)
         return rc, out + err
     netdir = os.path.join(d, "net.d")
     os.makedirs(netdir, exist_ok=True)
