@@ -87,6 +87,18 @@ static int pass_capabilities(json_t *d, const json_t *rc, const char *where, cni
 	return 0;
 }
 
+/* Drop default routes (0.0.0.0/0, ::/0) from ipam.routes: only the master sets one. */
+static void strip_default_routes(json_t *owner)
+{
+	json_t *routes = json_object_get(json_object_get(owner, "ipam"), "routes");
+	for (size_t k = json_array_size(routes); k-- > 0;) {
+		const char *dst = json_string_value(json_object_get(json_array_get(routes, k), "dst"));
+		cni_ipnet n;
+		if (dst && cni_ipnet_parse(dst, &n) == 0 && n.prefix == 0)
+			json_array_remove(routes, k);
+	}
+}
+
 /* One delegates[i] as the config text it is run with, into a state entry. */
 static int build_delegate(struct mconf *c, size_t i, json_t *src, const json_t *rc,
 			  const char *ifname, size_t *n_other, int *master_at, cni_error **err)
@@ -134,6 +146,10 @@ static int build_delegate(struct mconf *c, size_t i, json_t *src, const json_t *
 	if (!d)
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 	json_object_del(d, "masterplugin");
+	if (!master) {
+		strip_default_routes(d);
+		strip_default_routes(json_object_get(d, "delegate")); /* a flannel delegate */
+	}
 	const char *v = NULL;
 	r = opt_string(src, "cniVersion", where, &v, err);
 	if (r == 0 && !v && c->version)

@@ -51,7 +51,9 @@ def multus_conf(d, bridge_name, second=None):
             "dataDir": os.path.join(d, "multus"),
             "delegates": [
                 {"cniVersion": "0.3.1", "type": "ptp", "name": "net-a",
-                 "ipam": ipam("10.91.1.0/24", "a")},
+                 # the default route is dropped (only the master's counts), the other kept
+                 "ipam": dict(ipam("10.91.1.0/24", "a"),
+                              routes=[{"dst": "0.0.0.0/0"}, {"dst": "10.93.0.0/16"}])},
                 second,
                 {"type": "flannel", "name": "control-network", "masterplugin": True,
                  "subnetFile": write_env(d), "dataDir": os.path.join(d, "flannel"),
@@ -147,6 +149,8 @@ def scenario(driver):
              defaults[0].get("gateway") == "10.92.3.1", f"default routes {defaults}")
     m.expect(any(r["dst"] == "10.92.0.0/16" and r["dev"] == "eth0" for r in routes(cont)),
              "no route to the flannel network")
+    m.expect(any(r["dst"] == "10.93.0.0/16" and r["dev"] == "net0" for r in routes(cont)),
+             "the non-master's own route is missing")
     mtu = json.loads(m.sh(f"ip -n {cont} -j link show eth0").stdout)[0]["mtu"]
     m.expect(mtu == 1400, f"eth0 mtu {mtu}")
     if driver != "cnitool" or "{" in out:
