@@ -74,9 +74,13 @@ static int fuzz_flannel_load(struct fconf *c, const cni_cmd_args *a, cni_error *
 {
 	int r = fconf_load(a->stdin_data, a->stdin_len, c, e);
 	if (r == 0) {
-		struct lease l = {.network = "10.1.0.0/16", .subnet = "10.1.2.0/24",
-				  .network6 = "fd00::/48", .subnet6 = "fd00:0:0:2::/64",
-				  .mtu = 1450, .has_mtu = true, .has_ipmasq = true};
+		struct lease l = {.network = "10.1.0.0/16",
+				  .subnet = "10.1.2.0/24",
+				  .network6 = "fd00::/48",
+				  .subnet6 = "fd00:0:0:2::/64",
+				  .mtu = 1450,
+				  .has_mtu = true,
+				  .has_ipmasq = true};
 		json_decref(build_delegate(c, &l));
 	}
 	return r;

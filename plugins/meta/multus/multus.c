@@ -92,7 +92,8 @@ static void strip_default_routes(json_t *owner)
 {
 	json_t *routes = json_object_get(json_object_get(owner, "ipam"), "routes");
 	for (size_t k = json_array_size(routes); k-- > 0;) {
-		const char *dst = json_string_value(json_object_get(json_array_get(routes, k), "dst"));
+		const char *dst =
+		    json_string_value(json_object_get(json_array_get(routes, k), "dst"));
 		cni_ipnet n;
 		if (dst && cni_ipnet_parse(dst, &n) == 0 && n.prefix == 0)
 			json_array_remove(routes, k);
