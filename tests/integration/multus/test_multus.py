@@ -253,6 +253,31 @@ def test_multus_capabilities():
     m.expect(rc == 0, f"DEL: {out}")
 
 
+def test_multus_gc_status():
+    """GC reaches the 1.1.0 delegates, each seeing the attachments under its own ifname."""
+    d = fresh("gc")
+    host, cont = m.netns("mh"), m.netns("mc")
+    conf = multus_conf(d, "cnimbg")
+    conf["cniVersion"] = "1.1.0"
+    for dl in conf["delegates"][:2]:
+        dl["cniVersion"] = "1.1.0"
+    rc, out = run("plugin", "add", host, cont, conf, d)
+    m.expect(rc == 0, f"ADD: {out}")
+    m.expect(len(ipam_files(d)) == 3, f"leases {ipam_files(d)}")
+    keep = dict(conf, **{"cni.dev/valid-attachments": [{"containerID": "ctr1", "ifname": "eth0"}]})
+    rc, out = run("plugin", "gc", host, cont, keep, d)
+    m.expect(rc == 0, f"GC: {out}")
+    m.expect(len(ipam_files(d)) == 3, f"GC released a live attachment's lease: {ipam_files(d)}")
+    rc, out = run("plugin", "status", host, cont, conf, d)
+    m.expect(rc == 0, f"STATUS: {out}")
+    rc, out = run("plugin", "gc", host, cont, dict(conf, **{"cni.dev/valid-attachments": []}), d)
+    m.expect(rc == 0, f"GC: {out}")
+    # ptp's and bridge's host-local leases are stale now; flannel has no GC of its own
+    m.expect(len(ipam_files(d)) == 1, f"GC left stale leases: {ipam_files(d)}")
+    rc, out = run("plugin", "del", host, cont, conf, d)
+    m.expect(rc == 0, f"DEL: {out}")
+
+
 def flannel_conf(d, env_text=FLANNEL_ENV):
     return {"cniVersion": "1.0.0", "name": "fl", "type": "flannel",
             "subnetFile": write_env(d, env_text), "dataDir": os.path.join(d, "flannel"),
@@ -341,7 +366,8 @@ def main():
             r.case(test_multus_go_libcni)
         else:
             for t in (test_multus_direct, test_multus_cnitool, test_multus_rollback,
-                      test_multus_config_errors, test_multus_capabilities, test_flannel,
+                      test_multus_config_errors, test_multus_capabilities, test_multus_gc_status,
+                      test_flannel,
                       test_flannel_node_masquerades, test_flannel_errors):
                 r.case(t)
     finally:
