@@ -253,6 +253,31 @@ def test_multus_capabilities():
     m.expect(rc == 0, f"DEL: {out}")
 
 
+def test_multus_del_best_effort():
+    """A delegate whose DEL fails does not stop the others; its error is reported and the
+    saved list kept for the retry."""
+    d = fresh("besteffort")
+    host, cont = m.netns("mh"), m.netns("mc")
+    conf = multus_conf(d, "cnimbd")
+    rc, out = run("plugin", "add", host, cont, conf, d)
+    m.expect(rc == 0, f"ADD: {out}")
+    sdir = os.path.join(d, "multus")
+    spath = os.path.join(sdir, os.listdir(sdir)[0])
+    state = json.load(open(spath))
+    state["delegates"][1]["type"] = "nosuchplugin"
+    json.dump(state, open(spath, "w"))
+    rc, out = run("plugin", "del", host, cont, conf, d)
+    m.expect(rc != 0 and "nosuchplugin" in out, f"DEL with a broken delegate: {rc} {out}")
+    m.expect(addrs(cont, "eth0") is None and addrs(cont, "net0") is None,
+             "the other delegates' DEL did not run")
+    m.expect(os.path.exists(spath), "saved list removed after a failed DEL")
+    state["delegates"][1]["type"] = "bridge"
+    json.dump(state, open(spath, "w"))
+    rc, out = run("plugin", "del", host, cont, conf, d)
+    m.expect(rc == 0 and not os.path.exists(spath), f"retried DEL: {out}")
+    m.expect(addrs(cont, "net1") is None and ipam_files(d) == [], "retried DEL left things")
+
+
 def test_multus_gc_status():
     """GC reaches the 1.1.0 delegates, each seeing the attachments under its own ifname."""
     d = fresh("gc")
@@ -366,7 +391,8 @@ def main():
             r.case(test_multus_go_libcni)
         else:
             for t in (test_multus_direct, test_multus_cnitool, test_multus_rollback,
-                      test_multus_config_errors, test_multus_capabilities, test_multus_gc_status,
+                      test_multus_config_errors, test_multus_capabilities, test_multus_del_best_effort,
+                      test_multus_gc_status,
                       test_flannel,
                       test_flannel_node_masquerades, test_flannel_errors):
                 r.case(t)
