@@ -118,7 +118,7 @@ def ipam_files(d):
     p = os.path.join(d, "ipam")
     out = []
     for root, _, files in os.walk(p):
-        out += [f for f in files if f[0].isdigit()]
+        out += [f for f in files if f[0].isdigit() or ":" in f]  # named by the address
     return out
 
 
@@ -356,6 +356,26 @@ def test_flannel_node_masquerades():
     m.expect(rc == 0, f"DEL: {out}")
 
 
+def test_flannel_dual_stack():
+    d = fresh("flannel-v6")
+    host, cont = m.netns("fh"), m.netns("fc")
+    conf = flannel_conf(d, FLANNEL_ENV + "FLANNEL_IPV6_NETWORK=fd92::/48\n"
+                        "FLANNEL_IPV6_SUBNET=fd92:0:0:3::1/64\n")
+    rc, out = run("plugin", "add", host, cont, conf, d)
+    m.expect(rc == 0, f"ADD: {out}")
+    res = json.loads(out[:out.rfind("}") + 1])
+    ips = [i["address"] for i in res["ips"]]
+    m.expect(len(ips) == 2 and ips[0].startswith("10.92.3.") and
+             ips[1].startswith("fd92:0:0:3::"), f"result ips {ips}")
+    v6 = json.loads(m.sh(f"ip -n {cont} -6 -j route show").stdout)
+    m.expect(any(r["dst"] == "fd92::/48" for r in v6), f"no route to fd92::/48: {v6}")
+    m.expect(len(ipam_files(d)) == 2, f"leases {ipam_files(d)}")
+    dc = json.load(open(os.path.join(d, "flannel", "ctr1")))
+    m.expect(dc["ipam"]["ranges"][1] == [{"subnet": "fd92:0:0:3::/64"}], f"ranges {dc}")
+    rc, out = run("plugin", "del", host, cont, conf, d)
+    m.expect(rc == 0 and ipam_files(d) == [], f"DEL: {out} {ipam_files(d)}")
+
+
 def test_flannel_errors():
     d = fresh("flannel-errs")
     host, cont = m.netns("fh"), m.netns("fc")
@@ -394,7 +414,7 @@ def main():
                       test_multus_config_errors, test_multus_capabilities, test_multus_del_best_effort,
                       test_multus_gc_status,
                       test_flannel,
-                      test_flannel_node_masquerades, test_flannel_errors):
+                      test_flannel_node_masquerades, test_flannel_dual_stack, test_flannel_errors):
                 r.case(t)
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
