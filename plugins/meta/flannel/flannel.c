@@ -85,6 +85,9 @@ static int fconf_load(const char *data, size_t len, struct fconf *c, cni_error *
 		if (t && !json_is_string(t))
 			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 					     "delegate.type: expected string, got %s", pj_kind(t));
+		if (json_is_string(t) && !strcmp(json_string_value(t), "flannel"))
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "delegate.type: flannel cannot delegate to itself");
 		json_t *di = json_object_get(c->delegate, "ipam");
 		if (di && !json_is_object(di))
 			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,

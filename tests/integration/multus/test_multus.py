@@ -392,6 +392,8 @@ def test_flannel_errors():
     c["subnetFile"] = os.path.join(d, "absent.env")
     rc, out = run("plugin", "add", host, cont, c, d)
     m.expect(rc != 0 and "absent.env" in out, f"missing subnetFile: {out}")
+    rc, out = run("plugin", "add", host, cont, dict(c, delegate={"type": "flannel"}), d)
+    m.expect(rc != 0 and "flannel cannot delegate to itself" in out, out)
     rc, out = run("plugin", "add", host, cont, dict(c, delegate=[]), d)
     m.expect(rc != 0 and "delegate: expected object, got array" in out, out)
     m.expect(not os.path.exists(os.path.join(d, "flannel")) or
