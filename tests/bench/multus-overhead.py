@@ -7,8 +7,8 @@ No reference multus exists, so the ratio is against our ptp alone (not a test).
   tests/bench/multus-overhead.py <plugins-bin> [cycles]"""
 import json, os, subprocess, sys, time, tempfile, shutil
 BIN = sys.argv[1]; N = int(sys.argv[2]) if len(sys.argv) > 2 else 30
-tmp = tempfile.mkdtemp(prefix="wt15-bench-")
-ns = f"wt15b-{os.getpid()}"
+tmp = tempfile.mkdtemp(prefix="cni-multus-bench-")
+ns = f"cni-mbench-{os.getpid()}"
 subprocess.run(["ip", "netns", "add", ns], check=True)
 try:
     ptp = {"cniVersion": "1.0.0", "name": "bp", "type": "ptp",
