@@ -278,6 +278,56 @@ def test_multus_del_best_effort():
     m.expect(addrs(cont, "net1") is None and ipam_files(d) == [], "retried DEL left things")
 
 
+def shim_dir(d, log):
+    """A CNI_PATH whose plugins log "<name> <verb> <ifname>" and run ours."""
+    sd = os.path.join(d, "shim")
+    os.makedirs(sd, exist_ok=True)
+    for name in os.listdir(BIN):
+        p = os.path.join(sd, name)
+        with open(p, "w") as f:
+            f.write(f'#!/bin/sh\necho "{name} $CNI_COMMAND $CNI_IFNAME" >>{log}\n'
+                    f'exec {os.path.join(BIN, name)} "$@"\n')
+        os.chmod(p, 0o755)
+    return sd
+
+
+def test_multus_order():
+    """ADD in list order, DEL in reverse; a failed ADD undone newest first."""
+    d = fresh("order")
+    host, cont = m.netns("mh"), m.netns("mc")
+    log = os.path.join(d, "calls")
+    sd = shim_dir(d, log)
+    conf = multus_conf(d, "cnimbo")
+    env = {"CNI_PATH": sd}
+
+    def calls(verb):
+        lines = open(log).read().split("\n") if os.path.exists(log) else []
+        os.unlink(log) if os.path.exists(log) else None
+        # multus's own calls (flannel's bridge on eth0 is flannel's delegate)
+        return [l for l in lines if l.split(" ")[0] in ("ptp", "bridge", "flannel") and
+                not (l.startswith("bridge") and l.endswith("eth0"))]
+
+    rc, out, err = m.run_plugin(os.path.join(BIN, "multus"), "ADD", host, conf,
+                                netns_path=f"/run/netns/{cont}", env_extra=env)
+    m.expect(rc == 0, f"ADD: {out}")
+    got = calls("ADD")
+    m.expect(got == ["ptp ADD net0", "bridge ADD net1", "flannel ADD eth0"], f"ADD order {got}")
+    rc, out, err = m.run_plugin(os.path.join(BIN, "multus"), "DEL", host, conf,
+                                netns_path=f"/run/netns/{cont}", env_extra=env)
+    m.expect(rc == 0, f"DEL: {out}")
+    got = calls("DEL")
+    m.expect(got == ["flannel DEL eth0", "bridge DEL net1", "ptp DEL net0"], f"DEL order {got}")
+    # the third fails (no subnet.env): flannel's own DEL, then bridge, then ptp
+    os.unlink(conf["delegates"][2]["subnetFile"])
+    rc, out, err = m.run_plugin(os.path.join(BIN, "multus"), "ADD", host, conf,
+                                netns_path=f"/run/netns/{cont}", env_extra=env)
+    m.expect(rc != 0 and "subnet.env" in out, f"ADD without subnet.env: {out}")
+    got = calls("ADD")
+    m.expect(got == ["ptp ADD net0", "bridge ADD net1", "flannel ADD eth0", "flannel DEL eth0",
+                     "bridge DEL net1", "ptp DEL net0"], f"rollback order {got}")
+    m.expect(ipam_files(d) == [] and addrs(cont, "net1") is None, "rollback left things")
+
+
 def test_multus_gc_status():
     """GC reaches the 1.1.0 delegates, each seeing the attachments under its own ifname."""
     d = fresh("gc")
@@ -413,7 +463,7 @@ def main():
             r.case(test_multus_go_libcni)
         else:
             for t in (test_multus_direct, test_multus_cnitool, test_multus_rollback,
-                      test_multus_config_errors, test_multus_capabilities, test_multus_del_best_effort,
+                      test_multus_config_errors, test_multus_capabilities, test_multus_del_best_effort, test_multus_order,
                       test_multus_gc_status,
                       test_flannel,
                       test_flannel_node_masquerades, test_flannel_dual_stack, test_flannel_errors):
