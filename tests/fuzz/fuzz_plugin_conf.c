@@ -67,6 +67,32 @@ int fuzz_plugin_main_unused(void);
 #define CONF_T	      struct vrf_conf
 #define LOAD(c, a, e) conf_load(c, a, e)
 #define CLEAR(c, ok)  ((void)(ok), conf_free(c))
+#elif defined(FUZZ_PLUGIN_MULTUS)
+#include "meta/multus/multus.c"
+#define CONF_T	      struct mconf
+#define LOAD(c, a, e) mconf_load((a)->stdin_data, (a)->stdin_len, (a)->ifname, c, e)
+#define CLEAR(c, ok)  ((void)(ok), mconf_free(c))
+#elif defined(FUZZ_PLUGIN_FLANNEL)
+#include "meta/flannel/flannel.c"
+/* the config, then the delegate config built from it over a fixed lease */
+static int fuzz_flannel_load(struct fconf *c, const cni_cmd_args *a, cni_error **e)
+{
+	int r = fconf_load(a->stdin_data, a->stdin_len, c, e);
+	if (r == 0) {
+		struct lease l = {.network = "10.1.0.0/16",
+				  .subnet = "10.1.2.0/24",
+				  .network6 = "fd00::/48",
+				  .subnet6 = "fd00:0:0:2::/64",
+				  .mtu = 1450,
+				  .has_mtu = true,
+				  .has_ipmasq = true};
+		json_decref(build_delegate(c, &l));
+	}
+	return r;
+}
+#define CONF_T	      struct fconf
+#define LOAD(c, a, e) fuzz_flannel_load(c, a, e)
+#define CLEAR(c, ok)  ((void)(ok), json_decref((c)->root))
 #else
 #error "FUZZ_PLUGIN_<NAME> not set"
 #endif

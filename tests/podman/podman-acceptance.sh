@@ -362,6 +362,57 @@ print([p for p in c["plugins"] if p["type"] == "bridge"][0]["bridge"])' "$CONFLI
 	echo "# written under /var/lib during the run (private overlay): $(cd "$TMP/ovl/upper" &&
 		find . -mindepth 1 -maxdepth 5 | sort | tr '\n' ' ')"
 
+	# -- 7. a conflist using multus: bridge on eth0 (the master), ptp on net0 -------------
+	# (the reference set has no multus: then skipped)
+	local MNET=multus$SUFFIX MBR=cnim${SUFFIX:0:6} C3 IP3
+	if [ -x "$PLUGIN_DIR/multus" ]; then
+	cat >"$NETD/$MNET.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "$MNET", "plugins": [{"type": "multus", "delegates": [
+  {"type": "bridge", "name": "$MNET-main", "bridge": "$MBR", "isGateway": true,
+   "isDefaultGateway": true, "masterplugin": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.87.$OCTET.0/24"}]]}},
+  {"type": "ptp", "name": "$MNET-data",
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.86.$OCTET.0/24"}]]}}]}]}
+EOF
+	echo "--- podman run --network $MNET (multus: bridge + ptp)"
+	C3=$(pm run -d --name "multi-$SUFFIX" --network "$MNET" --cgroup-parent "$CGP" \
+		--rootfs "$RootFS" /bin/sleep 600) || die "podman run --network $MNET failed"
+	IP3=$(pm inspect -f "{{(index .NetworkSettings.Networks \"$MNET\").IPAddress}}" "$C3")
+	case $IP3 in
+	10.87.$OCTET.*) pass "multus container's address $IP3 is the master's (bridge)" ;;
+	*) fail "multus container's address '$IP3', want one in 10.87.$OCTET.0/24" ;;
+	esac
+	pm exec "$C3" ip -o -4 addr show dev eth0 | grep -q "inet 10.87.$OCTET." &&
+		pass "eth0 (bridge) in the multus container" || fail "no bridge address on eth0"
+	pm exec "$C3" ip -o -4 addr show dev net0 | grep -q "inet 10.86.$OCTET." &&
+		pass "net0 (ptp) in the multus container" || fail "no ptp address on net0"
+	out=$(pm exec "$C3" ip route | grep "^default")
+	[ "$(echo "$out" | grep -c .)" = 1 ] && echo "$out" | grep -q "dev eth0" &&
+		pass "one default route, the master's: $out" || fail "default routes: $out"
+	[ "$(find /var/lib/cni/multus -type f 2>/dev/null | grep -c .)" = 1 ] &&
+		pass "multus saved its delegate list" || fail "no multus state under /var/lib/cni/multus"
+	pm rm -f -t 0 "$C3" >/dev/null && pass "podman rm -f the multus container" ||
+		fail "podman rm -f the multus container failed"
+	left=$(find "/var/lib/cni/networks/$MNET-main" "/var/lib/cni/networks/$MNET-data" \
+		/var/lib/cni/multus -type f 2>/dev/null | grep -E '/([0-9]+\.){3}[0-9]+$|/multus/')
+	[ -z "$left" ] && pass "no reservation or multus state left" || fail "left: $left"
+	left=$(ip -o link show type veth 2>/dev/null)
+	[ -z "$left" ] && pass "no veth left after the multus container" || fail "veths left: $left"
+	local calls=0
+	for p in multus bridge ptp; do
+		for cmd in ADD DEL; do
+			grep -q "name=$p cmd=$cmd cid=$C3 .* rc=0 " "$EXECLOG" && calls=$((calls + 1)) ||
+				fail "no successful $cmd of $p for the multus container"
+		done
+	done
+	[ "$calls" = 6 ] && grep -q "name=ptp cmd=ADD cid=$C3 if=net0 " "$EXECLOG" &&
+		pass "multus ran ptp on net0 and bridge on eth0, ADD and DEL" ||
+		fail "ptp was not run on net0 (see $EXECLOG)"
+	ip link del "$MBR" 2>/dev/null
+	else
+		echo "# no multus in $PLUGIN_DIR: the multus conflist is not tried"
+	fi
+
 	pm network rm -f "$NET" >/dev/null && pass "podman network rm" || fail "podman network rm failed"
 	finish
 }
