@@ -21,11 +21,7 @@
 #include <sys/random.h>
 
 #include "internal.h"
-
-struct cni_nl {
-	struct nl_sock *sk;
-	uint32_t sent_seq; /* sequence number of the last request sent */
-};
+#include "netlink-internal.h"
 
 /*
  * libnl expects answers in step with its own count, which a failed request leaves behind
@@ -86,9 +82,7 @@ static void nl_drain(struct nl_sock *sk)
 			break;
 }
 
-static int nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
-    CNI_PRINTF(4, 5);
-static int nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
+int nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
 {
 	int e = nle_to_errno(nle);
 	nl_drain(sk);
@@ -105,7 +99,7 @@ static int nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt
 	return r;
 }
 
-static int valid_ifname(const char *name, cni_error **err)
+int valid_ifname(const char *name, cni_error **err)
 {
 	if (isempty(name) || strlen(name) >= IFNAMSIZ)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
@@ -274,7 +268,7 @@ int cni_link_list(cni_nl *nl, cni_link_info **out, size_t *count, cni_error **er
 }
 
 /* Best-effort name of ifindex for messages. */
-static void ifname_of(cni_nl *nl, int ifindex, char *buf, size_t len)
+void ifname_of(cni_nl *nl, int ifindex, char *buf, size_t len)
 {
 	cni_link_info li;
 	nl_drain(nl->sk); /* called after a failure */
@@ -284,7 +278,7 @@ static void ifname_of(cni_nl *nl, int ifindex, char *buf, size_t len)
 		snprintf(buf, len, "%d", ifindex);
 }
 
-static int parse_mac(const char *mac, struct nl_addr **out, cni_error **err)
+int parse_mac(const char *mac, struct nl_addr **out, cni_error **err)
 {
 	unsigned int b[6];
 	char tail;

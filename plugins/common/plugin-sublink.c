@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * macvlan, ipvlan, vlan and dummy: one link in the container, made under a temporary
+ * name directly in the container's namespace and renamed there to CNI_IFNAME, then IPAM's
+ * addresses. What differs between them is the kind's keys and its one creating call.
+ * Compared with the reference: config errors carry the spec's codes (7, 6) where it says
+ * 999; a failed ADD removes the link and releases IPAM; DEL never needs the master.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "plugin-json.h"
+#include "plugin-sublink.h"
+#include "plugin-util.h"
+
+#define NAME_TRIES 10
+
+static inline bool isempty_str(const char *s)
+{
+	return !s || !*s;
+}
+
+static inline const char *strempty_str(const char *s)
+{
+	return s ? s : "";
+}
+
+typedef struct ps_info {
+	const char *kind;    /* link kind and plugin name */
+	const char *version; /* for VERSION's about text */
+	bool has_master, master_required, ipam_required, check_mtu, has_mac;
+} ps_info;
+
+static const ps_info INFO[] = {
+    [PS_MACVLAN] = {"macvlan", "CNI macvlan plugin", true, false, false, true, true},
+    [PS_IPVLAN] = {"ipvlan", "CNI ipvlan plugin", true, false, false, false, false},
+    [PS_VLAN] = {"vlan", "CNI vlan plugin", true, true, true, true, false},
+    [PS_DUMMY] = {"dummy", "CNI dummy plugin", false, false, true, false, false},
+};
+
+typedef struct ps_conf {
+	ps_kind kind;
+	const ps_info *info;
+	cni_conf *conf;
+	json_t *root;
+	const char *master; /* borrowed from root */
+	const char *mac;    /* borrowed: runtimeConfig.mac, CNI_ARGS MAC or the key */
+	cni_args *cargs;
+	int mtu;
+	int vlan_id;
+	unsigned int bcqueuelen;
+	cni_macvlan_mode mmode;
+	cni_ipvlan_mode imode;
+	bool link_in_container, has_ipam;
+	cni_result *prev;
+	char dflt_master[CNI_IFNAMSIZ];
+} ps_conf;
+
+static const pj_go GO = {.what = "failed to load netconf", .type = "NetConf.", .get = pj_get_first};
+
+static void conf_done(ps_conf *c)
+{
+	cni_conf_free(c->conf);
+	json_decref(c->root);
+	cni_args_free(c->cargs);
+	cni_result_free(c->prev);
+	memset(c, 0, sizeof(*c));
+}
+
+static int bad(cni_error **err, const char *fmt, const char *key, const char *val)
+{
+	return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL, fmt, key, val);
+}
+
+/* The keys; nothing here touches the kernel. */
+static int load_conf(ps_kind kind, const cni_cmd_args *args, bool for_add, ps_conf *c,
+		     cni_error **err)
+{
+	const char *mode = NULL;
+	json_t *v;
+	bool present = false;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->info = &INFO[kind];
+	if ((r = cni_conf_from_bytes(&c->conf, args->stdin_data, args->stdin_len, err)) < 0 ||
+	    (r = pj_go_load(&GO, args->stdin_data, args->stdin_len, "main.NetConf", &c->root,
+			    err)) < 0)
+		return r;
+	c->has_ipam = !isempty_str(cni_conf_ipam_type(c->conf));
+	if (c->info->has_master &&
+	    ((r = pj_go_string(&GO, c->root, "master", "master", &c->master, NULL, err)) < 0 ||
+	     (r = pj_go_bool(&GO, c->root, "linkInContainer", "linkInContainer",
+			     &c->link_in_container, NULL, err)) < 0))
+		return r;
+	if (kind != PS_DUMMY &&
+	    (r = pj_go_int(&GO, c->root, "mtu", "mtu", &c->mtu, NULL, err)) < 0)
+		return r;
+	if ((kind == PS_MACVLAN || kind == PS_IPVLAN) &&
+	    (r = pj_go_string(&GO, c->root, "mode", "mode", &mode, NULL, err)) < 0)
+		return r;
+	if (kind == PS_MACVLAN) {
+		c->mmode = CNI_MACVLAN_BRIDGE;
+		if (!isempty_str(mode) && cni_macvlan_mode_parse(mode, &c->mmode, NULL) < 0)
+			return bad(err, "unknown macvlan mode: \"%s\" (%s)", mode,
+				   "mode must be bridge, private, vepa or passthru");
+		if ((v = pj_get_first(c->root, "bcqueuelen"))) {
+			double d;
+			if (!pj_number(v, &d))
+				return pj_go_type_error(err, &GO, v, "bcqueuelen", "uint32");
+			if (d < 0 || d > 4294967295.0 || d != (double)(long long)d)
+				return pj_go_number_error(err, &GO, d, "bcqueuelen", "uint32");
+			c->bcqueuelen = (unsigned int)d;
+		}
+		if ((r = pj_go_string(&GO, c->root, "mac", "mac", &c->mac, NULL, err)) < 0)
+			return r;
+		if ((r = cni_args_parse(&c->cargs, args->args, err)) < 0)
+			return r;
+		const char *m = cni_args_get(c->cargs, "MAC");
+		if (!isempty_str(m))
+			c->mac = m;
+		json_t *rc = pj_get_first(c->root, "runtimeConfig");
+		if (rc && (r = pj_go_string(&GO, rc, "mac", "runtimeConfig.mac", &m, &present,
+					    err)) < 0)
+			return r;
+		if (present && !isempty_str(m))
+			c->mac = m;
+		if (!isempty_str(c->mac)) {
+			unsigned int b[6];
+			char tail;
+			if (strlen(c->mac) != 17 ||
+			    sscanf(c->mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+				   &b[4], &b[5], &tail) != 6)
+				return bad(err, "invalid %s \"%s\": not a MAC address", "mac",
+					   c->mac);
+			if (b[0] & 1)
+				return bad(err, "invalid %s \"%s\": a multicast MAC address", "mac",
+					   c->mac);
+		}
+	}
+	if (kind == PS_IPVLAN) {
+		c->imode = CNI_IPVLAN_L2;
+		if (!isempty_str(mode) && cni_ipvlan_mode_parse(mode, &c->imode, NULL) < 0)
+			return bad(err, "unknown ipvlan mode: \"%s\" (%s)", mode,
+				   "mode must be l2, l3 or l3s");
+	}
+	if (kind == PS_VLAN) {
+		if ((r = pj_go_int(&GO, c->root, "vlanId", "vlanId", &c->vlan_id, NULL, err)) < 0)
+			return r;
+		if (c->vlan_id < 0 || c->vlan_id > 4094)
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "invalid VLAN ID %d (must be between 0 and 4094 "
+					     "inclusive): key vlanId",
+					     c->vlan_id);
+		if (isempty_str(c->master))
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "\"master\" field is required. It specifies the host "
+					     "interface name to create the VLAN for.");
+	}
+	if (c->mtu < 0 || c->mtu > 65535)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "invalid MTU %d: key mtu must be between 0 and 65535", c->mtu);
+	if (!isempty_str(c->master) && strlen(c->master) >= CNI_IFNAMSIZ)
+		return bad(err, "invalid %s \"%s\": longer than 15 bytes", "master", c->master);
+	if ((r = cni_conf_prev_result(c->conf, &c->prev, err)) < 0)
+		return r;
+	if (for_add && c->info->ipam_required && !c->has_ipam)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "%s interface requires an IPAM configuration (key ipam.type)",
+				     c->info->kind);
+	/* ipvlan chained without IPAM works on prevResult's addresses and interface */
+	if (for_add && kind == PS_IPVLAN && !c->has_ipam && !c->prev)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "ipvlan needs either ipam or a prevResult (key ipam)");
+	if (for_add && kind == PS_IPVLAN && isempty_str(c->master) && c->prev) {
+		cni_interface it = CNI_INTERFACE_INIT;
+		if (cni_result_interface_count(c->prev) != 1 ||
+		    cni_result_get_interface(c->prev, 0, &it) < 0 || isempty_str(it.name))
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "chained master failure. PrevResult lacks a single "
+					     "named interface");
+		snprintf(c->dflt_master, sizeof(c->dflt_master), "%s", it.name);
+		c->master = c->dflt_master;
+	}
+	return 0;
+}
+
+/* The interface of the first IPv4 default route in nl's namespace (the master's default). */
+static int default_route_iface(cni_nl *nl, char *buf, size_t len, cni_error **err)
+{
+	cni_route_spec *rs = NULL;
+	size_t n = 0;
+	int r = cni_route_list(nl, AF_INET, 0, 0, &rs, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		cni_link_info li = CNI_LINK_INFO_INIT;
+		if (rs[i].dst.prefix == 0 && rs[i].ifindex > 0 &&
+		    cni_link_get_by_index(nl, rs[i].ifindex, &li, NULL) == 0) {
+			snprintf(buf, len, "%s", li.name);
+			cni_free(rs);
+			return 0;
+		}
+	}
+	cni_free(rs);
+	return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+			     "no default route interface found (key master is unset)");
+}
+
+/* ---- ADD ---- */
+
+typedef struct add_ctx {
+	const cni_cmd_args *args;
+	ps_conf *c;
+	cni_netns *cont_ns;
+	cni_nl *cont_nl, *master_nl; /* master_nl: cont_nl or a host socket */
+	cni_nl *host_nl;
+	cni_link_info master, link;
+	bool created, ipam_done;
+	cni_result *ipam; /* IPAM's result, or the prevResult used as it */
+	cni_result *res;
+} add_ctx;
+
+static int find_master(add_ctx *x, cni_error **err)
+{
+	ps_conf *c = x->c;
+	int r;
+
+	if (!c->info->has_master)
+		return 0;
+	if (isempty_str(c->master)) {
+		if ((r = default_route_iface(x->master_nl, c->dflt_master,
+					     sizeof(c->dflt_master), err)) < 0)
+			return r;
+		c->master = c->dflt_master;
+	}
+	cni_error *e = NULL;
+	r = cni_link_get(x->master_nl, c->master, &x->master, &e);
+	if (r < 0) {
+		cni_error_free(e);
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "failed to lookup master \"%s\": Link not found (key master)",
+				     c->master);
+	}
+	if (c->info->check_mtu && c->mtu > 0 && (unsigned int)c->mtu > x->master.mtu)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "invalid MTU %d, must be [0, master MTU(%u)]", c->mtu,
+				     x->master.mtu);
+	return 0;
+}
+
+static int create_once(add_ctx *x, const char *name, cni_error **err)
+{
+	ps_conf *c = x->c;
+	cni_link_spec s = CNI_LINK_SPEC_INIT;
+	cni_nl *nl = c->info->has_master && !c->link_in_container ? x->master_nl : x->cont_nl;
+	s.name = name;
+	s.parent = x->master.ifindex;
+	s.ns = nl == x->cont_nl ? NULL : x->cont_ns;
+	s.mtu = (unsigned int)c->mtu;
+	s.mac = c->mac;
+	s.txqlen = 0; /* as the reference's */
+	switch (c->kind) {
+	case PS_MACVLAN: return cni_macvlan_add(nl, &s, c->mmode, c->bcqueuelen, err);
+	case PS_IPVLAN: return cni_ipvlan_add(nl, &s, c->imode, err);
+	case PS_VLAN: return cni_vlan_add(nl, &s, (unsigned int)c->vlan_id, err);
+	case PS_DUMMY: return cni_dummy_add(nl, &s, err);
+	}
+	return -CNI_ERR_INTERNAL;
+}
+
+/* Made under a free temporary name in the container, then renamed to CNI_IFNAME. */
+static int create_link(add_ctx *x, cni_error **err)
+{
+	char tmp[CNI_IFNAMSIZ];
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	cni_error *e = NULL;
+	int r;
+
+	if (cni_link_get(x->cont_nl, x->args->ifname, &li, NULL) == 0)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "container interface name %s already exists in %s",
+				     x->args->ifname, x->args->netns);
+	for (int i = 0;; i++) {
+		if (i == NAME_TRIES)
+			return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+					     "failed to find a free temporary name after %d tries",
+					     NAME_TRIES);
+		if ((r = cni_random_veth_name(tmp, sizeof(tmp), err)) < 0)
+			return r;
+		r = create_once(x, tmp, &e);
+		if (r == 0)
+			break;
+		if (errno == EEXIST && cni_link_get(x->cont_nl, tmp, &li, NULL) == 0) {
+			cni_error_free(e);
+			e = NULL;
+			continue;
+		}
+		/* made after all (only the answer was lost): ours to remove */
+		if (cni_link_get(x->cont_nl, tmp, &li, NULL) == 0)
+			x->created = true, x->link = li;
+		*err = e;
+		return r;
+	}
+	x->created = true;
+	if ((r = cni_link_get(x->cont_nl, tmp, &x->link, err)) < 0)
+		return r;
+	if ((r = cni_link_set_name(x->cont_nl, x->link.ifindex, x->args->ifname, err)) < 0)
+		return PC_PREFIXED(r, err, "failed to rename %s to \"%s\"", x->c->info->kind,
+				   x->args->ifname);
+	return cni_link_get_by_index(x->cont_nl, x->link.ifindex, &x->link, err);
+}
+
+static bool result_has_v6(const cni_result *res)
+{
+	for (size_t i = 0; res && i < cni_result_ip_count(res); i++) {
+		cni_ip ip = CNI_IP_INIT;
+		if (cni_result_get_ip(res, i, &ip) == 0 && ip.address && strchr(ip.address, ':'))
+			return true;
+	}
+	return false;
+}
+
+/* Inside the container: the notify sysctls, then addresses and routes (or just up). */
+static int configure_container(void *ud, cni_error **err)
+{
+	add_ctx *x = ud;
+	char key[96];
+
+	if (x->c->kind != PS_DUMMY) {
+		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", x->args->ifname);
+		cni_sysctl_set(key, "1", NULL);
+		if (result_has_v6(x->res)) {
+			snprintf(key, sizeof(key), "net/ipv6/conf/%s/ndisc_notify",
+				 x->args->ifname);
+			cni_sysctl_set(key, "1", NULL);
+		}
+	}
+	if (!x->ipam)
+		return cni_link_set_up(x->cont_nl, x->link.ifindex, true, err);
+	return cni_ipam_configure_iface(x->cont_nl, x->args->ifname, x->res, NULL, err);
+}
+
+static int build_result(add_ctx *x, cni_error **err)
+{
+	cni_interface ci = CNI_INTERFACE_INIT;
+	int r;
+
+	if ((r = cni_result_new(&x->res, cni_version_current(), err)) < 0)
+		return r;
+	ci.name = x->link.name;
+	ci.mac = x->link.mac;
+	ci.sandbox = x->args->netns;
+	if ((r = cni_result_add_interface(x->res, &ci, NULL, err)) < 0 || !x->ipam)
+		return r;
+	for (size_t i = 0; i < cni_result_ip_count(x->ipam); i++) {
+		cni_ip ip = CNI_IP_INIT;
+		if ((r = cni_result_get_ip(x->ipam, i, &ip)) < 0)
+			return cni_error_set(err, -r, NULL, "failed to read IPAM result");
+		ip.interface = 0;
+		if ((r = cni_result_add_ip(x->res, &ip, err)) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < cni_result_route_count(x->ipam); i++) {
+		cni_route rt = CNI_ROUTE_INIT;
+		if ((r = cni_result_get_route(x->ipam, i, &rt)) < 0)
+			return cni_error_set(err, -r, NULL, "failed to read IPAM result");
+		if ((r = cni_result_add_route(x->res, &rt, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The config's dns (the reference drops IPAM's for these plugins; dummy keeps IPAM's). */
+static int set_dns(add_ctx *x, cni_error **err)
+{
+	cni_dns dns = CNI_DNS_INIT;
+	cni_result *tmp = NULL;
+	json_t *d = pj_get_first(x->c->root, "dns");
+	int r = 0;
+
+	if (x->c->kind == PS_DUMMY) {
+		if (x->ipam)
+			cni_result_get_dns(x->ipam, &dns);
+		return cni_result_set_dns(x->res, &dns, err);
+	}
+	if (!json_is_object(d))
+		return 0;
+	/* borrow the parser of results for the config's dns object */
+	json_t *wrap = json_pack("{s:s, s:O}", "cniVersion", "1.0.0", "dns", d);
+	char *txt = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
+	json_decref(wrap);
+	if (!txt)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	if (cni_result_from_json(&tmp, "1.0.0", txt, strlen(txt), NULL) == 0 &&
+	    cni_result_get_dns(tmp, &dns) == 0)
+		r = cni_result_set_dns(x->res, &dns, err);
+	cni_result_free(tmp);
+	free(txt);
+	return r;
+}
+
+static int cmd_add_kind(ps_kind kind, const cni_cmd_args *args, cni_result **result,
+			cni_error **err)
+{
+	ps_conf c;
+	add_ctx x = {.args = args, .c = &c};
+	size_t len = 0;
+	const char *bytes = NULL;
+	int r;
+
+	if ((r = load_conf(kind, args, true, &c, err)) < 0)
+		goto out;
+	if ((r = cni_netns_open(args->netns, &x.cont_ns, err)) < 0 ||
+	    (r = cni_nl_open(&x.cont_nl, x.cont_ns, err)) < 0)
+		goto out;
+	if (c.info->has_master && !c.link_in_container) {
+		if ((r = cni_nl_open(&x.host_nl, NULL, err)) < 0)
+			goto out;
+		x.master_nl = x.host_nl;
+	} else {
+		x.master_nl = x.cont_nl;
+	}
+	if ((r = find_master(&x, err)) < 0 || (r = create_link(&x, err)) < 0)
+		goto fail;
+	bytes = cni_conf_bytes(c.conf, &len);
+	if (c.has_ipam) {
+		if ((r = cni_ipam_exec_add(bytes, len, &x.ipam, err)) < 0)
+			goto fail;
+		x.ipam_done = true;
+		if (cni_result_ip_count(x.ipam) == 0) {
+			r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					  "IPAM plugin returned missing IP config");
+			goto fail;
+		}
+	} else if (c.prev && kind == PS_IPVLAN) {
+		if (cni_result_ip_count(c.prev) == 0) {
+			r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					  "IPAM plugin returned missing IP config");
+			goto fail;
+		}
+		x.ipam = c.prev;
+		c.prev = NULL;
+	}
+	if ((r = build_result(&x, err)) < 0 || (r = set_dns(&x, err)) < 0 ||
+	    (r = cni_netns_run(x.cont_ns, configure_container, &x, err)) < 0)
+		goto fail;
+	/* the MAC may change when the link comes up (ipvlan follows its master) */
+	*result = x.res;
+	x.res = NULL;
+	r = 0;
+	goto out;
+fail:
+	if (x.created && x.link.ifindex)
+		cni_link_del(x.cont_nl, x.link.ifindex, NULL);
+	if (x.ipam_done)
+		cni_ipam_exec_del(bytes, len, NULL);
+out:
+	cni_result_free(x.res);
+	cni_result_free(x.ipam);
+	cni_nl_close(x.host_nl);
+	cni_nl_close(x.cont_nl);
+	cni_netns_close(x.cont_ns);
+	conf_done(&c);
+	return r;
+}
+
+/* ---- DEL: IPAM, then the link if the namespace and the link are still there ---- */
+
+static int cmd_del_kind(ps_kind kind, const cni_cmd_args *args, cni_error **err)
+{
+	ps_conf c;
+	cni_netns *ns = NULL;
+	cni_nl *nl = NULL;
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	cni_error *e = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = load_conf(kind, args, false, &c, err)) < 0)
+		goto out;
+	const char *bytes = cni_conf_bytes(c.conf, &len);
+	if (c.has_ipam && (r = cni_ipam_exec_del(bytes, len, err)) < 0)
+		goto out;
+	if (isempty_str(args->netns))
+		goto out;
+	r = cni_netns_open(args->netns, &ns, &e);
+	if (r == -CNI_ERR_NOT_FOUND) {
+		/* the namespace is gone, and the link with it */
+		cni_error_free(e);
+		r = 0;
+		goto out;
+	}
+	if (r < 0) {
+		*err = e;
+		goto out;
+	}
+	if ((r = cni_nl_open(&nl, ns, err)) < 0)
+		goto out;
+	r = cni_link_get(nl, args->ifname, &li, &e);
+	if (r == -CNI_ERR_NOT_FOUND) {
+		cni_error_free(e);
+		r = 0;
+		goto out;
+	}
+	if (r < 0) {
+		*err = e;
+		goto out;
+	}
+	/* only a link of our kind: a DEL must not remove what another plugin made */
+	if (strcmp(li.kind, c.info->kind) != 0)
+		goto out;
+	r = cni_link_del(nl, li.ifindex, &e);
+	if (r < 0 && errno == ENODEV) {
+		cni_error_free(e);
+		r = 0;
+	} else if (r < 0) {
+		*err = e;
+	}
+out:
+	cni_nl_close(nl);
+	cni_netns_close(ns);
+	conf_done(&c);
+	return r;
+}
+
+/* ---- CHECK ---- */
+
+typedef struct check_ctx {
+	ps_conf *c;
+	const cni_cmd_args *args;
+	cni_nl *nl;
+	cni_interface cont;
+	int master_index;
+} check_ctx;
+
+static bool same_ipnet(const cni_ipnet *a, const cni_ipnet *b)
+{
+	return a->prefix == b->prefix && cni_ip_equal(&a->ip, &b->ip);
+}
+
+static int check_addrs(check_ctx *k, const cni_link_info *li, cni_error **err)
+{
+	cni_addr_info *addrs = NULL;
+	size_t na = 0;
+	int r = cni_addr_list(k->nl, li->ifindex, 0, &addrs, &na, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < cni_result_ip_count(k->c->prev); i++) {
+		cni_ip ip = CNI_IP_INIT;
+		cni_ipnet want;
+		bool found = false;
+		cni_result_get_ip(k->c->prev, i, &ip);
+		if (cni_ipnet_parse(ip.address, &want) < 0)
+			continue;
+		for (size_t j = 0; j < na && !found; j++)
+			found = same_ipnet(&addrs[j].addr, &want);
+		if (!found) {
+			cni_free(addrs);
+			return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+					     "Failed to match addr %s on interface %s", ip.address,
+					     li->name);
+		}
+	}
+	cni_free(addrs);
+	cni_route_spec *routes = NULL;
+	size_t nr = 0;
+	if ((r = cni_route_list(k->nl, 0, 0, 0, &routes, &nr, err)) < 0)
+		return r;
+	for (size_t i = 0; i < cni_result_route_count(k->c->prev); i++) {
+		cni_route rt = CNI_ROUTE_INIT;
+		cni_ipnet dst;
+		bool found = false;
+		cni_result_get_route(k->c->prev, i, &rt);
+		if (cni_ipnet_parse(rt.dst, &dst) < 0)
+			continue;
+		cni_ipnet_network(&dst, &dst);
+		for (size_t j = 0; j < nr && !found; j++)
+			found = same_ipnet(&routes[j].dst, &dst);
+		if (!found) {
+			cni_free(routes);
+			return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+					     "Failed to match route %s on interface %s", rt.dst,
+					     li->name);
+		}
+	}
+	cni_free(routes);
+	return 0;
+}
+
+static int check_container(void *ud, cni_error **err)
+{
+	check_ctx *k = ud;
+	ps_conf *c = k->c;
+	const char *kind = c->info->kind;
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	cni_link_details d = CNI_LINK_DETAILS_INIT;
+	int r;
+
+	if (cni_link_get(k->nl, k->cont.name, &li, NULL) < 0)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "Container Interface name in prevResult: %s not found",
+				     k->cont.name);
+	if ((r = cni_link_get_details(k->nl, li.ifindex, &d, err)) < 0)
+		return r;
+	if (strcmp(d.kind, kind) != 0)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "Error: Container interface %s not of type %s", li.name, kind);
+	if (c->kind == PS_MACVLAN && d.macvlan_mode != (int)c->mmode)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "Container macvlan mode %s does not match expected value: %s",
+				     cni_macvlan_mode_name(d.macvlan_mode),
+				     cni_macvlan_mode_name(c->mmode));
+	if (c->kind == PS_IPVLAN && d.ipvlan_mode != (int)c->imode)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "Container ipvlan mode %s does not match expected value: %s",
+				     cni_ipvlan_mode_name(d.ipvlan_mode),
+				     cni_ipvlan_mode_name(c->imode));
+	if (c->kind == PS_VLAN && d.vlan_id != c->vlan_id)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "Error: container vlan %s has id %d, not the expected %d",
+				     li.name, d.vlan_id, c->vlan_id);
+	if (k->master_index && d.parent != k->master_index)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "Container %s %s has parent %d, not the master %s (%d)", kind,
+				     li.name, d.parent, c->master, k->master_index);
+	if (!isempty_str(k->cont.mac) && strcasecmp(k->cont.mac, li.mac) != 0)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "Interface %s Mac %s doesn't match container Mac: %s",
+				     k->cont.name, k->cont.mac, li.mac);
+	if (c->kind == PS_DUMMY && !(li.flags & 1 /* IFF_UP */))
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "dummy interface %s is down",
+				     li.name);
+	return check_addrs(k, &li, err);
+}
+
+static int cmd_check_kind(ps_kind kind, const cni_cmd_args *args, cni_error **err)
+{
+	ps_conf c;
+	cni_netns *ns = NULL;
+	cni_nl *host = NULL;
+	check_ctx k = {.c = &c, .args = args};
+	size_t len = 0;
+	int r;
+
+	if ((r = load_conf(kind, args, false, &c, err)) < 0)
+		goto out;
+	const char *bytes = cni_conf_bytes(c.conf, &len);
+	if (c.has_ipam && (r = cni_ipam_exec_check(bytes, len, err)) < 0)
+		goto out;
+	if (!c.prev) {
+		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				  "Required prevResult missing");
+		goto out;
+	}
+	for (size_t i = 0; i < cni_result_interface_count(c.prev); i++) {
+		cni_interface it = CNI_INTERFACE_INIT;
+		cni_result_get_interface(c.prev, i, &it);
+		if (it.name && strcmp(it.name, args->ifname) == 0)
+			k.cont = it;
+	}
+	if (!k.cont.sandbox || strcmp(k.cont.sandbox, args->netns) != 0) {
+		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				  "Sandbox in prevResult %s doesn't match configured netns: %s",
+				  strempty_str(k.cont.sandbox), args->netns);
+		goto out;
+	}
+	if ((r = cni_netns_open(args->netns, &ns, err)) < 0)
+		goto out;
+	/* a master named in the config must still be there and be the link's parent */
+	if (c.info->has_master && !isempty_str(c.master) && !c.link_in_container) {
+		cni_link_info m = CNI_LINK_INFO_INIT;
+		if ((r = cni_nl_open(&host, NULL, err)) < 0)
+			goto out;
+		if (cni_link_get(host, c.master, &m, NULL) < 0) {
+			r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+					  "failed to lookup master \"%s\": Link not found", c.master);
+			goto out;
+		}
+		k.master_index = m.ifindex;
+	}
+	if ((r = cni_nl_open(&k.nl, ns, err)) < 0)
+		goto out;
+	r = cni_netns_run(ns, check_container, &k, err);
+out:
+	cni_nl_close(k.nl);
+	cni_nl_close(host);
+	cni_netns_close(ns);
+	conf_done(&c);
+	return r;
+}
+
+/* ---- GC, STATUS: IPAM's ---- */
+
+static int ipam_verb(ps_kind kind, const cni_cmd_args *args, bool gc, cni_error **err)
+{
+	ps_conf c;
+	size_t len = 0;
+	int r = load_conf(kind, args, false, &c, err);
+	if (r == 0 && c.has_ipam) {
+		const char *bytes = cni_conf_bytes(c.conf, &len);
+		r = gc ? cni_ipam_exec_gc(bytes, len, err) : cni_ipam_exec_status(bytes, len, err);
+	}
+	conf_done(&c);
+	return r;
+}
+
+/* The plugin callbacks take the kind through their user data. */
+static int cb_add(const cni_cmd_args *a, cni_result **res, cni_error **err, void *ud)
+{
+	return cmd_add_kind(*(ps_kind *)ud, a, res, err);
+}
+static int cb_del(const cni_cmd_args *a, cni_error **err, void *ud)
+{
+	return cmd_del_kind(*(ps_kind *)ud, a, err);
+}
+static int cb_check(const cni_cmd_args *a, cni_error **err, void *ud)
+{
+	return cmd_check_kind(*(ps_kind *)ud, a, err);
+}
+static int cb_gc(const cni_cmd_args *a, cni_error **err, void *ud)
+{
+	return ipam_verb(*(ps_kind *)ud, a, true, err);
+}
+static int cb_status(const cni_cmd_args *a, cni_error **err, void *ud)
+{
+	return ipam_verb(*(ps_kind *)ud, a, false, err);
+}
+
+int ps_main(ps_kind kind)
+{
+	static ps_kind k;
+	char about[80];
+	cni_plugin_funcs f = CNI_PLUGIN_FUNCS_INIT;
+	k = kind;
+	f.userdata = &k;
+	f.add = cb_add;
+	f.del = cb_del;
+	f.check = cb_check;
+	f.gc = cb_gc;
+	f.status = cb_status;
+	snprintf(about, sizeof(about), "%s libcni-c %s", INFO[kind].version, LIBCNI_C_VERSION);
+	return cni_plugin_main(&f, NULL, about);
+}
