@@ -318,33 +318,19 @@ static int create_link(add_ctx *x, cni_error **err)
 	return cni_link_get_by_index(x->cont_nl, x->link.ifindex, &x->link, err);
 }
 
-static bool result_has_v6(const cni_result *res)
-{
-	for (size_t i = 0; res && i < cni_result_ip_count(res); i++) {
-		cni_ip ip = CNI_IP_INIT;
-		if (cni_result_get_ip(res, i, &ip) == 0 && ip.address && strchr(ip.address, ':'))
-			return true;
-	}
-	return false;
-}
-
-/* Inside the container: the notify sysctls, then addresses and routes (or just up). */
+/* Inside the container: arp_notify (with addresses only, as the reference), then
+ * addresses and routes, or just up. */
 static int configure_container(void *ud, cni_error **err)
 {
 	add_ctx *x = ud;
 	char key[96];
 
+	if (!x->ipam)
+		return cni_link_set_up(x->cont_nl, x->link.ifindex, true, err);
 	if (x->c->kind != PS_DUMMY) {
 		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", x->args->ifname);
 		cni_sysctl_set(key, "1", NULL);
-		if (result_has_v6(x->res)) {
-			snprintf(key, sizeof(key), "net/ipv6/conf/%s/ndisc_notify",
-				 x->args->ifname);
-			cni_sysctl_set(key, "1", NULL);
-		}
 	}
-	if (!x->ipam)
-		return cni_link_set_up(x->cont_nl, x->link.ifindex, true, err);
 	return cni_ipam_configure_iface(x->cont_nl, x->args->ifname, x->res, NULL, err);
 }
 
