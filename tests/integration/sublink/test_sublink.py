@@ -370,6 +370,64 @@ def test_keys_dummy():
     m.check(rc != 0 and "down" in out, "dummy CHECK: link down fails", out)
 
 
+def test_tap():
+    """tap: every key, checked through sysfs and ip -d link; DEL edges; bad input."""
+    env = Env()
+    m.sh("ip -n %s link add br0 type bridge" % env.cont)
+    c = env.conf("tap", multiQueue=True, mtu=1400, mac="02:00:00:00:aa:01", owner=1000,
+                 group=100, bridge="br0", selinuxContext="system_u:object_r:tap_t:s0")
+    del c["master"]
+    rc, res, out, _ = env.run(ours("tap"), "ADD", c)
+    if not m.check(rc == 0, "tap ADD with every key", out):
+        return
+    sysfs = {k: m.sh("ip netns exec %s cat /sys/class/net/eth0/%s" % (env.cont, k)).stdout.strip()
+             for k in ("owner", "group", "tun_flags", "mtu", "address")}
+    flags = int(sysfs["tun_flags"], 16)
+    m.check(sysfs["owner"] == "1000" and sysfs["group"] == "100", "tap owner/group (sysfs)",
+            sysfs)
+    m.check(flags & 0x0002 and flags & 0x0100 and flags & 0x4000 and flags & 0x0800,
+            "tap flags: TAP, MULTI_QUEUE, VNET_HDR, PERSIST", sysfs)
+    d = m.sh("ip -n %s -d link show eth0" % env.cont).stdout
+    m.check("tun type tap" in d and "multi_queue" in d and "vnet_hdr on" in d and
+            "persist on" in d and "master br0" in d and "mtu 1400" in d and
+            "02:00:00:00:aa:01" in d, "tap in ip -d link", d)
+    st = state(env)
+    m.check(st["up"] and "10.60.0.2/24" in st["addrs"] and st["arp_notify"] == "1",
+            "tap addresses, up, arp_notify", st)
+    m.check(res["interfaces"][0]["mac"] == "02:00:00:00:aa:01", "tap result MAC", out)
+    rc, _, out, _ = env.run(ours("tap"), "CHECK", dict(c, prevResult=res))
+    m.check(rc == 0, "tap CHECK", out)
+    m.sh("ip -n %s link set eth0 nomaster" % env.cont)
+    rc, _, out, _ = env.run(ours("tap"), "CHECK", dict(c, prevResult=res))
+    m.check(rc != 0 and "br0" in out, "tap CHECK sees the bridge left", out)
+    for n in (1, 2):
+        rc, _, out, _ = env.run(ours("tap"), "DEL", c)
+        m.check(rc == 0, "tap DEL #%d" % n, out)
+    m.check(links(env.cont) == ["br0", "lo"] and env.reserved(c["name"]) == [],
+            "tap: nothing left", links(env.cont))
+    # plain: single queue, no owner, no IPAM
+    c2 = {"cniVersion": "1.0.0", "name": "tap2", "type": "tap"}
+    rc, res, out, _ = env.run(ours("tap"), "ADD", c2)
+    flags = int(m.sh("ip netns exec %s cat /sys/class/net/eth0/tun_flags" % env.cont).stdout, 16)
+    owner = m.sh("ip netns exec %s cat /sys/class/net/eth0/owner" % env.cont).stdout.strip()
+    m.check(rc == 0 and not flags & 0x0100 and owner == "-1" and state(env)["up"],
+            "tap without keys: one queue, no owner, up", out)
+    rc, _, out, _ = env.run(ours("tap"), "DEL", c2)
+    gone = m.netns()
+    m.del_netns(gone)
+    rc, _, out, _ = env.run(ours("tap"), "DEL", c2, cont=gone)
+    m.check(rc == 0, "tap DEL with the namespace gone", out)
+    # failures leave nothing
+    for keys, code, text in ((dict(bridge="nobr"), 7, '"nobr"'), (dict(owner=-1), 6, "owner"),
+                             (dict(mac="zz"), 7, '"zz"'), (dict(mtu=20), 999, "MTU 20")):
+        cc = dict(c, **keys)
+        rc, _, out, _ = env.run(ours("tap"), "ADD", cc)
+        got = err_of(out)
+        m.check(rc != 0 and got[0] == code and text in got[1] and links(env.cont) == ["br0", "lo"]
+                and env.reserved(c["name"]) == [], "tap %s refused, nothing left" % keys,
+                out + str(links(env.cont)))
+
+
 # ---- connectivity ----
 
 def ping(ns, addr):
@@ -463,10 +521,12 @@ def main():
     if not OURS:
         print("SKIP: SUBLINK_PLUGINS not set")
         sys.exit(77)
-    only = os.environ.get("SUBLINK_KINDS", "macvlan ipvlan vlan dummy").split()
+    only = os.environ.get("SUBLINK_KINDS", "macvlan ipvlan vlan dummy tap").split()
     require = os.environ.get("CNI_TEST_REQUIRE_KERNEL_FEATURES") == "1"
     have = {k: kernel_has(k) for k in ("macvlan", "ipvlan", "vlan", "dummy")}
     for kind in only:
+        if kind == "tap":
+            continue
         if not have[kind]:
             if require:
                 m.check(False, "this kernel must have %s" % kind)
@@ -486,6 +546,8 @@ def main():
         globals()["test_keys_" + kind]()
         if kind != "dummy":
             test_differential(kind)
+    if "tap" in only:
+        test_tap()
     if have["dummy"]:
         if "macvlan" in only and have["macvlan"]:
             test_connectivity("macvlan", "bridge")
