@@ -6,8 +6,14 @@
  * Compared with the reference: config errors carry the spec's codes (7, 6) where it says
  * 999; a failed ADD removes the link and releases IPAM; DEL never needs the master.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <jansson.h>
+#include <limits.h>
+#include <net/if.h>
+#include <unistd.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +26,7 @@
 #include "plugin-util.h"
 
 #define NAME_TRIES 10
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static inline bool isempty_str(const char *s)
 {
@@ -44,6 +51,8 @@ static const ps_info INFO[] = {
     [PS_VLAN] = {"vlan", "vlan", "CNI vlan plugin", true, true, true, true, false},
     [PS_DUMMY] = {"dummy", "dummy", "CNI dummy plugin", false, false, true, false, false},
     [PS_TAP] = {"tap", "tun", "CNI tap plugin", false, false, false, false, true},
+    [PS_HOSTDEV] = {"host-device", "", "CNI host-device plugin", false, false, false, false,
+		    false},
 };
 
 typedef struct ps_conf {
@@ -60,6 +69,9 @@ typedef struct ps_conf {
 	bool multi_queue;
 	long owner, group;  /* -1 = unset */
 	const char *bridge; /* tap: a bridge in the container to enslave it to */
+	/* host-device: the selectors (borrowed), the key that chose and its value */
+	const char *device, *hwaddr, *kernelpath, *pci, *device_id;
+	const char *sel_key, *sel_val;
 	cni_macvlan_mode mmode;
 	cni_ipvlan_mode imode;
 	bool link_in_container, has_ipam;
@@ -98,6 +110,38 @@ static int get_u32(const json_t *obj, const char *key, unsigned int *out, bool *
 	*out = (unsigned int)d;
 	if (present)
 		*present = true;
+	return 0;
+}
+
+/* host-device's selectors: exactly one, or runtimeConfig.deviceID over all of them. */
+static int hostdev_keys(ps_conf *c, cni_error **err)
+{
+	static const char *const keys[] = {"device", "hwaddr", "kernelpath", "pciBusID"};
+	const char **vals[] = {&c->device, &c->hwaddr, &c->kernelpath, &c->pci};
+	json_t *rc = pj_get_first(c->root, "runtimeConfig");
+	int r, n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if ((r = pj_go_string(&GO, c->root, keys[i], keys[i], vals[i], NULL, err)) < 0)
+			return r;
+		if (isempty_str(*vals[i]))
+			continue;
+		if (n++)
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "specify only one of \"device\", \"hwaddr\", "
+					     "\"kernelpath\" or \"pciBusID\": got %s \"%s\" and %s "
+					     "\"%s\"",
+					     c->sel_key, c->sel_val, keys[i], *vals[i]);
+		c->sel_key = keys[i];
+		c->sel_val = *vals[i];
+	}
+	if (rc && (r = pj_go_string(&GO, rc, "deviceID", "runtimeConfig.deviceID", &c->device_id,
+				    NULL, err)) < 0)
+		return r;
+	if (!isempty_str(c->device_id)) {
+		c->sel_key = "runtimeConfig.deviceID";
+		c->sel_val = c->device_id;
+	}
 	return 0;
 }
 
@@ -161,6 +205,8 @@ static int load_conf(ps_kind kind, const cni_cmd_args *args, bool for_add, ps_co
 			return bad(err, "invalid %s \"%s\": longer than 15 bytes", "bridge",
 				   c->bridge);
 	}
+	if (kind == PS_HOSTDEV && (r = hostdev_keys(c, err)) < 0)
+		return r;
 	if (c->info->has_mac) {
 		if ((r = pj_go_string(&GO, c->root, "mac", "mac", &c->mac, NULL, err)) < 0)
 			return r;
@@ -269,6 +315,10 @@ typedef struct add_ctx {
 	bool created, ipam_done;
 	cni_result *ipam; /* IPAM's result, or the prevResult used as it */
 	cni_result *res;
+	/* host-device: the host's namespace, the device's addresses and state before */
+	cni_netns *host_ns;
+	cni_addr_info *orig_addrs;
+	size_t n_orig_addrs;
 } add_ctx;
 
 static int find_master(add_ctx *x, cni_error **err)
@@ -339,6 +389,7 @@ static int create_once(add_ctx *x, const char *name, cni_error **err)
 	case PS_VLAN: return cni_vlan_add(nl, &s, (unsigned int)c->vlan_id, err);
 	case PS_DUMMY: return cni_dummy_add(nl, &s, err);
 	case PS_TAP: return create_tap(x, name, err);
+	case PS_HOSTDEV: break; /* moved, not made: hostdev_move_in() */
 	}
 	return -CNI_ERR_INTERNAL;
 }
@@ -392,6 +443,229 @@ static int create_link(add_ctx *x, cni_error **err)
 			return r;
 	}
 	return cni_link_get_by_index(x->cont_nl, x->link.ifindex, &x->link, err);
+}
+
+/* ==== host-device: a host link moved into the container and back ==== */
+
+/* The single entry of dir (a sysfs .../net directory) into buf. */
+static int one_entry(const char *dir, char *buf, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && n++ == 0)
+			snprintf(buf, len, "%s", e->d_name);
+	closedir(d);
+	return n == 1 ? 0 : -1;
+}
+
+/* The device's name in the host from the selector; sysfs is the host's (the plugin runs
+ * in the host's namespace). */
+static int hostdev_name(ps_conf *c, cni_nl *nl, char *name, size_t len, cni_error **err)
+{
+	char path[PATH_MAX];
+	cni_link_info li = CNI_LINK_INFO_INIT;
+
+	if (!c->sel_key)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "specify either \"device\", \"hwaddr\", \"kernelpath\" or "
+				     "\"pciBusID\"");
+	if (c->device == c->sel_val) {
+		snprintf(name, len, "%s", c->device);
+		return 0;
+	}
+	if (c->hwaddr == c->sel_val) {
+		if (cni_link_get_by_mac(nl, c->hwaddr, &li, NULL) < 0)
+			return bad(err, "failed to find device with %s \"%s\" in the host", "hwaddr",
+				   c->hwaddr);
+		snprintf(name, len, "%s", li.name);
+		return 0;
+	}
+	if (c->kernelpath == c->sel_val) {
+		const char *kp = c->kernelpath;
+		if (strncmp(kp, "/sys/devices/", 13) != 0 || strstr(kp, "/../"))
+			return bad(err, "invalid %s \"%s\": must be absolute and begin with "
+					"/sys/devices/", "kernelpath", kp);
+		/* a device with a net/ directory, or a virtual one: .../net/<name> itself */
+		snprintf(path, sizeof(path), "%s/net", kp);
+		const char *slash = strrchr(kp, '/');
+		if (one_entry(path, name, len) == 0)
+			return 0;
+		if (slash && slash - kp >= 4 && strncmp(slash - 4, "/net", 4) == 0 &&
+		    access(kp, F_OK) == 0) {
+			snprintf(name, len, "%s", slash + 1);
+			return 0;
+		}
+		return bad(err, "failed to find one network device at %s \"%s\"", "kernelpath",
+			   kp);
+	}
+	/* pciBusID, runtimeConfig.deviceID: a PCI device, or an auxiliary one */
+	const char *id = c->sel_val;
+	if (strchr(id, '/'))
+		return bad(err, "invalid %s \"%s\"", c->sel_key, id);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/net", id);
+	if (one_entry(path, name, len) == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/sys/bus/auxiliary/devices/%s/net", id);
+	if (one_entry(path, name, len) == 0)
+		return 0;
+	return bad(err, "failed to find the network device of %s \"%s\"", c->sel_key, id);
+}
+
+static int hostdev_find(add_ctx *x, cni_error **err)
+{
+	char name[CNI_IFNAMSIZ];
+	int r = hostdev_name(x->c, x->host_nl, name, sizeof(name), err);
+	if (r < 0)
+		return r;
+	if (cni_link_get(x->host_nl, name, &x->master, NULL) < 0)
+		return bad(err, "device %s \"%s\" not found in the host's namespace (moved to "
+				"another one?)", x->c->sel_key, x->c->sel_val);
+	return cni_addr_list(x->host_nl, x->master.ifindex, 0, &x->orig_addrs,
+			     &x->n_orig_addrs, err);
+}
+
+static void hostdev_save(const add_ctx *x);
+
+/* Down, alias = its host name, into the container, renamed to CNI_IFNAME there. */
+static int hostdev_move_in(add_ctx *x, cni_error **err)
+{
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	int r;
+
+	if (cni_link_get(x->cont_nl, x->args->ifname, &li, NULL) == 0)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "container interface name %s already exists in %s",
+				     x->args->ifname, x->args->netns);
+	if ((r = cni_link_set_up(x->host_nl, x->master.ifindex, false, err)) < 0 ||
+	    (r = cni_link_set_alias(x->host_nl, x->master.ifindex, x->master.name, err)) < 0)
+		goto undo_host;
+	if ((r = cni_link_set_netns(x->host_nl, x->master.ifindex, x->cont_ns, err)) < 0)
+		goto undo_host;
+	x->created = true;
+	hostdev_save(x);
+	if ((r = cni_link_get(x->cont_nl, x->master.name, &x->link, err)) < 0)
+		return r;
+	if ((r = cni_link_set_name(x->cont_nl, x->link.ifindex, x->args->ifname, err)) < 0)
+		return r;
+	return cni_link_get_by_index(x->cont_nl, x->link.ifindex, &x->link, err);
+undo_host:
+	cni_link_set_alias(x->host_nl, x->master.ifindex, "", NULL);
+	if (x->master.flags & IFF_UP)
+		cni_link_set_up(x->host_nl, x->master.ifindex, true, NULL);
+	return r;
+}
+
+/*
+ * Back to the host under its name: renamed to a temporary name in the container (the
+ * host name may be taken there), moved, renamed in the host, alias cleared. The device's
+ * index is looked up again in the host (a move may change it).
+ */
+static int hostdev_move_out(cni_nl *cont_nl, int ifindex, const char *name,
+			    const cni_netns *host_ns, cni_nl *host_nl, cni_error **err)
+{
+	char tmp[CNI_IFNAMSIZ];
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	int r;
+
+	if ((r = cni_random_veth_name(tmp, sizeof(tmp), err)) < 0 ||
+	    (r = cni_link_set_up(cont_nl, ifindex, false, err)) < 0 ||
+	    (r = cni_link_set_name(cont_nl, ifindex, tmp, err)) < 0 ||
+	    (r = cni_link_set_netns(cont_nl, ifindex, host_ns, err)) < 0 ||
+	    (r = cni_link_get(host_nl, tmp, &li, err)) < 0)
+		return PC_PREFIXED(r, err, "failed to return device %s to the host", name);
+	if ((r = cni_link_set_name(host_nl, li.ifindex, name, err)) < 0)
+		return PC_PREFIXED(r, err, "device %s is back in the host as %s", name, tmp);
+	return cni_link_set_alias(host_nl, li.ifindex, "", err);
+}
+
+/*
+ * What a move into a namespace loses (the addresses) and what we change (up), kept from
+ * ADD to DEL in HOSTDEV_STATE_DIR/<host name>: "up 0|1" and one "addr <cidr>" a line.
+ */
+#define HOSTDEV_STATE_DIR "/var/lib/cni/host-device"
+
+static void hostdev_state_path(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", HOSTDEV_STATE_DIR, name);
+}
+
+static void hostdev_save(const add_ctx *x)
+{
+	char path[PATH_MAX], a[64];
+	(void)mkdir("/var/lib/cni", 0755);
+	(void)mkdir(HOSTDEV_STATE_DIR, 0700);
+	hostdev_state_path(x->master.name, path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return; /* best effort: DEL then returns the device without its addresses */
+	}
+	fprintf(f, "up %d\n", (x->master.flags & IFF_UP) ? 1 : 0);
+	for (size_t i = 0; i < x->n_orig_addrs; i++)
+		if (x->orig_addrs[i].scope == 0)
+			fprintf(f, "addr %s\n",
+				cni_ipnet_format(&x->orig_addrs[i].addr, a, sizeof(a)));
+	fclose(f);
+}
+
+/* Addresses and up state back on the host device name, from the state file (removed). */
+static void hostdev_restore(cni_nl *host_nl, const char *name)
+{
+	char path[PATH_MAX], line[128];
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	bool up = false;
+	hostdev_state_path(name, path, sizeof(path));
+	FILE *f = fopen(path, "re");
+	if (!f || cni_link_get(host_nl, name, &li, NULL) < 0) {
+		if (f)
+			fclose(f);
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		cni_ipnet n;
+		line[strcspn(line, "\n")] = 0;
+		if (strcmp(line, "up 1") == 0)
+			up = true;
+		else if (strncmp(line, "addr ", 5) == 0 && cni_ipnet_parse(line + 5, &n) == 0)
+			cni_addr_add(host_nl, li.ifindex, &n, 0, NULL);
+	}
+	fclose(f);
+	unlink(path);
+	if (up)
+		cni_link_set_up(host_nl, li.ifindex, true, NULL);
+}
+
+/* A failed ADD: the device back, with its addresses and state. */
+static void hostdev_return(add_ctx *x)
+{
+	if (hostdev_move_out(x->cont_nl, x->link.ifindex, x->master.name, x->host_ns, x->host_nl,
+			     NULL) == 0)
+		hostdev_restore(x->host_nl, x->master.name);
+}
+
+/* DEL: a device with our alias goes back; anything else in the container stays. */
+static int hostdev_del(cni_nl *nl, const cni_link_info *li, cni_error **err)
+{
+	cni_netns *host_ns = NULL;
+	cni_nl *host_nl = NULL;
+	int r;
+
+	if (!*li->alias)
+		return 0;
+	if ((r = cni_netns_open_current(&host_ns, err)) == 0 &&
+	    (r = cni_nl_open(&host_nl, NULL, err)) == 0)
+		r = hostdev_move_out(nl, li->ifindex, li->alias, host_ns, host_nl, err);
+	if (r == 0)
+		hostdev_restore(host_nl, li->alias);
+	cni_nl_close(host_nl);
+	cni_netns_close(host_ns);
+	return r;
 }
 
 /* Inside the container: arp_notify (with addresses only, as the reference), then
@@ -448,7 +722,7 @@ static int set_dns(add_ctx *x, cni_error **err)
 	json_t *d = pj_get_first(x->c->root, "dns");
 	int r = 0;
 
-	if (x->c->kind == PS_DUMMY) {
+	if (x->c->kind == PS_DUMMY || x->c->kind == PS_HOSTDEV) {
 		if (x->ipam)
 			cni_result_get_dns(x->ipam, &dns);
 		return cni_result_set_dns(x->res, &dns, err);
@@ -483,15 +757,20 @@ static int cmd_add_kind(ps_kind kind, const cni_cmd_args *args, cni_result **res
 	if ((r = cni_netns_open(args->netns, &x.cont_ns, err)) < 0 ||
 	    (r = cni_nl_open(&x.cont_nl, x.cont_ns, err)) < 0)
 		goto out;
-	if (c.info->has_master && !c.link_in_container) {
+	if ((c.info->has_master && !c.link_in_container) || kind == PS_HOSTDEV) {
 		if ((r = cni_nl_open(&x.host_nl, NULL, err)) < 0)
 			goto out;
 		x.master_nl = x.host_nl;
 	} else {
 		x.master_nl = x.cont_nl;
 	}
-	if ((r = find_master(&x, err)) < 0 || (r = create_link(&x, err)) < 0)
+	if (kind == PS_HOSTDEV) {
+		if ((r = cni_netns_open_current(&x.host_ns, err)) < 0 ||
+		    (r = hostdev_find(&x, err)) < 0 || (r = hostdev_move_in(&x, err)) < 0)
+			goto fail;
+	} else if ((r = find_master(&x, err)) < 0 || (r = create_link(&x, err)) < 0) {
 		goto fail;
+	}
 	bytes = cni_conf_bytes(c.conf, &len);
 	if (c.has_ipam) {
 		if ((r = cni_ipam_exec_add(bytes, len, &x.ipam, err)) < 0)
@@ -520,13 +799,17 @@ static int cmd_add_kind(ps_kind kind, const cni_cmd_args *args, cni_result **res
 	r = 0;
 	goto out;
 fail:
-	if (x.created && x.link.ifindex)
+	if (x.created && x.link.ifindex && kind == PS_HOSTDEV)
+		hostdev_return(&x);
+	else if (x.created && x.link.ifindex)
 		cni_link_del(x.cont_nl, x.link.ifindex, NULL);
 	if (x.ipam_done)
 		cni_ipam_exec_del(bytes, len, NULL);
 out:
 	cni_result_free(x.res);
 	cni_result_free(x.ipam);
+	cni_free(x.orig_addrs);
+	cni_netns_close(x.host_ns);
 	cni_nl_close(x.host_nl);
 	cni_nl_close(x.cont_nl);
 	cni_netns_close(x.cont_ns);
@@ -574,6 +857,10 @@ static int cmd_del_kind(ps_kind kind, const cni_cmd_args *args, cni_error **err)
 	}
 	if (r < 0) {
 		*err = e;
+		goto out;
+	}
+	if (kind == PS_HOSTDEV) {
+		r = hostdev_del(nl, &li, err);
 		goto out;
 	}
 	/* only a link of our kind: a DEL must not remove what another plugin made */
@@ -672,7 +959,7 @@ static int check_container(void *ud, cni_error **err)
 				     k->cont.name);
 	if ((r = cni_link_get_details(k->nl, li.ifindex, &d, err)) < 0)
 		return r;
-	if (strcmp(d.kind, kind) != 0)
+	if (c->kind != PS_HOSTDEV && strcmp(d.kind, kind) != 0)
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 				     "Error: Container interface %s not of type %s", li.name, kind);
 	if (c->kind == PS_MACVLAN && d.macvlan_mode != (int)c->mmode)

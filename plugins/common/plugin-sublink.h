@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The interface plugins that make one link in the container and give it IPAM's addresses
- * (macvlan, ipvlan, vlan, dummy, tap): the config, ADD / DEL / CHECK / GC / STATUS, each
+ * (macvlan, ipvlan, vlan, dummy, tap; host-device moves one in): the config, ADD / DEL / CHECK / GC / STATUS, each
  * plugin naming only what differs (internal, never installed).
  */
 #ifndef CNI_PLUGIN_SUBLINK_H
@@ -15,6 +15,7 @@ typedef enum ps_kind {
 	PS_VLAN,
 	PS_DUMMY,
 	PS_TAP,
+	PS_HOSTDEV,
 } ps_kind;
 
 /* Run the plugin of this kind (its main()). */
