@@ -677,7 +677,7 @@ static int configure_container(void *ud, cni_error **err)
 
 	if (!x->ipam)
 		return cni_link_set_up(x->cont_nl, x->link.ifindex, true, err);
-	if (x->c->kind != PS_DUMMY) {
+	if (x->c->kind != PS_DUMMY && x->c->kind != PS_HOSTDEV) {
 		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", x->args->ifname);
 		cni_sysctl_set(key, "1", NULL);
 	}

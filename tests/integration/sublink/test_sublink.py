@@ -72,7 +72,7 @@ class Env:
 
     def conf(self, kind, version="1.0.0", ipam=True, subnet="10.60.0.0/24", **keys):
         c = {"cniVersion": version, "name": "net-" + kind, "type": kind}
-        if kind != "dummy":
+        if kind in ("macvlan", "ipvlan", "vlan"):
             c["master"] = "m0"
         if kind == "vlan":
             c["vlanId"] = 10
@@ -376,7 +376,6 @@ def test_tap():
     m.sh("ip -n %s link add br0 type bridge" % env.cont)
     c = env.conf("tap", multiQueue=True, mtu=1400, mac="02:00:00:00:aa:01", owner=1000,
                  group=100, bridge="br0", selinuxContext="system_u:object_r:tap_t:s0")
-    del c["master"]
     rc, res, out, _ = env.run(ours("tap"), "ADD", c)
     if not m.check(rc == 0, "tap ADD with every key", out):
         return
@@ -426,6 +425,111 @@ def test_tap():
         m.check(rc != 0 and got[0] == code and text in got[1] and links(env.cont) == ["br0", "lo"]
                 and env.reserved(c["name"]) == [], "tap %s refused, nothing left" % keys,
                 out + str(links(env.cont)))
+
+
+def hd_env():
+    env = Env()
+    m.sh("ip -n %s link add hd0 mtu 1400 type veth peer name hd0p netns %s" % (env.host, env.peer))
+    m.sh("ip -n %s addr add 10.70.0.1/24 dev hd0" % env.host)
+    m.sh("ip -n %s link set hd0 up" % env.host)
+    m.sh("ip -n %s link set hd0p up" % env.peer)
+    return env
+
+
+def hd_state(env):
+    li = m.link(env.host, "hd0")
+    if li is None:
+        return None
+    return {"mtu": li["mtu"], "up": "UP" in li["flags"], "addrs": global_addrs(env.host, "hd0"),
+            "alias": li.get("ifalias", "")}
+
+
+HD_BEFORE = {"mtu": 1400, "up": True, "addrs": ["10.70.0.1/24"], "alias": ""}
+
+
+def test_host_device():
+    """Moved in by each selector that works here, moved back intact; a failure midway
+    returns the device; bad selectors refused."""
+    for sel in ("device", "hwaddr", "kernelpath"):
+        env = hd_env()
+        mac = m.link(env.host, "hd0")["address"]
+        val = {"device": "hd0", "hwaddr": mac, "kernelpath": "/sys/devices/virtual/net/hd0"}[sel]
+        c = env.conf("host-device", master=None, subnet="10.72.0.0/24", **{sel: val})
+        rc, res, out, _ = env.run(ours("host-device"), "ADD", c, ifname="net1")
+        if not m.check(rc == 0, "host-device ADD by %s" % sel, out):
+            continue
+        li = m.link(env.cont, "net1")
+        m.check(li and li.get("ifalias") == "hd0" and li["mtu"] == 1400 and
+                "10.72.0.2/24" in global_addrs(env.cont, "net1") and m.link(env.host, "hd0") is None,
+                "host-device by %s: in the container as net1, alias hd0" % sel, li)
+        m.check(res["interfaces"][0] == {"name": "net1", "mac": mac, "sandbox": m.nspath(env.cont)},
+                "host-device result interface", out)
+        rc, _, out, _ = env.run(ours("host-device"), "CHECK", dict(c, prevResult=res), ifname="net1")
+        m.check(rc == 0, "host-device CHECK", out)
+        for n in (1, 2):
+            rc, _, out, _ = env.run(ours("host-device"), "DEL", c, ifname="net1")
+            m.check(rc == 0, "host-device DEL #%d" % n, out)
+        m.check(hd_state(env) == HD_BEFORE, "host-device by %s: back with name, MTU, address, up"
+                % sel, hd_state(env))
+        m.check(links(env.cont) == ["lo"] and env.reserved(c["name"]) == [],
+                "host-device: container empty, IPAM released")
+    # a failure midway (IPAM, then configuring) returns the device intact
+    for bad in ({"type": "no-such-ipam"}, None):
+        env = hd_env()
+        c = env.conf("host-device", master=None, device="hd0", subnet="10.72.0.0/24")
+        if bad:
+            c["ipam"] = bad
+        else:
+            c["ipam"]["routes"] = [{"dst": "10.98.0.0/16", "gw": "192.0.2.1"}]
+        rc, _, out, _ = env.run(ours("host-device"), "ADD", c, ifname="net1")
+        m.check(rc != 0 and hd_state(env) == HD_BEFORE and links(env.cont) == ["lo"] and
+                env.reserved(c["name"]) == [], "host-device: failed ADD (%s) returns the device"
+                % (bad or "route"), out + str(hd_state(env)))
+    env = hd_env()
+    other = m.netns()
+    m.sh("ip -n %s link set hd0 netns %s" % (env.host, other))
+    cases = [(dict(device="hd0", hwaddr="02:00:00:00:00:01"), 7, 'device "hd0" and hwaddr'),
+             (dict(), 7, 'specify either "device"'),
+             (dict(device="hd0"), 7, 'device "hd0" not found'),
+             (dict(device="nope0"), 7, '"nope0"'),
+             (dict(hwaddr="02:00:00:00:00:09"), 7, '"02:00:00:00:00:09"'),
+             (dict(kernelpath="/tmp/x"), 7, '"/tmp/x"'),
+             (dict(pciBusID="0000:99:00.0"), 7, '"0000:99:00.0"'),
+             (dict(device=5), 6, "NetConf.device of type string")]
+    for keys, code, text in cases:
+        c = env.conf("host-device", master=None, ipam=False, **keys)
+        rc, _, out, _ = env.run(ours("host-device"), "ADD", c, ifname="net1")
+        got = err_of(out)
+        m.check(rc != 0 and got[0] == code and text in got[1], "host-device %s refused" % keys,
+                out)
+    m.check(m.link(other, "hd0") is not None and links(env.cont) == ["lo"],
+            "host-device: the device in another namespace untouched")
+    gone = m.netns()
+    m.del_netns(gone)
+    rc, _, out, _ = env.run(ours("host-device"), "DEL", env.conf("host-device", master=None,
+                                                              device="hd0"), cont=gone)
+    m.check(rc == 0, "host-device DEL with the namespace gone", out)
+
+
+def test_host_device_differential():
+    seen = {}
+    for who, plugin in (("ref", ref("host-device")), ("ours", ours("host-device"))):
+        env = hd_env()
+        c = env.conf("host-device", master=None, device="hd0", subnet="10.72.0.0/24")
+        c["ipam"]["routes"] = [{"dst": "10.99.0.0/16", "gw": "10.72.0.1"}]
+        rc, res, out, _ = env.run(plugin, "ADD", c, ifname="net1")
+        st = {"rc": rc, "result": normal(res, env), "link": state(env, "net1")}
+        st["link"].pop("master")
+        st["alias"] = m.link(env.cont, "net1").get("ifalias")
+        rc, _, out, _ = env.run(plugin, "CHECK", dict(c, prevResult=res), ifname="net1")
+        st["check"] = rc
+        rc, _, out, _ = env.run(plugin, "DEL", c, ifname="net1")
+        back = hd_state(env)
+        # the reference loses the addresses and the up state and keeps the alias
+        st["del"] = (rc, links(env.cont), back and back["mtu"])
+        seen[who] = st
+    m.check(seen["ref"] == seen["ours"], "differential host-device",
+            "\n  ref:  %s\n  ours: %s" % (seen["ref"], seen["ours"]))
 
 
 # ---- connectivity ----
@@ -521,11 +625,11 @@ def main():
     if not OURS:
         print("SKIP: SUBLINK_PLUGINS not set")
         sys.exit(77)
-    only = os.environ.get("SUBLINK_KINDS", "macvlan ipvlan vlan dummy tap").split()
+    only = os.environ.get("SUBLINK_KINDS", "macvlan ipvlan vlan dummy tap host-device").split()
     require = os.environ.get("CNI_TEST_REQUIRE_KERNEL_FEATURES") == "1"
     have = {k: kernel_has(k) for k in ("macvlan", "ipvlan", "vlan", "dummy")}
     for kind in only:
-        if kind == "tap":
+        if kind in ("tap", "host-device"):
             continue
         if not have[kind]:
             if require:
@@ -548,6 +652,9 @@ def main():
             test_differential(kind)
     if "tap" in only:
         test_tap()
+    if "host-device" in only:
+        test_host_device()
+        test_host_device_differential()
     if have["dummy"]:
         if "macvlan" in only and have["macvlan"]:
             test_connectivity("macvlan", "bridge")
