@@ -137,8 +137,9 @@ def normal(res, env):
 # ---- per kind ----
 
 def test_lifecycle(kind):
-    """ADD in every result version, CHECK, DEL twice, nothing left."""
-    for v in VERSIONS:
+    """ADD in every result version (macvlan; a spread for the others), CHECK, DEL twice,
+    nothing left."""
+    for v in VERSIONS if kind == "macvlan" else ("0.2.0", "0.4.0", "1.1.0"):
         env = Env()
         c = env.conf(kind, version=v)
         rc, res, out, _ = env.run(ours(kind), "ADD", c)
