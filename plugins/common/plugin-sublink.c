@@ -528,7 +528,79 @@ static int hostdev_find(add_ctx *x, cni_error **err)
 			     &x->n_orig_addrs, err);
 }
 
-static void hostdev_save(const add_ctx *x);
+/*
+ * What a move into a namespace loses (the addresses) and what we change (up, the name),
+ * kept from ADD to DEL in HOSTDEV_STATE_DIR/<container id>-<ifname>: "name <host name>",
+ * "up 0|1" and one "addr <cidr>" a line. DEL finishes from it whatever an earlier DEL
+ * left half done, so a retried DEL always brings the device fully back.
+ */
+#define HOSTDEV_STATE_DIR "/var/lib/cni/host-device"
+
+typedef struct hd_state {
+	char name[CNI_IFNAMSIZ];
+	bool up;
+	cni_ipnet addrs[16];
+	size_t n;
+} hd_state;
+
+static void hostdev_state_path(const cni_cmd_args *args, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s-%s", HOSTDEV_STATE_DIR, args->container_id, args->ifname);
+}
+
+static int hostdev_save(const add_ctx *x, cni_error **err)
+{
+	char path[PATH_MAX], a[64];
+	(void)mkdir("/var/lib/cni", 0755);
+	(void)mkdir(HOSTDEV_STATE_DIR, 0700);
+	hostdev_state_path(x->args, path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	bool ok = f != NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	if (f) {
+		ok = fprintf(f, "name %s\nup %d\n", x->master.name,
+			     (x->master.flags & IFF_UP) ? 1 : 0) > 0;
+		for (size_t i = 0; ok && i < x->n_orig_addrs; i++)
+			if (x->orig_addrs[i].scope == 0)
+				ok = fprintf(f, "addr %s\n",
+					     cni_ipnet_format(&x->orig_addrs[i].addr, a,
+							      sizeof(a))) > 0;
+		ok = (fflush(f) == 0) & ok;
+		ok = (fclose(f) == 0) & ok;
+	}
+	if (ok)
+		return 0;
+	int e = errno;
+	unlink(path);
+	/* without the record DEL could not give the device its addresses back */
+	return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+			     "failed to record the state of device %s in %s: %s", x->master.name,
+			     path, strerror(e));
+}
+
+static bool hostdev_load(const cni_cmd_args *args, hd_state *st)
+{
+	char path[PATH_MAX], line[128];
+	hostdev_state_path(args, path, sizeof(path));
+	FILE *f = fopen(path, "re");
+	memset(st, 0, sizeof(*st));
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (strncmp(line, "name ", 5) == 0)
+			snprintf(st->name, sizeof(st->name), "%s", line + 5);
+		else if (strcmp(line, "up 1") == 0)
+			st->up = true;
+		else if (strncmp(line, "addr ", 5) == 0 && st->n < ARRAY_SIZE(st->addrs) &&
+			 cni_ipnet_parse(line + 5, &st->addrs[st->n]) == 0)
+			st->n++;
+	}
+	fclose(f);
+	return st->name[0] != 0;
+}
 
 /* Down, alias = its host name, into the container, renamed to CNI_IFNAME there. */
 static int hostdev_move_in(add_ctx *x, cni_error **err)
@@ -540,132 +612,118 @@ static int hostdev_move_in(add_ctx *x, cni_error **err)
 		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 				     "container interface name %s already exists in %s",
 				     x->args->ifname, x->args->netns);
-	if ((r = cni_link_set_up(x->host_nl, x->master.ifindex, false, err)) < 0 ||
-	    (r = cni_link_set_alias(x->host_nl, x->master.ifindex, x->master.name, err)) < 0)
-		goto undo_host;
-	if ((r = cni_link_set_netns(x->host_nl, x->master.ifindex, x->cont_ns, err)) < 0)
-		goto undo_host;
-	x->created = true;
-	hostdev_save(x);
-	if ((r = cni_link_get(x->cont_nl, x->master.name, &x->link, err)) < 0)
+	if ((r = hostdev_save(x, err)) < 0)
 		return r;
-	if ((r = cni_link_set_name(x->cont_nl, x->link.ifindex, x->args->ifname, err)) < 0)
+	x->created = true; /* from here on a failure returns it (undoing what was done) */
+	if ((r = cni_link_set_up(x->host_nl, x->master.ifindex, false, err)) < 0 ||
+	    (r = cni_link_set_alias(x->host_nl, x->master.ifindex, x->master.name, err)) < 0 ||
+	    (r = cni_link_set_netns(x->host_nl, x->master.ifindex, x->cont_ns, err)) < 0 ||
+	    (r = cni_link_get(x->cont_nl, x->master.name, &x->link, err)) < 0 ||
+	    (r = cni_link_set_name(x->cont_nl, x->link.ifindex, x->args->ifname, err)) < 0)
 		return r;
 	return cni_link_get_by_index(x->cont_nl, x->link.ifindex, &x->link, err);
-undo_host:
-	cni_link_set_alias(x->host_nl, x->master.ifindex, "", NULL);
-	if (x->master.flags & IFF_UP)
-		cni_link_set_up(x->host_nl, x->master.ifindex, true, NULL);
-	return r;
 }
 
-/*
- * Back to the host under its name: renamed to a temporary name in the container (the
- * host name may be taken there), moved, renamed in the host, alias cleared. The device's
- * index is looked up again in the host (a move may change it).
- */
-static int hostdev_move_out(cni_nl *cont_nl, int ifindex, const char *name,
-			    const cni_netns *host_ns, cni_nl *host_nl, cni_error **err)
+/* The device in the container (under its host name or CNI_IFNAME), into the host under a
+ * temporary name; nothing to do when it is not there. */
+static int hostdev_move_out(cni_nl *cont_nl, const char *ifname, const char *name,
+			    const cni_netns *host_ns, cni_error **err)
 {
 	char tmp[CNI_IFNAMSIZ];
 	cni_link_info li = CNI_LINK_INFO_INIT;
 	int r;
 
+	if (cni_link_get(cont_nl, ifname, &li, NULL) < 0 &&
+	    cni_link_get(cont_nl, name, &li, NULL) < 0)
+		return 0;
+	if (strcmp(li.alias, name) != 0)
+		return 0; /* not ours */
 	if ((r = cni_random_veth_name(tmp, sizeof(tmp), err)) < 0 ||
-	    (r = cni_link_set_up(cont_nl, ifindex, false, err)) < 0 ||
-	    (r = cni_link_set_name(cont_nl, ifindex, tmp, err)) < 0 ||
-	    (r = cni_link_set_netns(cont_nl, ifindex, host_ns, err)) < 0 ||
-	    (r = cni_link_get(host_nl, tmp, &li, err)) < 0)
+	    (r = cni_link_set_up(cont_nl, li.ifindex, false, err)) < 0 ||
+	    (r = cni_link_set_name(cont_nl, li.ifindex, tmp, err)) < 0 ||
+	    (r = cni_link_set_netns(cont_nl, li.ifindex, host_ns, err)) < 0)
 		return PC_PREFIXED(r, err, "failed to return device %s to the host", name);
-	if ((r = cni_link_set_name(host_nl, li.ifindex, name, err)) < 0)
-		return PC_PREFIXED(r, err, "device %s is back in the host as %s", name, tmp);
-	return cni_link_set_alias(host_nl, li.ifindex, "", err);
+	return 0;
 }
 
 /*
- * What a move into a namespace loses (the addresses) and what we change (up), kept from
- * ADD to DEL in HOSTDEV_STATE_DIR/<host name>: "up 0|1" and one "addr <cidr>" a line.
+ * In the host: the device (found by its name, or by the alias it carries under a
+ * temporary name) renamed back, alias cleared, addresses and up state restored. Returns
+ * 0 when all is done (or the device is not in the host: nothing to finish here).
  */
-#define HOSTDEV_STATE_DIR "/var/lib/cni/host-device"
-
-static void hostdev_state_path(const char *name, char *buf, size_t len)
+static int hostdev_finish(cni_nl *host_nl, const hd_state *st, cni_error **err)
 {
-	snprintf(buf, len, "%s/%s", HOSTDEV_STATE_DIR, name);
-}
+	cni_link_info li = CNI_LINK_INFO_INIT, *all = NULL;
+	size_t n = 0;
+	int r;
 
-static void hostdev_save(const add_ctx *x)
-{
-	char path[PATH_MAX], a[64];
-	(void)mkdir("/var/lib/cni", 0755);
-	(void)mkdir(HOSTDEV_STATE_DIR, 0700);
-	hostdev_state_path(x->master.name, path, sizeof(path));
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		return; /* best effort: DEL then returns the device without its addresses */
+	if (cni_link_get(host_nl, st->name, &li, NULL) < 0) {
+		if ((r = cni_link_list(host_nl, &all, &n, err)) < 0)
+			return r;
+		size_t i = 0;
+		while (i < n && strcmp(all[i].alias, st->name) != 0)
+			i++;
+		if (i == n) {
+			cni_free(all);
+			return 0;
+		}
+		li = all[i];
+		cni_free(all);
+		if ((r = cni_link_set_name(host_nl, li.ifindex, st->name, err)) < 0)
+			return PC_PREFIXED(r, err, "device %s is back in the host as %s", st->name,
+					   li.name);
 	}
-	fprintf(f, "up %d\n", (x->master.flags & IFF_UP) ? 1 : 0);
-	for (size_t i = 0; i < x->n_orig_addrs; i++)
-		if (x->orig_addrs[i].scope == 0)
-			fprintf(f, "addr %s\n",
-				cni_ipnet_format(&x->orig_addrs[i].addr, a, sizeof(a)));
-	fclose(f);
-}
-
-/* Addresses and up state back on the host device name, from the state file (removed). */
-static void hostdev_restore(cni_nl *host_nl, const char *name)
-{
-	char path[PATH_MAX], line[128];
-	cni_link_info li = CNI_LINK_INFO_INIT;
-	bool up = false;
-	hostdev_state_path(name, path, sizeof(path));
-	FILE *f = fopen(path, "re");
-	if (!f || cni_link_get(host_nl, name, &li, NULL) < 0) {
-		if (f)
-			fclose(f);
-		return;
+	if (*li.alias && (r = cni_link_set_alias(host_nl, li.ifindex, "", err)) < 0)
+		return r;
+	for (size_t i = 0; i < st->n; i++) {
+		cni_error *e = NULL;
+		r = cni_addr_add(host_nl, li.ifindex, &st->addrs[i], 0, &e);
+		if (r < 0 && errno != EEXIST) {
+			*err = e;
+			return r;
+		}
+		cni_error_free(e);
 	}
-	while (fgets(line, sizeof(line), f)) {
-		cni_ipnet n;
-		line[strcspn(line, "\n")] = 0;
-		if (strcmp(line, "up 1") == 0)
-			up = true;
-		else if (strncmp(line, "addr ", 5) == 0 && cni_ipnet_parse(line + 5, &n) == 0)
-			cni_addr_add(host_nl, li.ifindex, &n, 0, NULL);
-	}
-	fclose(f);
-	unlink(path);
-	if (up)
-		cni_link_set_up(host_nl, li.ifindex, true, NULL);
+	if (st->up && (r = cni_link_set_up(host_nl, li.ifindex, true, err)) < 0)
+		return r;
+	return 1;
 }
 
-/* A failed ADD: the device back, with its addresses and state. */
-static void hostdev_return(add_ctx *x)
-{
-	if (hostdev_move_out(x->cont_nl, x->link.ifindex, x->master.name, x->host_ns, x->host_nl,
-			     NULL) == 0)
-		hostdev_restore(x->host_nl, x->master.name);
-}
-
-/* DEL: a device with our alias goes back; anything else in the container stays. */
-static int hostdev_del(cni_nl *nl, const cni_link_info *li, cni_error **err)
+/* Out of the container and back to what it was; the state file goes when all is done. */
+static int hostdev_return(cni_nl *cont_nl, const cni_cmd_args *args, const hd_state *st,
+			  cni_error **err)
 {
 	cni_netns *host_ns = NULL;
 	cni_nl *host_nl = NULL;
+	char path[PATH_MAX];
 	int r;
 
-	if (!*li->alias)
-		return 0;
 	if ((r = cni_netns_open_current(&host_ns, err)) == 0 &&
-	    (r = cni_nl_open(&host_nl, NULL, err)) == 0)
-		r = hostdev_move_out(nl, li->ifindex, li->alias, host_ns, host_nl, err);
-	if (r == 0)
-		hostdev_restore(host_nl, li->alias);
+	    (r = cni_nl_open(&host_nl, NULL, err)) == 0 &&
+	    (!cont_nl || (r = hostdev_move_out(cont_nl, args->ifname, st->name, host_ns, err)) == 0) &&
+	    (r = hostdev_finish(host_nl, st, err)) >= 0) {
+		hostdev_state_path(args, path, sizeof(path));
+		/* kept while the device is still away (in the container: a later DEL) */
+		if (r == 1 || !cont_nl)
+			unlink(path);
+		r = 0;
+	}
 	cni_nl_close(host_nl);
 	cni_netns_close(host_ns);
 	return r;
+}
+
+/* DEL: ours is a device recorded at ADD (or, from the reference, one with an alias). */
+static int hostdev_del(cni_nl *nl, const cni_cmd_args *args, cni_error **err)
+{
+	hd_state st;
+	if (!hostdev_load(args, &st)) {
+		cni_link_info li = CNI_LINK_INFO_INIT;
+		if (!nl || cni_link_get(nl, args->ifname, &li, NULL) < 0 || !*li.alias)
+			return 0;
+		snprintf(st.name, sizeof(st.name), "%.15s", li.alias);
+	}
+	return hostdev_return(nl, args, &st, err);
 }
 
 /* Inside the container: arp_notify (with addresses only, as the reference), then
@@ -677,7 +735,8 @@ static int configure_container(void *ud, cni_error **err)
 
 	if (!x->ipam)
 		return cni_link_set_up(x->cont_nl, x->link.ifindex, true, err);
-	if (x->c->kind != PS_DUMMY && x->c->kind != PS_HOSTDEV) {
+	/* as the reference: macvlan, ipvlan and tap do; vlan, dummy and host-device not */
+	if (x->c->kind == PS_MACVLAN || x->c->kind == PS_IPVLAN || x->c->kind == PS_TAP) {
 		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", x->args->ifname);
 		cni_sysctl_set(key, "1", NULL);
 	}
@@ -799,8 +858,8 @@ static int cmd_add_kind(ps_kind kind, const cni_cmd_args *args, cni_result **res
 	r = 0;
 	goto out;
 fail:
-	if (x.created && x.link.ifindex && kind == PS_HOSTDEV)
-		hostdev_return(&x);
+	if (x.created && kind == PS_HOSTDEV)
+		hostdev_del(x.cont_nl, args, NULL);
 	else if (x.created && x.link.ifindex)
 		cni_link_del(x.cont_nl, x.link.ifindex, NULL);
 	if (x.ipam_done)
@@ -835,19 +894,27 @@ static int cmd_del_kind(ps_kind kind, const cni_cmd_args *args, cni_error **err)
 	if (c.has_ipam && (r = cni_ipam_exec_del(bytes, len, err)) < 0)
 		goto out;
 	if (isempty_str(args->netns))
-		goto out;
+		goto hostdev;
 	r = cni_netns_open(args->netns, &ns, &e);
 	if (r == -CNI_ERR_NOT_FOUND) {
-		/* the namespace is gone, and the link with it */
+		/* the namespace is gone, and the link with it (a physical host device is back
+		 * in the host: host-device finishes its return there) */
 		cni_error_free(e);
 		r = 0;
-		goto out;
+		goto hostdev;
 	}
 	if (r < 0) {
 		*err = e;
 		goto out;
 	}
 	if ((r = cni_nl_open(&nl, ns, err)) < 0)
+		goto out;
+hostdev:
+	if (kind == PS_HOSTDEV) {
+		r = hostdev_del(nl, args, err);
+		goto out;
+	}
+	if (!nl)
 		goto out;
 	r = cni_link_get(nl, args->ifname, &li, &e);
 	if (r == -CNI_ERR_NOT_FOUND) {
@@ -857,10 +924,6 @@ static int cmd_del_kind(ps_kind kind, const cni_cmd_args *args, cni_error **err)
 	}
 	if (r < 0) {
 		*err = e;
-		goto out;
-	}
-	if (kind == PS_HOSTDEV) {
-		r = hostdev_del(nl, &li, err);
 		goto out;
 	}
 	/* only a link of our kind: a DEL must not remove what another plugin made */
