@@ -38,6 +38,15 @@ static inline const char *strempty_str(const char *s)
 	return s ? s : "";
 }
 
+/* An interface name into dst (len bytes); cut when longer (callers check lengths first,
+ * or look the name up, which then fails). */
+static void copy_name(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 typedef struct ps_info {
 	const char *kind;      /* plugin name */
 	const char *link_kind; /* the kernel's name of the link's kind */
@@ -135,6 +144,8 @@ static int hostdev_keys(ps_conf *c, cni_error **err)
 		c->sel_key = keys[i];
 		c->sel_val = *vals[i];
 	}
+	if (!isempty_str(c->device) && strlen(c->device) >= CNI_IFNAMSIZ)
+		return bad(err, "invalid %s \"%s\": longer than 15 bytes", "device", c->device);
 	if (rc && (r = pj_go_string(&GO, rc, "deviceID", "runtimeConfig.deviceID", &c->device_id,
 				    NULL, err)) < 0)
 		return r;
@@ -275,7 +286,7 @@ static int load_conf(ps_kind kind, const cni_cmd_args *args, bool for_add, ps_co
 			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 					     "chained master failure. PrevResult lacks a single "
 					     "named interface");
-		snprintf(c->dflt_master, sizeof(c->dflt_master), "%s", it.name);
+		copy_name(c->dflt_master, sizeof(c->dflt_master), it.name);
 		c->master = c->dflt_master;
 	}
 	return 0;
@@ -293,7 +304,7 @@ static int default_route_iface(cni_nl *nl, char *buf, size_t len, cni_error **er
 		cni_link_info li = CNI_LINK_INFO_INIT;
 		if (rs[i].dst.prefix == 0 && rs[i].ifindex > 0 &&
 		    cni_link_get_by_index(nl, rs[i].ifindex, &li, NULL) == 0) {
-			snprintf(buf, len, "%s", li.name);
+			copy_name(buf, len, li.name);
 			cni_free(rs);
 			return 0;
 		}
@@ -457,7 +468,7 @@ static int one_entry(const char *dir, char *buf, size_t len)
 		return -1;
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.' && n++ == 0)
-			snprintf(buf, len, "%s", e->d_name);
+			copy_name(buf, len, e->d_name);
 	closedir(d);
 	return n == 1 ? 0 : -1;
 }
@@ -474,14 +485,14 @@ static int hostdev_name(ps_conf *c, cni_nl *nl, char *name, size_t len, cni_erro
 				     "specify either \"device\", \"hwaddr\", \"kernelpath\" or "
 				     "\"pciBusID\"");
 	if (c->device == c->sel_val) {
-		snprintf(name, len, "%s", c->device);
+		copy_name(name, len, c->device);
 		return 0;
 	}
 	if (c->hwaddr == c->sel_val) {
 		if (cni_link_get_by_mac(nl, c->hwaddr, &li, NULL) < 0)
 			return bad(err, "failed to find device with %s \"%s\" in the host", "hwaddr",
 				   c->hwaddr);
-		snprintf(name, len, "%s", li.name);
+		copy_name(name, len, li.name);
 		return 0;
 	}
 	if (c->kernelpath == c->sel_val) {
@@ -496,7 +507,7 @@ static int hostdev_name(ps_conf *c, cni_nl *nl, char *name, size_t len, cni_erro
 			return 0;
 		if (slash && slash - kp >= 4 && strncmp(slash - 4, "/net", 4) == 0 &&
 		    access(kp, F_OK) == 0) {
-			snprintf(name, len, "%s", slash + 1);
+			copy_name(name, len, slash + 1);
 			return 0;
 		}
 		return bad(err, "failed to find one network device at %s \"%s\"", "kernelpath",
@@ -591,7 +602,7 @@ static bool hostdev_load(const cni_cmd_args *args, hd_state *st)
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
 		if (strncmp(line, "name ", 5) == 0)
-			snprintf(st->name, sizeof(st->name), "%s", line + 5);
+			copy_name(st->name, sizeof(st->name), line + 5);
 		else if (strcmp(line, "up 1") == 0)
 			st->up = true;
 		else if (strncmp(line, "addr ", 5) == 0 && st->n < ARRAY_SIZE(st->addrs) &&
@@ -721,7 +732,7 @@ static int hostdev_del(cni_nl *nl, const cni_cmd_args *args, cni_error **err)
 		cni_link_info li = CNI_LINK_INFO_INIT;
 		if (!nl || cni_link_get(nl, args->ifname, &li, NULL) < 0 || !*li.alias)
 			return 0;
-		snprintf(st.name, sizeof(st.name), "%.15s", li.alias);
+		copy_name(st.name, sizeof(st.name), li.alias);
 	}
 	return hostdev_return(nl, args, &st, err);
 }

@@ -494,6 +494,7 @@ def test_host_device():
              (dict(), 7, 'specify either "device"'),
              (dict(device="hd0"), 7, 'device "hd0" not found'),
              (dict(device="nope0"), 7, '"nope0"'),
+             (dict(device="a-name-far-too-long"), 7, '"a-name-far-too-long"'),
              (dict(hwaddr="02:00:00:00:00:09"), 7, '"02:00:00:00:00:09"'),
              (dict(kernelpath="/tmp/x"), 7, '"/tmp/x"'),
              (dict(pciBusID="0000:99:00.0"), 7, '"0000:99:00.0"'),
