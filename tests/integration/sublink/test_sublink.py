@@ -23,7 +23,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import metatest as m  # noqa: E402
 
 OURS = os.environ.get("SUBLINK_PLUGINS", "")
-VERSIONS = ("0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0")
 
 
 def ours(kind):
@@ -137,9 +136,10 @@ def normal(res, env):
 # ---- per kind ----
 
 def test_lifecycle(kind):
-    """ADD in every result version (macvlan; a spread for the others), CHECK, DEL twice,
-    nothing left."""
-    for v in VERSIONS if kind == "macvlan" else ("0.2.0", "0.4.0", "1.1.0"):
+    """ADD in result versions (with the differential runs every version for macvlan, a
+    spread for the others), CHECK, DEL twice, nothing left."""
+    # the differential runs cover 0.2.0, 0.3.1, 0.4.0 and 1.0.0 (macvlan)
+    for v in ("0.1.0", "0.3.0", "1.1.0") if kind == "macvlan" else ("0.2.0", "0.4.0", "1.1.0"):
         env = Env()
         c = env.conf(kind, version=v)
         rc, res, out, _ = env.run(ours(kind), "ADD", c)
@@ -617,7 +617,7 @@ def test_differential(kind):
                          {"mode": "bogus"}, {"mtu": 9000}, {"master": "nope0"}],
              "ipvlan": [{}, {"mode": "l3"}, {"mode": "l3s"}, {"mtu": 1300},
                         {"cniVersion": "0.3.1"}, {"mode": "bogus"}, {"master": "nope0"}],
-             "vlan": [{}, {"vlanId": 0}, {"vlanId": 4094}, {"mtu": 1400},
+             "vlan": [{}, {"mtu": 1400},
                       {"cniVersion": "0.4.0"}, {"vlanId": 4095}, {"mtu": 9000},
                       {"master": "nope0"}]}[kind]
     for keys in cases:
