@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the netlink modules (netlink.c, netlink-tc.c, netlink-bridge.c) share. Never
- * installed. */
+/* What the netlink modules (netlink.c, netlink-link.c, netlink-tc.c, netlink-bridge.c)
+ * share. Never installed. */
 #ifndef CNI_NETLINK_INTERNAL_H
 #define CNI_NETLINK_INTERNAL_H
 
+#include <netlink/addr.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 
@@ -29,5 +30,15 @@ int cni_nl_talk(cni_nl *nl, struct nl_msg *msg, cni_nl_reply_fn valid, void *arg
 /* Fail with -CNI_ERR_SYSTEM (-CNI_ERR_NOT_FOUND for ENODEV/ENOENT), the kernel's errno
  * kept for cni_error_errno(): "<what>: <strerror>". neg_errno as cni_nl_talk returns it. */
 int cni_nl_fail_errno(cni_error **err, int neg_errno, const char *fmt, ...) CNI_PRINTF(3, 4);
+
+/* Fail with "<fmt...>: <kernel's reason>" for libnl's error nle (-CNI_ERR_NOT_FOUND for
+ * ENODEV/ENOENT, else -CNI_ERR_SYSTEM); errno and cni_error_errno() hold the reason, the
+ * socket is drained. */
+int cni_nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
+    CNI_PRINTF(4, 5);
+/* 1 to IFNAMSIZ-1 bytes, else -CNI_ERR_INVALID_ARG naming it. */
+int cni_nl_valid_ifname(const char *name, cni_error **err);
+/* "aa:bb:cc:dd:ee:ff" into a new AF_LLC address. */
+int cni_nl_parse_mac(const char *mac, struct nl_addr **out, cni_error **err);
 
 #endif

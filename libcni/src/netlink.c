@@ -100,9 +100,7 @@ static int failv(cni_error **err, int e, const char *reason, const char *fmt, va
 				   reason ? reason : strerror(e));
 }
 
-static int nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
-    CNI_PRINTF(4, 5);
-static int nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
+int cni_nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
 {
 	int e = nle_to_errno(nle);
 	nl_drain(sk);
@@ -187,7 +185,7 @@ int cni_nl_talk(cni_nl *nl, struct nl_msg *msg, cni_nl_reply_fn valid, void *arg
 	return r < 0 ? -EIO : 0;
 }
 
-static int valid_ifname(const char *name, cni_error **err)
+int cni_nl_valid_ifname(const char *name, cni_error **err)
 {
 	if (isempty(name) || strlen(name) >= IFNAMSIZ)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
@@ -209,7 +207,7 @@ static int open_here(void *userdata, cni_error **err)
 	int r = nl_connect(sk, NETLINK_ROUTE);
 	if (r < 0) {
 		nl_socket_free(sk);
-		return nl_fail(NULL, err, r, "failed to open a netlink socket");
+		return cni_nl_fail(NULL, err, r, "failed to open a netlink socket");
 	}
 	/* libnl may not ask for close-on-exec; make sure a plugin exec never inherits it */
 	int fd = nl_socket_get_fd(sk);
@@ -300,7 +298,7 @@ static int link_no_answer(cni_nl *nl, cni_error **err, const char *name)
 int cni_link_get(cni_nl *nl, const char *name, cni_link_info *out, cni_error **err)
 {
 	struct rtnl_link *l = NULL;
-	int r = valid_ifname(name, err);
+	int r = cni_nl_valid_ifname(name, err);
 	if (r < 0)
 		return r;
 	r = rtnl_link_get_kernel(nl->sk, 0, name, &l);
@@ -310,7 +308,7 @@ int cni_link_get(cni_nl *nl, const char *name, cni_link_info *out, cni_error **e
 			errno = ENODEV;
 			return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "link '%s' not found", name);
 		}
-		return nl_fail(nl->sk, err, r, "failed to look up link '%s'", name);
+		return cni_nl_fail(nl->sk, err, r, "failed to look up link '%s'", name);
 	}
 	if (!l)
 		return link_no_answer(nl, err, name);
@@ -331,7 +329,7 @@ int cni_link_get_by_index(cni_nl *nl, int ifindex, cni_link_info *out, cni_error
 			errno = ENODEV;
 			return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "link %d not found", ifindex);
 		}
-		return nl_fail(nl->sk, err, r, "failed to look up link %d", ifindex);
+		return cni_nl_fail(nl->sk, err, r, "failed to look up link %d", ifindex);
 	}
 	if (!l) {
 		char name[16];
@@ -348,7 +346,7 @@ int cni_link_list(cni_nl *nl, cni_link_info **out, size_t *count, cni_error **er
 	struct nl_cache *cache = NULL;
 	int r = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
 	if (r < 0)
-		return nl_fail(nl->sk, err, r, "failed to list links");
+		return cni_nl_fail(nl->sk, err, r, "failed to list links");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_link_info *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
@@ -373,7 +371,7 @@ void cni_nl_ifname(cni_nl *nl, int ifindex, char *buf, size_t len)
 		snprintf(buf, len, "%d", ifindex);
 }
 
-static int parse_mac(const char *mac, struct nl_addr **out, cni_error **err)
+int cni_nl_parse_mac(const char *mac, struct nl_addr **out, cni_error **err)
 {
 	unsigned int b[6];
 	char tail;
@@ -395,7 +393,7 @@ static int set_link_mac(struct rtnl_link *l, const char *mac, cni_error **err)
 	struct nl_addr *a = NULL;
 	if (isempty(mac))
 		return 0;
-	int r = parse_mac(mac, &a, err);
+	int r = cni_nl_parse_mac(mac, &a, err);
 	if (r < 0)
 		return r;
 	rtnl_link_set_addr(l, a);
@@ -406,8 +404,8 @@ static int set_link_mac(struct rtnl_link *l, const char *mac, cni_error **err)
 int cni_veth_add(cni_nl *nl, const char *name, const char *peer, const cni_netns *peer_ns,
 		 unsigned int mtu, const char *mac, const char *peer_mac, cni_error **err)
 {
-	int r = valid_ifname(name, err);
-	if (r < 0 || (r = valid_ifname(peer, err)) < 0)
+	int r = cni_nl_valid_ifname(name, err);
+	if (r < 0 || (r = cni_nl_valid_ifname(peer, err)) < 0)
 		return r;
 	struct rtnl_link *l = rtnl_link_veth_alloc();
 	if (!l)
@@ -429,7 +427,7 @@ int cni_veth_add(cni_nl *nl, const char *name, const char *peer, const cni_netns
 		rtnl_link_set_ns_fd(p, cni_netns_fd(peer_ns));
 	r = rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0)
-		r = nl_fail(nl->sk, err, r, "failed to create veth pair '%s' / '%s'", name, peer);
+		r = cni_nl_fail(nl->sk, err, r, "failed to create veth pair '%s' / '%s'", name, peer);
 out:
 	rtnl_link_put(p);
 	rtnl_link_veth_release(l);
@@ -440,12 +438,12 @@ out:
 static int link_create(cni_nl *nl, struct rtnl_link *l, const char *name, const char *what,
 		       cni_error **err)
 {
-	int r = valid_ifname(name, err);
+	int r = cni_nl_valid_ifname(name, err);
 	if (r == 0) {
 		rtnl_link_set_name(l, name);
 		r = rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL);
 		if (r < 0)
-			r = nl_fail(nl->sk, err, r, "failed to create %s '%s'", what, name);
+			r = cni_nl_fail(nl->sk, err, r, "failed to create %s '%s'", what, name);
 	}
 	rtnl_link_put(l);
 	return r < 0 ? r : 0;
@@ -474,7 +472,7 @@ int cni_link_del(cni_nl *nl, int ifindex, cni_error **err)
 	int r = rtnl_link_delete(nl->sk, l);
 	rtnl_link_put(l);
 	if (r < 0)
-		return nl_fail(nl->sk, err, r, "failed to delete link '%s'", name);
+		return cni_nl_fail(nl->sk, err, r, "failed to delete link '%s'", name);
 	return 0;
 }
 
@@ -494,7 +492,7 @@ static int link_change(cni_nl *nl, int ifindex, struct rtnl_link *change, const 
 	rtnl_link_put(change);
 	if (r < 0) {
 		cni_nl_ifname(nl, ifindex, name, sizeof(name));
-		return nl_fail(nl->sk, err, r, "failed to %s on '%s'", what, name);
+		return cni_nl_fail(nl->sk, err, r, "failed to %s on '%s'", what, name);
 	}
 	return 0;
 }
@@ -548,7 +546,7 @@ int cni_link_set_mac(cni_nl *nl, int ifindex, const char *mac, cni_error **err)
 int cni_link_set_name(cni_nl *nl, int ifindex, const char *name, cni_error **err)
 {
 	char what[48];
-	int r = valid_ifname(name, err);
+	int r = cni_nl_valid_ifname(name, err);
 	if (r < 0)
 		return r;
 	struct rtnl_link *c = change_new();
@@ -650,7 +648,7 @@ int cni_bridge_port_set(cni_nl *nl, int ifindex, int hairpin, int isolated, cni_
 	int r = nl_send_sync(nl->sk, m); /* frees m */
 	if (r < 0) {
 		cni_nl_ifname(nl, ifindex, name, sizeof(name));
-		return nl_fail(nl->sk, err, r, "failed to set bridge port flags on '%s'", name);
+		return cni_nl_fail(nl->sk, err, r, "failed to set bridge port flags on '%s'", name);
 	}
 	return 0;
 }
@@ -721,7 +719,7 @@ static int addr_op(cni_nl *nl, int ifindex, const cni_ipnet *addr, unsigned int 
 	rtnl_addr_put(a);
 	if (r < 0) {
 		cni_nl_ifname(nl, ifindex, name, sizeof(name));
-		return nl_fail(nl->sk, err, r, "failed to %s address %s on '%s'", add ? "add" : "delete",
+		return cni_nl_fail(nl->sk, err, r, "failed to %s address %s on '%s'", add ? "add" : "delete",
 			       strempty(cni_ipnet_format(addr, txt, sizeof(txt))), name);
 	}
 	return 0;
@@ -744,7 +742,7 @@ int cni_addr_list(cni_nl *nl, int ifindex, int family, cni_addr_info **out, size
 	struct nl_cache *cache = NULL;
 	int r = rtnl_addr_alloc_cache(nl->sk, &cache);
 	if (r < 0)
-		return nl_fail(nl->sk, err, r, "failed to list addresses");
+		return cni_nl_fail(nl->sk, err, r, "failed to list addresses");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_addr_info *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
@@ -858,7 +856,7 @@ static int route_fail(cni_nl *nl, const cni_route_spec *s, int nle, const char *
 	}
 	if (r == 0 && s->table && s->table != RT_TABLE_MAIN)
 		r = cni_buf_printf(&b, " in table %u", s->table);
-	r = nl_fail(nl->sk, err, nle, "%s", b.data ? b.data : "failed to change a route");
+	r = cni_nl_fail(nl->sk, err, nle, "%s", b.data ? b.data : "failed to change a route");
 	cni_buf_free(&b);
 	return r;
 }
@@ -933,7 +931,7 @@ int cni_route_list(cni_nl *nl, int family, unsigned int table, int ifindex,
 	struct nl_cache *cache = NULL;
 	int r = rtnl_route_alloc_cache(nl->sk, family ? family : AF_UNSPEC, 0, &cache);
 	if (r < 0)
-		return nl_fail(nl->sk, err, r, "failed to list routes");
+		return cni_nl_fail(nl->sk, err, r, "failed to list routes");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_route_spec *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
@@ -977,7 +975,7 @@ int cni_route_snapshot_take(cni_nl *nl, int family, unsigned int table, int ifin
 	struct nl_cache *cache = NULL;
 	int r = rtnl_route_alloc_cache(nl->sk, family ? family : AF_UNSPEC, 0, &cache);
 	if (r < 0)
-		return nl_fail(nl->sk, err, r, "failed to list routes");
+		return cni_nl_fail(nl->sk, err, r, "failed to list routes");
 	size_t cap = (size_t)nl_cache_nitems(cache);
 	cni_route_snapshot *s = calloc(1, sizeof(*s));
 	if (s)
@@ -1077,7 +1075,7 @@ int cni_vrf_get_table(cni_nl *nl, int ifindex, unsigned int *table, cni_error **
 	struct rtnl_link *l = NULL;
 	int r = rtnl_link_get_kernel(nl->sk, ifindex, NULL, &l);
 	if (r < 0)
-		return nl_fail(nl->sk, err, r, "link %d not found", ifindex);
+		return cni_nl_fail(nl->sk, err, r, "link %d not found", ifindex);
 	uint32_t t = 0;
 	if (!rtnl_link_is_vrf(l) || rtnl_link_vrf_get_tableid(l, &t) < 0) {
 		r = cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "link '%s' is not a VRF",
@@ -1095,7 +1093,7 @@ int cni_link_get_alias(cni_nl *nl, int ifindex, char **out, cni_error **err)
 	struct rtnl_link *l = NULL;
 	int r = rtnl_link_get_kernel(nl->sk, ifindex, NULL, &l);
 	if (r < 0)
-		return nl_fail(nl->sk, err, r, "link %d not found", ifindex);
+		return cni_nl_fail(nl->sk, err, r, "link %d not found", ifindex);
 	const char *alias = rtnl_link_get_ifalias(l);
 	*out = strdup(alias ? alias : "");
 	rtnl_link_put(l);
@@ -1152,7 +1150,7 @@ static int rule_op(cni_nl *nl, const cni_rule_spec *s, bool add, cni_error **err
 	if (r < 0) {
 		if (s->has_src)
 			cni_ipnet_format(&s->src, src, sizeof(src));
-		return nl_fail(nl->sk, err, r, "failed to %s rule from %s lookup %u", add ? "add" : "delete",
+		return cni_nl_fail(nl->sk, err, r, "failed to %s rule from %s lookup %u", add ? "add" : "delete",
 			       src, s->table);
 	}
 	return 0;
@@ -1173,7 +1171,7 @@ int cni_rule_list(cni_nl *nl, int family, cni_rule_spec **out, size_t *count, cn
 	struct nl_cache *cache = NULL;
 	int r = rtnl_rule_alloc_cache(nl->sk, family ? family : AF_UNSPEC, &cache);
 	if (r < 0)
-		return nl_fail(nl->sk, err, r, "failed to list rules");
+		return cni_nl_fail(nl->sk, err, r, "failed to list rules");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_rule_spec *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {

@@ -285,7 +285,7 @@ class Report:
             cs = self.cases[c]
             self.out()
             self.out(f"{c}. {cs['title']}")
-            if c in ("1", "2", "3", "4", "9"):
+            if c in ("1", "2", "3", "4", "9", "10", "11"):
                 self.print_ops(cs, extra)
             elif c == "5":
                 self.print_startup(cs)
@@ -435,7 +435,7 @@ def main():
     rep = Report(args)
     rep.load_notes()
     rep.load_floor()
-    for c in (1, 2, 3, 4, 9):
+    for c in (1, 2, 3, 4, 9, 10, 11):
         rep.attach_case(c)
     rep.startup_case()
     rep.rss_case()

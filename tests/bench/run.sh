@@ -10,7 +10,9 @@
 # Cases: 1 loopback, 2 ptp + host-local, 3 bridge + host-local, 4 the podman bridge chain,
 # 5 plugin start-up (VERSION) next to a static exec floor, 6 peak RSS and size on disk,
 # 7 host-local at scale, 8 parallel ADD streams, 9 bridge -> portmap -> bandwidth, the
-# chain and each plugin. Cases 1-4 and 9 show the kernel's floor beside each operation.
+# chain and each plugin, 10 macvlan + host-local, 11 vlan + host-local (both on a veth
+# master in each side's host namespace; 11 needs 802.1Q: the user-mode kernel of
+# tests/kernel has it). Cases 1-4 and 9 show the kernel's floor beside each operation.
 #
 # Sides take turns in batches (ABBA), so noise on the machine hits both. Timings are never
 # judged; the exit status is 1 only when an operation fails (an ADD, CHECK, DEL, or a
@@ -58,7 +60,7 @@ for v in "$N" "$RUNS" "$HL_REF_CAP" ${BATCH:+"$BATCH"} ${HL_SIZES//,/ }; do
 	case $v in '' | *[!0-9]* | 0) echo "run.sh: not a positive count: '$v'" >&2; exit 2 ;; esac
 done
 for c in ${CASES//,/ }; do
-	case $c in [1-9]) ;; *) echo "run.sh: no case '$c' (1..9)" >&2; exit 2 ;; esac
+	case $c in [1-9] | 1[01]) ;; *) echo "run.sh: no case '$c' (1..11)" >&2; exit 2 ;; esac
 done
 # Batches of 10 by default: small enough that both sides see the same conditions, large
 # enough that the batch set-up (namespaces, a driver process) stays off the critical path.
@@ -383,6 +385,41 @@ if want 9; then
 		teardown_case 9
 	fi
 fi
+
+# ---- 10, 11: macvlan and vlan on a veth master in the side's host namespace -----------
+list10() { conflist bench-mv "{\"type\":\"macvlan\",\"master\":\"benchm0\",\"ipam\":$(ipam "$1" 10.210.0.0/16)}"; }
+list11() { conflist bench-vl "{\"type\":\"vlan\",\"master\":\"benchm0\",\"vlanId\":100,\"ipam\":$(ipam "$1" 10.211.0.0/16)}"; }
+case_master() { # case_master CASE TITLE LISTFN PLUGIN KIND-PROBE
+	local c=$1 title=$2 fn=$3 p=$4 probe=$5 side ok=1
+	meta_case "$c" title "$(jstr "$title")"
+	if ! have_all "$p" host-local; then
+		note "$c" "skipped: missing $(missing "$p" host-local)"
+		return
+	fi
+	setup_case "$c" "$fn" || return
+	for side in "${SIDES[@]}"; do
+		ip -n "${HOSTNS[$side]}" link add benchm0 type veth peer name benchm0p &&
+			ip -n "${HOSTNS[$side]}" link set benchm0 up &&
+			ip -n "${HOSTNS[$side]}" link set benchm0p up || ok=0
+	done
+	if [ "$ok" = 1 ] && [ -n "$probe" ] && ! ip -n "${HOSTNS[${SIDES[0]}]}" link add benchprobe $probe 2>/dev/null; then
+		note "$c" "skipped: this kernel cannot make the link (ip link add ... $probe)"
+		ok=0
+	fi
+	if [ "$ok" = 1 ]; then
+		ip -n "${HOSTNS[${SIDES[0]}]}" link del benchprobe 2>/dev/null
+		log "case $c: $title, N=$N, sides ${SIDES[*]}"
+		# ADD and DEL: the reference's CHECK fails its own result when an IPAM route has
+		# no gateway (docs/plugins/macvlan.md). One VLAN id exists once on a master, so
+		# vlan attachments go one at a time (ADD, then DEL).
+		if [ "$p" = vlan ]; then BATCH=1 run_attach "$c" add,del ""; else run_attach "$c" add,del ""; fi
+	fi
+	teardown_case "$c"
+}
+want 10 && meta_case 10 floor "$(floor_spec 1 "" "")"
+want 10 && case_master 10 "macvlan + host-local" list10 macvlan "link benchm0 type macvlan"
+want 11 && meta_case 11 floor "$(floor_spec 1 "" "")"
+want 11 && case_master 11 "vlan + host-local" list11 vlan "link benchm0 type vlan id 5"
 
 # ---- 5: start-up --------------------------------------------------------------------
 # The suite's plugin set, plus any other plugin of ours (not the sample) and its reference.

@@ -238,6 +238,105 @@ CNI_EXPORT int cni_bridge_vlan_list(cni_nl *nl, int ifindex, int **out, size_t *
 /** Random veth name "veth" + 8 hex digits into buf (>= CNI_IFNAMSIZ). */
 CNI_EXPORT int cni_random_veth_name(char *buf, size_t len, cni_error **err);
 
+/* ======================================================================================
+ * Interface links for plugin authors (since LIBCNI_C_0.2, src/netlink-link.c)
+ *
+ * What an interface plugin (macvlan, ipvlan, vlan, dummy, tap, host-device) needs from
+ * the kernel, one request each: create a link of a kind, directly in the container's
+ * namespace when asked, and read back the kind-specific attributes a CHECK compares.
+ * Renaming (cni_link_set_name), moving (cni_link_set_netns), the alias
+ * (cni_link_set_alias / cni_link_info.alias) and deleting (cni_link_del) are above.
+ *
+ * The usual pattern of a plugin: create under a temporary name (cni_random_veth_name) in
+ * the container's namespace, then rename it to CNI_IFNAME there, so a name already taken
+ * in either namespace never makes a half-done link. Errors name the link and its parent,
+ * e.g. `failed to create macvlan 'veth1a2b3c4d' on 'eth0': Numerical result out of range`.
+ * ====================================================================================== */
+
+/** Where and how to create a link. name is required; the rest may stay as _INIT has it. */
+#define CNI_LINK_SPEC_VERSION 1
+typedef struct cni_link_spec {
+	unsigned int version;
+	const char *name;     /**< the new link's name (1-15 bytes) */
+	int parent;           /**< lower device's ifindex in nl's namespace; 0 = none */
+	const cni_netns *ns;  /**< create it directly in this namespace; NULL = nl's own */
+	unsigned int mtu;     /**< 0 = the kernel's choice (a parent's MTU for stacked links) */
+	const char *mac;      /**< "aa:bb:cc:dd:ee:ff"; NULL or "" = the kernel's choice */
+	int txqlen;           /**< -1 = the kernel's default; the reference's links have 0 */
+} cni_link_spec;
+#define CNI_LINK_SPEC_INIT {CNI_LINK_SPEC_VERSION, NULL, 0, NULL, 0, NULL, -1}
+
+/** macvlan modes, the kernel's MACVLAN_MODE_* values. */
+typedef enum cni_macvlan_mode {
+	CNI_MACVLAN_PRIVATE = 1,
+	CNI_MACVLAN_VEPA = 2,
+	CNI_MACVLAN_BRIDGE = 4,
+	CNI_MACVLAN_PASSTHRU = 8,
+} cni_macvlan_mode;
+
+/** ipvlan modes, the kernel's IPVLAN_MODE_* values. */
+typedef enum cni_ipvlan_mode {
+	CNI_IPVLAN_L2 = 0,
+	CNI_IPVLAN_L3 = 1,
+	CNI_IPVLAN_L3S = 2,
+} cni_ipvlan_mode;
+
+/** "bridge", "private", "vepa", "passthru" into *out; anything else (NULL too) is
+ * -CNI_ERR_INVALID_ARG `unknown macvlan mode: x`. */
+CNI_EXPORT int cni_macvlan_mode_parse(const char *s, cni_macvlan_mode *out, cni_error **err);
+/** The mode's name ("bridge"...); static string, "unknown" for another value. */
+CNI_EXPORT const char *cni_macvlan_mode_name(cni_macvlan_mode mode);
+/** "l2", "l3", "l3s" into *out; else -CNI_ERR_INVALID_ARG `unknown ipvlan mode: x`. */
+CNI_EXPORT int cni_ipvlan_mode_parse(const char *s, cni_ipvlan_mode *out, cni_error **err);
+CNI_EXPORT const char *cni_ipvlan_mode_name(cni_ipvlan_mode mode);
+
+/**
+ * Create a macvlan on s->parent (required). bcqueuelen: the broadcast queue length
+ * (IFLA_MACVLAN_BC_QUEUE_LEN, kernels from 5.11), 0 = the kernel's default. The link is
+ * created down. An existing name: -CNI_ERR_SYSTEM with EEXIST's text (errno EEXIST).
+ */
+CNI_EXPORT int cni_macvlan_add(cni_nl *nl, const cni_link_spec *s, cni_macvlan_mode mode,
+			       unsigned int bcqueuelen, cni_error **err);
+/** Create an ipvlan on s->parent (required); s->mac must be unset (ipvlan links share
+ * their parent's). Needs CONFIG_IPVLAN: without it -CNI_ERR_SYSTEM, errno EOPNOTSUPP. */
+CNI_EXPORT int cni_ipvlan_add(cni_nl *nl, const cni_link_spec *s, cni_ipvlan_mode mode,
+			      cni_error **err);
+/** Create an 802.1Q link with VLAN id vlan_id (0-4094) on s->parent (required). */
+CNI_EXPORT int cni_vlan_add(cni_nl *nl, const cni_link_spec *s, unsigned int vlan_id,
+			    cni_error **err);
+/** Create a dummy link (s->parent must be 0). Needs CONFIG_DUMMY. */
+CNI_EXPORT int cni_dummy_add(cni_nl *nl, const cni_link_spec *s, cni_error **err);
+
+#define CNI_TAP_MULTI_QUEUE 0x1 /**< IFF_MULTI_QUEUE */
+#define CNI_TAP_VNET_HDR    0x2 /**< IFF_VNET_HDR */
+/**
+ * Create a persistent tap device named name in ns (NULL: the calling thread's namespace)
+ * through /dev/net/tun, with the flags above; owner and group (-1 = none) may use it
+ * without CAP_NET_ADMIN. The device is created down with the kernel's MTU and a random
+ * MAC: set them with cni_link_set_mtu() / cni_link_set_mac().
+ */
+CNI_EXPORT int cni_tap_add(const cni_netns *ns, const char *name, unsigned int flags,
+			   long owner, long group, cni_error **err);
+
+/** Kind-specific attributes of a link, for CHECK. Fields of other kinds stay -1. */
+#define CNI_LINK_DETAILS_VERSION 1
+typedef struct cni_link_details {
+	unsigned int version;
+	char kind[32];    /**< as cni_link_info.kind */
+	int parent;       /**< IFLA_LINK (the lower device's ifindex), 0 = none */
+	int parent_netnsid; /**< namespace id of the parent as seen from nl's, -1 = same */
+	int macvlan_mode; /**< cni_macvlan_mode of a macvlan */
+	int ipvlan_mode;  /**< cni_ipvlan_mode of an ipvlan */
+	int vlan_id;      /**< VLAN id of an 802.1Q link */
+} cni_link_details;
+#define CNI_LINK_DETAILS_INIT {CNI_LINK_DETAILS_VERSION, {0}, 0, -1, -1, -1, -1}
+/** Read them; missing link: -CNI_ERR_NOT_FOUND `link N not found`. */
+CNI_EXPORT int cni_link_get_details(cni_nl *nl, int ifindex, cni_link_details *out,
+				    cni_error **err);
+/** The link with this MAC (case ignored); none: -CNI_ERR_NOT_FOUND naming the MAC. */
+CNI_EXPORT int cni_link_get_by_mac(cni_nl *nl, const char *mac, cni_link_info *out,
+				   cni_error **err);
+
 CNI_END_DECL
 
 #endif
