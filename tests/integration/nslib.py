@@ -35,16 +35,23 @@ def need_root():
         skip("needs root")
 
 
-def netns(tag):
-    """A new namespace "cni-it-<tag>-<pid>-<n>" with lo up; its name. Skips (exit 77) when
-    namespaces cannot be created. Removed by cleanup(), at the latest at exit."""
+def new_netns(tag):
+    """A new namespace "cni-it-<tag>-<pid>-<n>" with lo up; its name. RuntimeError when it
+    cannot be created. Removed by cleanup(), at the latest at exit."""
     install_cleanup()
     name = f"cni-it-{tag}-{os.getpid()}-{next(_serial)}"
-    if sh(f"ip netns add {name}", check=False).returncode != 0:
-        skip("cannot create network namespaces")
+    sh(f"ip netns add {name}")
     _created.append(name)
     sh(f"ip netns exec {name} ip link set lo up")
     return name
+
+
+def netns(tag):
+    """As new_netns(), but skips the test (exit 77) when namespaces cannot be created."""
+    try:
+        return new_netns(tag)
+    except RuntimeError:
+        skip("cannot create network namespaces")
 
 
 def nspath(name):

@@ -31,7 +31,7 @@ def sh(cmd, check=True):
 
 def netns():
     """A new namespace with lo up; returns its name (path: /run/netns/<name>)."""
-    return nslib.netns("meta")
+    return nslib.new_netns("meta")
 
 
 def del_netns(name):
