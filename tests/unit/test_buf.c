@@ -82,6 +82,25 @@ static void test_buf_growth(void **state)
 	cni_buf_free(&b);
 }
 
+/* Appends that end exactly on a capacity (256, 512): the NUL still has its byte. */
+static void test_buf_exact_boundaries(void **state)
+{
+	char block[512];
+	memset(block, 'q', sizeof(block));
+	for (size_t first = 254; first <= 258; first++) {
+		for (size_t second = 0; second <= 258; second += 1) {
+			cni_buf b = CNI_BUF_INIT;
+			assert_int_equal(cni_buf_append(&b, block, first), 0);
+			assert_true(b.cap > b.len);
+			assert_int_equal(cni_buf_append(&b, block, second), 0);
+			assert_int_equal(b.len, first + second);
+			assert_true(b.cap > b.len);
+			assert_int_equal(b.data[b.len], '\0');
+			cni_buf_free(&b);
+		}
+	}
+}
+
 static void test_buf_printf(void **state)
 {
 	cni_buf b = CNI_BUF_INIT;
@@ -152,6 +171,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_empty),
 		cmocka_unit_test(test_buf_growth),
+		cmocka_unit_test(test_buf_exact_boundaries),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_strv),
