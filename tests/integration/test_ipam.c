@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ipam.c: putting an IPAM result on an interface, against the real kernel. */
+/* ipam.c: running the IPAM plugin, and putting its result on an interface in the kernel. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cni/cni.h>
 
@@ -84,10 +86,78 @@ static void test_ipam_configure_iface(void **state)
 }
 
 
+/* The IPAM plugin named by ipam.type, run through CNI_PATH; configs that name none. */
+static void test_ipam_exec(void **state)
+{
+	char dir[] = "/tmp/cni-test-ipam-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128], log[128], script[512];
+	snprintf(path, sizeof(path), "%s/fake-ipam", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	/* a plugin of its own: records each command and answers ADD with one address */
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\necho \"$CNI_COMMAND\" >>%s\ncat >/dev/null\n"
+		 "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\","
+		 "\"ips\":[{\"address\":\"10.9.0.2/24\"}]}'\nexit 0\n",
+		 log);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(script, f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+	setenv("CNI_PATH", dir, 1);
+	setenv("CNI_CONTAINERID", "c1", 1);
+	setenv("CNI_NETNS", "/run/netns/none", 1);
+	setenv("CNI_IFNAME", "eth0", 1);
+	setenv("CNI_COMMAND", "ADD", 1);
+
+	const char *conf = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"ptp\","
+			   "\"ipam\":{\"type\":\"fake-ipam\"}}";
+	cni_result *res = NULL;
+	cni_error *e = NULL;
+	assert_int_equal(cni_ipam_exec_add(conf, strlen(conf), &res, &e), 0);
+	assert_int_equal(cni_result_ip_count(res), 1);
+	cni_ip ip;
+	assert_int_equal(cni_result_get_ip(res, 0, &ip), 0);
+	cni_result_free(res);
+	setenv("CNI_COMMAND", "DEL", 1);
+	assert_int_equal(cni_ipam_exec_del(conf, strlen(conf), NULL), 0);
+	char buf[64] = "";
+	f = fopen(log, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_string_equal(buf, "ADD\nDEL\n");
+
+	/* no ipam.type: said so, nothing run */
+	const char *none = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{}}";
+	assert_int_equal(cni_ipam_exec_add(none, strlen(none), &res, &e),
+			 -CNI_ERR_INVALID_NETWORK_CONFIG);
+	assert_string_equal(cni_error_msg(e), "no IPAM plugin configured: ipam.type is missing");
+	cni_error_free(e);
+	e = NULL;
+	assert_int_equal(cni_ipam_exec_del("{", 1, &e), -CNI_ERR_DECODING_FAILURE);
+	assert_non_null(strstr(cni_error_msg(e), "failed to parse network config"));
+	cni_error_free(e);
+	e = NULL;
+	/* a type with no such plugin in CNI_PATH */
+	const char *missing = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\","
+			      "\"ipam\":{\"type\":\"no-such-ipam\"}}";
+	setenv("CNI_COMMAND", "ADD", 1);
+	assert_true(cni_ipam_exec_add(missing, strlen(missing), &res, &e) < 0);
+	assert_non_null(strstr(cni_error_msg(e), "no-such-ipam"));
+	cni_error_free(e);
+	unlink(path);
+	unlink(log);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipam_configure_iface),
+		cmocka_unit_test(test_ipam_exec),
 	};
 	nstest_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
