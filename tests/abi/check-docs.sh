@@ -69,13 +69,12 @@ got=$(complete_words cnitool add "")
 got=$(complete_words cnitool version b)
 [ "$got" = "beta-net " ] || err "completing 'version b' gave '$got'"
 if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null; then
-	ns=cni-doc-$$-$RANDOM
-	if ip netns add "$ns" 2>/dev/null; then
-		trap 'ip netns del "$ns" 2>/dev/null' EXIT
-		got=$(complete_words cnitool add alpha-net "cni-doc-$$-")
+	. "$(dirname "$0")/../integration/nslib.sh"
+	nsl_trap
+	if nsl_new ns "cni-doc-$RANDOM" 2>/dev/null; then
+		got=$(complete_words cnitool add alpha-net "${ns%-*}")
 		[ "$got" = "$ns " ] || err "completing a namespace name gave '$got', want '$ns'"
-		ip netns del "$ns"
-		trap - EXIT
+		nsl_cleanup
 	fi
 fi
 

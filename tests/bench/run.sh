@@ -83,17 +83,11 @@ command -v gcc >/dev/null || { echo "SKIP: gcc is needed for the exec helpers"; 
 WORK=$(mktemp -d /tmp/cni-bench.XXXXXX) || exit 1
 RAW=$WORK/raw
 mkdir -p "$RAW"
-NSFILE=$WORK/netns.list
-: >"$NSFILE"
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/nslib.sh"
 cleanup() {
-	local ns
-	while read -r ns; do
-		ip netns del "$ns" 2>/dev/null
-	done <"$NSFILE"
 	if [ "$KEEP" = 1 ]; then echo "raw results kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+nsl_trap cleanup
 
 FAIL=0
 T0=$(date +%s)
@@ -109,16 +103,9 @@ error() { # error CASE TEXT: a functional failure
 	printf '{"case":%s,"error":%s}\n' "$1" "$(jstr "$2")" >>"$WORK/notes.jsonl"
 }
 
-NSCOUNT=0
 # mkns VAR: a new namespace with a unique name, its name in VAR
-mkns() {
-	local name="cnib$$-$NSCOUNT"
-	NSCOUNT=$((NSCOUNT + 1))
-	echo "$name" >>"$NSFILE"
-	ip netns add "$name" || return 1
-	printf -v "$1" '%s' "$name"
-}
-delns() { ip netns del "$1" 2>/dev/null; }
+mkns() { nsl_new "$1" cnib; }
+delns() { nsl_del "$1"; }
 
 # ---- helpers: build them here -----------------------------------------------------------
 BIN=$BUILD/tests/bench/bin

@@ -35,25 +35,17 @@ NS1=cni-e2e-$SUFFIX-a
 NS2=cni-e2e-$SUFFIX-b
 NS3=cni-e2e-$SUFFIX-c
 NSH=cni-e2e-$SUFFIX-host
-NS_LIST=("$NS1" "$NS2" "$NS3" "$NSH")
 OCTET=$(( (16#${SUFFIX:0:2} % 200) + 20 ))
 SUBNET=10.200.$OCTET.0/24
 GW=10.200.$OCTET.1
 
-cleanup() {
-	local ns
-	for ns in "${NS_LIST[@]}"; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/nslib.sh"
+nsl_trap 'rm -rf "$TMP"'
 
-ip netns add "$NS1" 2>/dev/null || skip "cannot create network namespaces"
-ip netns add "$NS2" || exit 1
-ip netns add "$NS3" || exit 1
-ip netns add "$NSH" || exit 1
+nsl_add "$NS1" 2>/dev/null || skip "cannot create network namespaces"
+nsl_add "$NS2" || exit 1
+nsl_add "$NS3" || exit 1
+nsl_add "$NSH" || exit 1
 ip -n "$NSH" link set lo up
 
 FAILS=0 PASSES=0

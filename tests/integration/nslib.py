@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Helpers for the meta-plugin integration tests: namespaces with unique names that are
-always removed, plugin runs inside a test "host" namespace, iptables-save snapshots."""
+"""The Python tests' namespace fixture (as nstest.h is for C and nslib.sh for shell):
+namespaces with unique names that are always removed (by cleanup(), at exit and on
+SIGINT/SIGTERM), plugin runs inside a test "host" namespace, iptables-save snapshots."""
+import atexit
+import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -10,6 +14,8 @@ import time
 
 REF_DIR = "/usr/lib/cni"
 _created = []
+_serial = itertools.count()
+_cleanup_installed = []
 
 
 def sh(cmd, check=True, **kw):
@@ -29,13 +35,58 @@ def need_root():
         skip("needs root")
 
 
-def netns(tag):
-    name = f"cni-it-{tag}-{os.getpid()}-{len(_created)}"
-    if sh(f"ip netns add {name}", check=False).returncode != 0:
-        skip("cannot create network namespaces")
+def new_netns(tag):
+    """A new namespace "cni-it-<tag>-<pid>-<n>" with lo up; its name. RuntimeError when it
+    cannot be created. Removed by cleanup(), at the latest at exit."""
+    install_cleanup()
+    name = f"cni-it-{tag}-{os.getpid()}-{next(_serial)}"
+    sh(f"ip netns add {name}")
     _created.append(name)
     sh(f"ip netns exec {name} ip link set lo up")
     return name
+
+
+def netns(tag):
+    """As new_netns(), but skips the test (exit 77) when namespaces cannot be created."""
+    try:
+        return new_netns(tag)
+    except RuntimeError:
+        skip("cannot create network namespaces")
+
+
+def nspath(name):
+    return "/run/netns/" + name
+
+
+def del_netns(name):
+    """Remove one namespace now (its processes killed first); nothing if already gone."""
+    sh(f"ip netns pids {name} 2>/dev/null | xargs -r kill -9", check=False)
+    sh(f"ip netns del {name}", check=False)
+    if name in _created:
+        _created.remove(name)
+
+
+def need_netns():
+    """Skip (exit 77) unless root and able to create a namespace."""
+    need_root()
+    del_netns(netns("probe"))
+
+
+def _on_signal(sig, _frame):
+    cleanup()
+    signal.signal(sig, signal.SIG_DFL)
+    os.kill(os.getpid(), sig)
+
+
+def install_cleanup():
+    """cleanup() at exit and on SIGINT/SIGTERM (done by netns() itself; idempotent)."""
+    if _cleanup_installed:
+        return
+    _cleanup_installed.append(True)
+    atexit.register(cleanup)
+    for s in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(s) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(s, _on_signal)
 
 
 NFT_MISSING = ("SKIP: this kernel's nf_tables has no inet family (tested on the machines' "
@@ -53,9 +104,8 @@ def kernel_has_nft():
 
 
 def cleanup():
-    for n in _created:
-        sh(f"ip netns pids {n} | xargs -r kill -9", check=False)
-        sh(f"ip netns del {n}", check=False)
+    for n in list(_created):
+        del_netns(n)
     _created.clear()
 
 

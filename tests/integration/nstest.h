@@ -8,7 +8,9 @@
  * machine cannot create namespaces.
  */
 
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,30 @@ static int nstest_exec(const char *path, const char *cmd)
 }
 
 /*
+ * Output of a shell command run inside namespace path's name (stdout and stderr), in a
+ * static buffer that the next call overwrites; aborts if the command cannot be started.
+ */
+static inline char *nstest_output(const char *path, const char *cmd)
+{
+	static char out[16384];
+	char buf[4096];
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (snprintf(buf, sizeof(buf), "ip netns exec %s %s 2>&1", name, cmd) >= (int)sizeof(buf)) {
+		fprintf(stderr, "nstest_output: command too long\n");
+		abort();
+	}
+	FILE *f = popen(buf, "r");
+	if (!f) {
+		perror("nstest_output: popen");
+		abort();
+	}
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	pclose(f);
+	return out;
+}
+
+/*
  * Whether this kernel's nf_tables has the inet family (checked once, in a namespace of
  * our own). The user-mode kernel of tests/kernel has only the bridge family, so there the
  * nftables tests skip, saying why; they run on the machines' kernel.
@@ -117,6 +143,24 @@ static inline int nstest_kernel_has_nft(void)
 			skip();                                                                    \
 		}                                                                                  \
 	} while (0)
+#endif
+
+#if defined(skip) && defined(CNI_CNI_H)
+/*
+ * In a cmocka test: whether a call (result r, error e) failed only because this kernel
+ * lacks a feature (EOPNOTSUPP: VRF, bridge VLAN filtering on the machines' kernel). Where
+ * the user-mode kernel runs the suite (CNI_TEST_REQUIRE_KERNEL_FEATURES=1) that is a
+ * failure; elsewhere it prints why the part is skipped and returns true.
+ */
+static inline bool nstest_kernel_lacks(int r, const cni_error *e, const char *what)
+{
+	if (r == 0 || cni_error_errno(e) != EOPNOTSUPP)
+		return false;
+	const char *req = getenv("CNI_TEST_REQUIRE_KERNEL_FEATURES");
+	assert_false(req && *req == '1');
+	printf("SKIP: this kernel has no %s (tested in the user-mode kernel)\n", what);
+	return true;
+}
 #endif
 
 #endif

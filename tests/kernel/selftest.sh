@@ -19,7 +19,8 @@ fail() {
 INSIDE='
 n=0
 t() { local what=$1; shift; if "$@" >/dev/null 2>&1; then echo "ok $what"; else echo "missing $what"; n=$((n+1)); fi; }
-ip netns add st && ip -n st link set lo up
+. "$CNI_UML_SELFTEST_NSLIB" && nsl_trap
+nsl_add st && ip -n st link set lo up
 x() { ip -n st "$@"; }
 t veth x link add v0 type veth peer name v1
 t bridge x link add b0 type bridge
@@ -39,7 +40,7 @@ t ingress-qdisc tc -n st qdisc add dev v0 ingress
 t iptables-nat ip netns exec st iptables -t nat -A POSTROUTING -s 10.1.0.0/24 -m comment --comment st -j MASQUERADE
 t ip6tables-nat ip netns exec st ip6tables -t nat -A POSTROUTING -s fd00::/64 -j MASQUERADE
 t sysctl-ipv6 ip netns exec st sysctl -qw net.ipv6.conf.all.forwarding=1
-ip netns del st
+nsl_cleanup
 t var-lib-cni-writable touch /var/lib/cni/probe
 t build-tree-writable touch "$CNI_UML_SELFTEST_TREE/uml-selftest-probe"
 echo "$CNI_UML_SELFTEST_TOKEN" >"$CNI_UML_SELFTEST_OUT/token"
@@ -53,6 +54,7 @@ trap 'rm -rf "$OUT" "$TREE"' EXIT
 LOG=$OUT/log
 mkdir -p "$OUT/rw"
 (cd "$TREE" && CNI_UML_SELFTEST_TOKEN=$TOKEN CNI_UML_SELFTEST_OUT=$OUT/rw \
+	CNI_UML_SELFTEST_NSLIB=$HERE/../integration/nslib.sh \
 	CNI_UML_SELFTEST_TREE=$TREE "$HERE/uml-run.sh" --rw "$OUT/rw" --timeout 300 \
 	-- bash -c "$INSIDE") >"$LOG" 2>&1
 rc=$?

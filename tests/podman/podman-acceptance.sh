@@ -472,6 +472,7 @@ stage1() {
 	[ ${#missing[@]} -eq 0 ] ||
 		{ echo "FAIL - plugin(s) missing from $PLUGIN_DIR: ${missing[*]}"; exit 1; }
 
+	. "$(dirname "$SELF")/../integration/nslib.sh"
 	SUFFIX=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 	OCTET=$(((16#${SUFFIX:0:2} % 200) + 20))
 	NS=podman-test-$SUFFIX
@@ -480,12 +481,13 @@ stage1() {
 	export PLUGIN_DIR SUFFIX OCTET NS TMP
 
 	cleanup() {
-		local pid d
+		local d
 		# a second signal must not cut the cleanup short
 		trap '' INT TERM HUP
 		[ -n "${CHILD:-}" ] && kill -9 "$CHILD" 2>/dev/null
-		# anything still in the namespace (podman, conmon) or in the containers' cgroups
-		for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		# anything still in the namespace (podman, conmon; killed and the namespace
+		# removed by nslib) or in the containers' cgroups
+		nsl_cleanup
 		for d in /sys/fs/cgroup/*/podman-test-"$SUFFIX" /sys/fs/cgroup/podman-test-"$SUFFIX"; do
 			[ -d "$d" ] || continue
 			# shellcheck disable=SC2038 # the files hold pids, one a line
@@ -494,7 +496,6 @@ stage1() {
 			sleep 0.2
 			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 		done
-		ip netns del "$NS" 2>/dev/null
 		if [ "${KEEP_TMP:-0}" = 1 ]; then
 			echo "kept $TMP"
 		else
@@ -504,7 +505,7 @@ stage1() {
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM HUP
 
-	ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
+	nsl_add "$NS" 2>/dev/null || skip "cannot create a network namespace"
 	echo "podman acceptance: namespace $NS, temp $TMP, plugins $PLUGIN_DIR"
 	# In the background and waited for, so that a signal runs the traps at once (bash
 	# defers them while a foreground child runs).

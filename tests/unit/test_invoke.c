@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * invoke: CNI_PATH lookup, AsEnv, and running the scriptable test plugin
- * (tests/plugins/cni-test-plugin.c) through every way a plugin can fail.
+ * (tests/test-plugin/cni-test-plugin.c) through every way a plugin can fail.
  */
 #include <setjmp.h>
 #include <stdarg.h>

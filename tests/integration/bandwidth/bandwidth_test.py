@@ -24,6 +24,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nslib  # noqa: E402  (the namespaces: tests/integration/nslib.py)
+
 SKIP = 77
 REF_DEFAULT = "/usr/lib/cni/bandwidth"
 NETWORK = "bwnet"
@@ -31,15 +34,11 @@ HOST_VETH = "vethbw0"
 IFNAME = "eth0"
 VETH_MTU = 1400
 
-_namespaces = []
-_counter = [0]
 _failures = []
 
 
 def cleanup():
-    for ns in reversed(_namespaces):
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-    _namespaces.clear()
+    nslib.cleanup()
 
 
 def on_signal(sig, frame):
@@ -57,20 +56,11 @@ def sh(*cmd, check=True, ns=None, input=None):
 
 
 def new_ns():
-    _counter[0] += 1
-    name = f"cni-bw-{os.getpid()}-{_counter[0]}"
-    if subprocess.run(["ip", "netns", "add", name], stderr=subprocess.DEVNULL).returncode:
-        print("SKIP: cannot create a network namespace")
-        sys.exit(SKIP)
-    _namespaces.append(name)
-    sh("ip", "link", "set", "lo", "up", ns=name)
-    return name
+    return nslib.netns("bw")
 
 
 def del_ns(name):
-    subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
-    if name in _namespaces:
-        _namespaces.remove(name)
+    nslib.del_netns(name)
 
 
 class Pod:

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Helpers for the bridge plugin tests: private network namespaces (the "host" side is a
-test namespace too, so the real host is never touched), running a plugin binary inside
+"""Helpers for the bridge plugin tests: private network namespaces from nslib (the "host"
+side is a test namespace too, so the real host is never touched), running a plugin binary inside
 the host namespace, snapshots of kernel state, and check()/finish() reporting.
 Python 3 stdlib only."""
 
@@ -14,15 +14,16 @@ import sys
 import tempfile
 import shutil
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nslib  # noqa: E402  (the namespaces: tests/integration/nslib.py)
+
 OURS = os.environ.get("BR_PLUGIN", "")  # BR_VALGRIND=1 runs it under memcheck
 OURS_DIR = os.path.dirname(OURS) if OURS else ""
 REF_DIR = os.environ.get("BR_REFERENCE_DIR", "/usr/lib/cni")
 REF = os.path.join(REF_DIR, "bridge")
 
 failures = []
-_namespaces = []
 _tmpdirs = []
-_counter = [0]
 
 
 def check(cond, what):
@@ -57,9 +58,7 @@ def sh(*cmd, ok=True, input=None, timeout=60):
 
 
 def cleanup():
-    for ns in reversed(_namespaces):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-    del _namespaces[:]
+    nslib.cleanup()
     for d in _tmpdirs:
         shutil.rmtree(d, ignore_errors=True)
     del _tmpdirs[:]
@@ -76,19 +75,12 @@ for _s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
 
 
 def netns(tag):
-    """A new, uniquely named network namespace, removed at exit."""
-    _counter[0] += 1
-    name = "brt-%s-%d-%d" % (tag, os.getpid(), _counter[0])
-    sh("ip", "netns", "add", name)
-    _namespaces.append(name)
-    sh("ip", "-n", name, "link", "set", "lo", "up")
-    return name
+    """A new, uniquely named network namespace (nslib's), removed at exit."""
+    return nslib.new_netns("brt-" + tag)
 
 
 def netns_del(name):
-    sh("ip", "netns", "del", name, ok=False)
-    if name in _namespaces:
-        _namespaces.remove(name)
+    nslib.del_netns(name)
 
 
 def tmpdir():

@@ -13,12 +13,10 @@ REF=${CNI_REFERENCE_BIN:-/usr/lib/cni}/loopback
 [ -x "$REF" ] || { echo "SKIP: $REF missing (containernetworking-plugins)"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: needs python3"; exit 77; }
 
+. "$(dirname "$0")/../nslib.sh"
 SUFFIX=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-NSO=cni-lo-$SUFFIX-ours NSR=cni-lo-$SUFFIX-ref
 TMP=$(mktemp -d /tmp/cni-lo.XXXXXX)
-cleanup() { ip netns del "$NSO" 2>/dev/null; ip netns del "$NSR" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+nsl_trap 'rm -rf "$TMP"'
 
 PASS=0 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
@@ -50,8 +48,9 @@ PY
 }
 
 for v in 0.3.0 0.3.1 0.4.0 1.0.0; do
-	ip netns del "$NSO" 2>/dev/null; ip netns del "$NSR" 2>/dev/null
-	ip netns add "$NSO" && ip netns add "$NSR" || { echo "SKIP: cannot create namespaces"; exit 77; }
+	nsl_cleanup
+	nsl_new_or_skip NSO cni-lo-ours
+	nsl_new_or_skip NSR cni-lo-ref
 	conf="{\"cniVersion\":\"$v\",\"name\":\"lo-net\",\"type\":\"loopback\"}"
 	run "$OURS" ADD "/run/netns/$NSO" "$conf"; o=$OUT orc=$RC
 	run "$REF" ADD "/run/netns/$NSR" "$conf"; r=$OUT rrc=$RC

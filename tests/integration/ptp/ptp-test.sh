@@ -30,30 +30,19 @@ for t in ip iptables-save ip6tables-save nft python3; do
 done
 [ -x "$OURBIN/ptp" ] || { echo "FAIL: our ptp not built in $OURBIN" >&2; exit 1; }
 
+. "$(dirname "$0")/../nslib.sh"
 TMP=$(mktemp -d /tmp/cni-it-ptp.XXXXXX)
-SUFFIX=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-NS_LIST=()
-cleanup() {
-	local ns
-	for ns in "${NS_LIST[@]}"; do
-		ip netns del "$ns" 2>/dev/null
-	done
+keep_or_remove_tmp() {
 	if [ -n "${CNI_TEST_KEEP:-}" ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+nsl_trap keep_or_remove_tmp
 
-NSN=0
 # newns VAR: create a uniquely named namespace, name in VAR
 newns() {
-	local name=cni-it-ptp-$SUFFIX-$NSN
-	NSN=$((NSN + 1))
-	ip netns add "$name" || skip "cannot create network namespaces"
-	NS_LIST+=("$name")
-	printf -v "$1" '%s' "$name"
+	nsl_new_or_skip "$1" cni-it-ptp
 }
 delns() {
-	ip netns del "$1" 2>/dev/null
+	nsl_del "$1"
 }
 
 FAILS=0 PASSES=0

@@ -1,45 +1,25 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Helpers for the meta plugin tests (tuning, sbr, vrf): throw-away network namespaces
-that are always removed, running a plugin binary, reading links, sysctls, rules and
-routes. Python 3 stdlib + ip(8) only."""
+"""Helpers for the meta plugin tests (tuning, sbr, vrf): running a plugin binary, reading
+links, sysctls, rules and routes. The throw-away namespaces are nslib's. Python 3 stdlib +
+ip(8) only."""
 
-import atexit
 import json
 import os
-import signal
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nslib  # noqa: E402  (the namespaces: tests/integration/nslib.py)
+
 REF_DIR = "/usr/lib/cni"
 
-_namespaces = []
-_counter = [0]
 results = {"passed": 0, "failed": 0, "skipped": 0}
 
 
-def _cleanup():
-    for ns in list(_namespaces):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-        _namespaces.remove(ns)
-
-
-def _on_signal(sig, _frame):
-    _cleanup()
-    signal.signal(sig, signal.SIG_DFL)
-    os.kill(os.getpid(), sig)
-
-
 def init():
-    if os.geteuid() != 0:
-        print("SKIP: needs root to create network namespaces")
-        sys.exit(77)
-    atexit.register(_cleanup)
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, _on_signal)
-    if sh("ip netns add cni-meta-probe-%d" % os.getpid(), check=False).returncode != 0:
-        print("SKIP: cannot create network namespaces")
-        sys.exit(77)
-    sh("ip netns del cni-meta-probe-%d" % os.getpid())
+    """Skip (exit 77) unless namespaces can be made; they are removed at exit or signal."""
+    nslib.need_netns()
+    nslib.install_cleanup()
 
 
 def sh(cmd, check=True):
@@ -50,23 +30,16 @@ def sh(cmd, check=True):
 
 
 def netns():
-    """A new namespace; returns its name (path: /run/netns/<name>)."""
-    _counter[0] += 1
-    name = "cni-meta-%d-%d" % (os.getpid(), _counter[0])
-    sh("ip netns add %s" % name)
-    _namespaces.append(name)
-    sh("ip -n %s link set lo up" % name)
-    return name
+    """A new namespace with lo up; returns its name (path: /run/netns/<name>)."""
+    return nslib.new_netns("meta")
 
 
 def del_netns(name):
-    sh("ip netns del %s" % name, check=False)
-    if name in _namespaces:
-        _namespaces.remove(name)
+    nslib.del_netns(name)
 
 
 def nspath(name):
-    return "/run/netns/" + name
+    return nslib.nspath(name)
 
 
 def veth(ns, peer_ns, ifname="eth0", peer="peer0", addrs=(), peer_addrs=()):

@@ -22,13 +22,8 @@ command -v python3 >/dev/null || skip "python3 not installed"
 [ -x "$TPDIR/cni-test-plugin" ] || { echo "FAIL: $TPDIR/cni-test-plugin missing"; exit 1; }
 
 TMP=$(mktemp -d /tmp/cni-api-interop.XXXXXX)
-NS=""
-cleanup() {
-	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$HERE/../../integration/nslib.sh"
+nsl_trap 'rm -rf "$TMP"'
 
 FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
@@ -166,9 +161,7 @@ if [ ! -x /usr/lib/cni/loopback ] || [ ! -x /usr/lib/cni/host-local ]; then
 elif [ "$(id -u)" != 0 ]; then
 	echo "SKIP part B: needs root for a network namespace"
 else
-	NS=cni-api-interop-$$
-	if ! ip netns add "$NS"; then
-		NS=""
+	if ! nsl_new NS cni-api-interop; then
 		fail "cannot create netns"
 	else
 		NSP=/var/run/netns/$NS

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * util: SHA-512 against sha512sum(1) on inputs around every padding boundary, and the
+ * hash.c: SHA-512 against sha512sum(1) on inputs around every padding boundary, and the
  * chain names and comments the reference derives from it (values seen in rules the
  * reference ptp plugin created).
  */
@@ -19,7 +19,7 @@
 /* sha512sum of data, run as a separate program (the oracle). */
 static void sha512sum(const void *data, size_t len, char out[CNI_SHA512_HEX_LEN + 1])
 {
-	char path[] = "/tmp/cni-test-util-XXXXXX";
+	char path[] = "/tmp/cni-test-hash-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, data, len), (ssize_t)len);

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * spawn.c: running a child on three pipes: its output and status, large input and output
+ * with no deadlock, a child that fails to start, times out, writes too much or stops
+ * reading, and what it inherits.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "buf-internal.h"
+#include "spawn-internal.h"
+
+static const cni_spawn_opts plain = {NULL, 0, 0, 1 << 20, 1 << 16, false};
+
+/* Run sh -c script with opts; returns cni_spawn_run()'s value. */
+static int sh(const char *script, const cni_spawn_opts *o, cni_spawn_result *res,
+	      enum cni_spawn_step *failed)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+	return cni_spawn_run(argv, NULL, o, res, failed);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_output_and_status(void **state)
+{
+	cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+	cni_spawn_opts o = plain;
+	o.in = "hello";
+	o.in_len = 5;
+	assert_int_equal(sh("cat; echo; echo oops >&2; exit 3", &o, &res, NULL), 0);
+	assert_int_equal(res.end, CNI_SPAWN_EXITED);
+	assert_true(WIFEXITED(res.status));
+	assert_int_equal(WEXITSTATUS(res.status), 3);
+	assert_string_equal(res.out.data, "hello\n");
+	assert_string_equal(res.err.data, "oops\n");
+	assert_false(res.err_cut);
+	cni_spawn_result_free(&res);
+
+	/* killed by a signal on its own: still EXITED, the status says how */
+	res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+	assert_int_equal(sh("kill -TERM $$", &plain, &res, NULL), 0);
+	assert_int_equal(res.end, CNI_SPAWN_EXITED);
+	assert_true(WIFSIGNALED(res.status));
+	assert_int_equal(WTERMSIG(res.status), SIGTERM);
+	assert_int_equal(res.out.len, 0);
+	cni_spawn_result_free(&res);
+}
+
+/* The environment given, and only stdin, stdout and stderr open. */
+static void test_environment_and_descriptors(void **state)
+{
+	cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+	char *argv[] = {"/bin/sh", "-c", "echo \"$CNI_COMMAND\"; ls /proc/self/fd | wc -l", NULL};
+	char *envp[] = {"CNI_COMMAND=VERSION", "PATH=/usr/bin:/bin", NULL};
+	/* a descriptor of ours without close-on-exec must not leak in */
+	int leak = dup(0);
+	assert_true(leak >= 0);
+	assert_int_equal(cni_spawn_run(argv, envp, &plain, &res, NULL), 0);
+	close(leak);
+	/* ls's own directory descriptor makes the fourth */
+	assert_string_equal(res.out.data, "VERSION\n4\n");
+	cni_spawn_result_free(&res);
+}
+
+/* A megabyte in and out through cat: stdin, stdout and stderr share one poll loop. */
+static void test_large_input_no_deadlock(void **state)
+{
+	size_t n = 1 << 20;
+	char *big = malloc(n);
+	assert_non_null(big);
+	for (size_t i = 0; i < n; i++)
+		big[i] = (char)('a' + i % 23);
+	cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+	cni_spawn_opts o = plain;
+	o.in = big;
+	o.in_len = n;
+	o.max_out = n;
+	o.timeout_ms = 20000;
+	assert_int_equal(sh("cat >&2", &o, &res, NULL), 0);
+	/* stderr is capped at max_err (64k) and is not a tail: that is an overflow */
+	assert_int_equal(res.end, CNI_SPAWN_OVERFLOW);
+	cni_spawn_result_free(&res);
+
+	res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+	assert_int_equal(sh("cat", &o, &res, NULL), 0);
+	assert_int_equal(res.end, CNI_SPAWN_EXITED);
+	assert_int_equal(res.out.len, n);
+	assert_memory_equal(res.out.data, big, n);
+	cni_spawn_result_free(&res);
+	free(big);
+}
+
+static void test_overflow_and_tail(void **state)
+{
+	cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+	cni_spawn_opts o = plain;
+	o.max_out = 1000;
+	int64_t t0 = now_ms();
+	/* endless output: stopped at the limit and killed, not waited for */
+	assert_int_equal(sh("yes", &o, &res, NULL), 0);
+	assert_int_equal(res.end, CNI_SPAWN_OVERFLOW);
+	assert_true(res.out.len <= 1000);
+	assert_true(WIFSIGNALED(res.status));
+	assert_int_equal(WTERMSIG(res.status), SIGKILL);
+	assert_true(now_ms() - t0 < 5000);
+	cni_spawn_result_free(&res);
+
+	/* exactly the limit is fine */
+	res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+	o.max_out = 4;
+	assert_int_equal(sh("printf 1234", &o, &res, NULL), 0);
+	assert_int_equal(res.end, CNI_SPAWN_EXITED);
+	assert_string_equal(res.out.data, "1234");
+	cni_spawn_result_free(&res);
+
+	/* stderr as a tail: the last max_err bytes, and a note that some were dropped */
+	res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+	o = plain;
+	o.max_err = 6;
+	o.err_tail = true;
+	assert_int_equal(sh("printf 'first line\\nlast\\n' >&2", &o, &res, NULL), 0);
+	assert_int_equal(res.end, CNI_SPAWN_EXITED);
+	assert_true(res.err_cut);
+	assert_string_equal(res.err.data, "\nlast\n");
+	cni_spawn_result_free(&res);
+
+	res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+	assert_int_equal(sh("printf ab >&2", &o, &res, NULL), 0);
+	assert_false(res.err_cut);
+	assert_string_equal(res.err.data, "ab");
+	cni_spawn_result_free(&res);
+}
+
+/* A child past its deadline is killed, with what it started in its process group. */
+static void test_timeout(void **state)
+{
+	char dir[] = "/tmp/cni-test-spawn-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char script[256];
+	snprintf(script, sizeof(script),
+		 "sleep 30 & echo $! > %s/grandchild; echo started; sleep 30", dir);
+	cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+	cni_spawn_opts o = plain;
+	o.timeout_ms = 300;
+	int64_t t0 = now_ms();
+	assert_int_equal(sh(script, &o, &res, NULL), 0);
+	int64_t took = now_ms() - t0;
+	assert_int_equal(res.end, CNI_SPAWN_TIMEOUT);
+	assert_true(took >= 300);
+	assert_true(took < 10000);
+	assert_true(WIFSIGNALED(res.status));
+	assert_int_equal(WTERMSIG(res.status), SIGKILL);
+	assert_string_equal(res.out.data, "started\n");
+	cni_spawn_result_free(&res);
+
+	/* the background sleep went with it */
+	char path[128], pidtext[32] = "";
+	snprintf(path, sizeof(path), "%s/grandchild", dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(pidtext, sizeof(pidtext), f));
+	fclose(f);
+	pid_t gc = (pid_t)atoi(pidtext);
+	assert_true(gc > 0);
+	bool gone = false;
+	for (int i = 0; i < 200 && !gone; i++) {
+		char st[64];
+		snprintf(st, sizeof(st), "/proc/%d/stat", (int)gc);
+		FILE *s = fopen(st, "r");
+		char state_char = 'Z';
+		if (s) {
+			/* "pid (comm) S ...": a zombie waiting for init counts as gone */
+			if (fscanf(s, "%*d %*s %c", &state_char) != 1)
+				state_char = 'Z';
+			fclose(s);
+		}
+		gone = state_char == 'Z';
+		if (!gone)
+			usleep(10000);
+	}
+	assert_true(gone);
+	unlink(path);
+	rmdir(dir);
+
+	/* a child that ends in time is not a timeout */
+	res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+	o.timeout_ms = 5000;
+	assert_int_equal(sh("exit 0", &o, &res, NULL), 0);
+	assert_int_equal(res.end, CNI_SPAWN_EXITED);
+	assert_true(WIFEXITED(res.status));
+	cni_spawn_result_free(&res);
+}
+
+static void test_exec_failure(void **state)
+{
+	cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+	enum cni_spawn_step step = CNI_SPAWN_STEP_ALLOC;
+	char *argv[] = {"/nonexistent/plugin", NULL};
+	assert_int_equal(cni_spawn_run(argv, NULL, &plain, &res, &step), -ENOENT);
+	assert_int_equal(step, CNI_SPAWN_STEP_EXEC);
+	cni_spawn_result_free(&res);
+
+	/* not executable; executable but not a program */
+	char path[] = "/tmp/cni-test-spawn-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\x01\x02junk", 6), 6);
+	close(fd);
+	assert_int_equal(chmod(path, 0644), 0);
+	res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+	char *noexec[] = {path, NULL};
+	step = CNI_SPAWN_STEP_ALLOC;
+	assert_int_equal(cni_spawn_run(noexec, NULL, &plain, &res, &step), -EACCES);
+	assert_int_equal(step, CNI_SPAWN_STEP_EXEC);
+	cni_spawn_result_free(&res);
+	assert_int_equal(chmod(path, 0755), 0);
+	res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+	step = CNI_SPAWN_STEP_ALLOC;
+	assert_int_equal(cni_spawn_run(noexec, NULL, &plain, &res, &step), -ENOEXEC);
+	assert_int_equal(step, CNI_SPAWN_STEP_EXEC);
+	cni_spawn_result_free(&res);
+	unlink(path);
+	/* argv[0] is a path, not looked up in $PATH */
+	res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+	char *bare[] = {"sh", NULL};
+	assert_int_equal(cni_spawn_run(bare, NULL, &plain, &res, NULL), -ENOENT);
+	cni_spawn_result_free(&res);
+}
+
+static volatile sig_atomic_t got_sigpipe;
+
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	got_sigpipe = 1;
+}
+
+/* A child that never reads a large stdin: no SIGPIPE reaches us, the run ends normally. */
+static void test_child_stops_reading(void **state)
+{
+	struct sigaction sa = {0}, old;
+	sa.sa_handler = on_sigpipe;
+	assert_int_equal(sigaction(SIGPIPE, &sa, &old), 0);
+	size_t n = 4 << 20;
+	char *big = calloc(1, n);
+	assert_non_null(big);
+	cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+	cni_spawn_opts o = plain;
+	o.in = big;
+	o.in_len = n;
+	o.timeout_ms = 20000;
+	assert_int_equal(sh("exec 0<&-; echo closed", &o, &res, NULL), 0);
+	assert_int_equal(res.end, CNI_SPAWN_EXITED);
+	assert_true(WIFEXITED(res.status));
+	assert_int_equal(WEXITSTATUS(res.status), 0);
+	assert_string_equal(res.out.data, "closed\n");
+	assert_int_equal(got_sigpipe, 0);
+	cni_spawn_result_free(&res);
+	free(big);
+	assert_int_equal(sigaction(SIGPIPE, &old, NULL), 0);
+	cni_spawn_result_free(&res); /* twice is fine */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_output_and_status),
+		cmocka_unit_test(test_environment_and_descriptors),
+		cmocka_unit_test(test_large_input_no_deadlock),
+		cmocka_unit_test(test_overflow_and_tail),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_exec_failure),
+		cmocka_unit_test(test_child_stops_reading),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
