@@ -656,3 +656,11 @@ CNI_EXPORT bool cni_iptables_nft_remove_chains(int family, const char *table,
 	free(js.jumps);
 	return ok;
 }
+
+CNI_EXPORT int cni_iptables_nft_chain_exists(int family, const char *table, const char *chain)
+{
+	if (isempty(table) || isempty(chain))
+		return -EINVAL;
+	_cleanup_close_ int fd = nfnl_open();
+	return fd < 0 ? fd : nft_chain_exists(fd, family, table, chain);
+}

@@ -62,6 +62,16 @@ CNI_EXPORT bool cni_nft_table_may_exist(const char *family, const char *table);
 CNI_EXPORT bool cni_iptables_nft_remove_chains(int family, const char *table,
 					       const char *const *chains);
 
+/**
+ * Whether iptables-nft's chain `chain` of `table` (family AF_INET or AF_INET6) exists in
+ * the calling thread's namespace, asked of nf_tables with one netlink query: 1 yes, 0 no
+ * (no such chain or table there; legacy iptables' chains are not seen), or a negative
+ * errno when it could not be asked. A teardown uses it to tell "iptables-save shows
+ * nothing of ours" from "iptables-save failed to show it" (it can exit 0 with a dump cut
+ * short).
+ */
+CNI_EXPORT int cni_iptables_nft_chain_exists(int family, const char *table, const char *chain);
+
 CNI_END_DECL
 
 #endif
