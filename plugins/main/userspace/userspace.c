@@ -183,6 +183,9 @@ static int load_conf(const cni_cmd_args *args, us_conf *c, cni_error **err)
 	}
 
 	/* names: <first 12 of the container ID>-<ifname>, as the reference's */
+	/* GC and STATUS have no attachment to name */
+	if (strcmp(args->command, "GC") == 0 || strcmp(args->command, "STATUS") == 0)
+		return 0;
 	if (!*args->container_id || !*args->ifname)
 		return cni_error_set(err, CNI_ERR_INVALID_ENVIRONMENT_VARIABLES, NULL,
 				     "userspace: CNI_CONTAINERID and CNI_IFNAME are required");
@@ -600,13 +603,30 @@ out:
 	return r;
 }
 
-static int cmd_status(const cni_cmd_args *args, cni_error **err, void *ud)
+/* GC and STATUS: the configuration is checked and the verb forwarded to IPAM. */
+static int to_ipam(const cni_cmd_args *args, bool gc, cni_error **err)
 {
 	us_conf c;
-	(void)ud;
+	size_t len = 0;
 	int r = load_conf(args, &c, err);
+	if (r == 0 && cni_conf_ipam_type(c.conf) && *cni_conf_ipam_type(c.conf)) {
+		const char *bytes = cni_conf_bytes(c.conf, &len);
+		r = gc ? cni_ipam_exec_gc(bytes, len, err) : cni_ipam_exec_status(bytes, len, err);
+	}
 	us_conf_done(&c);
 	return r;
+}
+
+static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	(void)ud;
+	return to_ipam(args, true, err);
+}
+
+static int cmd_status(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	(void)ud;
+	return to_ipam(args, false, err);
 }
 
 int main(void)
@@ -615,6 +635,7 @@ int main(void)
 	f.add = cmd_add;
 	f.del = cmd_del;
 	f.check = cmd_check;
+	f.gc = cmd_gc;
 	f.status = cmd_status;
 	return cni_plugin_main(&f, NULL, "CNI userspace plugin libcni-c " LIBCNI_C_VERSION);
 }
