@@ -48,6 +48,16 @@ static void us_conf_done(us_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* A member of the wrong JSON type: code 6, with the value as given. */
+static int bad_type(cni_error **err, const char *key, const char *want, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	int r = cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
+			      "userspace: %s must be %s (got %s)", key, want, s ? s : "?");
+	free(s);
+	return r;
+}
+
 static int bad(cni_error **err, const char *key, const char *why, const char *val)
 {
 	return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL, "userspace: %s %s%s%s%s",
@@ -62,7 +72,7 @@ static int opt_string(json_t *obj, const char *key, const char *field, const cha
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return bad(err, field, "must be a string", NULL);
+		return bad_type(err, field, "a string", v);
 	*out = json_string_value(v);
 	return 0;
 }
@@ -75,7 +85,7 @@ static int opt_object(json_t *obj, const char *key, const char *field, json_t **
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_object(v))
-		return bad(err, field, "must be an object", NULL);
+		return bad_type(err, field, "an object", v);
 	*out = v;
 	return 0;
 }
@@ -175,10 +185,14 @@ static int load_conf(const cni_cmd_args *args, us_conf *c, cni_error **err)
 	c->timeout_ms = DEFAULT_TIMEOUT_MS;
 	json_t *t = json_object_get(c->root, "ovsdbTimeout");
 	if (t && !json_is_null(t)) {
-		if (!json_is_integer(t) || json_integer_value(t) < 1 ||
-		    json_integer_value(t) > 600)
+		if (!json_is_integer(t))
+			return bad_type(err, "ovsdbTimeout", "an integer", t);
+		if (json_integer_value(t) < 1 || json_integer_value(t) > 600) {
+			char n[32];
+			snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(t));
 			return bad(err, "ovsdbTimeout", "must be a number of seconds from 1 to 600",
-				   NULL);
+				   n);
+		}
 		c->timeout_ms = (int)json_integer_value(t) * 1000;
 	}
 
