@@ -6,11 +6,13 @@
 #
 #   tests/kernel/run.sh BUILD_DIR [CTEST ARGS...]
 #
-# Extra arguments go to ctest, after the defaults (-L integration -LE packaging -E valgrind);
+# Extra arguments go to ctest, after the defaults (-L integration -LE "packaging|hostonly"
+# -E valgrind);
 # for example `-R vrf` runs only the vrf test. The valgrind variants (and valgrind runs
 # inside tests, CNI_TEST_NO_VALGRIND=1) are left out: they check our memory handling, which
 # does not depend on the kernel, and valgrind is very slow under UML. So is the Debian
 # packaging test: it installs packages, and the root file system is read-only in there.
+# Tests labelled hostonly (userspace: OVS-DPDK needs the host's hugepages and cores) too.
 #
 # A user-mode kernel has one CPU, so CNI_UML_SHARDS kernels (default: the number of CPUs,
 # at most 4) boot once each and run side by side, each taking the next test not yet taken
@@ -34,7 +36,7 @@ export CNI_TEST_NO_VALGRIND=1
 SHARDS=${CNI_UML_SHARDS:-$(nproc 2>/dev/null || echo 1)}
 [ "$SHARDS" -ge 1 ] 2>/dev/null || SHARDS=1
 [ "$SHARDS" -le 4 ] || SHARDS=4
-CTEST=(ctest --output-on-failure --timeout 900 -L integration -LE packaging -E valgrind)
+CTEST=(ctest --output-on-failure --timeout 900 -L integration -LE "packaging|hostonly" -E valgrind)
 UML=("$HERE/uml-run.sh" --timeout "${CNI_UML_TIMEOUT:-3000}" --)
 if [ "$SHARDS" -eq 1 ]; then
 	exec "${UML[@]}" "${CTEST[@]}" "$@"
