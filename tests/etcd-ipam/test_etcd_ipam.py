@@ -290,7 +290,7 @@ def test_kill9(tmp):
                                  stderr=subprocess.PIPE, env=env)
             p.stdin.write(cfg.encode())
             p.stdin.close()
-            time.sleep(rnd.uniform(0, 0.02))
+            time.sleep(rnd.uniform(0, 0.08))
             if p.poll() is None:
                 p.kill()
                 killed += 1
