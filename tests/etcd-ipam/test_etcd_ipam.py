@@ -212,6 +212,22 @@ def test_main(tmp):
         assert left == ["/t/net1/attach/node1/k-node1-0/eth0"], left
         ok("GC released node1's stale attachments")
 
+        # the admin tool: list, then retire a dead node
+        admin = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                              "tools", "etcd-ipam-admin"), "-e", cl.endpoints, "-p", "/t",
+                 "-n", "net1"]
+        blk = subprocess.run(admin + ["blocks"], capture_output=True, text=True, check=True)
+        assert sum(1 for ln in blk.stdout.splitlines() if ln.endswith(" node2")) >= 1, blk
+        att = subprocess.run(admin + ["attachments", "node2"], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+        assert len(att) == 100, att  # 50 from the reuse run, 50 from the kill run
+        subprocess.run(admin + ["release-node", "node2"], capture_output=True, check=True)
+        assert etcd_count(cl, "/t/net1/attach/node2/") == 0
+        blk = subprocess.run(admin + ["blocks"], capture_output=True, text=True, check=True)
+        assert not [ln for ln in blk.stdout.splitlines() if ln.endswith(" node2")], blk.stdout
+        assert etcd_count(cl, "/t/net1/ips/") == etcd_count(cl, "/t/net1/attach/")
+        ok("etcd-ipam-admin lists blocks and attachments and releases a dead node")
+
         # exhaustion on a /28 with /30 blocks: 13 usable
         small = conf(cl, "nodeX", subnet="10.70.0.0/28", block=30)
         got = [add(small, f"x{i}") for i in range(13)]

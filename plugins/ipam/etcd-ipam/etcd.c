@@ -3,10 +3,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "etcd.h"
+
+/* rounds over the member list before giving up */
+#define ETCD_ROUNDS 3
 
 struct etcd {
 	char **urls;
@@ -157,15 +161,25 @@ static int post(etcd *e, const char *path, json_t *req, json_t **resp, cni_error
 
 	if (!body)
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	for (size_t k = 0; k < e->nurls; k++) {
-		size_t i = (e->preferred + k) % e->nurls;
+	/* A few rounds over all members: a 5xx ("leader changed" while a new leader is
+	 * elected) or a transport failure moves on, a 4xx is final. Repeating a txn is safe:
+	 * its compares fail if the first attempt was applied. */
+	for (int round = 0; round < ETCD_ROUNDS && !out; round++) {
+		if (round)
+			usleep(200000 * (useconds_t)round);
+		for (size_t k = 0; k < e->nurls; k++) {
+			size_t i = (e->preferred + k) % e->nurls;
 
-		if (post_one(e, e->urls[i], path, body, &out, &status, why, sizeof(why)) == 0) {
-			e->preferred = i;
-			break;
+			if (post_one(e, e->urls[i], path, body, &out, &status, why, sizeof(why)) ==
+			    0) {
+				e->preferred = i;
+				break;
+			}
+			if (status >= 400 && status < 500) {
+				round = ETCD_ROUNDS;
+				break;
+			}
 		}
-		if (status >= 400 && status < 500)
-			break;
 	}
 	free(body);
 	if (!out)
