@@ -238,10 +238,12 @@ int etcd_open(etcd **out, const etcd_opts *o, cni_error **err)
 		while (l && t[l - 1] == '/')
 			t[--l] = 0;
 		if (strncmp(t, "http://", 7) && strncmp(t, "https://", 8)) {
+			int r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					      "etcd_endpoints: bad URL \"%s\"", t);
+
 			free(list);
 			etcd_close(e);
-			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-					     "etcd_endpoints: bad URL \"%s\"", t);
+			return r;
 		}
 		e->urls[e->nurls++] = strdup(t);
 	}
