@@ -32,7 +32,8 @@ PACKAGES=(build-essential cmake pkg-config libjansson-dev libnl-3-dev libnl-rout
 	libcmocka-dev containernetworking-plugins golang-go golang-github-appc-cni-dev
 	iproute2 iptables nftables iputils-ping valgrind clang binutils procps python3
 	iperf3 podman runc busybox-static strace scdoc man-db dpkg-dev debhelper lintian fakeroot
-	user-mode-linux kmod dnsmasq-base openvswitch-switch-dpdk dpdk dpdk-dev)
+	user-mode-linux kmod dnsmasq-base openvswitch-switch-dpdk dpdk dpdk-dev
+	etcd-server etcd-client libcurl4-openssl-dev)
 
 say() { printf '\n=== %s\n' "$*"; }
 RESULTS=()
