@@ -156,6 +156,32 @@ static bool route_to_move(const cni_route_snapshot *routes, size_t i)
 	return cni_route_snapshot_get(routes, i, &rt) == 0 && rt.scope == RT_SCOPE_UNIVERSE;
 }
 
+/*
+ * A failed ADD that created the VRF takes it back: our interface released from it, and
+ * the VRF deleted when nothing else is in it. Through a new socket: the failure may have
+ * left the old one out of step.
+ */
+static void drop_created_vrf(const char *vrfname, const char *ifname)
+{
+	cni_link_info v, l;
+	cni_link_info *links = NULL;
+	size_t n = 0;
+	cni_nl *nl = NULL;
+	if (cni_nl_open(&nl, NULL, NULL) < 0)
+		return;
+	if (find_link(nl, vrfname, &v, NULL) == 0 && strcmp(v.kind, "vrf") == 0) {
+		if (find_link(nl, ifname, &l, NULL) == 0 && l.master == v.ifindex)
+			cni_link_set_master(nl, l.ifindex, 0, NULL);
+		bool members = cni_link_list(nl, &links, &n, NULL) < 0;
+		for (size_t i = 0; i < n && !members; i++)
+			members = links[i].master == v.ifindex;
+		if (!members)
+			cni_link_del(nl, v.ifindex, NULL);
+	}
+	cni_free(links);
+	cni_nl_close(nl);
+}
+
 static int add_in_ns(void *userdata, cni_error **err)
 {
 	const struct work *w = userdata;
@@ -167,6 +193,7 @@ static int add_in_ns(void *userdata, cni_error **err)
 	size_t n_before = 0, n_after = 0;
 	unsigned int table = 0;
 	cni_error *local = NULL;
+	bool created = false;
 	int r;
 
 	if ((r = cni_nl_open(&nl, NULL, err)) < 0)
@@ -179,6 +206,9 @@ static int add_in_ns(void *userdata, cni_error **err)
 		goto out;
 	}
 	if (r == -CNI_ERR_NOT_FOUND) {
+		/* ours from here on: a failed ADD takes it back (also when only the answer to
+		 * its creation was lost) */
+		created = true;
 		if ((r = create_vrf(nl, c->vrfname, c->table, err)) < 0 ||
 		    (r = find_vrf(nl, c->vrfname, &vrf, &table, err)) < 0)
 			goto out;
@@ -235,6 +265,8 @@ static int add_in_ns(void *userdata, cni_error **err)
 	}
 	r = 0;
 out:
+	if (r < 0 && created)
+		drop_created_vrf(c->vrfname, w->ifname);
 	cni_error_free(local);
 	cni_free(before);
 	cni_free(after);
