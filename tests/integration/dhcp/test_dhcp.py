@@ -102,7 +102,7 @@ class Env:
         plugins = plugins or BIN
         env = {"CNI_PATH": plugins}
         env.update(env_extra or {})
-        rc, out, err = nslib.run_plugin(f"{plugins}/bridge", cmd, self.h, conf, cid=cid,
+        rc, out, err = nslib.run_plugin(f"{plugins}/{conf['type']}", cmd, self.h, conf, cid=cid,
                                         netns_path=f"/var/run/netns/{cns}", env_extra=env,
                                         timeout=60)
         return rc, (json.loads(out) if out.strip() else None), err
@@ -162,6 +162,31 @@ def case_lease_result_and_container(env):
     expect(f"DHCPRELEASE(eth0) {addr_of(res)}" in env.log(), "no DHCPRELEASE in the log")
     rc, out, err = env.plugin("DEL", env.conf(), c, "ctr1")
     expect(rc == 0, f"a second DEL failed: {out} {err}")
+
+
+def case_macvlan(env):
+    """macvlan (bridge mode) on a master whose peer is on the server's segment."""
+    if not os.access(f"{BIN}/macvlan", os.X_OK):
+        print("     (no macvlan plugin in this build)")
+        return
+    sh(f"ip -n {env.h} link add mvm type veth peer name mvp")
+    sh(f"ip -n {env.h} link set mvp master br-dh up && ip -n {env.h} link set mvm up")
+    c = nslib.netns("dhc")
+    conf = env.conf()
+    conf.update({"type": "macvlan", "master": "mvm", "mode": "bridge"})
+    conf.pop("bridge")
+    rc, res, err = env.plugin("ADD", conf, c, "ctrm")
+    expect(rc == 0, f"macvlan ADD failed: {res} {err}")
+    ip = addr_of(res)
+    expect(res["ips"][0].get("gateway") == "10.97.0.1", res["ips"])
+    got = sh(f"ip -n {c} -d -4 addr show dev eth0").stdout
+    expect(res["ips"][0]["address"] in got and "macvlan mode bridge" in
+           sh(f"ip -n {c} -d link show dev eth0").stdout, got)
+    expect(any(l[2] == ip for l in env.leases()), f"the lease in dnsmasq's file: {env.leases()}")
+    rc, out, err = env.plugin("DEL", conf, c, "ctrm")
+    expect(rc == 0, f"macvlan DEL failed: {out} {err}")
+    wait_for(lambda: not any(l[2] == ip for l in env.leases()), 5, "the lease released")
+    sh(f"ip -n {env.h} link del mvm")
 
 
 def case_static_routes_and_provide(env):
@@ -466,7 +491,8 @@ def main():
     if not os.path.exists(DNSMASQ):
         nslib.skip("dnsmasq (dnsmasq-base) is not installed")
     only = sys.argv[1:]
-    cases = [case_lease_result_and_container, case_static_routes_and_provide, case_parallel,
+    cases = [case_lease_result_and_container, case_macvlan, case_static_routes_and_provide,
+             case_parallel,
              case_daemon_kill9_restart, case_daemon_sigterm_restart, case_link_gone_stops,
              case_gc, case_socket_activation,
              case_daemon_bad_input, case_no_server, case_no_daemon,
