@@ -162,6 +162,10 @@ def main():
             continue
         if not os.access(os.path.join(a.plugins, scen.plugin), os.X_OK):
             continue
+        lacks = scen.kernel_lacks()
+        if lacks:
+            print("%-18s skipped: this kernel has no %s" % (scen.name, lacks))
+            continue
         c = Crash(scen, a.plugins, a.runs, rng)
         try:
             st = c.run()
