@@ -93,6 +93,25 @@ static int fuzz_flannel_load(struct fconf *c, const cni_cmd_args *a, cni_error *
 #define CONF_T	      struct fconf
 #define LOAD(c, a, e) fuzz_flannel_load(c, a, e)
 #define CLEAR(c, ok)  ((void)(ok), json_decref((c)->root))
+#elif defined(FUZZ_PLUGIN_SUBLINK)
+/* macvlan, ipvlan, vlan, dummy, tap and host-device share one loader: the first byte of
+ * the input picks the kind (ps_main, also in plugins/common's objects, renamed away) */
+#define ps_main fuzz_ps_main_unused
+#include "common/plugin-sublink.c"
+#undef ps_main
+static int fuzz_sublink_load(ps_conf *c, const cni_cmd_args *a, cni_error **e)
+{
+	ps_kind kind = (ps_kind)(a->stdin_len ? (unsigned char)a->stdin_data[0] % 6 : 0);
+	return load_conf(kind, a, true, c, e);
+}
+#define CONF_T	      ps_conf
+#define LOAD(c, a, e) fuzz_sublink_load(c, a, e)
+#define CLEAR(c, ok)  ((void)(ok), conf_done(c))
+#elif defined(FUZZ_PLUGIN_USERSPACE)
+#include "main/userspace/userspace.c"
+#define CONF_T	      us_conf
+#define LOAD(c, a, e) load_conf(a, c, e)
+#define CLEAR(c, ok)  ((void)(ok), us_conf_done(c))
 #else
 #error "FUZZ_PLUGIN_<NAME> not set"
 #endif
