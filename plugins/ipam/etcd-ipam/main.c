@@ -54,13 +54,21 @@ static int bad(cni_error **err, const char *key, const char *val)
 			     "etcd-ipam: invalid %s \"%s\"", key, val ? val : "");
 }
 
+/* An IPv4 address as a host-order number (the block arithmetic's unit); false for IPv6. */
+static bool v4(const cni_ipaddr *a, uint32_t *out)
+{
+	if (a->family != AF_INET)
+		return false;
+	*out = (uint32_t)a->addr[0] << 24 | (uint32_t)a->addr[1] << 16 |
+	       (uint32_t)a->addr[2] << 8 | a->addr[3];
+	return true;
+}
+
 static int cfg_load(const cni_cmd_args *a, cfg *c, cni_error **err)
 {
 	json_error_t je;
 	json_t *ipam, *ranges, *r0, *bs;
 	const char *subnet, *gw;
-	char buf[64], *slash;
-	struct in_addr in;
 
 	memset(c, 0, sizeof(*c));
 	c->root = json_loadb(a->stdin_data, a->stdin_len, 0, &je);
@@ -99,16 +107,14 @@ static int cfg_load(const cni_cmd_args *a, cfg *c, cni_error **err)
 		subnet = json_string_value(json_object_get(ipam, "subnet"));
 	if (!subnet)
 		return bad(err, "ranges[0][0].subnet", "");
-	snprintf(buf, sizeof(buf), "%s", subnet);
-	slash = strchr(buf, '/');
-	if (!slash)
+	cni_ipnet sn;
+	uint32_t addr;
+	if (cni_ipnet_parse(subnet, &sn) < 0 || !v4(&sn.ip, &addr) || sn.prefix < 8 ||
+	    sn.prefix > 30)
 		return bad(err, "subnet", subnet);
-	*slash = 0;
-	c->plen = atoi(slash + 1);
-	if (inet_pton(AF_INET, buf, &in) != 1 || c->plen < 8 || c->plen > 30)
-		return bad(err, "subnet", subnet);
-	c->mask = c->plen ? 0xffffffffu << (32 - c->plen) : 0;
-	c->net = ntohl(in.s_addr) & c->mask;
+	c->plen = sn.prefix;
+	c->mask = 0xffffffffu << (32 - c->plen);
+	c->net = addr & c->mask;
 	if (!json_is_integer(bs) && bs)
 		return bad(err, "blockSize", "not a number");
 	if (c->block_size < c->plen || c->block_size > 30)
@@ -117,9 +123,10 @@ static int cfg_load(const cni_cmd_args *a, cfg *c, cni_error **err)
 				     c->block_size, c->plen);
 	gw = json_string_value(json_object_get(r0, "gateway"));
 	if (gw) {
-		if (inet_pton(AF_INET, gw, &in) != 1 || (ntohl(in.s_addr) & c->mask) != c->net)
+		cni_ipaddr g;
+		if (cni_ip_parse(gw, &g) < 0 || !v4(&g, &addr) || (addr & c->mask) != c->net)
 			return bad(err, "gateway", gw);
-		c->gw = ntohl(in.s_addr);
+		c->gw = addr;
 	} else {
 		c->gw = c->net + 1;
 	}
@@ -134,9 +141,9 @@ static bool reserved(const cfg *c, uint32_t ip)
 
 static void ip_str(uint32_t ip, char *buf, size_t len)
 {
-	struct in_addr in = {.s_addr = htonl(ip)};
-
-	inet_ntop(AF_INET, &in, buf, (socklen_t)len);
+	cni_ipaddr a = {AF_INET, {(uint8_t)(ip >> 24), (uint8_t)(ip >> 16), (uint8_t)(ip >> 8),
+				  (uint8_t)ip}};
+	cni_ip_format(&a, buf, len);
 }
 
 #define KEYLEN 1024
@@ -168,7 +175,6 @@ static int lookup(etcd *e, const cfg *c, const char *id, const char *ifname, uin
 {
 	char k[KEYLEN];
 	etcd_kvs kv;
-	struct in_addr in;
 	int r;
 
 	k_attach(c, id, ifname, k);
@@ -176,10 +182,9 @@ static int lookup(etcd *e, const cfg *c, const char *id, const char *ifname, uin
 	if (r < 0)
 		return r;
 	*ip = 0;
-	if (kv.n && inet_pton(AF_INET, kv.kv[0].value, &in) == 1) {
-		*ip = ntohl(in.s_addr);
+	cni_ipaddr a;
+	if (kv.n && cni_ip_parse(kv.kv[0].value, &a) == 0 && v4(&a, ip))
 		*rev = kv.kv[0].mod_revision;
-	}
 	etcd_kvs_clear(&kv);
 	return 0;
 }
@@ -415,9 +420,10 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 			break;
 		r = allocate_pass(e, &c, a->container_id, a->ifname, &ip, err);
 		if (r == 0) {
+			char net[CNI_IP_STRLEN];
+			ip_str(c.net, net, sizeof(net));
 			r = cni_error_set(err, CNI_ERR_PLUGIN_NOT_AVAILABLE, NULL,
-					  "etcd-ipam: no IP addresses available in %s/%d",
-					  inet_ntoa((struct in_addr){.s_addr = htonl(c.net)}),
+					  "etcd-ipam: no IP addresses available in %s/%d", net,
 					  c.plen);
 			break;
 		}
