@@ -59,8 +59,8 @@ static bool v4(const cni_ipaddr *a, uint32_t *out)
 {
 	if (a->family != AF_INET)
 		return false;
-	*out = (uint32_t)a->addr[0] << 24 | (uint32_t)a->addr[1] << 16 |
-	       (uint32_t)a->addr[2] << 8 | a->addr[3];
+	*out = (uint32_t)a->addr[0] << 24 | (uint32_t)a->addr[1] << 16 | (uint32_t)a->addr[2] << 8 |
+	       a->addr[3];
 	return true;
 }
 
