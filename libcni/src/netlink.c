@@ -34,10 +34,17 @@
  * for good (a sendmsg() that failed, an answer that could not be read): every later
  * request would fail on the sequence number, the rollback's included. So the answer
  * expected is the one to the last request sent; an older one still queued is skipped.
+ * Skipping is not enough for libnl's one-read pickups (a dump that reads a stale answer
+ * first ends there, empty), so what is still queued when a request goes out is read away
+ * first: rtnetlink answers a request before sendmsg() returns, so it is all stale.
  */
+static void nl_drain(struct nl_sock *sk);
+
 static int note_sent_seq(struct nl_msg *msg, void *arg)
 {
-	((cni_nl *)arg)->sent_seq = nlmsg_hdr(msg)->nlmsg_seq;
+	cni_nl *nl = arg;
+	nl_drain(nl->sk);
+	nl->sent_seq = nlmsg_hdr(msg)->nlmsg_seq;
 	return NL_OK;
 }
 
