@@ -2,7 +2,8 @@
 /*
  * macvlan, ipvlan, vlan and dummy: one link in the container, made under a temporary
  * name directly in the container's namespace and renamed there to CNI_IFNAME, then IPAM's
- * addresses. What differs between them is the kind's keys and its one creating call.
+ * addresses. The temporary name is fixed by the container ID and CNI_IFNAME, so a DEL
+ * after an ADD killed between creation and rename finds the link and removes it. What differs between them is the kind's keys and its one creating call.
  * Compared with the reference: config errors carry the spec's codes (7, 6) where it says
  * 999; a failed ADD removes the link and releases IPAM; DEL never needs the master.
  */
@@ -405,7 +406,44 @@ static int create_once(add_ctx *x, const char *name, cni_error **err)
 	return -CNI_ERR_INTERNAL;
 }
 
-/* Made under a free temporary name in the container, then renamed to CNI_IFNAME. */
+/* This attachment's temporary name: "cni" and 8 hex digits of a hash of the container ID
+ * and CNI_IFNAME. */
+static int temp_name(const cni_cmd_args *args, char *buf, size_t len, cni_error **err)
+{
+	const char *id = strempty_str(args->container_id), *ifn = strempty_str(args->ifname);
+	size_t n = strlen(id) + strlen(ifn) + 2;
+	char *key = malloc(n);
+	int r = -CNI_ERR_NOMEM;
+	if (key) {
+		snprintf(key, n, "%s/%s", id, ifn);
+		r = cni_format_hash("cni", key, 11, buf, len);
+	}
+	free(key);
+	return r < 0 ? cni_error_set(err, -r, NULL, "failed to make a temporary name") : 0;
+}
+
+/* A link of our kind under this attachment's temporary name in the container: left by an
+ * ADD killed before its rename. Removed; 0 also when there is none. */
+static int remove_stale(cni_nl *nl, const ps_info *info, const cni_cmd_args *args,
+			cni_error **err)
+{
+	char tmp[CNI_IFNAMSIZ];
+	cni_link_info li = CNI_LINK_INFO_INIT;
+	int r = temp_name(args, tmp, sizeof(tmp), err);
+	if (r < 0 || cni_link_get(nl, tmp, &li, NULL) < 0 || strcmp(li.kind, info->link_kind) != 0)
+		return r;
+	cni_error *e = NULL;
+	if ((r = cni_link_del(nl, li.ifindex, &e)) < 0 && errno == ENODEV) {
+		cni_error_free(e);
+		return 0;
+	}
+	if (r < 0)
+		*err = e;
+	return r;
+}
+
+/* Made under the temporary name in the container (a random one should another link hold
+ * it), then renamed to CNI_IFNAME. */
 static int create_link(add_ctx *x, cni_error **err)
 {
 	char tmp[CNI_IFNAMSIZ];
@@ -417,12 +455,18 @@ static int create_link(add_ctx *x, cni_error **err)
 		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 				     "container interface name %s already exists in %s",
 				     x->args->ifname, x->args->netns);
+	if ((r = remove_stale(x->cont_nl, x->c->info, x->args, err)) < 0)
+		return r;
 	for (int i = 0;; i++) {
 		if (i == NAME_TRIES)
 			return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
 					     "failed to find a free temporary name after %d tries",
 					     NAME_TRIES);
-		if ((r = cni_random_veth_name(tmp, sizeof(tmp), err)) < 0)
+		if (i == 0)
+			r = temp_name(x->args, tmp, sizeof(tmp), err);
+		else
+			r = cni_random_veth_name(tmp, sizeof(tmp), err);
+		if (r < 0)
 			return r;
 		r = create_once(x, tmp, &e);
 		if (r == 0)
@@ -439,8 +483,12 @@ static int create_link(add_ctx *x, cni_error **err)
 		return r;
 	}
 	x->created = true;
-	if ((r = cni_link_get(x->cont_nl, tmp, &x->link, err)) < 0)
+	if ((r = cni_link_get(x->cont_nl, tmp, &x->link, err)) < 0) {
+		/* made, but its index unknown: a second look gives the failed ADD its index */
+		if (cni_link_get(x->cont_nl, tmp, &li, NULL) == 0)
+			x->link = li;
 		return r;
+	}
 	if ((r = cni_link_set_name(x->cont_nl, x->link.ifindex, x->args->ifname, err)) < 0)
 		return PC_PREFIXED(r, err, "failed to rename %s to \"%s\"", x->c->info->kind,
 				   x->args->ifname);
@@ -591,14 +639,20 @@ static int hostdev_save(const add_ctx *x, cni_error **err)
 			     path, strerror(e));
 }
 
-static bool hostdev_load(const cni_cmd_args *args, hd_state *st)
+/* 1 with *st loaded, 0 when there is no record, < 0 when it cannot be read (a DEL going
+ * on without it would lose the addresses it keeps). */
+static int hostdev_load(const cni_cmd_args *args, hd_state *st, cni_error **err)
 {
 	char path[PATH_MAX], line[128];
 	hostdev_state_path(args, path, sizeof(path));
 	FILE *f = fopen(path, "re");
 	memset(st, 0, sizeof(*st));
+	if (!f && errno == ENOENT)
+		return 0;
 	if (!f)
-		return false;
+		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+				     "failed to read the state of the device in %s: %s", path,
+				     strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
 		if (strncmp(line, "name ", 5) == 0)
@@ -609,7 +663,11 @@ static bool hostdev_load(const cni_cmd_args *args, hd_state *st)
 			 cni_ipnet_parse(line + 5, &st->addrs[st->n]) == 0)
 			st->n++;
 	}
+	bool bad_read = ferror(f);
 	fclose(f);
+	if (bad_read)
+		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+				     "failed to read the state of the device in %s", path);
 	return st->name[0] != 0;
 }
 
@@ -635,8 +693,26 @@ static int hostdev_move_in(add_ctx *x, cni_error **err)
 	return cni_link_get_by_index(x->cont_nl, x->link.ifindex, &x->link, err);
 }
 
-/* The device in the container (under its host name or CNI_IFNAME), into the host under a
- * temporary name; nothing to do when it is not there. */
+/* The link whose alias is alias (a moved device under a temporary name): 1 and *out when
+ * there is one, 0 when not, < 0 when the links cannot be listed. */
+static int link_by_alias(cni_nl *nl, const char *alias, cni_link_info *out, cni_error **err)
+{
+	cni_link_info *all = NULL;
+	size_t n = 0, i = 0;
+	int r = cni_link_list(nl, &all, &n, err);
+	if (r < 0)
+		return r;
+	while (i < n && strcmp(all[i].alias, alias) != 0)
+		i++;
+	if (i < n)
+		*out = all[i];
+	cni_free(all);
+	return i < n;
+}
+
+/* The device in the container (under its host name, CNI_IFNAME, or the temporary name of
+ * a DEL that failed half way), into the host under a temporary name; nothing to do when
+ * it is not there. */
 static int hostdev_move_out(cni_nl *cont_nl, const char *ifname, const char *name,
 			    const cni_netns *host_ns, cni_error **err)
 {
@@ -645,8 +721,9 @@ static int hostdev_move_out(cni_nl *cont_nl, const char *ifname, const char *nam
 	int r;
 
 	if (cni_link_get(cont_nl, ifname, &li, NULL) < 0 &&
-	    cni_link_get(cont_nl, name, &li, NULL) < 0)
-		return 0;
+	    cni_link_get(cont_nl, name, &li, NULL) < 0 &&
+	    (r = link_by_alias(cont_nl, name, &li, err)) <= 0)
+		return r;
 	if (strcmp(li.alias, name) != 0)
 		return 0; /* not ours */
 	if ((r = cni_random_veth_name(tmp, sizeof(tmp), err)) < 0 ||
@@ -664,22 +741,12 @@ static int hostdev_move_out(cni_nl *cont_nl, const char *ifname, const char *nam
  */
 static int hostdev_finish(cni_nl *host_nl, const hd_state *st, cni_error **err)
 {
-	cni_link_info li = CNI_LINK_INFO_INIT, *all = NULL;
-	size_t n = 0;
+	cni_link_info li = CNI_LINK_INFO_INIT;
 	int r;
 
 	if (cni_link_get(host_nl, st->name, &li, NULL) < 0) {
-		if ((r = cni_link_list(host_nl, &all, &n, err)) < 0)
+		if ((r = link_by_alias(host_nl, st->name, &li, err)) <= 0)
 			return r;
-		size_t i = 0;
-		while (i < n && strcmp(all[i].alias, st->name) != 0)
-			i++;
-		if (i == n) {
-			cni_free(all);
-			return 0;
-		}
-		li = all[i];
-		cni_free(all);
 		if ((r = cni_link_set_name(host_nl, li.ifindex, st->name, err)) < 0)
 			return PC_PREFIXED(r, err, "device %s is back in the host as %s", st->name,
 					   li.name);
@@ -728,7 +795,10 @@ static int hostdev_return(cni_nl *cont_nl, const cni_cmd_args *args, const hd_st
 static int hostdev_del(cni_nl *nl, const cni_cmd_args *args, cni_error **err)
 {
 	hd_state st;
-	if (!hostdev_load(args, &st)) {
+	int r = hostdev_load(args, &st, err);
+	if (r < 0)
+		return r;
+	if (r == 0) {
 		cni_link_info li = CNI_LINK_INFO_INIT;
 		if (!nl || cni_link_get(nl, args->ifname, &li, NULL) < 0 || !*li.alias)
 			return 0;
@@ -926,6 +996,8 @@ hostdev:
 		goto out;
 	}
 	if (!nl)
+		goto out;
+	if ((r = remove_stale(nl, c.info, args, err)) < 0)
 		goto out;
 	r = cni_link_get(nl, args->ifname, &li, &e);
 	if (r == -CNI_ERR_NOT_FOUND) {
