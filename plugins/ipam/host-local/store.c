@@ -777,11 +777,6 @@ static char *ip_owner_e(hl_store *s, const cni_ipaddr *ip, int *e)
 	return o;
 }
 
-static char *ip_owner(hl_store *s, const cni_ipaddr *ip)
-{
-	return ip_owner_e(s, ip, NULL);
-}
-
 /* Rewrite the lines of hash h: keep the listed addresses still held by an owner of that
  * hash, plus add (may be NULL); other hashes' lines stay as they are. Dropping entries
  * never hides a live lease; adding is ordered after the <ip> file exists. */
@@ -1291,7 +1286,12 @@ int hl_store_release_ip(hl_store *s, const char *id, const char *ifname, const c
 
 	if (!key || !cni_ip_format(ip, name, sizeof(name)))
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	owner = ip_owner(s, ip);
+	int e = 0;
+	owner = ip_owner_e(s, ip, &e);
+	if (!owner && e != -ENOENT && e != -EINVAL) {
+		errno = -e;
+		return sys_error(err, "read", s->path, name);
+	}
 	if (!owner || strcmp(owner, key) != 0)
 		return 0;
 	if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
@@ -1360,8 +1360,15 @@ static int held_by(hl_store *s, const char *key, cni_ipaddr **out, size_t *n)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < cnt;) {
-		_hl_cleanup_(freep_) char *o = ip_owner(s, &v[i]);
+		int e = 0;
+		_hl_cleanup_(freep_) char *o = ip_owner_e(s, &v[i], &e);
 
+		/* a lease that cannot be read is not "not ours": DEL would report success
+		 * and leave it held for good */
+		if (!o && e != -ENOENT && e != -EINVAL) {
+			free(v);
+			return e;
+		}
 		if (o && strcmp(o, key) == 0)
 			i++;
 		else
