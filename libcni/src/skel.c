@@ -343,8 +343,21 @@ static int print_about(int fd, const char *about, const cni_plugin_info *info)
 	return r;
 }
 
+/* The error JSON is the last word: a failed write (to a pipe, all or nothing up to
+ * PIPE_BUF bytes) is tried once more, and when that fails too, the runtime's log gets the
+ * error from stderr. */
+static void write_error(int fd, int err_fd, const char *json, size_t len)
+{
+	int r = write_all(fd, json, len);
+	if (r < 0)
+		r = write_all(fd, json, len);
+	if (r < 0)
+		dprintf(err_fd, "failed to write the error to stdout (%s): %.*s\n",
+			strerror(-r), (int)len, json);
+}
+
 /* Error JSON on stdout; messages built from the environment may hold invalid UTF-8. */
-static void print_error(int fd, const cni_error *e)
+static void print_error(int fd, int err_fd, const cni_error *e)
 {
 	_cleanup_free_ char *json = NULL;
 	cni_error *clean = NULL;
@@ -364,9 +377,9 @@ static void print_error(int fd, const cni_error *e)
 		int n =
 		    snprintf(fallback, sizeof(fallback),
 			     "{\n    \"code\": %d,\n    \"msg\": \"\"\n}", cni_error_spec_code(e));
-		(void)write_all(fd, fallback, (size_t)n);
+		write_error(fd, err_fd, fallback, (size_t)n);
 	} else {
-		(void)write_all(fd, json, strlen(json));
+		write_error(fd, err_fd, json, strlen(json));
 	}
 	cni_error_free(clean);
 }
@@ -523,7 +536,7 @@ int cni_plugin_main_io(const cni_plugin_funcs *funcs, const cni_plugin_info *inf
 	if (r < 0) {
 		if (!e)
 			e = cni_error_new(-r, NULL, "%s", cni_error_code_name(-r));
-		print_error(out_fd, e);
+		print_error(out_fd, err_fd, e);
 		if (err && !*err)
 			*err = TAKE_PTR(e);
 	}

@@ -733,6 +733,26 @@ static void test_add_undone_when_result_is_lost(void **state)
 	close(io.stderr_fd);
 }
 
+/* stdout that takes nothing: the error JSON goes to stderr instead of nowhere. */
+static void test_error_to_stderr_when_stdout_fails(void **state)
+{
+	const char *none[] = {NULL};
+	cni_skel_io io = CNI_SKEL_IO_INIT;
+	io.envp = none;
+	io.stdin_fd = memfd_with("", 0);
+	io.stdout_fd = open("/dev/null", O_RDONLY | O_CLOEXEC); /* write() gives EBADF */
+	io.stderr_fd = memfd_with("", 0);
+	assert_int_equal(cni_plugin_main_io(NULL, NULL, NULL, &io, NULL),
+			 -CNI_ERR_INVALID_ENVIRONMENT_VARIABLES);
+	_cleanup_free_ char *err_text = fd_contents(io.stderr_fd);
+	assert_non_null(strstr(err_text, "failed to write the error to stdout (Bad file "
+					 "descriptor): {"));
+	assert_non_null(strstr(err_text, "required env variables [CNI_COMMAND] missing"));
+	close(io.stdin_fd);
+	close(io.stdout_fd);
+	close(io.stderr_fd);
+}
+
 static char self_exe[4096];
 
 /* What the test binary does when re-executed as a plugin. */
@@ -800,6 +820,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_stdin_over_default_cap),
 	    cmocka_unit_test(test_stdin_read_error),
 	    cmocka_unit_test(test_add_undone_when_result_is_lost),
+	    cmocka_unit_test(test_error_to_stderr_when_stdout_fails),
 	    cmocka_unit_test(test_plugin_main_process),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
