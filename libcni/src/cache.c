@@ -180,7 +180,7 @@ int cni_cache_add(const cni_config *cfg, const cni_result *result, const char *c
 	/* Not durable, as the reference's isn't: an entry lost in a power cut reads as "no
 	 * cached result", which DEL and CHECK already handle; an fsync would cost every ADD
 	 * about 2 ms. The rename keeps concurrent readers from seeing half an entry. */
-	return cni_write_file_atomic(path, data, len, 0600, false, err);
+	return cni_file_write_atomic(path, data, len, 0600, 0, err);
 }
 
 void cni_cache_del(const cni_config *cfg, const char *net, const cni_runtime_conf *rt)
@@ -188,7 +188,7 @@ void cni_cache_del(const cni_config *cfg, const char *net, const cni_runtime_con
 	_cleanup_free_ char *path = NULL;
 
 	if (cni_cache_file_path(cfg, net, rt, &path, NULL) == 0)
-		(void)unlink(path);
+		(void)cni_file_remove(path, NULL);
 }
 
 /* ---- reading -------------------------------------------------------------------------- */

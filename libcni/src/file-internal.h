@@ -7,13 +7,6 @@
 
 /* Read a whole file (O_CLOEXEC), NUL-terminated; at most max bytes (0 = 64 MiB). */
 int cni_read_file(const char *path, size_t max, char **out, size_t *len, cni_error **err);
-/*
- * Write a file atomically (temp file + rename) with the given mode: readers see the old
- * or the new content, never a mix. durable adds an fsync before the rename, so the new
- * content also survives a power loss (about 2 ms on ext4).
- */
-int cni_write_file_atomic(const char *path, const char *data, size_t len, unsigned int mode,
-			  bool durable, cni_error **err);
 /* A new memfd (close-on-exec) holding data, its offset at the start; -errno on failure. */
 int cni_memfd_with(const char *name, const char *data, size_t len);
 /* The whole content of fd from its start, NUL-terminated; *len (optional) its length. */
@@ -23,7 +16,5 @@ int cni_fd_read_all(int fd, char **out, size_t *len, cni_error **err);
 /* The first executable regular file called name in the ':'-separated dirs (empty
  * entries skipped), as a new string; NULL when there is none (or out of memory). */
 char *cni_find_in_dirs(const char *name, const char *dirs);
-/* mkdir -p with mode for the directories it creates. */
-int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err);
 
 #endif

@@ -54,44 +54,108 @@ int cni_read_file(const char *path, size_t max, char **out, size_t *len, cni_err
 	return 0;
 }
 
-int cni_write_file_atomic(const char *path, const char *data, size_t len, unsigned int mode,
-			  bool durable, cni_error **err)
+static int write_all(int fd, const void *data, size_t len)
 {
-	_cleanup_free_ char *tmp = cni_strdupf("%s.tmp.XXXXXX", path);
-	if (!tmp)
-		return cni_oom(err);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to create %s: %s", tmp,
-				     strerror(errno));
-	if (fchmod(fd, mode) < 0)
-		goto fail;
+	const char *p = data;
 	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
+		ssize_t n = write(fd, p + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
 		off += (size_t)n;
 	}
-	if (durable && fsync(fd) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
+	return 0;
+}
+
+/* An unnamed file in path's directory (-errno when O_TMPFILE cannot be had there). */
+static int open_unnamed(const char *path, unsigned int mode)
+{
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir =
+	    slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	if (!dir)
+		return -ENOMEM;
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode & 07777);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The unnamed file fd as name: with AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH), else
+ * through /proc. */
+static int link_unnamed(int fd, const char *name)
+{
+	char proc[64];
+	if (linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return -EEXIST;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+}
+
+int cni_file_write_atomic(const char *path, const void *data, size_t len, unsigned int mode,
+			  unsigned int flags, cni_error **err)
+{
+	if (isempty(path) || (!data && len))
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
+				     "cni_file_write_atomic: no path or no data");
+	_cleanup_free_ char *tmp = cni_strdupf("%s.tmp", path);
+	if (!tmp)
+		return cni_oom(err);
+	bool named = false;
+	int fd = open_unnamed(path, mode), r;
+	if (fd == -ENOMEM)
+		return cni_oom(err);
+	if (fd < 0) {
+		named = true;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+		if (fd < 0)
+			return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+					     "failed to create %s: %s", tmp, strerror(errno));
 	}
+	if ((r = fchmod(fd, mode & 07777) < 0 ? -errno : 0) < 0 ||
+	    (r = write_all(fd, data, len)) < 0 ||
+	    (r = (flags & CNI_FILE_DURABLE) && fsync(fd) < 0 ? -errno : 0) < 0)
+		goto fail;
+	if (!named) {
+		/* a "<path>.tmp" of an earlier, killed write is stale: replaced */
+		if ((r = link_unnamed(fd, tmp)) == -EEXIST && unlink(tmp) == 0)
+			r = link_unnamed(fd, tmp);
+		if (r < 0)
+			goto fail;
+		named = true;
+	}
+	r = close(fd) < 0 ? -errno : 0;
 	fd = -1;
-	if (rename(tmp, path) < 0)
+	if (r < 0 || (r = rename(tmp, path) < 0 ? -errno : 0) < 0)
 		goto fail;
 	return 0;
-fail:;
-	int e = errno;
+fail:
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
-	return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to write %s: %s", path,
-			     strerror(e));
+	if (named)
+		unlink(tmp);
+	return cni_error_set_errno(err, -r, CNI_ERR_IO_FAILURE, "failed to write %s: %s", path,
+				   strerror(-r));
+}
+
+int cni_file_remove(const char *path, cni_error **err)
+{
+	if (isempty(path))
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "cni_file_remove: no path");
+	_cleanup_free_ char *tmp = cni_strdupf("%s.tmp", path);
+	if (!tmp)
+		return cni_oom(err);
+	const char *failed = NULL;
+	int e = 0;
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		failed = tmp, e = errno;
+	if (unlink(path) < 0 && errno != ENOENT)
+		failed = path, e = errno;
+	if (failed)
+		return cni_error_set_errno(err, e, CNI_ERR_IO_FAILURE, "failed to remove %s: %s",
+					   failed, strerror(e));
+	return 0;
 }
 
 int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err)

@@ -8,11 +8,11 @@
 #include <jansson.h>
 #include <cni/cni.h>
 
-/* Write v to path (directories made 0700, file 0600), through a temporary file renamed
- * into place so a reader never sees half of it. */
+/* Write v to path (directories made 0700, file 0600) with cni_file_write_atomic(), so a
+ * reader never sees half of it and ps_remove() takes what a killed write left. */
 int ps_save(const char *path, const json_t *v, cni_error **err);
 /* Read path into *out (new reference). A missing file gives 0 and *out NULL. */
 int ps_load(const char *path, json_t **out, cni_error **err);
-/* Remove path; a missing file is fine. */
+/* Remove path (and its temporary file); a missing file is fine. */
 int ps_remove(const char *path, cni_error **err);
 #endif

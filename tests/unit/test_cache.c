@@ -206,7 +206,7 @@ static void test_odd_entries(void **state)
 	cni_error *e = NULL;
 
 	/* before cniCacheV1 the file held the result itself */
-	assert_int_equal(cni_write_file_atomic(path, RESULT, strlen(RESULT), 0600, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(path, RESULT, strlen(RESULT), 0600, 0, NULL), 0);
 	assert_int_equal(cni_cache_get_result(fx->cfg, "net", "1.0.0", &rt, &r, NULL), 0);
 	assert_int_equal(cni_result_ip_count(r), 1);
 	cni_result_free(r);
@@ -226,7 +226,7 @@ static void test_odd_entries(void **state)
 	e = NULL;
 
 	const char *broken = "{\"kind\":\"cniCacheV1\",\"config\":\"!!\"}";
-	assert_int_equal(cni_write_file_atomic(path, broken, strlen(broken), 0600, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(path, broken, strlen(broken), 0600, 0, NULL), 0);
 	assert_int_equal(cni_cache_get_config(fx->cfg, "net", &rt, &a, &e),
 			 -CNI_ERR_DECODING_FAILURE);
 	assert_non_null(strstr(cni_error_msg(e), "is not a valid cache entry"));
@@ -235,7 +235,7 @@ static void test_odd_entries(void **state)
 
 	/* a V1 entry with no result, and only the kind: the rest from the caller */
 	const char *bare = "{\"kind\":\"cniCacheV1\"}";
-	assert_int_equal(cni_write_file_atomic(path, bare, strlen(bare), 0600, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(path, bare, strlen(bare), 0600, 0, NULL), 0);
 	assert_int_equal(cni_cache_get_result(fx->cfg, "net", "1.0.0", &rt, &r, &e),
 			 -CNI_ERR_DECODING_FAILURE);
 	assert_non_null(strstr(cni_error_msg(e), "holds no result"));
@@ -254,7 +254,7 @@ static void test_odd_entries(void **state)
 	cni_attachment_free(a);
 
 	/* not JSON: for the result as if a legacy entry failed to parse */
-	assert_int_equal(cni_write_file_atomic(path, "garbage", 7, 0600, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(path, "garbage", 7, 0600, 0, NULL), 0);
 	assert_true(cni_cache_get_result(fx->cfg, "net", "1.0.0", &rt, &r, &e) < 0);
 	assert_null(r);
 	cni_error_free(e);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* file.c: whole reads, atomic writes, mkdir -p, memfds and lookups in a list of directories. */
+/* file.c: whole reads, atomic writes and their removal, mkdir -p, memfds, directory lookups. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,7 +57,7 @@ static void test_write_then_read(void **state)
 {
 	_cleanup_free_ char *p = in_dir("conf");
 	const char data[] = "first\0second"; /* NULs pass through */
-	assert_int_equal(cni_write_file_atomic(p, data, sizeof(data) - 1, 0640, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(p, data, sizeof(data) - 1, 0640, 0, NULL), 0);
 	struct stat st;
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
@@ -70,17 +70,17 @@ static void test_write_then_read(void **state)
 	free(out);
 
 	/* replaced whole, durable this time, with the new mode */
-	assert_int_equal(cni_write_file_atomic(p, "new", 3, 0600, true, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(p, "new", 3, 0600, CNI_FILE_DURABLE, NULL), 0);
 	assert_int_equal(cni_read_file(p, 0, &out, NULL, NULL), 0);
 	assert_string_equal(out, "new");
 	free(out);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/* no temporary file left behind */
-	assert_int_equal(count_entries(dir, "conf.tmp."), 0);
+	assert_int_equal(count_entries(dir, "conf.tmp"), 0);
 
 	/* an empty file */
-	assert_int_equal(cni_write_file_atomic(p, "", 0, 0600, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(p, "", 0, 0600, 0, NULL), 0);
 	assert_int_equal(cni_read_file(p, 0, &out, &len, NULL), 0);
 	assert_int_equal(len, 0);
 	assert_string_equal(out, "");
@@ -94,7 +94,7 @@ static void test_read_errors(void **state)
 	cni_error *e = NULL;
 	char blob[20000];
 	memset(blob, 'b', sizeof(blob));
-	assert_int_equal(cni_write_file_atomic(p, blob, sizeof(blob), 0600, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(p, blob, sizeof(blob), 0600, 0, NULL), 0);
 	/* the limit is inclusive: exactly max bytes are fine, one more is not */
 	assert_int_equal(cni_read_file(p, sizeof(blob), &out, NULL, NULL), 0);
 	free(out);
@@ -123,15 +123,15 @@ static void test_write_onto_directory(void **state)
 	_cleanup_free_ char *p = in_dir("adir");
 	cni_error *e = NULL;
 	assert_int_equal(mkdir(p, 0700), 0);
-	assert_int_equal(cni_write_file_atomic(p, "x", 1, 0600, false, &e), -CNI_ERR_IO_FAILURE);
+	assert_int_equal(cni_file_write_atomic(p, "x", 1, 0600, 0, &e), -CNI_ERR_IO_FAILURE);
 	assert_non_null(strstr(cni_error_msg(e), "failed to write"));
 	assert_non_null(strstr(cni_error_msg(e), "Is a directory"));
 	cni_error_free(e);
-	assert_int_equal(count_entries(dir, "adir.tmp."), 0);
+	assert_int_equal(count_entries(dir, "adir.tmp"), 0);
 
 	_cleanup_free_ char *orphan = in_dir("nodir/file");
 	e = NULL;
-	assert_int_equal(cni_write_file_atomic(orphan, "x", 1, 0600, false, &e),
+	assert_int_equal(cni_file_write_atomic(orphan, "x", 1, 0600, 0, &e),
 			 -CNI_ERR_IO_FAILURE);
 	assert_non_null(strstr(cni_error_msg(e), "failed to create"));
 	cni_error_free(e);
@@ -146,7 +146,7 @@ static void test_write_in_read_only_dir(void **state)
 	_cleanup_free_ char *ro = in_dir("ro");
 	_cleanup_free_ char *p = in_dir("ro/file");
 	assert_int_equal(mkdir(ro, 0755), 0);
-	assert_int_equal(cni_write_file_atomic(p, "old", 3, 0644, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(p, "old", 3, 0644, 0, NULL), 0);
 	assert_int_equal(chmod(ro, 0555), 0);
 	assert_int_equal(chmod(dir, 0755), 0);
 	pid_t pid = fork();
@@ -157,7 +157,7 @@ static void test_write_in_read_only_dir(void **state)
 		cni_error *e = NULL;
 		if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
 			code = 10;
-		else if (cni_write_file_atomic(p, "new", 3, 0644, false, &e) != -CNI_ERR_IO_FAILURE)
+		else if (cni_file_write_atomic(p, "new", 3, 0644, 0, &e) != -CNI_ERR_IO_FAILURE)
 			code = 11;
 		else if (!strstr(cni_error_msg(e), "Permission denied") ||
 			 !strstr(cni_error_msg(e), "failed to create"))
@@ -175,8 +175,91 @@ static void test_write_in_read_only_dir(void **state)
 	assert_int_equal(cni_read_file(p, 0, &out, NULL, NULL), 0);
 	assert_string_equal(out, "old");
 	free(out);
-	assert_int_equal(count_entries(ro, "file.tmp."), 0);
+	assert_int_equal(count_entries(ro, "file.tmp"), 0);
 	assert_int_equal(chmod(dir, 0700), 0);
+}
+
+/*
+ * What a write killed between its link and its rename leaves ("<path>.tmp") is replaced
+ * by the next write and taken by cni_file_remove(), which is also fine with nothing there.
+ */
+static void test_stale_tmp_and_remove(void **state)
+{
+	_cleanup_free_ char *p = in_dir("state");
+	_cleanup_free_ char *tmp = in_dir("state.tmp");
+	char *out = NULL;
+	cni_error *e = NULL;
+
+	assert_int_equal(cni_file_write_atomic(tmp, "half", 4, 0600, 0, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(p, "whole", 5, 0600, CNI_FILE_DURABLE, NULL), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(cni_read_file(p, 0, &out, NULL, NULL), 0);
+	assert_string_equal(out, "whole");
+	free(out);
+
+	/* a crash leftover beside the file: both go */
+	assert_int_equal(cni_file_write_atomic(tmp, "half", 4, 0600, 0, NULL), 0);
+	assert_int_equal(cni_file_remove(p, NULL), 0);
+	assert_int_equal(access(p, F_OK), -1);
+	assert_int_equal(access(tmp, F_OK), -1);
+	/* only the leftover (the kill came before the first rename) */
+	assert_int_equal(cni_file_write_atomic(tmp, "half", 4, 0600, 0, NULL), 0);
+	assert_int_equal(cni_file_remove(p, NULL), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(cni_file_remove(p, NULL), 0); /* nothing there */
+
+	/* what cannot be removed is an error naming it */
+	_cleanup_free_ char *d = in_dir("full");
+	_cleanup_free_ char *inner = in_dir("full/x");
+	assert_int_equal(cni_mkdir_p(d, 0700, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(inner, "x", 1, 0600, 0, NULL), 0);
+	assert_int_equal(cni_file_remove(d, &e), -CNI_ERR_IO_FAILURE);
+	assert_non_null(strstr(cni_error_msg(e), d));
+	assert_int_equal(cni_error_errno(e), EISDIR);
+	cni_error_free(e);
+	e = NULL;
+
+	assert_int_equal(cni_file_write_atomic(NULL, "x", 1, 0600, 0, &e), -CNI_ERR_INVALID_ARG);
+	cni_error_free(e);
+	e = NULL;
+	assert_int_equal(cni_file_write_atomic(p, NULL, 1, 0600, 0, &e), -CNI_ERR_INVALID_ARG);
+	cni_error_free(e);
+	e = NULL;
+	assert_int_equal(cni_file_remove("", &e), -CNI_ERR_INVALID_ARG);
+	cni_error_free(e);
+}
+
+/* The content never shows up under its final name before it is complete: a reader racing
+ * a writer of growing files sees whole ones only. */
+static void test_readers_see_whole_files(void **state)
+{
+	_cleanup_free_ char *p = in_dir("race");
+	static char big[1 << 18];
+	assert_int_equal(cni_file_write_atomic(p, "0", 1, 0600, 0, NULL), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int bad = 0;
+		for (int i = 0; i < 300; i++) {
+			char *out = NULL;
+			size_t len = 0;
+			if (cni_read_file(p, 0, &out, &len, NULL) == 0 && len != 1 && len != sizeof(big))
+				bad++;
+			free(out);
+		}
+		free(p);
+		_exit(bad ? 1 : 0);
+	}
+	memset(big, 'z', sizeof(big));
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(cni_file_write_atomic(p, big, sizeof(big), 0600, 0, NULL), 0);
+		assert_int_equal(cni_file_write_atomic(p, "1", 1, 0600, 0, NULL), 0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(count_entries(dir, "race.tmp"), 0);
 }
 
 static void test_mkdir_p(void **state)
@@ -194,7 +277,7 @@ static void test_mkdir_p(void **state)
 	/* a file in the way */
 	_cleanup_free_ char *f = in_dir("a/file");
 	_cleanup_free_ char *under = in_dir("a/file/sub");
-	assert_int_equal(cni_write_file_atomic(f, "", 0, 0600, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(f, "", 0, 0600, 0, NULL), 0);
 	cni_error *e = NULL;
 	assert_int_equal(cni_mkdir_p(under, 0700, &e), -CNI_ERR_IO_FAILURE);
 	assert_non_null(strstr(cni_error_msg(e), "failed to create directory"));
@@ -243,8 +326,8 @@ static void test_find_in_dirs(void **state)
 	_cleanup_free_ char *sub = in_dir("bin/subdir");
 	assert_int_equal(mkdir(bin, 0755), 0);
 	assert_int_equal(mkdir(sub, 0755), 0);
-	assert_int_equal(cni_write_file_atomic(exe, "#!/bin/sh\n", 10, 0755, false, NULL), 0);
-	assert_int_equal(cni_write_file_atomic(noexec, "", 0, 0644, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(exe, "#!/bin/sh\n", 10, 0755, 0, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(noexec, "", 0, 0644, 0, NULL), 0);
 
 	_cleanup_free_ char *dirs = cni_strdupf("::/nonexistent:%s:", bin);
 	_cleanup_free_ char *found = cni_find_in_dirs("tool", dirs);
@@ -270,6 +353,8 @@ int main(void)
 		cmocka_unit_test(test_read_errors),
 		cmocka_unit_test(test_write_onto_directory),
 		cmocka_unit_test(test_write_in_read_only_dir),
+		cmocka_unit_test(test_stale_tmp_and_remove),
+		cmocka_unit_test(test_readers_see_whole_files),
 		cmocka_unit_test(test_mkdir_p),
 		cmocka_unit_test(test_memfd_and_fd_read),
 		cmocka_unit_test(test_find_in_dirs),

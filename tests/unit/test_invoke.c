@@ -218,7 +218,7 @@ static void test_find_in_path(void **state)
 	assert_int_equal(mkdir(d2, 0755), 0);
 	char *dir_as_plugin = cni_strdupf("%s/p", d1), *file = cni_strdupf("%s/p", d2);
 	assert_int_equal(mkdir(dir_as_plugin, 0755), 0);
-	assert_int_equal(cni_write_file_atomic(file, "x", 1, 0644, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(file, "x", 1, 0644, 0, NULL), 0);
 	char *messy = cni_strdupf("%s//./sub/..//find2/", tmpdir);
 	const char *const p2[] = {d1, messy, NULL};
 	char *out = NULL;
@@ -804,7 +804,7 @@ static void copy_plugin(const char *dst)
 	char *data = NULL;
 	size_t len = 0;
 	assert_int_equal(cni_read_file(PLUGIN, 0, &data, &len, NULL), 0);
-	assert_int_equal(cni_write_file_atomic(dst, data, len, 0755, false, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(dst, data, len, 0755, 0, NULL), 0);
 	free(data);
 }
 

@@ -21,6 +21,7 @@
 #include "netlink.h"
 #include "sysctl.h"
 #include "lock.h"
+#include "file.h"
 #include "ipam.h"
 #include "util.h"
 #include "ipmasq.h"

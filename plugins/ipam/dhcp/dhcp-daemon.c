@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cni/file.h>
+
 struct daemon_opts {
 	const char *socketpath, *pidfile, *hostprefix, *statedir;
 	bool broadcast;
@@ -213,10 +215,10 @@ static json_t *params_json(const struct attach *a)
 	return json_pack("{s:o,s:o}", "request", req, "provide", prov);
 }
 
-/* Writes the lease file atomically (temp file + rename). */
+/* Writes the lease file atomically (cni_file_write_atomic()). */
 static int state_write(const struct attach *a)
 {
-	char path[4200], tmp[4300];
+	char path[4200];
 	char *raw = hex_encode(a->l.raw, a->l.raw_len);
 	json_t *o;
 	int r = 0;
@@ -234,11 +236,12 @@ static int state_write(const struct attach *a)
 	json_object_update_new(o, params_json(a));
 	json_object_set_new(o, "stopped", json_boolean(a->stopped));
 	state_path(path, sizeof(path), a->key, "json");
-	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
-	if (json_dump_file(o, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0) {
+	char *text = json_dumps(o, JSON_COMPACT);
+	if (!text)
+		r = -ENOMEM;
+	else if (cni_file_write_atomic(path, text, strlen(text), 0600, 0, NULL) < 0)
 		r = -EIO;
-		unlink(tmp);
-	}
+	free(text);
 	json_decref(o);
 	return r;
 }
@@ -441,7 +444,7 @@ static void keeper_release(struct attach *a)
 		logmsg("%s: could not send the release of %s: %s", a->key,
 		       inet_ntoa((struct in_addr){a->l.ack.yiaddr}), strerror(-r));
 	state_path(path, sizeof(path), a->key, "json");
-	unlink(path);
+	cni_file_remove(path, NULL);
 }
 
 static void keeper_drop(struct attach *a, const char *why)
@@ -450,7 +453,7 @@ static void keeper_drop(struct attach *a, const char *why)
 
 	logmsg("%s: no longer maintained: %s", a->key, why);
 	state_path(path, sizeof(path), a->key, "json");
-	unlink(path);
+	cni_file_remove(path, NULL);
 }
 
 static void sleep_ms(unsigned ms)

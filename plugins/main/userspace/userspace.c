@@ -407,25 +407,19 @@ static int write_app_conf(const us_conf *c, const cni_cmd_args *args, const char
 	json_decref(doc);
 	if (!s)
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", c->conf_path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r = 0;
-	size_t len = strlen(s);
-	if (fd < 0 || write(fd, s, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) < 0 || close(fd) < 0 || rename(tmp, c->conf_path) < 0) {
-		r = cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "userspace: could not write %s: %s",
-				  c->conf_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-	}
+	char *text = NULL;
+	int r = asprintf(&text, "%s\n", s) < 0
+			? cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory")
+			: cni_file_write_atomic(c->conf_path, text, strlen(text), 0644,
+						CNI_FILE_DURABLE, err);
+	free(text);
 	free(s);
 	return r;
 }
 
 static void remove_files(const us_conf *c)
 {
-	unlink(c->conf_path);
+	cni_file_remove(c->conf_path, NULL);
 	/* in client mode the socket is the application's; it is ours to remove only here */
 	unlink(c->sock_path);
 }

@@ -449,47 +449,22 @@ static char *index_path(const fw_conf *c, const char *cid, const char *ifname)
 	return p;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	if (strlen(path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	strcpy(tmp, path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static int index_write(const fw_conf *c, const cni_cmd_args *a, const cni_result *prev,
 		       cni_error **err)
 {
-	char *dir = index_dir(c), *path = index_path(c, a->container_id, a->ifname), *tmp = NULL;
+	char *dir = index_dir(c), *path = index_path(c, a->container_id, a->ifname), *text = NULL;
+	size_t len = 0;
 	int r = 0;
 	if (!dir || !path)
 		goto oom;
 	/* names come from the runtime's validated ids, but never let them leave dataDir */
 	if (!cni_valid_name(c->name) || strchr(a->container_id, '/') || strchr(a->ifname, '/'))
 		goto out;
-	if ((r = mkdir_p(dir)) < 0) {
-		r = cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to create %s: %s", dir,
-				  strerror(-r));
+	if ((r = cni_mkdir_p(dir, 0700, err)) < 0)
 		goto out;
-	}
-	if (!(tmp = malloc(strlen(path) + 8)))
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
 		goto oom;
-	sprintf(tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
-	if (!f) {
-		r = cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to write %s: %s", tmp,
-				  strerror(errno));
-		goto out;
-	}
 	fprintf(f, "%s\n%s\n", a->container_id, a->ifname);
 	for (int fam = 0; fam < 2; fam++) {
 		char **ips = result_addresses(prev, fam ? AF_INET6 : AF_INET);
@@ -497,16 +472,14 @@ static int index_write(const fw_conf *c, const cni_cmd_args *a, const cni_result
 			fprintf(f, "%s\n", ips[i]);
 		strv_free(ips);
 	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		r = cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to write %s: %s", path,
-				  strerror(errno));
-		unlink(tmp);
-	}
+	if (fclose(f) != 0)
+		goto oom;
+	r = cni_file_write_atomic(path, text, len, 0600, 0, err);
 	goto out;
 oom:
 	r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
 out:
-	free(tmp);
+	free(text);
 	free(dir);
 	free(path);
 	return r;
@@ -635,7 +608,7 @@ static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 		strv_free(ips);
 	}
 	if (r == 0 && path)
-		unlink(path);
+		r = cni_file_remove(path, err);
 	free(path);
 out:
 	indexed_clear(&x);
@@ -812,7 +785,7 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 	}
 	for (size_t i = 0; r == 0 && i < n_all; i++)
 		if (!is_valid(conf, n_valid, &all[i]))
-			unlink(all[i].path);
+			cni_file_remove(all[i].path, NULL);
 out:
 	if (d)
 		closedir(d);

@@ -335,9 +335,10 @@ static int with_saved(const cni_cmd_args *args, bool del, cni_error **err)
 			r = cni_delegate_del(type, text, strlen(text), err);
 		else if (r == 0)
 			r = cni_delegate_check(type, text, strlen(text), err);
-		if (r == 0 && del)
-			r = ps_remove(path, err);
 	}
+	/* also without a record: what an ADD killed while writing it left */
+	if (r == 0 && del)
+		r = ps_remove(path, err);
 	free(text);
 	json_decref(d);
 	json_decref(c.root);

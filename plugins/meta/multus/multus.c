@@ -425,8 +425,9 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 		json_t *dl = state ? json_object_get(state, "delegates") : c.delegates;
 		r = del_all(args, dl, json_array_size(dl), err);
 	}
-	/* Kept after a failure, so the runtime's retry undoes the rest. */
-	if (r == 0 && state)
+	/* Kept after a failure, so the runtime's retry undoes the rest; removed also when
+	 * absent (what an ADD killed while writing it left). */
+	if (r == 0)
 		r = ps_remove(path, err);
 	json_decref(state);
 	mconf_free(&c);

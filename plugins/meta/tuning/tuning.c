@@ -564,45 +564,6 @@ static int mkdir_p(const char *dir, cni_error **err)
 	return 0;
 }
 
-/* Write data to path through a temporary file and rename, so a reader never sees half. */
-static int write_atomic(const char *path, const char *data, cni_error **err)
-{
-	char eb[128];
-	size_t len = strlen(path) + 8, dlen = strlen(data);
-	char *tmp = malloc(len);
-	if (!tmp)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	snprintf(tmp, len, "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	int e = 0;
-	if (fd < 0) {
-		e = errno;
-	} else {
-		size_t off = 0;
-		while (off < dlen) {
-			ssize_t n = write(fd, data + off, dlen - off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				e = n < 0 ? errno : EIO;
-				break;
-			}
-			off += (size_t)n;
-		}
-		if (close(fd) < 0 && !e)
-			e = errno;
-		if (!e && rename(tmp, path) < 0)
-			e = errno;
-		if (e)
-			unlink(tmp);
-	}
-	free(tmp);
-	if (e)
-		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to save file %s: %s",
-				     path, errtext(e, eb, sizeof(eb)));
-	return 0;
-}
-
 /* What the reference stores: only the attributes this ADD is about to change. */
 static int backup_write(const struct tuning_conf *c, const cni_link_info *li, const char *cid,
 			const char *ifname, cni_error **err)
@@ -642,7 +603,7 @@ static int backup_write(const struct tuning_conf *c, const cni_link_info *li, co
 	char *path = backup_path(c->data_dir, cid, ifname);
 	if (!path)
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	r = write_atomic(path, buf, err);
+	r = cni_file_write_atomic(path, buf, strlen(buf), 0600, 0, err);
 	free(path);
 	return r;
 }
@@ -875,7 +836,7 @@ static int restore_in_ns(void *userdata, cni_error **err)
 		}
 		/* the link is gone with what was changed on it: the backup has no use left */
 		cni_error_free(local);
-		unlink(path);
+		cni_file_remove(path, NULL);
 		r = 0;
 		goto out;
 	}
@@ -899,9 +860,8 @@ static int restore_in_ns(void *userdata, cni_error **err)
 	if (failed)
 		fprintf(stderr, "tuning: failed to restore %d attribute(s) of %s from %s\n", failed,
 			ifname, path);
-	else if (unlink(path) < 0 && errno != ENOENT)
-		r = cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to remove file %s: %s",
-				  path, strerror(errno));
+	else
+		r = cni_file_remove(path, err);
 out:
 	cni_nl_close(nl);
 	json_decref(b);
@@ -1007,10 +967,6 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	if (r < 0) {
 		/* no namespace left: nothing can be restored, and the backup is of no use */
 		cni_error_free(local);
-		char *p = backup_path(c.data_dir, args->container_id, args->ifname);
-		if (p)
-			unlink(p);
-		free(p);
 		r = 0;
 		goto out;
 	}
@@ -1018,12 +974,14 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	r = cni_netns_run(ns, restore_in_ns, &w, err);
 out:
 	if (r == 0 && c.data_dir) {
-		/* the temporary file of a backup whose ADD was killed before the rename */
+		/* the backup, and the temporary file of one whose ADD was killed before the
+		 * rename (restore_in_ns() removes a backup it used, or keeps it on purpose) */
 		char *p = backup_path(c.data_dir, args->container_id, args->ifname), *tmp = NULL;
-		if (p && asprintf(&tmp, "%s.tmp", p) >= 0) {
+		if (p && !ns)
+			cni_file_remove(p, NULL);
+		else if (p && asprintf(&tmp, "%s.tmp", p) >= 0)
 			unlink(tmp);
-			free(tmp);
-		}
+		free(tmp);
 		free(p);
 	}
 	cni_netns_close(ns);

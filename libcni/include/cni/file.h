@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CNI_FILE_H
+#define CNI_FILE_H
+
+/**
+ * @file cni/file.h
+ * @brief State files a plugin keeps between ADD and DEL, written so that a reader (or the
+ * next run, after a crash) sees the old content or the new one, and so that a DEL can
+ * remove everything a killed write left.
+ */
+
+#include "error.h"
+
+CNI_BEGIN_DECL
+
+/** cni_file_write_atomic() flag: fsync the new content before it replaces the old. */
+#define CNI_FILE_DURABLE 1u
+
+/**
+ * Replace path's content with data (len bytes), mode for a new file.
+ *
+ * The content is written to an unnamed file in path's directory (O_TMPFILE), linked as
+ * "<path>.tmp" and renamed over path; where O_TMPFILE is missing, "<path>.tmp" is written
+ * directly. A process killed at any point leaves path whole (old or new) and at most
+ * "<path>.tmp", which the next write replaces and cni_file_remove() removes. Writers of
+ * one path must not run at once (hold a cni_filelock). The directory must exist.
+ */
+CNI_EXPORT int cni_file_write_atomic(const char *path, const void *data, size_t len,
+				     unsigned int mode, unsigned int flags, cni_error **err);
+
+/**
+ * Remove path and the "<path>.tmp" an interrupted cni_file_write_atomic() may have left.
+ * Neither being there is success.
+ */
+CNI_EXPORT int cni_file_remove(const char *path, cni_error **err);
+
+/** mkdir -p: path and its missing parents, made with mode; existing ones are fine. */
+CNI_EXPORT int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err);
+
+CNI_END_DECL
+
+#endif
