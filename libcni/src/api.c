@@ -429,34 +429,61 @@ static void result_freep(cni_result **r)
 }
 #define _cleanup_result_ _cleanup_(result_freep)
 
+/* A list, or one config taken as a list of one (list NULL, single set). */
+typedef struct netlist {
+	const cni_conflist *list;
+	const cni_conf *single;
+	const char *name, *version;
+	size_t n;
+} netlist;
+
+static netlist netlist_of(const cni_conflist *list, const cni_conf *single)
+{
+	netlist l = {list, single, NULL, NULL, 1};
+	l.name = list ? cni_conflist_name(list) : cni_conf_name(single);
+	l.version = list ? cni_conflist_cni_version(list) : cni_conf_cni_version(single);
+	if (list)
+		l.n = cni_conflist_plugin_count(list);
+	return l;
+}
+
+static const cni_conf *netlist_at(const netlist *l, size_t i)
+{
+	return l->list ? cni_conflist_plugin(l->list, i) : l->single;
+}
+
+/* What CHECK and DEL start with: the runtime config checked, and whether the version is
+ * at least 0.4.0. */
+static int begin_verb(const cni_runtime_conf *rt, const netlist *l, bool *ge, cni_error **err)
+{
+	int r = check_rt(rt, err);
+	return r < 0 ? r : version_at_least(l->version, "0.4.0", ge, err);
+}
+
 /* CHECK of a list or of one config (list NULL, net set). */
 static int check_common(const cni_config *cfg, const cni_conflist *list, const cni_conf *single,
 			const cni_runtime_conf *rt, cni_error **err)
 {
 	_cleanup_json_ json_t *cap_args = NULL;
 	_cleanup_result_ cni_result *cached = NULL;
-	const char *name = list ? cni_conflist_name(list) : cni_conf_name(single);
-	const char *version = list ? cni_conflist_cni_version(list) : cni_conf_cni_version(single);
-	size_t n = list ? cni_conflist_plugin_count(list) : 1;
+	netlist l = netlist_of(list, single);
 	bool ge = false;
 	int r;
 
-	if ((r = check_rt(rt, err)) < 0)
+	if ((r = begin_verb(rt, &l, &ge, err)) < 0)
 		return r;
 	/* CHECK came with spec 0.4.0. */
-	if ((r = version_at_least(version, "0.4.0", &ge, err)) < 0)
-		return r;
 	if (!ge)
-		return check_not_supported(version, err);
+		return check_not_supported(l.version, err);
 	if (list && cni_conflist_disable_check(list))
 		return 0;
 	if ((r = parse_cap_args(rt, &cap_args, err)) < 0)
 		return r;
-	if ((r = cached_result_or_fail(cfg, name, version, rt, &cached, err)) < 0)
+	if ((r = cached_result_or_fail(cfg, l.name, l.version, rt, &cached, err)) < 0)
 		return r;
-	for (size_t i = 0; i < n; i++) {
-		const cni_conf *net = list ? cni_conflist_plugin(list, i) : single;
-		r = run_one(cfg, "CHECK", name, version, net, cached, rt, cap_args, NULL, err);
+	for (size_t i = 0; i < l.n; i++) {
+		r = run_one(cfg, "CHECK", l.name, l.version, netlist_at(&l, i), cached, rt, cap_args,
+			    NULL, err);
 		if (r < 0)
 			return r;
 	}
@@ -480,28 +507,22 @@ static int del_common(const cni_config *cfg, const cni_conflist *list, const cni
 {
 	_cleanup_json_ json_t *cap_args = NULL;
 	_cleanup_result_ cni_result *cached = NULL;
-	const char *name = list ? cni_conflist_name(list) : cni_conf_name(single);
-	const char *version = list ? cni_conflist_cni_version(list) : cni_conf_cni_version(single);
-	size_t n = list ? cni_conflist_plugin_count(list) : 1;
+	netlist l = netlist_of(list, single);
 	bool ge = false;
 	int r;
 
-	if ((r = check_rt(rt, err)) < 0)
-		return r;
-	if ((r = version_at_least(version, "0.4.0", &ge, err)) < 0)
-		return r;
-	if ((r = parse_cap_args(rt, &cap_args, err)) < 0)
+	if ((r = begin_verb(rt, &l, &ge, err)) < 0 || (r = parse_cap_args(rt, &cap_args, err)) < 0)
 		return r;
 	/* DEL gets the cached result as prevResult since spec 0.4.0. */
-	if (ge && cni_cache_get_result(cfg, name, version, rt, &cached, NULL) < 0) {
-		cni_cache_del(cfg, name, rt);
+	if (ge && cni_cache_get_result(cfg, l.name, l.version, rt, &cached, NULL) < 0) {
+		cni_cache_del(cfg, l.name, rt);
 		cached = NULL;
 	}
-	for (size_t i = n; i-- > 0;) {
-		const cni_conf *net = list ? cni_conflist_plugin(list, i) : single;
+	for (size_t i = l.n; i-- > 0;) {
+		const cni_conf *net = netlist_at(&l, i);
 		_cleanup_error_ cni_error *e = NULL;
 
-		r = run_one(cfg, "DEL", name, version, net, cached, rt, cap_args, NULL, &e);
+		r = run_one(cfg, "DEL", l.name, l.version, net, cached, rt, cap_args, NULL, &e);
 		if (r < 0) {
 			if (!list)
 				return pass_error(err, &e, r, NULL);
@@ -509,7 +530,7 @@ static int del_common(const cni_config *cfg, const cni_conflist *list, const cni
 			return prefix ? pass_error(err, &e, r, prefix) : cni_oom(err);
 		}
 	}
-	cni_cache_del(cfg, name, rt);
+	cni_cache_del(cfg, l.name, rt);
 	return 0;
 }
 

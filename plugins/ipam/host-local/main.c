@@ -239,6 +239,18 @@ out:
 	return r;
 }
 
+/* The config (for_id: the attachment's keys checked) and its store, opened and locked. */
+static int open_locked(const cni_cmd_args *a, bool for_id, hl_config **c, hl_store **s,
+		       cni_error **err)
+{
+	int r = load(a, for_id, c, err);
+	if (r == 0)
+		r = open_store(*c, s, err);
+	if (r == 0)
+		r = hl_store_lock(*s, err);
+	return r;
+}
+
 static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 {
 	_hl_cleanup_(config_freep) hl_config *c = NULL;
@@ -246,13 +258,7 @@ static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 	int r;
 
 	(void)ud;
-	r = load(a, true, &c, err);
-	if (r < 0)
-		return r;
-	r = open_store(c, &s, err);
-	if (r < 0)
-		return r;
-	r = hl_store_lock(s, err);
+	r = open_locked(a, true, &c, &s, err);
 	if (r < 0)
 		return r;
 	r = hl_store_release_by_id(s, a->container_id, a->ifname, NULL, err);
@@ -269,13 +275,7 @@ static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 	int r;
 
 	(void)ud;
-	r = load(a, true, &c, err);
-	if (r < 0)
-		return r;
-	r = open_store(c, &s, err);
-	if (r < 0)
-		return r;
-	r = hl_store_lock(s, err);
+	r = open_locked(a, true, &c, &s, err);
 	if (r < 0)
 		return r;
 	r = hl_store_get_by_id(s, a->container_id, a->ifname, &held, &n, err);

@@ -545,6 +545,16 @@ static int load_prev(const cni_cmd_args *a, cni_result **prev, cni_error **err)
 	return r;
 }
 
+/* ADD and CHECK: prevResult is required. */
+static int need_prev(const cni_cmd_args *a, cni_result **prev, cni_error **err)
+{
+	int r = load_prev(a, prev, err);
+	if (r == 0 && !*prev)
+		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				  "missing prevResult from earlier plugin");
+	return r;
+}
+
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
 	cni_result *prev = NULL;
@@ -554,14 +564,7 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 
 	if ((r = parse_conf(a, &c, err)) < 0)
 		return r;
-	if ((r = load_prev(a, &prev, err)) < 0)
-		goto out;
-	if (!prev) {
-		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				  "missing prevResult from earlier plugin");
-		goto out;
-	}
-	if ((r = use_iptables(&c, false, err)) < 0)
+	if ((r = need_prev(a, &prev, err)) < 0 || (r = use_iptables(&c, false, err)) < 0)
 		goto out;
 	for (int f = 0; f < 2 && r >= 0; f++)
 		r = add_family(&c, prev, f ? AF_INET6 : AF_INET, &undo[f], err);
@@ -671,14 +674,7 @@ static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 
 	if ((r = parse_conf(a, &c, err)) < 0)
 		return r;
-	if ((r = load_prev(a, &prev, err)) < 0)
-		goto out;
-	if (!prev) {
-		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				  "missing prevResult from earlier plugin");
-		goto out;
-	}
-	if ((r = use_iptables(&c, false, err)) < 0)
+	if ((r = need_prev(a, &prev, err)) < 0 || (r = use_iptables(&c, false, err)) < 0)
 		goto out;
 	r = 0;
 	for (int f = 0; f < 2 && r == 0; f++)

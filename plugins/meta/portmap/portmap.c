@@ -429,16 +429,11 @@ static int add_family(pm_conf *c, enum pm_backend *be, int family, cni_error **e
 
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
-	cni_conf *conf = NULL;
 	cni_result *prev = NULL;
 	pm_conf c;
 	int r;
 
-	if ((r = cni_conf_from_bytes(&conf, a->stdin_data, a->stdin_len, err)) < 0)
-		return r;
-	r = cni_conf_prev_result(conf, &prev, err);
-	cni_conf_free(conf);
-	if (r < 0)
+	if ((r = pc_prev_result(a->stdin_data, a->stdin_len, &prev, err)) < 0)
 		return r;
 	if ((r = parse_conf(a, &c, err)) < 0)
 		goto out;
@@ -482,16 +477,11 @@ out:
 
 static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 {
-	cni_conf *conf = NULL;
 	cni_result *prev = NULL;
 	pm_conf c;
 	int r;
 
-	if ((r = cni_conf_from_bytes(&conf, a->stdin_data, a->stdin_len, err)) < 0)
-		return r;
-	r = cni_conf_prev_result(conf, &prev, err);
-	cni_conf_free(conf);
-	if (r < 0)
+	if ((r = pc_prev_result(a->stdin_data, a->stdin_len, &prev, err)) < 0)
 		return r;
 	if ((r = parse_conf(a, &c, err)) < 0)
 		goto out;

@@ -477,15 +477,15 @@ out:
 	return r;
 }
 
-/* Run fn in the namespace while holding the flock on its file (as the reference's
- * filemutex does). A missing namespace: -CNI_ERR_NOT_FOUND, nothing run. */
-static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
+/* ADD and CHECK: fn on prevResult's addresses of args->ifname, in the namespace under
+ * the flock on its file (as the reference's filemutex); ADD hands prevResult on. */
+static int with_prev(const cni_cmd_args *args, int (*fn)(void *, cni_error **),
+		     cni_result **result, cni_error **err)
 {
 	struct sbr_conf c;
 	struct ipcfg *ips = NULL;
 	size_t n = 0;
 	int r;
-	(void)ud;
 
 	if ((r = conf_load(&c, args, err)) < 0)
 		goto out;
@@ -497,14 +497,22 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	if ((r = ip_configs(&c, args->ifname, &ips, &n, err)) < 0)
 		goto out;
 	struct work w = {&c, args->ifname, ips, n};
-	if ((r = pc_netns_run_path(args->netns, true, add_in_ns, &w, err)) < 0)
+	if ((r = pc_netns_run_path(args->netns, true, fn, &w, err)) < 0)
 		goto out;
-	*result = c.prev;
-	c.prev = NULL;
+	if (result) {
+		*result = c.prev;
+		c.prev = NULL;
+	}
 out:
 	free(ips);
 	conf_free(&c);
 	return r;
+}
+
+static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
+{
+	(void)ud;
+	return with_prev(args, add_in_ns, result, err);
 }
 
 static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
@@ -535,27 +543,8 @@ out:
 
 static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 {
-	struct sbr_conf c;
-	struct ipcfg *ips = NULL;
-	size_t n = 0;
-	int r;
 	(void)ud;
-
-	if ((r = conf_load(&c, args, err)) < 0)
-		goto out;
-	if (!c.prev) {
-		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				  "This plugin must be called as chained plugin");
-		goto out;
-	}
-	if ((r = ip_configs(&c, args->ifname, &ips, &n, err)) < 0)
-		goto out;
-	struct work w = {&c, args->ifname, ips, n};
-	r = pc_netns_run_path(args->netns, true, check_in_ns, &w, err);
-out:
-	free(ips);
-	conf_free(&c);
-	return r;
+	return with_prev(args, check_in_ns, NULL, err);
 }
 
 /* GC: sbr's rules and tables live inside the container's namespace and go with it;

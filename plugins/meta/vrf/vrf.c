@@ -342,11 +342,12 @@ out:
 	return r;
 }
 
-static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
+/* ADD and CHECK: fn in the namespace, with prevResult required; ADD hands it on. */
+static int with_prev(const cni_cmd_args *args, int (*fn)(void *, cni_error **),
+		     const char *what, cni_result **result, cni_error **err)
 {
 	struct vrf_conf c;
 	int r;
-	(void)ud;
 	if ((r = conf_load(&c, args, err)) < 0)
 		goto out;
 	if (!c.prev) {
@@ -355,16 +356,24 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 		goto out;
 	}
 	struct work w = {&c, args->ifname};
-	if ((r = pc_netns_run_path(args->netns, false, add_in_ns, &w, err)) < 0) {
-		if (err && *err)
-			cni_error_prefix(*err, "cmdAdd failed");
+	if ((r = pc_netns_run_path(args->netns, false, fn, &w, err)) < 0) {
+		if (what && err && *err)
+			cni_error_prefix(*err, "%s", what);
 		goto out;
 	}
-	*result = c.prev;
-	c.prev = NULL;
+	if (result) {
+		*result = c.prev;
+		c.prev = NULL;
+	}
 out:
 	conf_free(&c);
 	return r;
+}
+
+static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
+{
+	(void)ud;
+	return with_prev(args, add_in_ns, "cmdAdd failed", result, err);
 }
 
 static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
@@ -392,21 +401,8 @@ out:
 
 static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 {
-	struct vrf_conf c;
-	int r;
 	(void)ud;
-	if ((r = conf_load(&c, args, err)) < 0)
-		goto out;
-	if (!c.prev) {
-		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				  "missing prevResult from earlier plugin");
-		goto out;
-	}
-	struct work w = {&c, args->ifname};
-	r = pc_netns_run_path(args->netns, false, check_in_ns, &w, err);
-out:
-	conf_free(&c);
-	return r;
+	return with_prev(args, check_in_ns, NULL, NULL, err);
 }
 
 /* GC: the VRF lives in the container's namespace and goes with it. STATUS: ready. */
