@@ -50,23 +50,23 @@ int cni_config_new(cni_config **out, const cni_config_options *opts, cni_error *
 				     "cni_config_new: path (plugin directories) is required");
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (cni_strv_dup(opts->path, &cfg->path) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	/* CNI_PATH is the dirs joined with ':' (the reference's strings.Join). */
 	for (size_t i = 0; cfg->path[i]; i++) {
 		if ((i && cni_buf_puts(&b, ":") < 0) || cni_buf_puts(&b, cfg->path[i]) < 0) {
 			cni_buf_free(&b);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 	}
 	cfg->path_joined = cni_buf_steal(&b);
 	if (!cfg->path_joined)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (!isempty(opts->cache_dir) && !(cfg->cache_dir = strdup(opts->cache_dir)))
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (opts->base_env && cni_strv_dup(opts->base_env, &cfg->base_env) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	cfg->timeout_ms = opts->timeout_ms;
 	*out = TAKE_PTR(cfg);
 	return 0;
@@ -147,7 +147,7 @@ static int pass_error(cni_error **err, cni_error **local, int r, const char *pre
 	if (!*local)
 		return r;
 	if (prefix && cni_error_prefix(*local, "%s", prefix) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (err && !*err)
 		*err = TAKE_PTR(*local);
 	return r;
@@ -160,7 +160,7 @@ static int cache_failed(cni_error **err, cni_error **local, int r, const char *v
 	_cleanup_free_ char *qn = cni_go_quote(strempty(name));
 	_cleanup_free_ char *prefix =
 	    qn ? cni_strdupf("failed to %s network %s cached result", verb, qn) : NULL;
-	return prefix ? pass_error(err, local, r, prefix) : cni_oom(err);
+	return prefix ? pass_error(err, local, r, prefix) : cni_error_oom(err);
 }
 
 static int cache_add_or_fail(const cni_config *cfg, const cni_result *result, const char *bytes,
@@ -204,7 +204,7 @@ static int check_not_supported(const char *version, cni_error **err)
 {
 	_cleanup_free_ char *qv = cni_go_quote(strempty(version));
 	if (!qv)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return cni_error_set(err, CNI_ERR_INCOMPATIBLE_CNI_VERSION, NULL,
 			     "configuration version %s does not support the CHECK command", qv);
 }
@@ -240,7 +240,7 @@ int cni_api_build_request(const cni_conf *net, const char *name, const char *ver
 	/* The parsed config holds numbers as Go's float64 would (conf-internal.h). */
 	obj = json_deep_copy(cni_conf_json(net));
 	if (!obj)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if ((r = set_member(obj, "name", json_string(strempty(name)), err)) < 0 ||
 	    (r = set_member(obj, "cniVersion", json_string(strempty(version)), err)) < 0)
 		return r;
@@ -248,7 +248,7 @@ int cni_api_build_request(const cni_conf *net, const char *name, const char *ver
 		/* In the result's own version and field order, as Go marshals the struct. */
 		json_t *pj = cni_result_to_json_t(prev);
 		if (!pj)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		if ((r = set_member(obj, "prevResult", pj, err)) < 0)
 			return r;
 		prev_in_struct_order = true;
@@ -257,11 +257,11 @@ int cni_api_build_request(const cni_conf *net, const char *name, const char *ver
 		/* Only what the plugin declared: {"capabilities": {"portMappings": true}}. */
 		rc = json_object();
 		if (!rc)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		json_object_foreach((json_t *)cap_args, k, v)
 		{
 			if (cni_conf_has_capability(net, k) && json_object_set(rc, k, v) < 0)
-				return cni_oom(err);
+				return cni_error_oom(err);
 		}
 		if (json_object_size(rc) > 0) {
 			if ((r = set_member(obj, "runtimeConfig", json_incref(rc), err)) < 0)
@@ -284,7 +284,7 @@ int cni_api_build_request(const cni_conf *net, const char *name, const char *ver
 	n = json_object_size(obj);
 	keys = calloc(n ? n : 1, sizeof(char *));
 	if (!keys)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	json_object_foreach(obj, k, v) keys[i++] = k;
 	qsort(keys, n, sizeof(char *), cmp_key);
 	r = cni_buf_puts(&b, "{");
@@ -304,7 +304,7 @@ int cni_api_build_request(const cni_conf *net, const char *name, const char *ver
 	if (r < 0) {
 		cni_buf_free(&b);
 		return r == -CNI_ERR_NOMEM
-			   ? cni_oom(err)
+			   ? cni_error_oom(err)
 			   : cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 					   "failed to encode the config of plugin %s",
 					   strempty(cni_conf_type(net)));
@@ -401,7 +401,7 @@ int cni_add_network_list(const cni_config *cfg, const cni_conflist *list,
 		result = next;
 		if (r < 0) {
 			_cleanup_free_ char *prefix = plugin_failed(net, "add");
-			return prefix ? pass_error(err, &e, r, prefix) : cni_oom(err);
+			return prefix ? pass_error(err, &e, r, prefix) : cni_error_oom(err);
 		}
 	}
 
@@ -527,7 +527,7 @@ static int del_common(const cni_config *cfg, const cni_conflist *list, const cni
 			if (!list)
 				return pass_error(err, &e, r, NULL);
 			_cleanup_free_ char *prefix = plugin_failed(net, "delete");
-			return prefix ? pass_error(err, &e, r, prefix) : cni_oom(err);
+			return prefix ? pass_error(err, &e, r, prefix) : cni_error_oom(err);
 		}
 	}
 	cni_cache_del(cfg, l.name, rt);
@@ -547,7 +547,7 @@ static int gc_valid_json(const cni_gc_attachment *valid, size_t n_valid, json_t 
 	_cleanup_json_ json_t *arr = json_array();
 
 	if (!arr)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (size_t i = 0; i < n_valid; i++) {
 		json_t *o = json_object();
 		json_t *cid = json_string(strempty(valid[i].container_id));
@@ -661,7 +661,7 @@ int cni_gc_network_list(const cni_config *cfg, const cni_conflist *list,
 			if (del_stale(cfg, list, *a, &j) < 0) {
 				cni_attachments_free(cached);
 				cni_buf_free(&j.msg);
-				return cni_oom(err);
+				return cni_error_oom(err);
 			}
 		}
 		cni_attachments_free(cached);
@@ -680,7 +680,7 @@ int cni_gc_network_list(const cni_config *cfg, const cni_conflist *list,
 				prefix = cni_strdupf("failed to GC plugin %s", cni_conf_type(net));
 				if (!prefix) {
 					cni_buf_free(&j.msg);
-					return cni_oom(err);
+					return cni_error_oom(err);
 				}
 				join_error(&j, e, r, prefix);
 			}
@@ -848,7 +848,7 @@ static int validate_plugin(const cni_config *cfg, const cni_conf *net, const cha
 	if (!cni_plugin_info_supports(info, want)) {
 		_cleanup_free_ char *qv = cni_go_quote(want);
 		if (!qv)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		return cni_error_set(err, CNI_ERR_INCOMPATIBLE_CNI_VERSION, NULL,
 				     "plugin %s does not support config version %s",
 				     cni_conf_type(net), qv);
@@ -868,7 +868,7 @@ static int merge_capabilities(const cni_conf *net, char ***caps, cni_error **err
 		for (char **o = *caps; o && *o && !seen; o++)
 			seen = streq(*o, *c);
 		if (!seen && cni_strv_push(caps, *c) < 0)
-			return cni_oom(err);
+			return cni_error_oom(err);
 	}
 	qsort(*caps, cni_strv_length(*caps), sizeof(char *), cmp_key);
 	return 0;
@@ -884,7 +884,7 @@ int cni_validate_network_list(const cni_config *cfg, const cni_conflist *list, c
 	if ((r = check_list_args(cfg, list, err)) < 0)
 		return r;
 	if (!caps)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (size_t i = 0; i < cni_conflist_plugin_count(list); i++) {
 		const cni_conf *net = cni_conflist_plugin(list, i);
 		_cleanup_error_ cni_error *e = NULL;
@@ -922,7 +922,7 @@ int cni_validate_network(const cni_config *cfg, const cni_conf *net, char ***cap
 	if ((r = check_net_args(cfg, net, err)) < 0)
 		return r;
 	if (!caps)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if ((r = merge_capabilities(net, &caps, err)) < 0)
 		return r;
 	if ((r = validate_plugin(cfg, net, cni_conf_cni_version(net), err)) < 0)

@@ -27,7 +27,7 @@ int cni_args_parse(cni_args **out, const char *str, cni_error **err)
 {
 	cni_args *a = calloc(1, sizeof(*a));
 	if (!a)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	a->keys = calloc(1, sizeof(char *));
 	a->values = calloc(1, sizeof(char *));
 	if (!a->keys || !a->values)
@@ -46,7 +46,7 @@ int cni_args_parse(cni_args **out, const char *str, cni_error **err)
 			_cleanup_free_ char *q = pair ? cni_go_quote(pair) : NULL;
 			cni_args_free(a);
 			if (!q)
-				return cni_oom(err);
+				return cni_error_oom(err);
 			return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "ARGS: invalid pair %s", q);
 		}
 		if (cni_strv_consume(&a->keys, strndup(p, (size_t)(eq - p))) < 0 ||
@@ -61,7 +61,7 @@ int cni_args_parse(cni_args **out, const char *str, cni_error **err)
 	return 0;
 oom:
 	cni_args_free(a);
-	return cni_oom(err);
+	return cni_error_oom(err);
 }
 
 const char *cni_args_get(const cni_args *a, const char *key)
@@ -106,7 +106,7 @@ static int bool_error(const char *key, const char *value, cni_error **err)
 	_cleanup_free_ char *q = pair ? cni_go_quote(pair) : NULL;
 	_cleanup_free_ char *lower = strdup(value);
 	if (!q || !lower)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (char *c = lower; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
 	return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
@@ -153,7 +153,7 @@ int cni_args_check_known(const cni_args *a, const char *const *known, cni_error 
 		r = cni_buf_puts(&b, "]");
 	if (r < 0) {
 		cni_buf_free(&b);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	if (unknown && !ignore)
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "%s", b.data);

@@ -48,7 +48,7 @@ int cni_cache_file_path(const cni_config *cfg, const char *net, const cni_runtim
 		_cleanup_free_ char *qi = cni_go_quote(strempty(id));
 		_cleanup_free_ char *qf = cni_go_quote(strempty(ifname));
 		if (!qn || !qi || !qf)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cache file path requires network name (%s), container ID "
 				     "(%s), and interface name (%s)",
@@ -61,7 +61,7 @@ int cni_cache_file_path(const cni_config *cfg, const char *net, const cni_runtim
 				     ifname);
 	char *p = cni_strdupf("%s/results/%s-%s-%s", cni_cache_dir(cfg, rt), net, id, ifname);
 	if (!p)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	*out = p;
 	return 0;
 }
@@ -96,10 +96,10 @@ static int cache_entry_json(const cni_result *result, const char *config, size_t
 	int r;
 
 	if (!b64)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	rjson = cni_result_to_json_t(result);
 	if (!rjson)
-		return cni_oom(err);
+		return cni_error_oom(err);
 
 	r = cni_buf_puts(&b, "{");
 	if (r == 0)
@@ -148,7 +148,7 @@ static int cache_entry_json(const cni_result *result, const char *config, size_t
 	if (r < 0) {
 		cni_buf_free(&b);
 		return r == -CNI_ERR_NOMEM
-			   ? cni_oom(err)
+			   ? cni_error_oom(err)
 			   : cni_error_set(err, -r, NULL, "failed to encode cache entry");
 	}
 	*out_len = b.len;
@@ -172,7 +172,7 @@ int cni_cache_add(const cni_config *cfg, const cni_result *result, const char *c
 		return r;
 	dir = cni_strdupf("%s/results", cni_cache_dir(cfg, rt));
 	if (!dir)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	r = cni_mkdir_p(dir, 0700, err);
 	if (r < 0)
 		return r;
@@ -397,7 +397,7 @@ static int convert_cached(cni_result *r, const char *version, cni_result **out, 
 
 	if (!qv) {
 		cni_result_free(r);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	rc = cni_result_convert(out, r, strempty(version), &e);
 	cni_result_free(r);
@@ -484,10 +484,10 @@ int cni_cache_get_config(const cni_config *cfg, const char *net, const cni_runti
 	}
 	qnet = cni_go_quote(net);
 	if (!qnet)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	r = parse_entry(data, len, &root, &kind, &a);
 	if (r == -CNI_ERR_NOMEM)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (r < 0)
 		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
 				     "failed to unmarshal cached network %s config: %s is not a "
@@ -503,20 +503,20 @@ int cni_cache_get_config(const cni_config *cfg, const char *net, const cni_runti
 	if (fill_empty(&a->container_id, rt->container_id) < 0 ||
 	    fill_empty(&a->ifname, rt->ifname) < 0 || fill_empty(&a->network, net) < 0 ||
 	    fill_empty(&a->netns, rt->netns) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (!json_is_array(json_object_get(root, "cniArgs")) && rt->n_args > 0) {
 		free(a->arg_keys);
 		free(a->arg_values);
 		a->arg_keys = calloc(rt->n_args, sizeof(char *));
 		a->arg_values = calloc(rt->n_args, sizeof(char *));
 		if (!a->arg_keys || !a->arg_values)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		for (size_t i = 0; i < rt->n_args; i++) {
 			a->arg_keys[i] = strdup(strempty(rt->args[i][0]));
 			a->arg_values[i] = strdup(strempty(rt->args[i][1]));
 			a->n_args = i + 1;
 			if (!a->arg_keys[i] || !a->arg_values[i])
-				return cni_oom(err);
+				return cni_error_oom(err);
 		}
 	}
 	*out = TAKE_PTR(a);
@@ -557,10 +557,10 @@ int cni_get_cached_attachments(const cni_config *cfg, const char *container_id,
 				     "cni_get_cached_attachments: cfg and out are required");
 	dir = cni_strdupf("%s/results", cni_cache_dir(cfg, NULL));
 	if (!dir)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	names = calloc(1, sizeof(char *));
 	if (!names)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	d = opendir(dir);
 	if (!d && errno != ENOENT)
 		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to read %s: %s", dir,
@@ -571,7 +571,7 @@ int cni_get_cached_attachments(const cni_config *cfg, const char *container_id,
 		if (de->d_name[0] == '.' || !is_regular(dirfd(d), de))
 			continue;
 		if (cni_strv_push(&names, de->d_name) < 0)
-			return cni_oom(err);
+			return cni_error_oom(err);
 	}
 	if (d && errno)
 		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "failed to read %s: %s", dir,
@@ -581,11 +581,11 @@ int cni_get_cached_attachments(const cni_config *cfg, const char *container_id,
 	if (!isempty(container_id)) {
 		part = cni_strdupf("-%s-", container_id);
 		if (!part)
-			return cni_oom(err);
+			return cni_error_oom(err);
 	}
 	list = calloc(1, sizeof(*list));
 	if (!list)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (char **name = names; *name; name++) {
 		_cleanup_free_ char *path = NULL, *data = NULL, *expect = NULL;
 		_cleanup_json_ json_t *root = NULL;
@@ -632,5 +632,5 @@ int cni_get_cached_attachments(const cni_config *cfg, const char *container_id,
 	return 0;
 oom:
 	cni_attachments_free(list);
-	return cni_oom(err);
+	return cni_error_oom(err);
 }

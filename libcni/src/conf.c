@@ -82,7 +82,7 @@ static int CNI_PRINTF(5, 6) error_wrap(cni_error **err, int r, const cni_error *
 	va_end(ap);
 	if (n < 0) {
 		prefix = NULL;
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	const char *d = cni_error_details(e);
 	if (isempty(d))
@@ -107,7 +107,7 @@ static int parse_go_object(const char *data, size_t len, const char *what, const
 		json_decref(j);
 		j = json_object();
 		if (!j)
-			return cni_oom(err);
+			return cni_error_oom(err);
 	}
 	if (!json_is_object(j)) {
 		r = cni_go_unmarshal_error(err, what, cni_json_go_kind(j), "value of type %s",
@@ -344,7 +344,7 @@ static int conf_new_take(cni_conf **out, char *data, size_t len, cni_error **err
 
 	cni_conf *c = calloc(1, sizeof(*c));
 	if (!c)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	c->bytes = TAKE_PTR(bytes);
 	c->len = len;
 	c->obj = TAKE_PTR(j);
@@ -374,7 +374,7 @@ int cni_conf_from_bytes(cni_conf **out, const char *data, size_t len, cni_error 
 				     "cni_conf_from_bytes: invalid arguments");
 	char *copy = memdup0(data, len);
 	if (!copy)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return conf_new_take(out, copy, len, err);
 }
 
@@ -385,7 +385,7 @@ int cni_conf_from_json_t(cni_conf **out, json_t *obj, cni_error **err)
 				     "cni_conf_from_json_t: expected a JSON object");
 	char *text = cni_json_marshal_go(obj);
 	if (!text)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return conf_new_take(out, text, strlen(text), err);
 }
 
@@ -398,7 +398,7 @@ static int read_config_file(const char *path, char **data, size_t *len, cni_erro
 		return 0;
 	/* the file exists in the listing; a failed read is an I/O failure, named by path */
 	if (cni_error_code(e) == CNI_ERR_NOMEM)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return cni_error_set(
 	    err, cni_error_code(e) == CNI_ERR_NOT_FOUND ? CNI_ERR_NOT_FOUND : CNI_ERR_IO_FAILURE,
 	    path, "%s", cni_error_msg(e));
@@ -471,11 +471,11 @@ int cni_conf_capabilities(const cni_conf *c, char ***out, cni_error **err)
 				     "cni_conf_capabilities: invalid arguments");
 	_cleanup_strv_ char **names = calloc(1, sizeof(char *));
 	if (!names)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	json_object_foreach(cni_json_go_member(c->obj, "capabilities", true), key, v)
 	{
 		if (json_is_true(v) && cni_strv_push(&names, key) < 0)
-			return cni_oom(err);
+			return cni_error_oom(err);
 	}
 	*out = TAKE_PTR(names);
 	return 0;
@@ -493,7 +493,7 @@ int cni_conf_get_json(const cni_conf *c, const char *key, char **out, cni_error 
 	}
 	char *text = cni_json_marshal_go(v);
 	if (!text)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	*out = text;
 	return 0;
 }
@@ -597,7 +597,7 @@ int cni_conf_get_strv(const cni_conf *c, const char *key, char ***out, cni_error
 	}
 	_cleanup_strv_ char **r = calloc(json_array_size(v) + 1, sizeof(*r));
 	if (!r)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	json_array_foreach(v, i, e) {
 		if (!json_is_string(e))
 			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
@@ -605,7 +605,7 @@ int cni_conf_get_strv(const cni_conf *c, const char *key, char ***out, cni_error
 					     cni_json_kind_phrase(e));
 		r[i] = strdup(json_string_value(e));
 		if (!r[i])
-			return cni_oom(err);
+			return cni_error_oom(err);
 	}
 	*out = TAKE_PTR(r);
 	return 0;
@@ -649,7 +649,7 @@ int cni_conf_prev_result(const cni_conf *c, cni_result **out, cni_error **err)
 	if (!family) {
 		_cleanup_free_ char *q = cni_go_quote(c->cni_version);
 		if (!q)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		return cni_error_set(
 		    err, CNI_ERR_DECODING_FAILURE, NULL,
 		    "could not parse prevResult: unsupported CNI result version %s", q);
@@ -667,7 +667,7 @@ int cni_conf_prev_result(const cni_conf *c, cni_result **out, cni_error **err)
 	_cleanup_free_ const char **keys = calloc(json_object_size(raw) + 1, sizeof(char *));
 	size_t nk = 0;
 	if (!keys)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	json_object_foreach(raw, key, v)
 	{
 		keys[nk++] = key;
@@ -691,7 +691,7 @@ int cni_conf_prev_result(const cni_conf *c, cni_result **out, cni_error **err)
 	if (!ok) {
 		_cleanup_free_ char *q = cni_go_quote(ver);
 		if (!q)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
 				     "could not parse prevResult: result type supports %s but "
 				     "unmarshalled CNIVersion is %s",
@@ -701,16 +701,16 @@ int cni_conf_prev_result(const cni_conf *c, cni_result **out, cni_error **err)
 	/* hand the result module one cniVersion key holding the version chosen above */
 	_cleanup_json_ json_t *copy = json_deep_copy(raw);
 	if (!copy)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (size_t i = 0; i < nk; i++)
 		if (strcasecmp(keys[i], "cniVersion") == 0)
 			json_object_del(copy, keys[i]);
 	const char *parse_ver = *ver ? ver : "0.1.0";
 	if (json_object_set_new(copy, "cniVersion", json_string(parse_ver)) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	_cleanup_free_ char *text = cni_json_marshal_go(copy);
 	if (!text)
-		return cni_oom(err);
+		return cni_error_oom(err);
 
 	cni_result *res = NULL;
 	int r = cni_result_from_json(&res, parse_ver, text, strlen(text), &e);
@@ -782,7 +782,7 @@ int cni_conf_inject(cni_conf **out, const cni_conf *c, const char *key, const ch
 				     "key '%s' value must not be nil", key);
 	_cleanup_json_ json_t *copy = json_deep_copy(c->obj);
 	if (!copy || json_object_set(copy, key, v) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return cni_conf_from_json_t(out, copy, err);
 }
 
@@ -823,7 +823,7 @@ static int list_read_bool(const json_t *obj, const char *key, bool *out, cni_err
 				     LIST_ERR ": invalid type %s for %s", cni_json_go_type_name(v), key);
 	_cleanup_free_ char *s = strdup(json_string_value(v));
 	if (!s)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (char *p = s; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	if (streq(s, "true") || streq(s, "false")) {
@@ -832,7 +832,7 @@ static int list_read_bool(const json_t *obj, const char *key, bool *out, cni_err
 	}
 	_cleanup_free_ char *q = cni_go_quote(s);
 	if (!q)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 			     LIST_ERR ": invalid value %s for %s", q, key);
 }
@@ -928,7 +928,7 @@ static int list_new_take(cni_conflist **out, char *data, size_t len, cni_error *
 
 	_cleanup_conflist_ cni_conflist *l = calloc(1, sizeof(*l));
 	if (!l)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	r = list_read_bool(j, "disableCheck", &l->disable_check, err);
 	if (r == 0)
 		r = list_read_bool(j, "disableGC", &l->disable_gc, err);
@@ -954,13 +954,13 @@ static int list_new_take(cni_conflist **out, char *data, size_t len, cni_error *
 		/* each plugin's bytes are the reference's re-encoding of its object */
 		char *text = cni_json_marshal_go(json_array_get(plugins, i));
 		if (!text)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		r = conf_new_take(&c, text, strlen(text), &e);
 		if (r < 0)
 			return error_wrap(err, r, e, NULL, "failed to parse plugin config %zu", i);
 		if (list_add_plugin(l, c) < 0) {
 			cni_conf_free(c);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 	}
 
@@ -969,7 +969,7 @@ static int list_new_take(cni_conflist **out, char *data, size_t len, cni_error *
 	l->obj = TAKE_PTR(j);
 	l->cni_version = strdup(version);
 	if (!l->cni_version)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	l->name = name;
 	*out = TAKE_PTR(l);
 	return 0;
@@ -982,7 +982,7 @@ int cni_conflist_from_bytes(cni_conflist **out, const char *data, size_t len, cn
 				     "cni_conflist_from_bytes: invalid arguments");
 	char *copy = memdup0(data, len);
 	if (!copy)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return list_new_take(out, copy, len, err);
 }
 
@@ -1021,7 +1021,7 @@ static int list_load_plugin_files(cni_conflist *l, const char *file, cni_error *
 		return 0;
 	_cleanup_free_ char *dir = sibling_path(file, l->name);
 	if (!dir)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	int r = cni_conf_files(dir, exts, &files, &e);
 	if (r < 0)
 		return error_wrap(err, r, e, dir, "failed to read plugin config files in %s", dir);
@@ -1032,7 +1032,7 @@ static int list_load_plugin_files(cni_conflist *l, const char *file, cni_error *
 			return r;
 		if (list_add_plugin(l, c) < 0) {
 			cni_conf_free(c);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 	}
 	return 0;
@@ -1078,10 +1078,10 @@ int cni_conflist_from_conf(cni_conflist **out, const cni_conf *c, cni_error **er
 	    json_array_append_new(plugins, copy) < 0 ||
 	    json_object_set_new(list, "name", json_string(strempty(c->name))) < 0 ||
 	    json_object_set_new(list, "cniVersion", json_string(c->cni_version)) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	char *text = cni_json_marshal_go(list);
 	if (!text)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return list_new_take(out, text, strlen(text), err);
 }
 
@@ -1242,7 +1242,7 @@ int cni_conf_files(const char *dir, const char *const *exts, char ***out, cni_er
 				     "cni_conf_files: invalid arguments");
 	names = calloc(1, sizeof(char *));
 	if (!names)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -1286,7 +1286,7 @@ int cni_conf_files(const char *dir, const char *const *exts, char ***out, cni_er
 		for (const char *const *e = exts; *e; e++)
 			if (streq(dot ? dot : "", *e)) {
 				if (cni_strv_push(&names, de->d_name) < 0)
-					return cni_oom(err);
+					return cni_error_oom(err);
 				break;
 			}
 	}
@@ -1302,7 +1302,7 @@ int cni_conf_files(const char *dir, const char *const *exts, char ***out, cni_er
 				 ? cni_strdupf("/%s", names[i])
 				 : cni_strdupf("%.*s/%s", (int)dl, dir, names[i]);
 		if (!full)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		free(names[i]);
 		names[i] = full;
 	}

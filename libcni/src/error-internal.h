@@ -12,8 +12,6 @@
  */
 int cni_struct_check(cni_error **err, const char *fn, const char *type, unsigned int version,
 		     unsigned int current);
-/* Fail with -CNI_ERR_NOMEM, setting *err when possible. */
-int cni_oom(cni_error **err);
 /*
  * Errors read from a plugin's error JSON carry the plugin's own code, which may be
  * anything from 100 up, the library's range included: such an error is "foreign", and

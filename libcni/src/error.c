@@ -89,7 +89,7 @@ int cni_struct_check(cni_error **err, const char *fn, const char *type, unsigned
 			     fn, type, version, current);
 }
 
-int cni_oom(cni_error **err)
+int cni_error_oom(cni_error **err)
 {
 	return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 }

@@ -41,13 +41,13 @@ int cni_read_file(const char *path, size_t max, char **out, size_t *len, cni_err
 		}
 		if (cni_buf_append(&b, chunk, (size_t)n) < 0) {
 			cni_buf_free(&b);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 	}
 	size_t l = b.len;
 	char *d = cni_buf_steal(&b);
 	if (!d)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	*out = d;
 	if (len)
 		*len = l;
@@ -101,11 +101,11 @@ int cni_file_write_atomic(const char *path, const void *data, size_t len, unsign
 				     "cni_file_write_atomic: no path or no data");
 	_cleanup_free_ char *tmp = cni_strdupf("%s.tmp", path);
 	if (!tmp)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	bool named = false;
 	int fd = open_unnamed(path, mode), r;
 	if (fd == -ENOMEM)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (fd < 0) {
 		named = true;
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
@@ -145,7 +145,7 @@ int cni_file_remove(const char *path, cni_error **err)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "cni_file_remove: no path");
 	_cleanup_free_ char *tmp = cni_strdupf("%s.tmp", path);
 	if (!tmp)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	const char *failed = NULL;
 	int e = 0;
 	if (unlink(tmp) < 0 && errno != ENOENT)
@@ -162,7 +162,7 @@ int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err)
 {
 	_cleanup_free_ char *p = strdup(path);
 	if (!p)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (char *s = p + 1;; s++) {
 		if (*s == '/' || *s == '\0') {
 			char c = *s;
@@ -223,13 +223,13 @@ int cni_fd_read_all(int fd, char **out, size_t *len, cni_error **err)
 			break;
 		if (cni_buf_append(&b, chunk, (size_t)n) < 0) {
 			cni_buf_free(&b);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 	}
 	if (len)
 		*len = b.len;
 	if (!(*out = cni_buf_steal(&b)))
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return 0;
 }
 

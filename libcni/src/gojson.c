@@ -592,7 +592,7 @@ int cni_go_unmarshal_error(cni_error **err, const char *what, const char *kind, 
 		target = NULL;
 	va_end(ap);
 	if (!target)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
 			     "%s: json: cannot unmarshal %s into Go %s", what, kind, target);
 }

@@ -36,11 +36,11 @@ int cni_split_path(const char *list, char ***out, cni_error **err)
 {
 	_cleanup_strv_ char **v = calloc(1, sizeof(char *));
 	if (!v)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (const char *p = list; p && *p;) {
 		const char *end = strchrnul(p, ':');
 		if (end > p && cni_strv_consume(&v, strndup(p, (size_t)(end - p))) < 0)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		p = *end ? end + 1 : end;
 	}
 	*out = TAKE_PTR(v);
@@ -117,10 +117,10 @@ int cni_find_in_path(const char *plugin, const char *const *paths, char **out, c
 	for (size_t i = 0; paths[i]; i++) {
 		_cleanup_free_ char *joined = cni_strdupf("%s/%s", paths[i], plugin);
 		if (!joined)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		_cleanup_free_ char *full = path_clean(joined);
 		if (!full)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		struct stat st;
 		if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
 			*out = TAKE_PTR(full);
@@ -138,7 +138,7 @@ int cni_find_in_path(const char *plugin, const char *const *paths, char **out, c
 		r = format_go_list(&b, paths);
 	if (r) {
 		cni_buf_free(&b);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	r = cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "%s", b.data);
 	cni_buf_free(&b);
@@ -237,7 +237,7 @@ int cni_exec_args_to_env(const cni_exec_args *args, const char *const *base_env,
 	if (isempty(args_str)) {
 		joined = join_plugin_args(args);
 		if (!joined)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		args_str = joined;
 	}
 
@@ -256,7 +256,7 @@ int cni_exec_args_to_env(const cni_exec_args *args, const char *const *base_env,
 		r = env_merge(base_env, extra, ARRAY_SIZE(extra), out);
 	for (size_t i = 0; i < ARRAY_SIZE(extra); i++)
 		free(extra[i]);
-	return r < 0 ? cni_oom(err) : 0;
+	return r < 0 ? cni_error_oom(err) : 0;
 }
 
 /* ---- running a plugin ---- */
@@ -280,7 +280,7 @@ static int run_plugin(const char *path, char *const *envp, const char *in, size_
 
 	switch (step) {
 	case CNI_SPAWN_STEP_ALLOC:
-		return cni_oom(err);
+		return cni_error_oom(err);
 	case CNI_SPAWN_STEP_PIPES:
 		return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
 				     "failed to create pipes for plugin \"%s\": %s", path,
@@ -380,7 +380,7 @@ static int plugin_failed(const char *path, const cni_spawn_result *pr, size_t ma
 		_cleanup_free_ char *why = NULL;
 		r = error_from_stdout(pr, &pe, &why);
 		if (r < 0)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		if (r == 0) {
 			/* The plugin's own code stays in the error; a code of 0 (the
 			 * reference's ErrUnknown) must still fail. */
@@ -395,7 +395,7 @@ static int plugin_failed(const char *path, const cni_spawn_result *pr, size_t ma
 		    cni_strdupf("%.*s%s", QUOTE_STDOUT_MAX, pr->out.data,
 				pr->out.len > QUOTE_STDOUT_MAX ? "..." : "");
 		if (!head)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		r = cni_buf_puts(&b, "netplugin failed but error parsing its diagnostic message ");
 		if (!r)
 			r = cni_buf_go_quote(&b, head);
@@ -438,7 +438,7 @@ static int plugin_failed(const char *path, const cni_spawn_result *pr, size_t ma
 	}
 	if (r) {
 		cni_buf_free(&b);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	r = cni_error_set(err, code, NULL, "%s", b.data);
 	cni_buf_free(&b);
@@ -477,7 +477,7 @@ int cni_exec_plugin_raw(const char *plugin_path, const char *const *envp, const 
 	if (out) {
 		*out = cni_buf_steal(&pr.out);
 		if (!*out)
-			r = cni_oom(err);
+			r = cni_error_oom(err);
 	}
 done:
 	cni_spawn_result_free(&pr);
@@ -517,7 +517,7 @@ static int conf_version(const char *conf, size_t len, char **out, cni_error **er
 				     "be a string");
 	const char *s = json_string_value(v);
 	*out = strdup(isempty(s) ? "0.1.0" : s);
-	return *out ? 0 : cni_oom(err);
+	return *out ? 0 : cni_error_oom(err);
 }
 
 /* A result without cniVersion is taken to be in the config's version (issue #895). */
@@ -538,7 +538,7 @@ static int parse_result(const char *conf, size_t conf_len, const char *stdout_da
 		json_decref(o);
 		o = json_object();
 		if (!o)
-			return cni_oom(err);
+			return cni_error_oom(err);
 	}
 	if (!json_is_object(o))
 		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
@@ -549,10 +549,10 @@ static int parse_result(const char *conf, size_t conf_len, const char *stdout_da
 		return cni_result_from_json(out, rv, stdout_data, stdout_len, err);
 
 	if (json_object_set_new(o, "cniVersion", json_string(cv)) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	_cleanup_free_ char *fixed = cni_json_dump_compact(o);
 	if (!fixed)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return cni_result_from_json(out, cv, fixed, strlen(fixed), err);
 }
 
@@ -596,7 +596,7 @@ int cni_get_version_info(const char *plugin_path, const cni_exec_options *opts,
 
 	_cleanup_free_ char *in = cni_strdupf("{\"cniVersion\":\"%s\"}", cni_version_current());
 	if (!in)
-		return cni_oom(err);
+		return cni_error_oom(err);
 
 	_cleanup_free_ char *reply = NULL;
 	size_t reply_len = 0;
@@ -679,7 +679,7 @@ static int run_inproc(cni_inproc_main main_fn, const char *path, char **env, con
 							path);
 		cni_error_free(call.err);
 		if (!e)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		cni_error_set_foreign(e);
 		int c = cni_error_return_code(e);
 		if (err && !*err)
@@ -707,12 +707,12 @@ static int delegate(const char *type, const char *verb, const char *conf, size_t
 	/* The inherited environment with only CNI_COMMAND replaced (DelegateArgs). */
 	char *extra[] = {cni_strdupf("CNI_COMMAND=%s", verb)};
 	if (!extra[0])
-		return cni_oom(err);
+		return cni_error_oom(err);
 	_cleanup_strv_ char **env = NULL;
 	r = env_merge(NULL, extra, 1, &env);
 	free(extra[0]);
 	if (r < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 
 	_cleanup_free_ char *stdout_data = NULL;
 	size_t stdout_len = 0;

@@ -17,7 +17,7 @@ static int ipam_type(const char *conf, size_t len, char **out, cni_error **err)
 		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 				     "no IPAM plugin configured: ipam.type is missing");
 	if (!(*out = strdup(t)))
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return 0;
 }
 

@@ -81,7 +81,7 @@ static int retry_batch(attempt_fn attempt, commit_fn commit, const void *ctx, cn
 		}
 		_cleanup_free_ char *batch = cni_buf_steal(&b);
 		if (!batch) {
-			r = cni_oom(&last);
+			r = cni_error_oom(&last);
 			break;
 		}
 		if ((r = commit(batch, ctx, &last)) == 0)
@@ -181,7 +181,7 @@ static int tool_finish(tool_run *t, char **output, int *status, cni_error **err)
 	if (r < 0)
 		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "%s: %s", t->path, strerror(-r));
 	else if (!(*output = cni_buf_steal(&res.out)))
-		r = cni_oom(err);
+		r = cni_error_oom(err);
 	else
 		*status = WIFEXITED(res.status) ? WEXITSTATUS(res.status) : -1;
 	cni_spawn_result_free(&res);
@@ -315,7 +315,7 @@ static int ipt_parse(const char *text, ipt_state *st, cni_error **err)
 	int r;
 
 	if (!copy)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '*') {
 			in_nat = streq(line, "*nat");
@@ -327,17 +327,17 @@ static int ipt_parse(const char *text, ipt_state *st, cni_error **err)
 			size_t len = strcspn(line + 1, " ");
 			_cleanup_free_ char *name = strndup(line + 1, len);
 			if (!name || cni_strv_push(&st->chains, name) < 0)
-				return cni_oom(err);
+				return cni_error_oom(err);
 		} else if (strncmp(line, "-A ", 3) == 0) {
 			ipt_rule *nr = realloc(st->rules, (st->n_rules + 1) * sizeof(*nr));
 			if (!nr)
-				return cni_oom(err);
+				return cni_error_oom(err);
 			st->rules = nr;
 			memset(&nr[st->n_rules], 0, sizeof(*nr));
 			r = parse_rule(line, &nr[st->n_rules]);
 			st->n_rules++;
 			if (r == -CNI_ERR_NOMEM)
-				return cni_oom(err);
+				return cni_error_oom(err);
 		}
 	}
 	return 0;
@@ -592,7 +592,7 @@ static int ipt_attempt(cni_buf *b, const void *ctx, cni_error **err)
 		return r;
 	r = op->build(b, op->f, &st, op->ud);
 	ipt_state_free(&st);
-	return r < 0 ? cni_oom(err) : 0;
+	return r < 0 ? cni_error_oom(err) : 0;
 }
 
 static int ipt_commit(const char *batch, const void *ctx, cni_error **err)
@@ -645,11 +645,11 @@ static int ipt_setup(const masq_ctx *m, bool fast_only, cni_error **err)
 
 	if (!comment || buf_ipt_quote(&qc, comment) < 0) {
 		cni_buf_free(&qc);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	_cleanup_free_ char *qcomment = cni_buf_steal(&qc);
 	if (!qcomment)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if ((r = cni_format_chain_name(m->network, m->container_id, "", chain, sizeof(chain))) < 0)
 		return cni_error_set(err, -r, NULL, "failed to name the masquerade chain");
 
@@ -719,13 +719,13 @@ static int ipt_remove_started(const ipt_family *f, tool_run *t, char *const *rem
 	ipt_state_free(&st);
 	if (r < 0) {
 		cni_buf_free(&b);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	if (b.len == 0)
 		return nft_confirms_gone(f, remove, err);
 	_cleanup_free_ char *batch = cni_buf_steal(&b);
 	if (!batch)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (ipt_restore(f, batch, NULL) == 0)
 		return 0;
 	/* lost a race with another writer: again from a fresh table */
@@ -808,7 +808,7 @@ static int ipt_gc(const char *network, const cni_gc_attachment *valid, size_t n_
 	int r;
 
 	if (!qnet || !(prefix = cni_strdupf("name: %s id: ", qnet)))
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++) {
 		ipt_state st;
 		r = ipt_load(&ipt_families[fi], &st, err);
@@ -833,7 +833,7 @@ static int ipt_gc(const char *network, const cni_gc_attachment *valid, size_t n_
 				continue;
 			if (cni_strv_push(&remove, chain) < 0) {
 				ipt_state_free(&st);
-				return cni_oom(err);
+				return cni_error_oom(err);
 			}
 		}
 		ipt_state_free(&st);
@@ -918,7 +918,7 @@ static int nft_error(struct nft_ctx *ctx, const char *what, cni_error **err)
 	const char *e = cni_dl_nft_ctx_get_error_buffer(ctx);
 	_cleanup_free_ char *msg = strdup(strempty(e));
 	if (!msg)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	size_t n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
@@ -1007,13 +1007,13 @@ static int nft_find(const char *prefix, bool *present, nft_rule **out, size_t *c
 			continue;
 		nft_rule *nr = realloc(rules, (n + 1) * sizeof(*nr));
 		if (!nr) {
-			r = cni_oom(err);
+			r = cni_error_oom(err);
 			goto done;
 		}
 		rules = nr;
 		rules[n].handle = (unsigned long long)json_integer_value(h);
 		if (!(rules[n].comment = strdup(comment))) {
-			r = cni_oom(err);
+			r = cni_error_oom(err);
 			goto done;
 		}
 		n++;
@@ -1069,7 +1069,7 @@ static int nft_attempt(cni_buf *b, const void *ctx, cni_error **err)
 		return r;
 	r = op->build(b, rules, n, op->ud);
 	nft_rules_free(rules, n);
-	return r < 0 ? cni_oom(err) : 0;
+	return r < 0 ? cni_error_oom(err) : 0;
 }
 
 static int nft_commit(const char *batch, const void *ctx, cni_error **err)
@@ -1146,7 +1146,7 @@ static int nft_setup(const masq_ctx *m, cni_error **err)
 	_cleanup_free_ char *comment = nft_comment(m->network, m->ifname, m->container_id);
 
 	if (!comment || nft_instance_hash(m->network, m->ifname, m->container_id, h) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (has_control_chars(comment))
 		return cni_error_set(
 		    err, CNI_ERR_INVALID_ARG, NULL,
@@ -1181,7 +1181,7 @@ static int nft_teardown(const char *network, const char *ifname, const char *cid
 	if (!cni_nft_table_may_exist("inet", NFT_TABLE))
 		return 0;
 	if (nft_instance_hash(network, ifname, cid, h) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return nft_delete_matching(h, NULL, NULL, err);
 }
 
@@ -1207,7 +1207,7 @@ static int nft_gc(const char *network, const cni_gc_attachment *valid, size_t n_
 		if (!c || cni_strv_consume(&g.valid_comments, c) < 0) {
 			free(c);
 			cni_strv_free(g.valid_comments);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 	}
 	hash16(network, h);
@@ -1255,7 +1255,7 @@ int cni_ipmasq_setup(cni_ipmasq_backend backend, const char *network, const char
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "ipmasq: no addresses to masquerade");
 	if (!(addrs = calloc(n, sizeof(*addrs))))
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (size_t i = 0; i < n; i++)
 		if (cni_ipnet_parse(addresses[i], &addrs[i]) < 0)
 			return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,

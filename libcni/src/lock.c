@@ -20,7 +20,7 @@ int cni_filelock_open(const char *path, cni_filelock **out, cni_error **err)
 	if (!l || !(l->path = strdup(path))) {
 		free(l);
 		close(fd);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	l->fd = fd;
 	*out = l;

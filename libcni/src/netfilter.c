@@ -87,7 +87,7 @@ static int run_named(const char *name, char *const *args, const char *in, cni_sp
 	if (r == 0 && tr->end == CNI_SPAWN_OVERFLOW)
 		r = -EFBIG;
 	if (r == -ENOMEM)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (r < 0)
 		return cni_error_set(err, CNI_ERR_SYSTEM, NULL, "failed to run %s: %s", name,
 				     strerror(-r));
@@ -166,7 +166,7 @@ CNI_EXPORT int cni_iptables_save(int family, const char *table, char **out, cni_
 	if (r == 0) {
 		char *s = cni_buf_steal(&tr.out);
 		if (!s)
-			r = cni_oom(err);
+			r = cni_error_oom(err);
 		else
 			*out = s;
 	}
@@ -189,7 +189,7 @@ static int nft_exec(const char *script, bool json, char **out, cni_error **err)
 				     "nftables: cannot create context: %s",
 				     *cni_dl_nft_error() ? cni_dl_nft_error() : "out of memory");
 	if (cni_dl_nft_ctx_buffer_output(ctx) != 0 || cni_dl_nft_ctx_buffer_error(ctx) != 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (json)
 		cni_dl_nft_ctx_output_set_flags(ctx, cni_dl_nft_ctx_output_get_flags(ctx) |
 							     NFT_CTX_OUTPUT_JSON |
@@ -198,7 +198,7 @@ static int nft_exec(const char *script, bool json, char **out, cni_error **err)
 		const char *e = cni_dl_nft_ctx_get_error_buffer(ctx);
 		_cleanup_free_ char *msg = cni_strdup0(strempty(e));
 		if (!msg)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		for (size_t l = strlen(msg); l > 0 && msg[l - 1] == '\n'; l--)
 			msg[l - 1] = '\0';
 		return cni_error_set(err, CNI_ERR_INTERNAL, script, "nftables: %s",
@@ -207,7 +207,7 @@ static int nft_exec(const char *script, bool json, char **out, cni_error **err)
 	if (out) {
 		char *s = cni_strdup0(strempty(cni_dl_nft_ctx_get_output_buffer(ctx)));
 		if (!s)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		*out = s;
 	}
 	return 0;

@@ -22,7 +22,7 @@ int cni_bridge_set_vlan_filtering(cni_nl *nl, int bridge_ifindex, bool on, cni_e
 	struct nlattr *li, *data;
 	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
 	if (!m)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    !(li = nla_nest_start(m, IFLA_LINKINFO)) ||
 	    nla_put_string(m, IFLA_INFO_KIND, "bridge") < 0 ||
@@ -30,7 +30,7 @@ int cni_bridge_set_vlan_filtering(cni_nl *nl, int bridge_ifindex, bool on, cni_e
 	    nla_put_u8(m, IFLA_BR_VLAN_FILTERING, on ? 1 : 0) < 0 || nla_nest_end(m, data) < 0 ||
 	    nla_nest_end(m, li) < 0) {
 		nlmsg_free(m);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	int r = cni_nl_talk(nl, m, NULL, NULL);
 	if (r < 0) {
@@ -52,14 +52,14 @@ static int vlan_op(cni_nl *nl, int cmd, int ifindex, int vid, uint16_t flags, cn
 	struct nlattr *spec;
 	struct nl_msg *m = nlmsg_alloc_simple(cmd, 0);
 	if (!m)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    !(spec = nla_nest_start(m, IFLA_AF_SPEC)) ||
 	    nla_put_u16(m, IFLA_BRIDGE_FLAGS, BRIDGE_FLAGS_MASTER) < 0 ||
 	    nla_put(m, IFLA_BRIDGE_VLAN_INFO, sizeof(info), &info) < 0 ||
 	    nla_nest_end(m, spec) < 0) {
 		nlmsg_free(m);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	int r = cni_nl_talk(nl, m, NULL, NULL);
 	if (r < 0) {
@@ -117,13 +117,13 @@ int cni_bridge_vlan_list(cni_nl *nl, int ifindex, int **out, size_t *count, cni_
 	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE};
 	struct vlan_dump d = {ifindex, calloc(VLAN_MAX + 1, sizeof(int)), 0};
 	if (!d.vids)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	struct nl_msg *m = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP);
 	if (!m || nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    nla_put_u32(m, IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN) < 0) {
 		nlmsg_free(m);
 		free(d.vids);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	int r = cni_nl_talk(nl, m, on_vlans, &d);
 	if (r < 0) {

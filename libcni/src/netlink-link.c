@@ -113,7 +113,7 @@ static int link_create(cni_nl *nl, const cni_link_spec *s, const char *kind, boo
 	struct nlattr *li, *d;
 	if (!m) {
 		nl_addr_put(mac);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	r = nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    nla_put_string(m, IFLA_IFNAME, s->name) < 0 ||
@@ -132,7 +132,7 @@ static int link_create(cni_nl *nl, const cni_link_spec *s, const char *kind, boo
 	nl_addr_put(mac);
 	if (r) {
 		nlmsg_free(m);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	nla_nest_end(m, li);
 	r = nl_send_sync(nl->sk, m); /* frees m */

@@ -46,7 +46,7 @@ static struct nl_msg *tc_msg(int type, int flags, int ifindex, uint32_t handle, 
 static int msg_oom(struct nl_msg *m, cni_error **err)
 {
 	nlmsg_free(m);
-	return cni_oom(err);
+	return cni_error_oom(err);
 }
 
 /* Send m; on failure "<what> on '<ifname>': <reason>". */
@@ -71,7 +71,7 @@ int cni_ifb_add(cni_nl *nl, const char *name, unsigned int mtu, cni_error **err)
 	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
 	struct nlattr *li;
 	if (!m)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (isempty(name) || strlen(name) >= IFNAMSIZ) {
 		nlmsg_free(m);
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "invalid interface name '%s'",
@@ -96,7 +96,7 @@ int cni_qdisc_tbf_add(cni_nl *nl, int ifindex, const cni_tbf *tbf, cni_error **e
 	struct nl_msg *m =
 	    tc_msg(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, HANDLE_ROOT_TBF, TC_H_ROOT, 0);
 	if (!m)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	/* rates from 4 GiB/s on travel in TCA_TBF_RATE64 */
 	memset(&q, 0, sizeof(q));
 	q.rate.rate = (uint32_t)tbf->rate;
@@ -116,7 +116,7 @@ int cni_qdisc_ingress_add(cni_nl *nl, int ifindex, cni_error **err)
 	struct nl_msg *m = tc_msg(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, HANDLE_INGRESS,
 				  TC_H_INGRESS, 0);
 	if (!m)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (nla_put_string(m, TCA_KIND, "ingress") < 0 ||
 	    !(opts = nla_nest_start(m, TCA_OPTIONS)) || nla_nest_end(m, opts) < 0)
 		return msg_oom(m, err);
@@ -129,7 +129,7 @@ int cni_qdisc_del(cni_nl *nl, int ifindex, bool ingress, cni_error **err)
 			       ? tc_msg(RTM_DELQDISC, 0, ifindex, HANDLE_INGRESS, TC_H_INGRESS, 0)
 			       : tc_msg(RTM_DELQDISC, 0, ifindex, HANDLE_ROOT_TBF, TC_H_ROOT, 0);
 	if (!m)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	return tc_send(nl, m, ifindex, ingress ? "delete ingress qdisc" : "delete qdisc", err);
 }
 
@@ -165,7 +165,7 @@ int cni_filter_redirect_add(cni_nl *nl, int ifindex, int to_ifindex, cni_error *
 	struct nl_msg *m = tc_msg(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex, 0,
 				  HANDLE_INGRESS, (1u << 16) | htons(ETH_P_ALL));
 	if (!m)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	/*
 	 * Two redirects, the first stealing the packet and a second ("pass") that never runs:
 	 * the filter the Go reference installs (its netlink library puts a redirect of its own
@@ -218,7 +218,7 @@ int cni_qdisc_tbf_get(cni_nl *nl, int ifindex, bool *found, cni_tbf *out, cni_er
 	struct tbf_dump d = {ifindex, false, {0, 0, 0}};
 	struct nl_msg *m = tc_msg(RTM_GETQDISC, NLM_F_DUMP, ifindex, 0, 0, 0);
 	if (!m)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	int r = cni_nl_talk(nl, m, on_qdisc, &d);
 	if (r < 0) {
 		char name[IFNAMSIZ + 8];

@@ -210,7 +210,7 @@ static int open_here(void *userdata, cni_error **err)
 	struct open_ctx *c = userdata;
 	struct nl_sock *sk = nl_socket_alloc();
 	if (!sk)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	int r = nl_connect(sk, NETLINK_ROUTE);
 	if (r < 0) {
 		nl_socket_free(sk);
@@ -242,7 +242,7 @@ int cni_nl_open(cni_nl **out, const cni_netns *ns, cni_error **err)
 	cni_nl *nl = calloc(1, sizeof(*nl));
 	if (!nl) {
 		nl_socket_free(c.sk);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	nl->sk = c.sk;
 	nl_socket_modify_cb(nl->sk, NL_CB_MSG_OUT, NL_CB_CUSTOM, note_sent_seq, nl);
@@ -358,7 +358,7 @@ int cni_link_list(cni_nl *nl, cni_link_info **out, size_t *count, cni_error **er
 	cni_link_info *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
 		nl_cache_free(cache);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	for (struct nl_object *o = nl_cache_get_first(cache); o && i < n; o = nl_cache_get_next(o))
 		fill_link((struct rtnl_link *)o, &v[i++]);
@@ -390,7 +390,7 @@ int cni_nl_parse_mac(const char *mac, struct nl_addr **out, cni_error **err)
 		raw[i] = (unsigned char)b[i];
 	struct nl_addr *a = nl_addr_build(AF_LLC, raw, 6);
 	if (!a)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	*out = a;
 	return 0;
 }
@@ -416,7 +416,7 @@ int cni_veth_add(cni_nl *nl, const char *name, const char *peer, const cni_netns
 		return r;
 	struct rtnl_link *l = rtnl_link_veth_alloc();
 	if (!l)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	struct rtnl_link *p = rtnl_link_veth_get_peer(l);
 	rtnl_link_set_name(l, name);
 	rtnl_link_set_name(p, peer);
@@ -461,7 +461,7 @@ int cni_bridge_add(cni_nl *nl, const char *name, unsigned int mtu, cni_error **e
 	struct rtnl_link *l = rtnl_link_alloc();
 	if (!l || rtnl_link_set_type(l, "bridge") < 0) {
 		rtnl_link_put(l);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	if (mtu)
 		rtnl_link_set_mtu(l, mtu);
@@ -473,7 +473,7 @@ int cni_link_del(cni_nl *nl, int ifindex, cni_error **err)
 	struct rtnl_link *l = rtnl_link_alloc();
 	char name[IFNAMSIZ + 8];
 	if (!l)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	rtnl_link_set_ifindex(l, ifindex);
 	cni_nl_ifname(nl, ifindex, name, sizeof(name));
 	int r = rtnl_link_delete(nl->sk, l);
@@ -491,7 +491,7 @@ static int link_change(cni_nl *nl, int ifindex, struct rtnl_link *change, const 
 	char name[IFNAMSIZ + 8];
 	if (!orig) {
 		rtnl_link_put(change);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	rtnl_link_set_ifindex(orig, ifindex);
 	int r = rtnl_link_change(nl->sk, orig, change, 0);
@@ -513,7 +513,7 @@ int cni_link_set_up(cni_nl *nl, int ifindex, bool up, cni_error **err)
 {
 	struct rtnl_link *c = change_new();
 	if (!c)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (up)
 		rtnl_link_set_flags(c, IFF_UP);
 	else
@@ -528,7 +528,7 @@ int cni_link_set_mtu(cni_nl *nl, int ifindex, unsigned int mtu, cni_error **err)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "invalid MTU %u", mtu);
 	struct rtnl_link *c = change_new();
 	if (!c)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	rtnl_link_set_mtu(c, mtu);
 	snprintf(what, sizeof(what), "set MTU %u", mtu);
 	return link_change(nl, ifindex, c, what, err);
@@ -539,7 +539,7 @@ int cni_link_set_mac(cni_nl *nl, int ifindex, const char *mac, cni_error **err)
 	char what[48];
 	struct rtnl_link *c = change_new();
 	if (!c)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	int r = isempty(mac) ? cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "empty MAC address")
 			     : set_link_mac(c, mac, err);
 	if (r < 0) {
@@ -558,7 +558,7 @@ int cni_link_set_name(cni_nl *nl, int ifindex, const char *name, cni_error **err
 		return r;
 	struct rtnl_link *c = change_new();
 	if (!c)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	rtnl_link_set_name(c, name);
 	snprintf(what, sizeof(what), "rename link to '%s'", name);
 	return link_change(nl, ifindex, c, what, err);
@@ -568,7 +568,7 @@ int cni_link_set_alias(cni_nl *nl, int ifindex, const char *alias, cni_error **e
 {
 	struct rtnl_link *c = change_new();
 	if (!c)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	rtnl_link_set_ifalias(c, strempty(alias));
 	return link_change(nl, ifindex, c, "set alias", err);
 }
@@ -578,7 +578,7 @@ int cni_link_set_master(cni_nl *nl, int ifindex, int master, cni_error **err)
 	char what[48];
 	struct rtnl_link *c = change_new();
 	if (!c)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	rtnl_link_set_master(c, master);
 	if (master) {
 		char m[IFNAMSIZ + 8];
@@ -595,7 +595,7 @@ static int set_flag(cni_nl *nl, int ifindex, unsigned int flag, bool on, const c
 {
 	struct rtnl_link *c = change_new();
 	if (!c)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (on)
 		rtnl_link_set_flags(c, flag);
 	else
@@ -618,7 +618,7 @@ int cni_link_set_txqlen(cni_nl *nl, int ifindex, unsigned int qlen, cni_error **
 {
 	struct rtnl_link *c = change_new();
 	if (!c)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	rtnl_link_set_txqlen(c, qlen);
 	return link_change(nl, ifindex, c, "set txqueuelen", err);
 }
@@ -628,7 +628,7 @@ int cni_link_set_netns(cni_nl *nl, int ifindex, const cni_netns *ns, cni_error *
 	char what[300];
 	struct rtnl_link *c = change_new();
 	if (!c)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	rtnl_link_set_ns_fd(c, cni_netns_fd(ns));
 	snprintf(what, sizeof(what), "move link to netns %s", strempty(cni_netns_path(ns)));
 	return link_change(nl, ifindex, c, what, err);
@@ -642,14 +642,14 @@ int cni_bridge_port_set(cni_nl *nl, int ifindex, int hairpin, int isolated, cni_
 		return 0;
 	struct nl_msg *m = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK);
 	if (!m)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	struct nlattr *pi;
 	if (nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    !(pi = nla_nest_start(m, IFLA_PROTINFO | NLA_F_NESTED)) ||
 	    (hairpin >= 0 && nla_put_u8(m, IFLA_BRPORT_MODE, hairpin ? 1 : 0) < 0) ||
 	    (isolated >= 0 && nla_put_u8(m, IFLA_BRPORT_ISOLATED, isolated ? 1 : 0) < 0)) {
 		nlmsg_free(m);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	nla_nest_end(m, pi);
 	int r = nl_send_sync(nl->sk, m); /* frees m */
@@ -696,7 +696,7 @@ static int addr_op(cni_nl *nl, int ifindex, const cni_ipnet *addr, unsigned int 
 	if (!a || !local) {
 		rtnl_addr_put(a);
 		nl_addr_put(local);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	rtnl_addr_set_ifindex(a, ifindex);
 	rtnl_addr_set_local(a, local);
@@ -754,7 +754,7 @@ int cni_addr_list(cni_nl *nl, int ifindex, int family, cni_addr_info **out, size
 	cni_addr_info *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
 		nl_cache_free(cache);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *a = (struct rtnl_addr *)o;
@@ -782,7 +782,7 @@ static int route_build(const cni_route_spec *s, bool for_delete, struct rtnl_rou
 {
 	struct rtnl_route *rt = rtnl_route_alloc();
 	if (!rt)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	int family = s->dst.ip.family ? s->dst.ip.family : s->gw.family;
 	if (family != AF_INET && family != AF_INET6) {
 		rtnl_route_put(rt);
@@ -791,7 +791,7 @@ static int route_build(const cni_route_spec *s, bool for_delete, struct rtnl_rou
 	struct nl_addr *dst = nl_from_ip(&s->dst.ip, s->dst.prefix);
 	if (!dst) {
 		rtnl_route_put(rt);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	rtnl_route_set_family(rt, (uint8_t)family);
 	rtnl_route_set_dst(rt, dst);
@@ -819,7 +819,7 @@ static int route_build(const cni_route_spec *s, bool for_delete, struct rtnl_rou
 		struct nl_addr *src = nl_from_ip(&s->src, -1);
 		if (!src) {
 			rtnl_route_put(rt);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 		rtnl_route_set_pref_src(rt, src);
 		nl_addr_put(src);
@@ -828,7 +828,7 @@ static int route_build(const cni_route_spec *s, bool for_delete, struct rtnl_rou
 		struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
 		if (!nh) {
 			rtnl_route_put(rt);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 		if (s->ifindex)
 			rtnl_route_nh_set_ifindex(nh, s->ifindex);
@@ -837,7 +837,7 @@ static int route_build(const cni_route_spec *s, bool for_delete, struct rtnl_rou
 			if (!gw) {
 				rtnl_route_nh_free(nh);
 				rtnl_route_put(rt);
-				return cni_oom(err);
+				return cni_error_oom(err);
 			}
 			rtnl_route_nh_set_gateway(nh, gw);
 			nl_addr_put(gw);
@@ -943,7 +943,7 @@ int cni_route_list(cni_nl *nl, int family, unsigned int table, int ifindex,
 	cni_route_spec *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
 		nl_cache_free(cache);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	if (!table)
 		table = RT_TABLE_MAIN;
@@ -990,7 +990,7 @@ int cni_route_snapshot_take(cni_nl *nl, int family, unsigned int table, int ifin
 	if (!s || !s->routes) {
 		free(s);
 		nl_cache_free(cache);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	if (!table)
 		table = RT_TABLE_MAIN;
@@ -1031,7 +1031,7 @@ int cni_route_snapshot_add(cni_nl *nl, const cni_route_snapshot *s, size_t i, un
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "no route %zu in the snapshot", i);
 	struct rtnl_route *copy = (struct rtnl_route *)nl_object_clone((struct nl_object *)s->routes[i]);
 	if (!copy)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (table)
 		rtnl_route_set_table(copy, table);
 	/* flags the kernel set on the original (RTNH_F_LINKDOWN ...) make an add fail */
@@ -1071,7 +1071,7 @@ int cni_vrf_add(cni_nl *nl, const char *name, unsigned int table, cni_error **er
 {
 	struct rtnl_link *l = rtnl_link_vrf_alloc();
 	if (!l)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	rtnl_link_vrf_set_tableid(l, table);
 	rtnl_link_set_flags(l, IFF_UP);
 	return link_create(nl, l, name, "VRF", err);
@@ -1104,7 +1104,7 @@ int cni_link_get_alias(cni_nl *nl, int ifindex, char **out, cni_error **err)
 	const char *alias = rtnl_link_get_ifalias(l);
 	*out = strdup(alias ? alias : "");
 	rtnl_link_put(l);
-	return *out ? 0 : cni_oom(err);
+	return *out ? 0 : cni_error_oom(err);
 }
 
 /* ---- rules ---- */
@@ -1113,7 +1113,7 @@ static int rule_build(const cni_rule_spec *s, struct rtnl_rule **out, cni_error 
 {
 	struct rtnl_rule *ru = rtnl_rule_alloc();
 	if (!ru)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	int family = s->family ? s->family : s->has_src ? s->src.ip.family : s->dst.ip.family;
 	rtnl_rule_set_family(ru, family ? family : AF_INET);
 	rtnl_rule_set_action(ru, FR_ACT_TO_TBL);
@@ -1125,7 +1125,7 @@ static int rule_build(const cni_rule_spec *s, struct rtnl_rule **out, cni_error 
 		if (!a || rtnl_rule_set_src(ru, a) < 0) {
 			nl_addr_put(a);
 			rtnl_rule_put(ru);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 		nl_addr_put(a);
 	}
@@ -1134,7 +1134,7 @@ static int rule_build(const cni_rule_spec *s, struct rtnl_rule **out, cni_error 
 		if (!a || rtnl_rule_set_dst(ru, a) < 0) {
 			nl_addr_put(a);
 			rtnl_rule_put(ru);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 		nl_addr_put(a);
 	}
@@ -1183,7 +1183,7 @@ int cni_rule_list(cni_nl *nl, int family, cni_rule_spec **out, size_t *count, cn
 	cni_rule_spec *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
 		nl_cache_free(cache);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_rule *ru = (struct rtnl_rule *)o;

@@ -50,7 +50,7 @@ static int netns_from_fd(int fd, const char *path, cni_netns **out, cni_error **
 	if (!ns || !(ns->path = strdup(path))) {
 		free(ns);
 		close(fd);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	ns->fd = fd;
 	ns->dev = st.st_dev;

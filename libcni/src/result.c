@@ -437,7 +437,7 @@ int cni_result_new(cni_result **out, const char *version, cni_error **err)
 		return unsupported_version(err, version);
 	cni_result *r = result_alloc(version, fam);
 	if (!r)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	*out = r;
 	return 0;
 }
@@ -594,7 +594,7 @@ int cni_result_set_version(cni_result *r, const char *version, cni_error **err)
 		    version);
 	char *v = strdup(version);
 	if (!v)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	free(r->version);
 	r->version = v;
 	return 0;
@@ -673,7 +673,7 @@ static int down_to_020(cni_result *to, const cni_result *from, cni_error **err)
 			continue;
 		struct res_ip *ip = grow(&to->ips, &to->n_ips, sizeof(*ip));
 		if (!ip || ip_copy(ip, slots[s]) < 0)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		free(ip->ver);
 		ip->ver = NULL;
 		ip->has_iface = false;
@@ -685,7 +685,7 @@ static int down_to_020(cni_result *to, const cni_result *from, cni_error **err)
 				continue;
 			struct res_route *rt = grow(&to->routes, &to->n_routes, sizeof(*rt));
 			if (!rt || route_copy(rt, fr, false) < 0)
-				return cni_oom(err);
+				return cni_error_oom(err);
 			rt->owner = ip->slot;
 		}
 	}
@@ -708,7 +708,7 @@ int cni_result_convert(cni_result **out, const cni_result *r, const char *versio
 	if (fam == r->fam) {
 		cni_result *n = result_copy(r, version);
 		if (!n)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		*out = n;
 		return 0;
 	}
@@ -717,26 +717,26 @@ int cni_result_convert(cni_result **out, const cni_result *r, const char *versio
 	_cleanup_result_ cni_result *mid = NULL;
 	int ret;
 	if (!n || dns_copy(&n->dns, &r->dns) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (r->fam == FAM_020) {
 		if (fam == FAM_040) {
 			ret = up_from_020(n, r);
 		} else {
 			mid = result_alloc("0.4.0", FAM_040);
 			if (!mid)
-				return cni_oom(err);
+				return cni_error_oom(err);
 			ret = up_from_020(mid, r);
 			if (ret == 0)
 				ret = between_040_100(n, mid);
 		}
 		if (ret < 0)
-			return cni_oom(err);
+			return cni_error_oom(err);
 	} else if (fam == FAM_020) {
 		const cni_result *src = r;
 		if (r->fam == FAM_100) {
 			mid = result_alloc("0.4.0", FAM_040);
 			if (!mid || between_040_100(mid, r) < 0)
-				return cni_oom(err);
+				return cni_error_oom(err);
 			src = mid;
 		}
 		ret = down_to_020(n, src, err);
@@ -744,7 +744,7 @@ int cni_result_convert(cni_result **out, const cni_result *r, const char *versio
 			return ret;
 	} else {
 		if (between_040_100(n, r) < 0)
-			return cni_oom(err);
+			return cni_error_oom(err);
 	}
 	*out = TAKE_PTR(n);
 	return 0;
@@ -769,13 +769,13 @@ static int dec_string(const json_t *obj, const char *name, const char *path, boo
 	json_t *v = cni_json_go_member(obj, name, false);
 	*out = NULL;
 	if (!v || json_is_null(v))
-		return keep_empty ? (*out = strdup("")) ? 0 : cni_oom(err) : 0;
+		return keep_empty ? (*out = strdup("")) ? 0 : cni_error_oom(err) : 0;
 	if (!json_is_string(v))
 		return type_error(err, path, "a string", v);
 	if (!keep_empty && !*json_string_value(v))
 		return 0;
 	*out = strdup(json_string_value(v));
-	return *out ? 0 : cni_oom(err);
+	return *out ? 0 : cni_error_oom(err);
 }
 
 static int dec_int(const json_t *obj, const char *name, const char *path, int *out, bool *present,
@@ -818,7 +818,7 @@ static int dec_strv(const json_t *obj, const char *name, const char *path, char 
 		if (!json_is_string(e) && !json_is_null(e))
 			return type_error(err, epath, "a string", e);
 		if (cni_strv_push(&sv, json_is_string(e) ? json_string_value(e) : "") < 0)
-			return cni_oom(err);
+			return cni_error_oom(err);
 	}
 	*out = TAKE_PTR(sv);
 	return 0;
@@ -837,7 +837,7 @@ static int dec_cidr(const json_t *obj, const char *name, const char *path, struc
 	const char *s = json_is_string(v) ? json_string_value(v) : "";
 	int r = cidr_set(out, s);
 	if (r == -CNI_ERR_NOMEM)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (r < 0)
 		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
 				     "%s: invalid CIDR address: %s", path, s);
@@ -854,7 +854,7 @@ static int dec_addr(const json_t *obj, const char *name, const char *path, struc
 		return type_error(err, path, "a string", v);
 	int r = addr_set(out, json_string_value(v));
 	if (r == -CNI_ERR_NOMEM)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (r < 0)
 		return cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
 				     "%s: invalid IP address: %s", path, json_string_value(v));
@@ -908,7 +908,7 @@ static int dec_routes(cni_result *res, const json_t *obj, const char *path, int 
 		char p[128];
 		struct res_route *rt = grow(&res->routes, &res->n_routes, sizeof(*rt));
 		if (!rt)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		rt->owner = owner;
 		snprintf(p, sizeof(p), "%s[%zu]", path, i);
 		r = dec_route(json_array_get(arr, i), p, rt, err);
@@ -954,7 +954,7 @@ static int dec_020(cni_result *res, const json_t *j, cni_error **err)
 			return type_error(err, slots[s], "an object", v);
 		struct res_ip *ip = grow(&res->ips, &res->n_ips, sizeof(*ip));
 		if (!ip)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		ip->slot = s == 0 ? 4 : 6;
 		snprintf(p, sizeof(p), "%s.ip", slots[s]);
 		if ((r = dec_cidr(v, "ip", p, &ip->address, err)) < 0)
@@ -982,7 +982,7 @@ static int dec_040_100(cni_result *res, const json_t *j, cni_error **err)
 		json_t *o = json_array_get(arr, i);
 		struct res_iface *f = grow(&res->ifaces, &res->n_ifaces, sizeof(*f));
 		if (!f)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		snprintf(p, sizeof(p), "interfaces[%zu]", i);
 #define Q(field) (snprintf(q, sizeof(q), "%s.%s", p, field), q)
 		if ((r = dec_string(o, "name", Q("name"), true, &f->name, err)) < 0 ||
@@ -1002,7 +1002,7 @@ static int dec_040_100(cni_result *res, const json_t *j, cni_error **err)
 		json_t *o = json_array_get(arr, i);
 		struct res_ip *ip = grow(&res->ips, &res->n_ips, sizeof(*ip));
 		if (!ip)
-			return cni_oom(err);
+			return cni_error_oom(err);
 		snprintf(p, sizeof(p), "ips[%zu]", i);
 		if (!v11 && (r = dec_string(o, "version", Q("version"), true, &ip->ver, err)) < 0)
 			return r;
@@ -1059,7 +1059,7 @@ int cni_result_from_json_t(cni_result **out, const char *version, const json_t *
 
 	_cleanup_result_ cni_result *res = result_alloc(got, fam);
 	if (!res)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	r = fam == FAM_020 ? dec_020(res, j, err) : dec_040_100(res, j, err);
 	if (r < 0)
 		return r;
@@ -1240,17 +1240,17 @@ int cni_result_to_json(const cni_result *r, char **out, cni_error **err)
 	_cleanup_json_ json_t *j = cni_result_to_json_t(r);
 	cni_buf b = CNI_BUF_INIT;
 	if (!j)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	/* the newest reference prints 1.x results through a Go map: keys sorted at every
 	 * level. Only 1.1.0 follows it, 1.0.0 matches Debian's 1.1.x (struct order). */
 	unsigned int flags = CNI_GOJSON_INDENT | (streq(r->version, "1.1.0") ? CNI_GOJSON_SORTED : 0);
 	if (cni_json_append_go(&b, j, flags) < 0) {
 		cni_buf_free(&b);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	char *s = cni_buf_steal(&b);
 	if (!s)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	*out = s;
 	return 0;
 }
@@ -1395,7 +1395,7 @@ static int iface_build(const cni_result *r, const cni_interface *iface, const ch
 	    strdup_opt(&f->socket_path, iface->socket_path) < 0 ||
 	    strdup_opt(&f->pci_id, iface->pci_id) < 0) {
 		iface_clear(f);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	return 0;
 }
@@ -1410,7 +1410,7 @@ int cni_result_add_interface(cni_result *r, const cni_interface *iface, size_t *
 	struct res_iface *slot = grow(&r->ifaces, &r->n_ifaces, sizeof(*slot));
 	if (!slot) {
 		iface_clear(&f);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	*slot = f;
 	if (idx)
@@ -1437,7 +1437,7 @@ static int set_cidr_field(struct cidr *c, const char *what, const char *s, cni_e
 {
 	int ret = s ? cidr_set(c, s) : -CNI_ERR_INVALID_ARG;
 	if (ret == -CNI_ERR_NOMEM)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (ret < 0)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "%s: invalid CIDR address: %s",
 				     what, strempty(s));
@@ -1448,7 +1448,7 @@ static int set_addr_field(struct addr *a, const char *what, const char *s, cni_e
 {
 	int ret = addr_set(a, s);
 	if (ret == -CNI_ERR_NOMEM)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	if (ret < 0)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "%s: invalid IP address: %s",
 				     what, s);
@@ -1492,13 +1492,13 @@ int cni_result_add_ip(cni_result *r, const cni_ip *ip, cni_error **err)
 		n.ver = strdup(v4 ? "4" : "6");
 		if (!n.ver) {
 			ip_clear(&n);
-			return cni_oom(err);
+			return cni_error_oom(err);
 		}
 	}
 	struct res_ip *slot = grow(&r->ips, &r->n_ips, sizeof(*slot));
 	if (!slot) {
 		ip_clear(&n);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	*slot = n;
 	/* 0.1.0/0.2.0: ip4 before ip6 */
@@ -1563,7 +1563,7 @@ int cni_result_add_route(cni_result *r, const cni_route *route, cni_error **err)
 	struct res_route *slot = grow(&r->routes, &r->n_routes, sizeof(*slot));
 	if (!slot) {
 		route_clear(&n);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	memmove(&r->routes[pos + 1], &r->routes[pos], (r->n_routes - 1 - pos) * sizeof(*slot));
 	r->routes[pos] = n;
@@ -1588,7 +1588,7 @@ int cni_result_set_dns(cni_result *r, const cni_dns *dns, cni_error **err)
 	from.options = (char **)dns->options;
 	from.domain = (char *)dns->domain;
 	if (dns_copy(&d, &from) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	dns_clear(&r->dns);
 	r->dns = d;
 	return 0;
@@ -1604,7 +1604,7 @@ int cni_result_set_interface_mac(cni_result *r, size_t i, const char *mac, cni_e
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_result_set_interface_mac: mac must be UTF-8");
 	if (strdup_opt(&m, mac) < 0)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	free(r->ifaces[i].mac);
 	r->ifaces[i].mac = m;
 	return 0;

@@ -122,7 +122,7 @@ static int read_stdin(int fd, size_t max, char **out, size_t *out_len, cni_error
 				ncap = max + 1;
 			char *nb = realloc(buf, ncap + 1);
 			if (!nb)
-				return cni_oom(err);
+				return cni_error_oom(err);
 			buf = nb;
 			cap = ncap;
 		}
@@ -172,7 +172,7 @@ static int check_config(const char *data, size_t len, char **version, cni_error 
 		goto out;
 	}
 	if (r < 0) {
-		r = cni_oom(err);
+		r = cni_error_oom(err);
 		goto out;
 	}
 	if (!streq(conf.top_kind, "object") && !streq(conf.top_kind, "null")) {
@@ -202,7 +202,7 @@ static int check_config(const char *data, size_t len, char **version, cni_error 
 	}
 	*version = conf.version.value ? TAKE_PTR(conf.version.value) : strdup("");
 	if (!*version)
-		r = cni_oom(err);
+		r = cni_error_oom(err);
 out:
 	cni_go_conf_clear(&conf);
 	return r;
@@ -424,7 +424,7 @@ static int plugin_run(const cni_plugin_funcs *funcs, const cni_plugin_info *info
 		if (isempty(val[i])) {
 			if (required && cni_buf_printf(&miss, "%s%s", miss.len ? "," : "",
 						       env_vars[i].name) < 0)
-				r = cni_oom(err);
+				r = cni_error_oom(err);
 		} else if (required && i == ENV_CONTAINERID) {
 			r = cni_validate_container_id(val[i], err);
 		} else if (required && i == ENV_IFNAME) {

@@ -13,7 +13,7 @@ static int sysctl_path(const char *name, char **out, cni_error **err)
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "empty sysctl name");
 	_cleanup_free_ char *n = strdup(name);
 	if (!n)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	const char *sep = strpbrk(n, "./");
 	if (sep && *sep == '.')
 		for (char *c = n; *c; c++)
@@ -29,7 +29,7 @@ static int sysctl_path(const char *name, char **out, cni_error **err)
 	}
 	char *p = cni_strdupf("/proc/sys/%s", n);
 	if (!p)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	*out = p;
 	return 0;
 }

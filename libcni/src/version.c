@@ -70,7 +70,7 @@ int cni_version_parse(const char *v, int *major, int *minor, int *micro, cni_err
 		v = "0.1.0";
 	_cleanup_free_ char *copy = strdup(v);
 	if (!copy)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	size_t dots = 0;
 	for (const char *c = v; *c; c++)
 		dots += *c == '.';
@@ -129,11 +129,11 @@ static int info_make(cni_plugin_info **out, const char *cni_version, const char 
 {
 	cni_plugin_info *info = calloc(1, sizeof(*info));
 	if (!info)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	info->cni_version = strdup(cni_version);
 	if (!info->cni_version || cni_strv_dup(versions, &info->versions) < 0) {
 		cni_plugin_info_free(info);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	*out = info;
 	return 0;
@@ -186,7 +186,7 @@ int cni_plugin_info_decode(cni_plugin_info **out, const char *json, size_t len, 
 				     "decoding version info: supportedVersions is not an array");
 	versions = calloc(1, sizeof(char *));
 	if (!versions)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	size_t i;
 	json_t *v;
 	json_array_foreach(sv, i, v) {
@@ -195,7 +195,7 @@ int cni_plugin_info_decode(cni_plugin_info **out, const char *json, size_t len, 
 					     "decoding version info: supportedVersions[%zu] is not a string",
 					     i);
 		if (cni_strv_push(&versions, json_string_value(v)) < 0)
-			return cni_oom(err);
+			return cni_error_oom(err);
 	}
 	return info_make(out, cv, (const char *const *)versions, err);
 }
@@ -209,16 +209,16 @@ int cni_plugin_info_encode(const cni_plugin_info *info, const char *cni_version,
 					      json_string(cni_version ? cni_version
 								      : CNI_SPEC_VERSION)) ||
 	    json_object_set_new(o, "supportedVersions", arr))
-		return cni_oom(err);
+		return cni_error_oom(err);
 	for (size_t i = 0; info->versions[i]; i++)
 		if (json_array_append_new(arr, json_string(info->versions[i])))
-			return cni_oom(err);
+			return cni_error_oom(err);
 	_cleanup_free_ char *s = cni_json_dump_compact(o);
 	if (!s)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	char *withnl = cni_strdupf("%s\n", s);
 	if (!withnl)
-		return cni_oom(err);
+		return cni_error_oom(err);
 	*out = withnl;
 	return 0;
 }
@@ -276,7 +276,7 @@ int cni_version_check(const char *config_version, const cni_plugin_info *info, c
 		r = cni_buf_puts(&b, "]");
 	if (r < 0) {
 		cni_buf_free(&b);
-		return cni_oom(err);
+		return cni_error_oom(err);
 	}
 	r = cni_error_set(err, CNI_ERR_INCOMPATIBLE_CNI_VERSION, b.data, "incompatible CNI versions");
 	cni_buf_free(&b);

@@ -22,7 +22,7 @@ int ipt_save(int family, const char *table, ipt_saved *s, cni_error **err)
 		cap += *p == '\n';
 	if (!(s->lines = calloc(cap, sizeof(char *)))) {
 		ipt_saved_free(s);
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	char *sp = NULL;
 	for (char *l = strtok_r(s->text, "\n", &sp); l; l = strtok_r(NULL, "\n", &sp))

@@ -15,14 +15,14 @@ int ps_save(const char *path, const json_t *v, cni_error **err)
 	if (slash && slash != path) {
 		char *dir = strndup(path, (size_t)(slash - path));
 		int r = dir ? cni_mkdir_p(dir, 0700, err)
-			    : cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			    : cni_error_oom(err);
 		free(dir);
 		if (r < 0)
 			return r;
 	}
 	char *text = json_dumps(v, JSON_COMPACT);
 	if (!text)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	int r = cni_file_write_atomic(path, text, strlen(text), 0600, CNI_FILE_DURABLE, err);
 	free(text);
 	return r;

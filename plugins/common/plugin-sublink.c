@@ -874,7 +874,7 @@ static int set_dns(add_ctx *x, cni_error **err)
 	char *txt = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
 	json_decref(wrap);
 	if (!txt)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	if (cni_result_from_json(&tmp, "1.0.0", txt, strlen(txt), NULL) == 0 &&
 	    cni_result_get_dns(tmp, &dns) == 0)
 		r = cni_result_set_dns(x->res, &dns, err);

@@ -17,7 +17,7 @@ int pc_valid_attachments(const cni_conf *conf, cni_gc_attachment **out, size_t *
 	if (r < 0)
 		return r;
 	if (count && !(valid = calloc(count, sizeof(*valid))))
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	for (size_t i = 0; i < count; i++) {
 		valid[i].container_id = cni_conf_valid_attachment_container_id(conf, i);
 		valid[i].ifname = cni_conf_valid_attachment_ifname(conf, i);

@@ -53,7 +53,7 @@ static void test_errno_dup_and_prefix(void **state)
 	assert_int_equal(cni_error_code(NULL), CNI_ERR_UNKNOWN);
 
 	e = NULL;
-	assert_int_equal(cni_oom(&e), -CNI_ERR_NOMEM);
+	assert_int_equal(cni_error_oom(&e), -CNI_ERR_NOMEM);
 	assert_string_equal(cni_error_msg(e), "out of memory");
 	assert_int_equal(cni_error_errno(e), 0);
 	cni_error_free(e);

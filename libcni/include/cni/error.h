@@ -67,6 +67,10 @@ CNI_EXPORT cni_error *cni_error_newv(int code, const char *details, const char *
 CNI_EXPORT int cni_error_set(cni_error **err, int code, const char *details, const char *fmt, ...)
 	CNI_PRINTF(4, 5);
 
+/** The one way to fail on a failed allocation: CNI_ERR_NOMEM, "out of memory" (*err set when
+ * possible: the error object itself needs no more memory than a small allocation). */
+CNI_EXPORT int cni_error_oom(cni_error **err);
+
 /** Prepend context to the message: "<prefix>: <old msg>". Returns 0 or -CNI_ERR_NOMEM. */
 CNI_EXPORT int cni_error_prefix(cni_error *e, const char *fmt, ...) CNI_PRINTF(2, 3);
 

@@ -201,7 +201,7 @@ static int call_daemon(const char *sock, json_t *req, json_t **reply, cni_error 
 	json_object_set_new(req, "version", json_integer(DHCP_PROTO_VERSION));
 	out = json_dumps(req, JSON_COMPACT);
 	if (!out)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {

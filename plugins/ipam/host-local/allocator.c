@@ -7,22 +7,17 @@
 
 #include "host-local.h"
 
-static void freep_(void *p)
-{
-	free(*(void **)p);
-}
-
 int hl_allocate(hl_store *s, const hl_rangeset *set, size_t idx, const char *id, const char *ifname,
 		const cni_ipaddr *requested, cni_ipaddr *out_ip, const hl_range **out_range,
 		cni_error **err)
 {
-	_hl_cleanup_(freep_) char *setstr = hl_rangeset_string(set);
+	_cleanup_(pc_freep) char *setstr = hl_rangeset_string(set);
 	char a[CNI_IP_STRLEN];
 	bool reserved = false;
 	int r;
 
 	if (!setstr)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 
 	if (requested) {
 		const hl_range *rg = hl_rangeset_range_for(set, requested);
@@ -58,7 +53,7 @@ int hl_allocate(hl_store *s, const hl_rangeset *set, size_t idx, const char *id,
 	}
 
 	{
-		_hl_cleanup_(freep_) cni_ipaddr *held = NULL;
+		_cleanup_(pc_freep) cni_ipaddr *held = NULL;
 		size_t nheld = 0;
 
 		r = hl_store_get_by_id(s, id, ifname, &held, &nheld, err);

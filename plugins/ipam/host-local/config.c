@@ -15,21 +15,6 @@
 
 #define CFG_ERR CNI_ERR_INVALID_NETWORK_CONFIG
 
-static void json_decrefp_(json_t **j)
-{
-	json_decref(*j);
-}
-
-static void freep_(void *p)
-{
-	free(*(void **)p);
-}
-
-static void cni_error_freep_(cni_error **e)
-{
-	cni_error_free(*e);
-}
-
 static void args_freep(cni_args **a)
 {
 	cni_args_free(*a);
@@ -112,7 +97,7 @@ static int parse_requested_array(hl_config *c, const json_t *arr, const char *fi
 		if (r < 0)
 			return r;
 		if (push_requested(c, &ip) < 0)
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			return cni_error_oom(err);
 	}
 	return 0;
 }
@@ -201,7 +186,7 @@ static int parse_rangesets(const json_t *arr, const char *field, spec_list *l, c
 		}
 		specs = calloc(n ? n : 1, sizeof(*specs));
 		if (!specs)
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			return cni_error_oom(err);
 		for (j = 0; j < n; j++) {
 			v = json_array_get(set, j);
 			r = parse_range_spec(v, field, &specs[j], err);
@@ -212,7 +197,7 @@ static int parse_rangesets(const json_t *arr, const char *field, spec_list *l, c
 		}
 		if (spec_list_add(l, specs, n) < 0) {
 			free(specs);
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			return cni_error_oom(err);
 		}
 	}
 	return 0;
@@ -247,7 +232,7 @@ static int parse_routes(hl_config *c, const json_t *arr, cni_error **err)
 		return pj_expected(err, "ipam.routes", "an array", arr);
 	c->routes = calloc(json_array_size(arr) + 1, sizeof(*c->routes));
 	if (!c->routes)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	json_array_foreach(arr, i, v)
 	{
 		hl_route *rt = &c->routes[c->nroutes++];
@@ -275,12 +260,11 @@ static int parse_routes(hl_config *c, const json_t *arr, cni_error **err)
 							     json_string_value(gw));
 				rt->gw = strdup(json_string_value(gw));
 				if (!rt->gw)
-					return cni_error_set(err, CNI_ERR_NOMEM, NULL,
-							     "out of memory");
+					return cni_error_oom(err);
 			}
 		}
 		if (!rt->dst)
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			return cni_error_oom(err);
 		if ((r = get_int(v, "mtu", &rt->mtu, NULL, err)) < 0 ||
 		    (r = get_int(v, "advmss", &rt->advmss, NULL, err)) < 0 ||
 		    (r = get_int(v, "priority", &rt->priority, NULL, err)) < 0 ||
@@ -303,14 +287,14 @@ static int get_string(const json_t *obj, const char *key, const char *field, cha
 		return pj_expected(err, field, "a string", v);
 	*out = strdup(json_string_value(v));
 	if (!*out)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	return 0;
 }
 
 static int parse_env_args(hl_config *c, const char *env, cni_error **err)
 {
 	static const char *const known[] = {"IP", NULL};
-	_hl_cleanup_(args_freep) cni_args *args = NULL;
+	_cleanup_(args_freep) cni_args *args = NULL;
 	const char *v;
 	cni_ipnet n;
 	int r;
@@ -331,7 +315,7 @@ static int parse_env_args(hl_config *c, const char *env, cni_error **err)
 		    err, CNI_ERR_INTERNAL, NULL,
 		    "ARGS: error parsing value of pair \"IP=%s\": invalid IP address %s", v, v);
 	if (push_requested(c, &n.ip) < 0)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	return 0;
 }
 
@@ -368,9 +352,9 @@ static void spec_list_clearp(spec_list *l)
 int hl_config_parse(const char *data, size_t len, const char *env_args, hl_config **out,
 		    cni_error **err)
 {
-	_hl_cleanup_(json_decrefp_) json_t *root = NULL;
-	_hl_cleanup_(config_freep) hl_config *c = NULL;
-	_hl_cleanup_(spec_list_clearp) spec_list specs = {0};
+	_cleanup_(pc_json_decrefp) json_t *root = NULL;
+	_cleanup_(config_freep) hl_config *c = NULL;
+	_cleanup_(spec_list_clearp) spec_list specs = {0};
 	json_t *ipam, *rc, *args, *a, *v;
 	json_error_t jerr;
 	size_t nv4 = 0, nv6 = 0;
@@ -385,13 +369,13 @@ int hl_config_parse(const char *data, size_t len, const char *env_args, hl_confi
 				     "error parsing network config: not a JSON object");
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 
 	if ((r = get_string(root, "name", "name", &c->name, err)) < 0 ||
 	    (r = get_string(root, "cniVersion", "cniVersion", &c->cni_version, err)) < 0)
 		return r;
 	if (!c->cni_version && !(c->cni_version = strdup("")))
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 
 	ipam = pj_get(root, "ipam");
 	if (ipam && !json_is_object(ipam))
@@ -429,7 +413,7 @@ int hl_config_parse(const char *data, size_t len, const char *env_args, hl_confi
 
 			if (!one || spec_list_add(&specs, one, 1) < 0) {
 				free(one);
-				return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+				return cni_error_oom(err);
 			}
 			*one = legacy;
 		}
@@ -455,7 +439,7 @@ int hl_config_parse(const char *data, size_t len, const char *env_args, hl_confi
 		free(c->data_dir);
 		c->data_dir = strdup(HL_DEFAULT_DATA_DIR);
 		if (!c->data_dir)
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			return cni_error_oom(err);
 	}
 	if (c->resolv_conf && !*c->resolv_conf) {
 		free(c->resolv_conf);
@@ -466,15 +450,15 @@ int hl_config_parse(const char *data, size_t len, const char *env_args, hl_confi
 		return cni_error_set(err, CFG_ERR, NULL, "no IP ranges specified");
 	c->sets = calloc(specs.n, sizeof(*c->sets));
 	if (!c->sets)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	for (size_t i = 0; i < specs.n; i++) {
 		hl_rangeset *set = &c->sets[i];
-		_hl_cleanup_(cni_error_freep_) cni_error *e = NULL;
+		_cleanup_(pc_error_freep) cni_error *e = NULL;
 
 		c->nsets++;
 		set->ranges = calloc(specs.lens[i] ? specs.lens[i] : 1, sizeof(*set->ranges));
 		if (!set->ranges)
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			return cni_error_oom(err);
 		set->n = specs.lens[i];
 		for (size_t j = 0; j < set->n && !e; j++)
 			hl_range_canonicalize(&specs.sets[i][j], &set->ranges[j], &e);
@@ -522,25 +506,18 @@ static int strv_add(char ***v, const char *s)
 	return nv[n] ? 0 : -1;
 }
 
-static void strv_free_(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 void hl_dns_clear(hl_dns *d)
 {
-	strv_free_(d->nameservers);
-	strv_free_(d->search);
-	strv_free_(d->options);
+	cni_strv_free(d->nameservers);
+	cni_strv_free(d->search);
+	cni_strv_free(d->options);
 	free(d->domain);
 	memset(d, 0, sizeof(*d));
 }
 
 int hl_dns_parse_file(const char *path, hl_dns *out, cni_error **err)
 {
-	_hl_cleanup_(freep_) char *line = NULL;
+	_cleanup_(pc_freep) char *line = NULL;
 	size_t cap = 0;
 	hl_dns d = {0};
 	FILE *f;
@@ -577,7 +554,7 @@ int hl_dns_parse_file(const char *path, hl_dns *out, cni_error **err)
 	fclose(f);
 	if (oom) {
 		hl_dns_clear(&d);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	*out = d;
 	return 0;

@@ -18,7 +18,7 @@
 
 #include <cni/cni.h>
 
-#define _hl_cleanup_(f) __attribute__((cleanup(f)))
+#include "plugin-cleanup.h"
 
 /* Network names and container ids longer than this are refused: a name becomes a
  * directory name (NAME_MAX) and neither has any business being longer. */

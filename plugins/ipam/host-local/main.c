@@ -17,26 +17,6 @@ static void store_freep(hl_store **s)
 	hl_store_free(*s);
 }
 
-static void result_freep(cni_result **r)
-{
-	cni_result_free(*r);
-}
-
-static void conf_freep(cni_conf **c)
-{
-	cni_conf_free(*c);
-}
-
-static void cni_error_freep_hl(cni_error **e)
-{
-	cni_error_free(*e);
-}
-
-static void freep_(void *p)
-{
-	free(*(void **)p);
-}
-
 /* Ids and names become file contents and directory names: refuse anything that could
  * escape dataDir or break the file format before any file is touched. */
 static int check_ids(const cni_cmd_args *a, bool need_container, cni_error **err)
@@ -68,7 +48,7 @@ static int check_network(const hl_config *c, cni_error **err)
 
 static int load(const cni_cmd_args *a, bool need_container, hl_config **out, cni_error **err)
 {
-	_hl_cleanup_(config_freep) hl_config *c = NULL;
+	_cleanup_(config_freep) hl_config *c = NULL;
 	int r;
 
 	r = check_ids(a, need_container, err);
@@ -100,7 +80,7 @@ static int open_store(const hl_config *c, hl_store **out, cni_error **err)
 static int build_result(const hl_config *c, const cni_ipaddr *ips, const hl_range **ranges,
 			const hl_dns *dns, cni_result **out, cni_error **err)
 {
-	_hl_cleanup_(result_freep) cni_result *res = NULL;
+	_cleanup_(pc_result_freep) cni_result *res = NULL;
 	int r = cni_result_new(&res, CNI_SPEC_VERSION, err);
 
 	if (r < 0)
@@ -151,11 +131,11 @@ static int build_result(const hl_config *c, const cni_ipaddr *ips, const hl_rang
 
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
-	_hl_cleanup_(config_freep) hl_config *c = NULL;
-	_hl_cleanup_(store_freep) hl_store *s = NULL;
-	_hl_cleanup_(freep_) cni_ipaddr *ips = NULL;
-	_hl_cleanup_(freep_) const hl_range **ranges = NULL;
-	_hl_cleanup_(freep_) bool *used = NULL;
+	_cleanup_(config_freep) hl_config *c = NULL;
+	_cleanup_(store_freep) hl_store *s = NULL;
+	_cleanup_(pc_freep) cni_ipaddr *ips = NULL;
+	_cleanup_(pc_freep) const hl_range **ranges = NULL;
+	_cleanup_(pc_freep) bool *used = NULL;
 	hl_dns dns = {0};
 	bool have_dns = false;
 	size_t done = 0;
@@ -175,7 +155,7 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 	ranges = calloc(c->nsets, sizeof(*ranges));
 	used = calloc(c->nrequested + 1, sizeof(*used));
 	if (!ips || !ranges || !used) {
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		r = cni_error_oom(err);
 		goto out;
 	}
 	r = open_store(c, &s, err);
@@ -253,8 +233,8 @@ static int open_locked(const cni_cmd_args *a, bool for_id, hl_config **c, hl_sto
 
 static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 {
-	_hl_cleanup_(config_freep) hl_config *c = NULL;
-	_hl_cleanup_(store_freep) hl_store *s = NULL;
+	_cleanup_(config_freep) hl_config *c = NULL;
+	_cleanup_(store_freep) hl_store *s = NULL;
 	int r;
 
 	(void)ud;
@@ -268,9 +248,9 @@ static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 
 static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 {
-	_hl_cleanup_(config_freep) hl_config *c = NULL;
-	_hl_cleanup_(store_freep) hl_store *s = NULL;
-	_hl_cleanup_(freep_) cni_ipaddr *held = NULL;
+	_cleanup_(config_freep) hl_config *c = NULL;
+	_cleanup_(store_freep) hl_store *s = NULL;
+	_cleanup_(pc_freep) cni_ipaddr *held = NULL;
 	size_t n = 0;
 	int r;
 
@@ -291,10 +271,10 @@ static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 
 static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 {
-	_hl_cleanup_(config_freep) hl_config *c = NULL;
-	_hl_cleanup_(store_freep) hl_store *s = NULL;
-	_hl_cleanup_(conf_freep) cni_conf *conf = NULL;
-	_hl_cleanup_(freep_) hl_attachment *valid = NULL;
+	_cleanup_(config_freep) hl_config *c = NULL;
+	_cleanup_(store_freep) hl_store *s = NULL;
+	_cleanup_(pc_conf_freep) cni_conf *conf = NULL;
+	_cleanup_(pc_freep) hl_attachment *valid = NULL;
 	size_t n = 0;
 	bool present = false;
 	int r;
@@ -314,7 +294,7 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 		return 0;
 	valid = calloc(n + 1, sizeof(*valid));
 	if (!valid)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	for (size_t i = 0; i < n; i++) {
 		valid[i].id = cni_conf_valid_attachment_container_id(conf, i);
 		valid[i].ifname = cni_conf_valid_attachment_ifname(conf, i);
@@ -336,10 +316,10 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 
 static int cmd_status(const cni_cmd_args *a, cni_error **err, void *ud)
 {
-	_hl_cleanup_(config_freep) hl_config *c = NULL;
-	_hl_cleanup_(store_freep) hl_store *s = NULL;
-	_hl_cleanup_(freep_) cni_ipaddr *all = NULL;
-	_hl_cleanup_(cni_error_freep_hl) cni_error *e = NULL;
+	_cleanup_(config_freep) hl_config *c = NULL;
+	_cleanup_(store_freep) hl_store *s = NULL;
+	_cleanup_(pc_freep) cni_ipaddr *all = NULL;
+	_cleanup_(pc_error_freep) cni_error *e = NULL;
 	size_t n = 0;
 	int r;
 
@@ -355,7 +335,7 @@ static int cmd_status(const cni_cmd_args *a, cni_error **err, void *ud)
 		return r;
 	for (size_t i = 0; i < c->nsets; i++)
 		if (hl_rangeset_free_count(&c->sets[i], all, n) == 0) {
-			_hl_cleanup_(freep_) char *str = hl_rangeset_string(&c->sets[i]);
+			_cleanup_(pc_freep) char *str = hl_rangeset_string(&c->sets[i]);
 
 			return cni_error_set(err, CNI_ERR_PLUGIN_NOT_AVAILABLE, NULL,
 					     "no IP addresses available in range set: %s",

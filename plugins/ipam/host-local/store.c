@@ -111,17 +111,6 @@ void hl_fault_point(const char *name)
 }
 #endif
 
-static void freep_(void *p)
-{
-	free(*(void **)p);
-}
-
-static void closep_(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-
 static int sys_error(cni_error **err, const char *what, const char *path, const char *name)
 {
 	int e = errno;
@@ -195,7 +184,7 @@ static bool name_to_ip(const char *name, cni_ipaddr *ip)
 static int read_file(int dirfd, const char *name, size_t max, bool head_only, char **out,
 		     size_t *outlen)
 {
-	_hl_cleanup_(closep_) int fd = -1;
+	_cleanup_(pc_closep) int fd = -1;
 	char *buf;
 	size_t len = 0, cap;
 	struct stat st;
@@ -295,7 +284,7 @@ static int pwrite_all(int fd, const char *data, size_t len, off_t off)
 
 static int mkdir_p(const char *path, mode_t mode)
 {
-	_hl_cleanup_(freep_) char *p = strdup(path);
+	_cleanup_(pc_freep) char *p = strdup(path);
 	struct stat st;
 
 	if (!p)
@@ -510,7 +499,7 @@ int hl_store_open(hl_store **out, const char *data_dir, const char *network,
 	int r;
 
 	if (!s)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	s->dirfd = s->lockfd = s->privfd = s->ownersfd = s->tmpfd = -1;
 	if (opts)
 		s->opts = *opts;
@@ -518,7 +507,7 @@ int hl_store_open(hl_store **out, const char *data_dir, const char *network,
 	if (asprintf(&s->path, "%s/%s", data_dir, network) < 0) {
 		s->path = NULL;
 		hl_store_free(s);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	/* the directory exists but for the first call on a network */
 	s->dirfd = open(s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -728,7 +717,7 @@ static int bucket_store(hl_store *s, unsigned int b, const char *data, size_t le
 /* Addresses listed for hash h (not checked against the <ip> files). */
 static int idx_read(hl_store *s, uint64_t h, cni_ipaddr **out, size_t *n)
 {
-	_hl_cleanup_(freep_) char *data = NULL;
+	_cleanup_(pc_freep) char *data = NULL;
 	cni_ipaddr *v = NULL;
 	char hex[LINE_HASH_LEN + 1];
 	const char *pos, *line;
@@ -782,9 +771,9 @@ static char *ip_owner_e(hl_store *s, const cni_ipaddr *ip, int *e)
  * never hides a live lease; adding is ordered after the <ip> file exists. */
 static int idx_update(hl_store *s, uint64_t h, const cni_ipaddr *add)
 {
-	_hl_cleanup_(freep_) char *old = NULL;
-	_hl_cleanup_(freep_) char *out = NULL;
-	_hl_cleanup_(freep_) cni_ipaddr *kept = NULL;
+	_cleanup_(pc_freep) char *old = NULL;
+	_cleanup_(pc_freep) char *out = NULL;
+	_cleanup_(pc_freep) cni_ipaddr *kept = NULL;
 	char hex[LINE_HASH_LEN + 1], ipbuf[CNI_IP_STRLEN];
 	unsigned int b = bucket_of(h);
 	const char *pos, *line;
@@ -816,7 +805,7 @@ static int idx_update(hl_store *s, uint64_t h, const cni_ipaddr *add)
 			dup |= cni_ip_equal(&kept[j], &ip);
 		if (!dup) {
 			int e;
-			_hl_cleanup_(freep_) char *o = ip_owner_e(s, &ip, &e);
+			_cleanup_(pc_freep) char *o = ip_owner_e(s, &ip, &e);
 
 			/* dropped only when known to be gone or another's: a lease that could not
 			 * be read now is kept (a stale entry is harmless, a lost one is not) */
@@ -875,14 +864,14 @@ static int rebuild_list_cb(const char *name, unsigned char type, void *ud)
  * replaced, so a rebuild frees no inode. */
 static int idx_rebuild(hl_store *s, cni_error **err)
 {
-	_hl_cleanup_(freep_) rebuild_ctx *c = calloc(1, sizeof(*c));
+	_cleanup_(pc_freep) rebuild_ctx *c = calloc(1, sizeof(*c));
 	hl_lease *l = NULL;
 	size_t n = 0;
 	int r;
 
 	s->index_valid = false;
 	if (!c)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	r = scan_leases(s, true, &l, &n, err);
 	if (r < 0)
 		return r;
@@ -932,7 +921,7 @@ static int idx_rebuild(hl_store *s, cni_error **err)
 /* This boot's id, read once: "-" when it cannot be read (then every boot looks alike). */
 static const char *boot_id(hl_store *s)
 {
-	_hl_cleanup_(freep_) char *cur = NULL;
+	_cleanup_(pc_freep) char *cur = NULL;
 	const char *c;
 
 	if (s->boot[0])
@@ -964,7 +953,7 @@ static int format_state(char *buf, size_t len, long long sec, long long nsec, co
 
 static int read_state(hl_store *s, struct timespec *ts)
 {
-	_hl_cleanup_(freep_) char *data = NULL;
+	_cleanup_(pc_freep) char *data = NULL;
 	long long sec, nsec;
 	char want[240], boot[64];
 
@@ -1054,7 +1043,7 @@ static int drop_cb(const char *name, unsigned char type, void *ud)
 
 static int check_boot(hl_store *s, cni_error **err)
 {
-	_hl_cleanup_(freep_) char *rec = NULL;
+	_cleanup_(pc_freep) char *rec = NULL;
 	const char *c = boot_id(s);
 	int r;
 
@@ -1153,7 +1142,7 @@ static void mem_remove(hl_store *s, const cni_ipaddr *ip)
 /* Unlike tmp/ and link(), never more than one inode; -EOPNOTSUPP: use that instead. */
 static int lease_link_tmpfile(hl_store *s, const char *name, const char *data, size_t len)
 {
-	_hl_cleanup_(closep_) int fd = -1;
+	_cleanup_(pc_closep) int fd = -1;
 	char proc[32];
 
 	if (s->no_tmpfile)
@@ -1189,13 +1178,13 @@ static int lease_link_tmpfile(hl_store *s, const char *name, const char *data, s
 int hl_store_reserve(hl_store *s, const char *id, const char *ifname, const cni_ipaddr *ip,
 		     size_t rangeset_idx, bool *reserved, cni_error **err)
 {
-	_hl_cleanup_(freep_) char *key = key_new(id, ifname);
+	_cleanup_(pc_freep) char *key = key_new(id, ifname);
 	char name[CNI_IP_STRLEN], tmp[64], last[64];
 	bool fallback = false;
 	int r;
 
 	if (!key)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	if (!cni_ip_format(ip, name, sizeof(name)))
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "cannot format address");
 
@@ -1254,7 +1243,7 @@ int hl_store_reserve(hl_store *s, const char *id, const char *ifname, const cni_
 
 	if (s->mem_mode) {
 		if (mem_add(s, ip, key) < 0)
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			return cni_error_oom(err);
 	} else if (s->index_valid) {
 		r = idx_update(s, fnv1a(key), ip);
 		if (r < 0) {
@@ -1280,12 +1269,12 @@ int hl_store_reserve(hl_store *s, const char *id, const char *ifname, const cni_
 int hl_store_release_ip(hl_store *s, const char *id, const char *ifname, const cni_ipaddr *ip,
 			cni_error **err)
 {
-	_hl_cleanup_(freep_) char *key = key_new(id, ifname);
-	_hl_cleanup_(freep_) char *owner = NULL;
+	_cleanup_(pc_freep) char *key = key_new(id, ifname);
+	_cleanup_(pc_freep) char *owner = NULL;
 	char name[CNI_IP_STRLEN];
 
 	if (!key || !cni_ip_format(ip, name, sizeof(name)))
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	int e = 0;
 	owner = ip_owner_e(s, ip, &e);
 	if (!owner && e != -ENOENT && e != -EINVAL) {
@@ -1306,7 +1295,7 @@ int hl_store_release_ip(hl_store *s, const char *id, const char *ifname, const c
 
 int hl_store_last_reserved(hl_store *s, size_t rangeset_idx, cni_ipaddr *out, bool *found)
 {
-	_hl_cleanup_(freep_) char *data = NULL;
+	_cleanup_(pc_freep) char *data = NULL;
 	char name[64];
 
 	*found = false;
@@ -1361,7 +1350,7 @@ static int held_by(hl_store *s, const char *key, cni_ipaddr **out, size_t *n)
 		return r;
 	for (size_t i = 0; i < cnt;) {
 		int e = 0;
-		_hl_cleanup_(freep_) char *o = ip_owner_e(s, &v[i], &e);
+		_cleanup_(pc_freep) char *o = ip_owner_e(s, &v[i], &e);
 
 		/* a lease that cannot be read is not "not ours": DEL would report success
 		 * and leave it held for good */
@@ -1397,15 +1386,15 @@ static int append_ips(cni_ipaddr **v, size_t *n, const cni_ipaddr *add, size_t n
 int hl_store_get_by_id(hl_store *s, const char *id, const char *ifname, cni_ipaddr **out, size_t *n,
 		       cni_error **err)
 {
-	_hl_cleanup_(freep_) char *kn = key_new(id, ifname);
-	_hl_cleanup_(freep_) char *ko = key_old(id);
-	_hl_cleanup_(freep_) cni_ipaddr *a = NULL;
-	_hl_cleanup_(freep_) cni_ipaddr *b = NULL;
+	_cleanup_(pc_freep) char *kn = key_new(id, ifname);
+	_cleanup_(pc_freep) char *ko = key_old(id);
+	_cleanup_(pc_freep) cni_ipaddr *a = NULL;
+	_cleanup_(pc_freep) cni_ipaddr *b = NULL;
 	size_t na = 0, nb = 0;
 	int r;
 
 	if (!kn || !ko)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	r = held_by(s, kn, &a, &na);
 	if (r == 0)
 		r = held_by(s, ko, &b, &nb);
@@ -1423,7 +1412,7 @@ int hl_store_get_by_id(hl_store *s, const char *id, const char *ifname, cni_ipad
 
 static int release_key(hl_store *s, const char *key, size_t *count, cni_error **err)
 {
-	_hl_cleanup_(freep_) cni_ipaddr *v = NULL;
+	_cleanup_(pc_freep) cni_ipaddr *v = NULL;
 	size_t n = 0;
 	int r = held_by(s, key, &v, &n);
 
@@ -1452,13 +1441,13 @@ static int release_key(hl_store *s, const char *key, size_t *count, cni_error **
 int hl_store_release_by_id(hl_store *s, const char *id, const char *ifname, size_t *released,
 			   cni_error **err)
 {
-	_hl_cleanup_(freep_) char *kn = key_new(id, ifname);
-	_hl_cleanup_(freep_) char *ko = key_old(id);
+	_cleanup_(pc_freep) char *kn = key_new(id, ifname);
+	_cleanup_(pc_freep) char *ko = key_old(id);
 	size_t count = 0;
 	int r;
 
 	if (!kn || !ko)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	r = release_key(s, kn, &count, err);
 	/* files written by old versions hold the container id only */
 	if (r == 0 && count == 0)
@@ -1536,7 +1525,7 @@ int hl_store_list(hl_store *s, cni_ipaddr **out, size_t *n, cni_error **err)
 	v = malloc((cnt ? cnt : 1) * sizeof(*v));
 	if (!v) {
 		leases_free(l, cnt);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	for (size_t i = 0; i < cnt; i++)
 		v[i] = l[i].ip;

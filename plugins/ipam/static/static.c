@@ -16,15 +16,8 @@
 
 #include <cni/cni.h>
 
+#include "plugin-cleanup.h"
 #include "plugin-json.h"
-
-#define _cleanup_(f) __attribute__((cleanup(f)))
-
-static void freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ _cleanup_(freep)
 
 static bool isempty_str(const char *s)
 {
@@ -76,7 +69,7 @@ static void static_conf_free(struct static_conf *c)
 
 static int oom(cni_error **err)
 {
-	return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	return cni_error_oom(err);
 }
 
 /* String member or NULL; fails when present with another type. */

@@ -519,7 +519,7 @@ static int setup_masq(struct add_ctx *x, cni_error **err)
 	size_t n = cni_result_ip_count(x->res);
 	const char **addrs = calloc(n + 1, sizeof(*addrs));
 	if (!addrs)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	for (size_t i = 0; i < n; i++) {
 		cni_ip ip = CNI_IP_INIT;
 		cni_result_get_ip(x->res, i, &ip);

@@ -8,12 +8,7 @@
 
 #include <cni/cni.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-static inline void br_freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ _cleanup_(br_freep)
+#include "plugin-cleanup.h"
 
 #define BR_DEFAULT_NAME "cni0"
 #define BR_VLAN_MAX	4094

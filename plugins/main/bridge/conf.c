@@ -58,7 +58,7 @@ static int get_strv(json_t *o, const char *key, const char *field, const char **
 		return pj_go_type_error(err, &GO, v, field, "[]string");
 	const char **a = calloc(json_array_size(v) + 1, sizeof(*a));
 	if (!a)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	json_array_foreach(v, i, e)
 	{
 		if (!json_is_string(e)) {
@@ -144,7 +144,7 @@ static int load_trunk(struct br_conf *c, json_t *arr, cni_error **err)
 		return 0;
 	c->trunk = calloc(n, sizeof(int));
 	if (!c->trunk)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	for (int v = 1; v <= BR_VLAN_MAX; v++)
 		if (seen[v])
 			c->trunk[c->n_trunk++] = v;
@@ -212,7 +212,7 @@ static int load_mac(struct br_conf *c, const char *env_args, cni_error **err)
 		const char *v = cni_args_get(args, "MAC");
 		if (v && *v && !(c->mac = strdup(v))) {
 			cni_args_free(args);
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			return cni_error_oom(err);
 		}
 		cni_args_free(args);
 	}
@@ -228,7 +228,7 @@ static int load_mac(struct br_conf *c, const char *env_args, cni_error **err)
 		if (mac && *mac) {
 			free(c->mac);
 			if (!(c->mac = strdup(mac)))
-				return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+				return cni_error_oom(err);
 		}
 	}
 	if ((o = pj_get(c->root, "runtimeConfig")) != NULL) {
@@ -241,7 +241,7 @@ static int load_mac(struct br_conf *c, const char *env_args, cni_error **err)
 		if (mac && *mac) {
 			free(c->mac);
 			if (!(c->mac = strdup(mac)))
-				return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+				return cni_error_oom(err);
 		}
 	}
 	return 0;

@@ -37,7 +37,7 @@ static int nft_run(json_t *batch, char **out, const char *what, cni_error **err)
 	_cleanup_free_ char *cmd = json_dumps(batch, JSON_COMPACT);
 	cni_error *e = NULL;
 	if (!cmd)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	int r = cni_nft_run(cmd, true, out, &e);
 	if (r < 0) {
 		cni_error_prefix(e, "%s", what);
@@ -134,7 +134,7 @@ int br_spoofcheck_setup(const char *host_iface, const char *mac, const char *ref
 			       comment)) < 0 ||
 	    batch_add(rules, "add", "rule", rule_obj(mc, json_pack("[{s:n}]", "drop"), comment)) <
 		0) {
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		r = cni_error_oom(err);
 		goto out;
 	}
 	if ((r = nft_run(base, NULL, "failed to setup spoof-check", err)) < 0)
@@ -154,7 +154,7 @@ static int list_table(json_t **out, cni_error **err)
 	json_t *cmd = json_pack("{s:[{s:{s:{s:s,s:s}}}]}", "nftables", "list", "table", "family",
 				"bridge", "name", NAT_TABLE);
 	if (!cmd)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	int r = nft_run(cmd, &text, "failed to list the bridge nat table", &local);
 	json_decref(cmd);
 	if (r < 0) {
@@ -228,7 +228,7 @@ int br_spoofcheck_teardown(const char *ref_id, cni_error **err)
 		return r;
 	batch = json_pack("{s:[]}", "nftables");
 	if (!batch || queue_delete(batch, listing, ref_id) < 0)
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		r = cni_error_oom(err);
 	else
 		r = run_deletes(batch, "failed to teardown spoof-check", err);
 	json_decref(batch);
@@ -260,14 +260,14 @@ int br_spoofcheck_gc(const cni_gc_attachment *valid, size_t n_valid, cni_nl *hos
 	int r = list_table(&listing, err);
 	if (!done) {
 		json_decref(listing);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	if (r < 0 || !listing) {
 		json_decref(done);
 		return r;
 	}
 	if (!(batch = json_pack("{s:[]}", "nftables"))) {
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		r = cni_error_oom(err);
 		goto out;
 	}
 	items = json_object_get(listing, "nftables");
@@ -297,7 +297,7 @@ int br_spoofcheck_gc(const cni_gc_attachment *valid, size_t n_valid, cni_nl *hos
 			continue;
 		if (json_object_set_new(done, ref, json_true()) < 0 ||
 		    queue_delete(batch, listing, ref) < 0) {
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			r = cni_error_oom(err);
 			goto out;
 		}
 	}

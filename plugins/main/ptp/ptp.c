@@ -36,19 +36,12 @@ typedef struct ptp_conf {
 	char *dns_domain;
 } ptp_conf;
 
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void ptp_conf_done(ptp_conf *c)
 {
 	cni_conf_free(c->conf);
-	strv_free(c->dns_nameservers);
-	strv_free(c->dns_search);
-	strv_free(c->dns_options);
+	cni_strv_free(c->dns_nameservers);
+	cni_strv_free(c->dns_search);
+	cni_strv_free(c->dns_options);
 	free(c->dns_domain);
 	memset(c, 0, sizeof(*c));
 }
@@ -67,17 +60,17 @@ static int string_list(json_t *obj, const char *key, const char *field, char ***
 		return pj_go_type_error(err, &GO, v, field, "[]string");
 	char **l = calloc(json_array_size(v) + 1, sizeof(char *));
 	if (!l)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	json_array_foreach(v, i, it)
 	{
 		/* a null entry decodes as "" in Go, as in the reference */
 		if (!json_is_string(it) && !json_is_null(it)) {
-			strv_free(l);
+			cni_strv_free(l);
 			return pj_go_type_error(err, &GO, it, field, "string");
 		}
 		if (!(l[i] = strdup(json_is_null(it) ? "" : json_string_value(it)))) {
-			strv_free(l);
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			cni_strv_free(l);
+			return cni_error_oom(err);
 		}
 	}
 	*out = l;
@@ -134,7 +127,7 @@ static int load_conf(const cni_cmd_args *args, ptp_conf *c, cni_error **err)
 		if ((r = pj_go_string(&GO, v, "domain", "dns.domain", &d, NULL, err)) < 0)
 			goto out;
 		if (d && *d && !(c->dns_domain = strdup(d))) {
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			r = cni_error_oom(err);
 			goto out;
 		}
 		/* the reference overrides IPAM's DNS when any field is given (an empty list too) */
@@ -455,7 +448,7 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	if (conf.ipmasq) {
 		const char **addrs = result_addresses(x.res);
 		if (!addrs) {
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			r = cni_error_oom(err);
 			goto fail;
 		}
 		x.masq_done = true; /* partial rules are removed on failure too */

@@ -41,7 +41,7 @@ int ovsdb_open(ovsdb **out, const char *path, int timeout_ms, cni_error **err)
 	ovsdb *db = calloc(1, sizeof(*db));
 	if (!db || !(db->path = strdup(path))) {
 		free(db);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	db->deadline_ms = now_ms() + timeout_ms;
 	db->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -100,7 +100,7 @@ static int send_json(ovsdb *db, json_t *msg, cni_error **err)
 {
 	char *s = json_dumps(msg, JSON_COMPACT);
 	if (!s)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	size_t len = strlen(s), off = 0;
 	int r = 0;
 	while (off < len) {
@@ -156,7 +156,7 @@ static int recv_json(ovsdb *db, json_t **out, cni_error **err)
 						     "OVSDB at %s: reply too large", db->path);
 			char *b = realloc(db->buf, cap);
 			if (!b)
-				return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+				return cni_error_oom(err);
 			db->buf = b;
 			db->cap = cap;
 		}
@@ -184,7 +184,7 @@ static int call(ovsdb *db, const char *method, json_t *params, json_t **result, 
 	json_t *req = json_pack("{s:s, s:o, s:I}", "method", method, "params", params, "id",
 				(json_int_t)id);
 	if (!req)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	int r = send_json(db, req, err);
 	json_decref(req);
 	while (r == 0) {
@@ -197,7 +197,7 @@ static int call(ovsdb *db, const char *method, json_t *params, json_t **result, 
 						json_object_get(msg, "params"), "error", "id",
 						json_object_get(msg, "id"));
 			r = rep ? send_json(db, rep, err)
-				: cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+				: cni_error_oom(err);
 			json_decref(rep);
 			json_decref(msg);
 			continue;
@@ -228,7 +228,7 @@ int ovsdb_transact(ovsdb *db, json_t *ops, json_t **result, cni_error **err)
 	if (!params || json_array_extend(params, ops) < 0) {
 		json_decref(params);
 		json_decref(ops);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	json_decref(ops);
 	json_t *res = NULL;
@@ -267,7 +267,7 @@ int ovsdb_select(ovsdb *db, const char *table, const char *column, const char *v
 	json_t *ops = json_pack("[{s:s, s:s, s:[[s, s, s]], s:o}]", "op", "select", "table", table,
 				"where", column, "==", value, "columns", cols);
 	if (!ops)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	json_t *res = NULL;
 	int r = ovsdb_transact(db, ops, &res, err);
 	if (r < 0)

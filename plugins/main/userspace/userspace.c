@@ -277,7 +277,7 @@ static int add_port(ovsdb *db, const us_conf *c, cni_error **err)
 	    "Interface", "row", irow, "uuid-name", "iface", "op", "insert", "table", "Port",
 	    "row", "name", c->port, "interfaces", named_set("iface"), "uuid-name", "port");
 	if (!ops)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	if (have_bridge) {
 		json_array_append_new(
 		    ops, json_pack("{s:s, s:s, s:[[s, s, s]], s:[[s, s, o]]}", "op", "mutate",
@@ -329,7 +329,7 @@ static int del_port(ovsdb *db, const char *port, cni_error **err)
 				uuid, "mutations", "ports", "delete", "set", uuid);
 	json_decref(rows);
 	if (!ops)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	r = ovsdb_transact(db, ops, &res, err);
 	json_decref(res);
 	if (r < 0)
@@ -406,10 +406,10 @@ static int write_app_conf(const us_conf *c, const cni_cmd_args *args, const char
 	char *s = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	json_decref(doc);
 	if (!s)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	char *text = NULL;
 	int r = asprintf(&text, "%s\n", s) < 0
-			? cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory")
+			? cni_error_oom(err)
 			: cni_file_write_atomic(c->conf_path, text, strlen(text), 0644,
 						CNI_FILE_DURABLE, err);
 	free(text);

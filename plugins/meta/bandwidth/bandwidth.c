@@ -198,7 +198,7 @@ static int ifb_name(const char *network, const char *container_id, char out[16],
 	size_t n = strlen(network) + strlen(container_id) + 1;
 	char *joined = malloc(n);
 	if (!joined)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	snprintf(joined, n, "%s%s", network, container_id);
 	int r = cni_format_hash(BW_IFB_PREFIX, joined, BW_IFB_NAMELEN, out, 16);
 	free(joined);
@@ -553,7 +553,7 @@ static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
 		goto out;
 	valid = calloc(nvalid ? nvalid : 1, sizeof(*valid));
 	if (!valid) {
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		r = cni_error_oom(err);
 		goto out;
 	}
 	for (size_t i = 0; i < nvalid; i++) {

@@ -77,7 +77,7 @@ static int dup_string(json_t *root, const char *key, const char *def, char **out
 			s = json_string_value(v);
 	}
 	*out = strdup(s ? s : "");
-	return *out ? 0 : cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+	return *out ? 0 : cni_error_oom(err);
 }
 
 static int parse_conf(const cni_cmd_args *a, fw_conf *c, cni_error **err)
@@ -221,13 +221,6 @@ static char **result_addresses(const cni_result *res, int family)
 	return v;
 }
 
-static void strv_free(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 static void ip_rules(const char *ip, char *in, size_t inlen, char *out, size_t outlen)
 {
 	snprintf(in, inlen, "-d %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", ip);
@@ -309,13 +302,13 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, char
 	int r;
 
 	if (!ips)
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		return cni_error_oom(err);
 	if (!ips[0]) {
-		strv_free(ips);
+		cni_strv_free(ips);
 		return 0;
 	}
 	if ((r = ipt_save(family, "filter", &s, err)) < 0) {
-		strv_free(ips);
+		cni_strv_free(ips);
 		return r;
 	}
 	sb_printf(&b, "*filter\n");
@@ -349,12 +342,12 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, char
 		isolation_rules(&b, &s, c, ifc.name);
 	}
 	if (b.oom) {
-		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		r = cni_error_oom(err);
 		goto out;
 	}
 	if (strcmp(b.s, "*filter\n") != 0) {
 		sb_printf(&b, "COMMIT\n");
-		r = b.oom ? cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory")
+		r = b.oom ? cni_error_oom(err)
 			  : cni_iptables_restore(family, b.s, err);
 		if (r >= 0) {
 			sbuf u = {0};
@@ -368,7 +361,7 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, char
 out:
 	free(b.s);
 	ipt_saved_free(&s);
-	strv_free(ips);
+	cni_strv_free(ips);
 	return r;
 }
 
@@ -401,7 +394,7 @@ static int del_family(int family, char *const *ips, cni_error **err)
 	sb_printf(&b, "*filter\n");
 	del_ip_rules(&b, &s, ips);
 	if (b.oom)
-		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		r = cni_error_oom(err);
 	else if (strcmp(b.s, "*filter\n") != 0) {
 		sb_printf(&b, "COMMIT\n");
 		r = cni_iptables_restore(family, b.s, err);
@@ -470,14 +463,14 @@ static int index_write(const fw_conf *c, const cni_cmd_args *a, const cni_result
 		char **ips = result_addresses(prev, fam ? AF_INET6 : AF_INET);
 		for (size_t i = 0; ips && ips[i]; i++)
 			fprintf(f, "%s\n", ips[i]);
-		strv_free(ips);
+		cni_strv_free(ips);
 	}
 	if (fclose(f) != 0)
 		goto oom;
 	r = cni_file_write_atomic(path, text, len, 0600, 0, err);
 	goto out;
 oom:
-	r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+	r = cni_error_oom(err);
 out:
 	free(text);
 	free(dir);
@@ -496,8 +489,8 @@ static void indexed_clear(indexed *x)
 {
 	free(x->cid);
 	free(x->ifname);
-	strv_free(x->ips[0]);
-	strv_free(x->ips[1]);
+	cni_strv_free(x->ips[0]);
+	cni_strv_free(x->ips[1]);
 	free(x->path);
 	memset(x, 0, sizeof(*x));
 }
@@ -608,7 +601,7 @@ static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 		/* prevResult's addresses, else (no prevResult) the ones ADD recorded */
 		char **ips = prev ? result_addresses(prev, family) : NULL;
 		r = del_family(family, prev ? ips : (indexed_ok ? x.ips[f] : NULL), err);
-		strv_free(ips);
+		cni_strv_free(ips);
 	}
 	if (r == 0 && path)
 		r = cni_file_remove(path, err);
@@ -627,11 +620,11 @@ static int check_family(const fw_conf *c, const cni_result *prev, int family, cn
 	ipt_saved s;
 	int r;
 	if (!ips || !ips[0]) {
-		strv_free(ips);
+		cni_strv_free(ips);
 		return 0;
 	}
 	if ((r = ipt_save(family, "filter", &s, err)) < 0) {
-		strv_free(ips);
+		cni_strv_free(ips);
 		return r;
 	}
 	if (!ipt_has_line(&s,
@@ -662,7 +655,7 @@ static int check_family(const fw_conf *c, const cni_result *prev, int family, cn
 	}
 out:
 	ipt_saved_free(&s);
-	strv_free(ips);
+	cni_strv_free(ips);
 	return r;
 }
 
@@ -751,7 +744,7 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 				cap++;
 		char **stale = calloc(cap, sizeof(char *));
 		if (!stale) {
-			r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+			r = cni_error_oom(err);
 			break;
 		}
 		for (size_t i = 0; i < n_all; i++) {

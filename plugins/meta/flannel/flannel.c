@@ -278,7 +278,7 @@ static int delegate_text(const json_t *d, const json_t *prev, char **out, const 
 	*out = send ? json_dumps(send, JSON_COMPACT) : NULL;
 	json_decref(send);
 	if (!*out)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	return 0;
 }
 
@@ -295,7 +295,7 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	if (r == 0)
 		r = lease_read(c.subnet_file, &l, err);
 	if (r == 0 && !(d = build_delegate(&c, &l)))
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		r = cni_error_oom(err);
 	if (r == 0)
 		r = delegate_text(d, NULL, &text, &type, err);
 	if (r == 0)

@@ -79,10 +79,10 @@ static int pass_capabilities(json_t *d, const json_t *rc, const char *where, cni
 		if (!drc) {
 			drc = json_object();
 			if (!drc || json_object_set_new(d, "runtimeConfig", drc) < 0)
-				return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+				return cni_error_oom(err);
 		}
 		if (json_object_set(drc, k, val) < 0)
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			return cni_error_oom(err);
 	}
 	return 0;
 }
@@ -145,7 +145,7 @@ static int build_delegate(struct mconf *c, size_t i, json_t *src, const json_t *
 
 	json_t *d = json_deep_copy(src);
 	if (!d)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	json_object_del(d, "masterplugin");
 	if (!master) {
 		strip_default_routes(d);
@@ -181,7 +181,7 @@ static int build_delegate(struct mconf *c, size_t i, json_t *src, const json_t *
 	json_t *e = json_pack("{s:s, s:s, s:b, s:o}", "type", type, "ifname", ifbuf, "master",
 			      master, "conf", d);
 	if (!e || json_array_append_new(c->delegates, e) < 0)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	return 0;
 }
 
@@ -228,7 +228,7 @@ static int mconf_load(const char *data, size_t len, const char *ifname, struct m
 		return bad(err, "delegates: empty list%s%s", "", "");
 	c->delegates = json_array();
 	if (!c->delegates)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	size_t n_other = 0;
 	int master_at = -1;
 	for (size_t i = 0; i < json_array_size(dl); i++) {
@@ -272,13 +272,13 @@ static int run_delegate(const cni_cmd_args *args, const char *verb, json_t *e, c
 				     "saved delegate entry is malformed");
 	json_t *send = json_copy(conf);
 	if (!send)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	if (res && strcmp(verb, "ADD") != 0)
 		json_object_set(send, "prevResult", res);
 	char *text = json_dumps(send, JSON_COMPACT);
 	json_decref(send);
 	if (!text)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 
 	char **paths = NULL, *plugin = NULL;
 	int r = cni_split_path(args->path, &paths, err);
@@ -339,7 +339,7 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 		state = json_pack("{s:i, s:s?, s:O}", "version", STATE_VERSION, "cniVersion",
 				  c.version, "delegates", c.delegates);
 		if (!state)
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			r = cni_error_oom(err);
 	}
 	/* Saved first: a multus killed half-way still leaves DEL what it needs. */
 	if (r == 0)
@@ -357,7 +357,7 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 		json_t *rv = rj ? json_loads(rj, 0, NULL) : NULL;
 		free(rj);
 		if (r == 0 && !rv)
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			r = cni_error_oom(err);
 		if (r == 0)
 			json_object_set_new(e, "result", rv);
 		if (r == 0)

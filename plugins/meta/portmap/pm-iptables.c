@@ -311,7 +311,7 @@ static int ipt_add(const pm_conf *c, int family, cni_error **err)
 	char *comment = dnat_comment(c->name, c->container_id);
 	if (!comment) {
 		ipt_saved_free(&s);
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 
 	sb_printf(&b, "*nat\n");
@@ -356,7 +356,7 @@ static int ipt_add(const pm_conf *c, int family, cni_error **err)
 	sb_printf(&b, "COMMIT\n");
 
 	if (b.oom)
-		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		r = cni_error_oom(err);
 	else
 		r = cni_iptables_restore(family, b.s, err);
 	if (r < 0)
@@ -419,7 +419,7 @@ static int ipt_check(const pm_conf *c, int family, cni_error **err)
 	}
 	dn_rules(&want, c, family, dn, true);
 	if (want.oom) {
-		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		r = cni_error_oom(err);
 		goto out;
 	}
 	char *save = NULL;
@@ -434,7 +434,7 @@ static int ipt_check(const pm_conf *c, int family, cni_error **err)
 	}
 	char *comment = dnat_comment(c->name, c->container_id);
 	if (!comment) {
-		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		r = cni_error_oom(err);
 		goto out;
 	}
 	check_ctx k = {&s, comment, dn, NULL, ""};
@@ -463,12 +463,12 @@ static void remove_chain(sbuf *b, const ipt_saved *s, const char *chain)
 static int apply_if_any(int family, sbuf *b, size_t header_len, cni_error **err)
 {
 	if (b->oom)
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		return cni_error_oom(err);
 	if (b->len == header_len)
 		return 0; /* nothing of ours here: no exec */
 	sb_printf(b, "COMMIT\n");
 	if (b->oom)
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		return cni_error_oom(err);
 	return cni_iptables_restore(family, b->s, err);
 }
 
@@ -546,7 +546,7 @@ static int ipt_gc(const char *network, const cni_conf *conf, cni_error **err)
 	size_t plen = strlen(network) + 32;
 	char *prefix = malloc(plen);
 	if (!prefix)
-		return cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		return cni_error_oom(err);
 	snprintf(prefix, plen, "dnat name: \"%s\" id: \"", network);
 
 	for (int f = 0; f < 2 && r == 0; f++) {

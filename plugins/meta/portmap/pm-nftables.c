@@ -153,7 +153,7 @@ static int nft_add(const pm_conf *c, int family, cni_error **err)
 			    cont, c->container_id);
 	}
 	if (b.oom)
-		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		r = cni_error_oom(err);
 	else
 		r = cni_nft_run(b.s, false, NULL, err);
 	if (r < 0)
@@ -202,7 +202,7 @@ static int nft_delete_rules(const char *container_id, cni_error **err)
 		if (cni_nft_table_may_exist(f ? "ip6" : "ip", "cni_hostport"))
 			r = collect_rules(f ? "ip6" : "ip", container_id, &b, NULL, &exists, err);
 	if (r == 0 && b.oom)
-		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		r = cni_error_oom(err);
 	if (r == 0 && b.len > 0) {
 		r = cni_nft_run(b.s, false, NULL, err);
 		if (r < 0)

@@ -21,21 +21,12 @@
 
 #define DEFAULT_MARK_BIT 13
 
-static void strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (char **p = v; *p; p++)
-		free(*p);
-	free(v);
-}
-
 static void pm_conf_clear(pm_conf *c)
 {
 	free(c->name);
 	free(c->ext_mark_chain);
-	strv_free(c->cond[0]);
-	strv_free(c->cond[1]);
+	cni_strv_free(c->cond[0]);
+	cni_strv_free(c->cond[1]);
 	for (size_t i = 0; i < c->n_maps; i++)
 		free(c->maps[i].host_ip_text);
 	free(c->maps);
@@ -100,7 +91,7 @@ static int get_strv(json_t *v, const char *field, char ***out, cni_error **err)
 	json_array_foreach(v, i, e)
 	{
 		if (!json_is_string(e) || !(s[i] = strdup(json_string_value(e)))) {
-			strv_free(s);
+			cni_strv_free(s);
 			return bad_conf(
 			    err, "json: cannot unmarshal non-string into field %s of type string",
 			    field, 0);
@@ -329,7 +320,7 @@ static int parse_conf(const cni_cmd_args *a, pm_conf *c, cni_error **err)
 out:
 	json_decref(root);
 	if (r == -CNI_ERR_NOMEM)
-		cni_error_set(err, CNI_ERR_INTERNAL, NULL, "out of memory");
+		cni_error_oom(err);
 	if (r < 0)
 		pm_conf_clear(c);
 	return r;

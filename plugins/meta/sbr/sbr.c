@@ -123,7 +123,7 @@ static int ip_configs(const struct sbr_conf *c, const char *ifname, struct ipcfg
 				     "No IP addresses supplied on interface: %s", ifname);
 	struct ipcfg *v = calloc(n, sizeof(*v));
 	if (!v)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	for (size_t i = 0; i < n; i++) {
 		cni_ip ip = CNI_IP_INIT;
 		cni_interface ifc = CNI_INTERFACE_INIT;
@@ -216,7 +216,7 @@ static int add_rules_only(const struct work *w, cni_error **err)
 	unsigned int *tables = calloc(w->n_ips + 1, sizeof(*tables));
 	size_t i = 0;
 	int r = tables ? cni_nl_open(&nl, NULL, err)
-		       : cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		       : cni_error_oom(err);
 	for (; r == 0 && i < w->n_ips; i++) {
 		tables[i] = w->conf->table;
 		r = add_rule(nl, &w->ips[i], w->conf->table, err);
@@ -269,7 +269,7 @@ static int add_in_ns(void *userdata, cni_error **err)
 	used = calloc(n_rules + n_routes + 1, sizeof(*used));
 	tables = calloc(w->n_ips + 1, sizeof(*tables));
 	if (!used || !tables) {
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		r = cni_error_oom(err);
 		goto out;
 	}
 	for (size_t i = 0; i < n_rules; i++)

@@ -69,7 +69,7 @@ static int sysctl_put(struct tuning_conf *c, const char *key, const char *value,
 		if (strcmp(c->sysctls[i].key, key) == 0) {
 			char *v = strdup(value);
 			if (!v)
-				return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+				return cni_error_oom(err);
 			free(c->sysctls[i].value);
 			c->sysctls[i].value = v;
 			return 0;
@@ -77,14 +77,14 @@ static int sysctl_put(struct tuning_conf *c, const char *key, const char *value,
 	}
 	struct sysctl_kv *n = realloc(c->sysctls, (c->n_sysctls + 1) * sizeof(*n));
 	if (!n)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	c->sysctls = n;
 	n[c->n_sysctls].key = strdup(key);
 	n[c->n_sysctls].value = strdup(value);
 	if (!n[c->n_sysctls].key || !n[c->n_sysctls].value) {
 		free(n[c->n_sysctls].key);
 		free(n[c->n_sysctls].value);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	c->n_sysctls++;
 	return 0;
@@ -176,7 +176,7 @@ static int check_duplicate_sysctls(const char *data, size_t len, cni_error **err
 	json_t *seen = json_object();
 	int r = 0;
 	if (!seen)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	p = skip_ws(p, end);
 	if (p >= end || *p != '{')
 		goto out;
@@ -370,7 +370,7 @@ static int sysctl_file(const char *key, const char *ifname, char **out, cni_erro
 	size_t klen = strlen(key), ilen = strlen(ifname);
 	char *k = malloc(klen + ilen + 1), *path = NULL;
 	if (!k)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	for (size_t i = 0; i <= klen; i++)
 		k[i] = key[i] == '.' ? '/' : key[i];
 	char *tok = strstr(k, "IFNAME");
@@ -386,7 +386,7 @@ static int sysctl_file(const char *key, const char *ifname, char **out, cni_erro
 		free(full);
 		free(path);
 		free(k);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	snprintf(full, cap, "%s/%s", PROC_SYS, k);
 	size_t w = 0;
@@ -464,19 +464,19 @@ static int check_allowlist(const struct tuning_conf *c, cni_error **err)
 			continue;
 		char **nl = realloc(lines, (n + 1) * sizeof(*nl));
 		if (!nl) {
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			r = cni_error_oom(err);
 			goto out;
 		}
 		lines = nl;
 		if (!(lines[n] = strndup(s, (size_t)(e - s)))) {
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			r = cni_error_oom(err);
 			goto out;
 		}
 		n++;
 	}
 	re = calloc(n ? n : 1, sizeof(*re));
 	if (!re) {
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		r = cni_error_oom(err);
 		goto out;
 	}
 	size_t compiled = 0;
@@ -501,7 +501,7 @@ static int check_allowlist(const struct tuning_conf *c, cni_error **err)
 			len += strlen(lines[j]) + 1;
 		char *list = calloc(1, len + 1);
 		if (!list) {
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			r = cni_error_oom(err);
 			break;
 		}
 		for (size_t j = 0; j < n; j++) {
@@ -543,7 +543,7 @@ static int mkdir_p(const char *dir, cni_error **err)
 	char eb[128];
 	char *d = strdup(dir);
 	if (!d)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	for (char *p = d + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
@@ -602,7 +602,7 @@ static int backup_write(const struct tuning_conf *c, const cni_link_info *li, co
 		return r;
 	char *path = backup_path(c->data_dir, cid, ifname);
 	if (!path)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	r = cni_file_write_atomic(path, buf, strlen(buf), 0600, 0, err);
 	free(path);
 	return r;
@@ -815,7 +815,7 @@ static int restore_in_ns(void *userdata, cni_error **err)
 	int r = 0, failed = 0;
 
 	if (!path)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		goto out; /* no backup: nothing was changed, or it was already restored */

@@ -105,7 +105,7 @@ static int free_table(cni_nl *nl, unsigned int *out, cni_error **err)
 	unsigned int *used = calloc(n ? n : 1, sizeof(*used));
 	if (!used) {
 		cni_free(links);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(links[i].kind, "vrf") == 0 &&
