@@ -4,8 +4,9 @@
  * stdio on pipes (plugins for invoke.c, iptables tools for netfilter.c); cni_spawn_start()
  * and cni_spawn_wait() with files (ipmasq.c's tools side by side, nft for nft-dl.c).
  *
- * The child runs through posix_spawn with exactly three pipes as its stdio; every other
- * descriptor is closed in the child, and all of ours are close-on-exec, so parallel
+ * The child runs (clone, as posix_spawn, see child_main()) with exactly three pipes as its
+ * stdio and dies with its parent; every other descriptor is closed in the child, and all
+ * of ours are close-on-exec, so parallel
  * callers never leak pipes into each other's children. One poll() loop writes stdin and
  * reads stdout and stderr together, so neither side can block the other whatever the
  * sizes. Nothing here is global: each call owns its pipes, buffers and child.
@@ -19,7 +20,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -138,56 +141,121 @@ static void reap(pid_t pid, int *status)
 		;
 }
 
+/* What the child needs between clone() and execve(). */
+struct child_args {
+	char *const *argv, *const *envp;
+	const int *fds;
+	bool own_group;
+	pid_t parent;
+	int report; /* write end of a close-on-exec pipe: a failed step's errno */
+};
+
+/*
+ * The child, on the parent's memory until it execs (CLONE_VM | CLONE_VFORK, as
+ * posix_spawn does): only system calls here. Its stdio are the three descriptors, every
+ * other one is closed, signals are at their defaults and unblocked (a caller that ignores
+ * SIGPIPE must not pass that on), and it dies with the thread that started it
+ * (PR_SET_PDEATHSIG): a plugin killed by its runtime leaves no iptables-restore or
+ * delegated plugin running on, to finish an ADD behind the runtime's DEL.
+ */
+static int child_main(void *p)
+{
+	const struct child_args *a = p;
+	struct sigaction dfl;
+	sigset_t none;
+	int e;
+
+	for (int i = 0; i < 3; i++) {
+		if (a->fds[i] == i ? fcntl(i, F_SETFD, 0) < 0 : dup2(a->fds[i], i) < 0)
+			goto fail;
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL); /* (the numbers glibc reserves just fail) */
+	if (a->own_group && setpgid(0, 0) < 0)
+		goto fail;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		goto fail;
+	if (getppid() != a->parent)
+		_exit(127); /* the parent is gone already */
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		goto fail;
+	/* descriptors the caller left inheritable must not reach the child: all above 2
+	 * close at exec, the report pipe among them */
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+#endif
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != a->report)
+				close(fd);
+	execve(a->argv[0], a->argv, a->envp);
+fail:
+	e = errno;
+	if (write(a->report, &e, sizeof(e)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+/* One clone of the child; 0 with *pid, or -errno (of the clone, or of the child's failed
+ * step, the child then reaped). */
+static int spawn_once(const struct child_args *a, pid_t *pid)
+{
+	enum { STACK_SIZE = 64 * 1024 };
+	struct child_args args = *a;
+	sigset_t all, old;
+	int pfd[2], e = 0;
+	char *stack = malloc(STACK_SIZE);
+
+	if (!stack)
+		return -ENOMEM;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		e = errno;
+		free(stack);
+		return -e;
+	}
+	args.report = pfd[1];
+	args.parent = getpid();
+	/* no handler of ours may run in the child before it resets them */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t c = clone(child_main, stack + STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+	if (c < 0)
+		e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(pfd[1]);
+	if (c >= 0) {
+		ssize_t n;
+		while ((n = read(pfd[0], &e, sizeof(e))) < 0 && errno == EINTR)
+			;
+		if (n != (ssize_t)sizeof(e))
+			e = 0; /* nothing to report: it runs */
+		if (e)
+			reap(c, &(int){0});
+		else
+			*pid = c;
+	}
+	close(pfd[0]);
+	free(stack);
+	return -e;
+}
+
 /* own_group: the child leads a new process group (pgid = its pid), see pump()'s kill. */
 static int spawn_child(char *const *argv, char *const *envp, const int child_fds[3], bool own_group,
 		       pid_t *pid)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
+	const struct child_args a = {argv, envp, child_fds, own_group, 0, -1};
 	int r;
-
-	r = posix_spawn_file_actions_init(&fa);
-	if (r)
-		return -r;
-	r = posix_spawnattr_init(&attr);
-	if (r) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -r;
-	}
-	for (int i = 0; i < 3 && !r; i++)
-		r = posix_spawn_file_actions_adddup2(&fa, child_fds[i], i);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-	/* Descriptors the caller left inheritable must not reach the child either. */
-	if (!r)
-		r = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-#endif
-	/* The child starts with no blocked signals and default dispositions (a caller that
-	 * ignores SIGPIPE must not pass that on). */
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	if (!r)
-		r = posix_spawnattr_setsigmask(&attr, &none);
-	if (!r)
-		r = posix_spawnattr_setsigdefault(&attr, &all);
-	if (!r && own_group)
-		r = posix_spawnattr_setpgroup(&attr, 0);
-	if (!r)
-		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-							(own_group ? POSIX_SPAWN_SETPGROUP : 0));
-	for (int attempt = 0; !r; attempt++) {
-		r = posix_spawn(pid, argv[0], &fa, &attr, argv, envp);
+	for (int attempt = 0;; attempt++) {
+		r = spawn_once(&a, pid);
 		/* The program may be being written right now (an upgrade): try again shortly. */
-		if (r != ETXTBSY || attempt >= TXTBSY_RETRIES)
+		if (r != -ETXTBSY || attempt >= TXTBSY_RETRIES)
 			break;
 		sleep_ms(TXTBSY_SLEEP_MS * (unsigned int)(attempt + 1));
-		r = 0;
 	}
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return -r;
+	return r;
 }
 
 /* Keep what the child wrote to fd i (1 or 2); false when that ends the run. */

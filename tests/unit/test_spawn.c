@@ -260,6 +260,51 @@ static void test_exec_failure(void **state)
 	cni_spawn_result_free(&res);
 }
 
+/*
+ * A caller killed while its child runs (a runtime killing a plugin in the middle of its
+ * iptables-restore) takes the child with it: nothing finishes behind the runtime's DEL.
+ * The caller is a forked process here; the child writes its pid and sleeps.
+ */
+static void test_child_dies_with_caller(void **state)
+{
+	char path[] = "/tmp/cni-test-spawn-pid-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	pid_t caller = fork();
+	assert_true(caller >= 0);
+	if (caller == 0) {
+		char script[256];
+		cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+		snprintf(script, sizeof(script), "echo $$ > %s.new && mv %s.new %s; exec sleep 30",
+			 path, path, path);
+		char *argv[] = {"/bin/sh", "-c", script, NULL};
+		cni_spawn_run(argv, NULL, &plain, &res, NULL);
+		_exit(0);
+	}
+	pid_t child = 0;
+	int64_t deadline = now_ms() + 5000;
+	while (child <= 0 && now_ms() < deadline) {
+		char *text = NULL;
+		if (cni_read_file(path, 0, &text, NULL, NULL) == 0)
+			child = (pid_t)atoi(text);
+		free(text);
+		if (child <= 0)
+			usleep(10000);
+	}
+	unlink(path);
+	assert_true(child > 0);
+	assert_int_equal(kill(child, 0), 0); /* running */
+	assert_int_equal(kill(caller, SIGKILL), 0);
+	assert_int_equal(waitpid(caller, NULL, 0), caller);
+	/* killed with its caller (then reaped by init): gone within a moment */
+	deadline = now_ms() + 5000;
+	while (kill(child, 0) == 0 && now_ms() < deadline)
+		usleep(10000);
+	assert_int_equal(kill(child, 0), -1);
+	assert_int_equal(errno, ESRCH);
+}
+
 /* ---- cni_spawn_start() and cni_spawn_wait(): stdio on files ---- */
 
 static char *files_sh_argv[] = {"/bin/sh", "-c", NULL, NULL};
@@ -443,6 +488,7 @@ int main(void)
 		cmocka_unit_test(files_timeout_kills_group),
 		cmocka_unit_test(files_overflow_and_tail),
 		cmocka_unit_test(files_missing_program),
+		cmocka_unit_test(test_child_dies_with_caller),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
