@@ -199,81 +199,7 @@ static int run_tool(const char *tool, const char *const *args, const char *input
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* iptables-save parsing                                                                */
-
-/*
- * Split an iptables-save rule line into tokens, undoing its quoting ("..." with \" and
- * \\ escapes). *out new (cni_strv_free()).
- */
-static int tokenize(const char *line, char ***out)
-{
-	char **v = NULL;
-	cni_buf tok = CNI_BUF_INIT;
-	const char *p = line;
-	int r = 0;
-
-	while (*p) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		bool quoted = false, any = false;
-		tok.len = 0;
-		for (; *p && (quoted || (*p != ' ' && *p != '\t')); p++) {
-			any = true;
-			if (*p == '"') {
-				quoted = !quoted;
-				continue;
-			}
-			if (quoted && *p == '\\' && p[1]) {
-				p++;
-			}
-			if ((r = cni_buf_append(&tok, p, 1)) < 0)
-				goto fail;
-		}
-		if (!any)
-			continue;
-		if ((r = cni_buf_append(&tok, "", 0)) < 0 ||
-		    (r = cni_strv_push(&v, tok.data ? tok.data : "")) < 0)
-			goto fail;
-	}
-	cni_buf_free(&tok);
-	if (!v && !(v = calloc(1, sizeof(*v))))
-		return -CNI_ERR_NOMEM;
-	*out = v;
-	return 0;
-fail:
-	cni_buf_free(&tok);
-	cni_strv_free(v);
-	return -CNI_ERR_NOMEM;
-}
-
-/* One "-A chain ..." line of iptables-save. */
-typedef struct ipt_rule {
-	char *line;    /* the line as saved (valid restore syntax) */
-	char *chain;   /* chain it is in */
-	char *target;  /* -j target or "" */
-	char *comment; /* --comment value (unquoted) or NULL */
-} ipt_rule;
-
-typedef struct ipt_state {
-	char **chains; /* user and built-in chains of the nat table */
-	ipt_rule *rules;
-	size_t n_rules;
-} ipt_state;
-
-static void ipt_state_free(ipt_state *s)
-{
-	cni_strv_free(s->chains);
-	for (size_t i = 0; i < s->n_rules; i++) {
-		free(s->rules[i].line);
-		free(s->rules[i].chain);
-		free(s->rules[i].target);
-		free(s->rules[i].comment);
-	}
-	free(s->rules);
-	memset(s, 0, sizeof(*s));
-}
+/* string lists                                                                         */
 
 static bool strv_has(char *const *v, const char *s)
 {
@@ -281,66 +207,6 @@ static bool strv_has(char *const *v, const char *s)
 		if (streq(v[i], s))
 			return true;
 	return false;
-}
-
-static int parse_rule(const char *line, ipt_rule *out)
-{
-	_cleanup_strv_ char **t = NULL;
-	const char *target = "", *comment = NULL;
-	if (tokenize(line, &t) < 0)
-		return -CNI_ERR_NOMEM;
-	size_t n = cni_strv_length(t);
-	if (n < 2)
-		return -CNI_ERR_INVALID_ARG;
-	for (size_t i = 2; i + 1 < n; i++) {
-		if (streq(t[i], "-j") || streq(t[i], "-g"))
-			target = t[i + 1];
-		else if (streq(t[i], "--comment"))
-			comment = t[i + 1];
-	}
-	out->line = strdup(line);
-	out->chain = strdup(t[1]);
-	out->target = strdup(target);
-	out->comment = comment ? strdup(comment) : NULL;
-	if (!out->line || !out->chain || !out->target || (comment && !out->comment))
-		return -CNI_ERR_NOMEM;
-	return 0;
-}
-
-static int ipt_parse(const char *text, ipt_state *st, cni_error **err)
-{
-	_cleanup_free_ char *copy = strdup(text);
-	bool in_nat = false;
-	char *save = NULL;
-	int r;
-
-	if (!copy)
-		return cni_error_oom(err);
-	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (line[0] == '*') {
-			in_nat = streq(line, "*nat");
-			continue;
-		}
-		if (!in_nat)
-			continue;
-		if (line[0] == ':') {
-			size_t len = strcspn(line + 1, " ");
-			_cleanup_free_ char *name = strndup(line + 1, len);
-			if (!name || cni_strv_push(&st->chains, name) < 0)
-				return cni_error_oom(err);
-		} else if (strncmp(line, "-A ", 3) == 0) {
-			ipt_rule *nr = realloc(st->rules, (st->n_rules + 1) * sizeof(*nr));
-			if (!nr)
-				return cni_error_oom(err);
-			st->rules = nr;
-			memset(&nr[st->n_rules], 0, sizeof(*nr));
-			r = parse_rule(line, &nr[st->n_rules]);
-			st->n_rules++;
-			if (r == -CNI_ERR_NOMEM)
-				return cni_error_oom(err);
-		}
-	}
-	return 0;
 }
 
 typedef struct ipt_family {
@@ -370,24 +236,19 @@ static int ipt_load_start(const ipt_family *f, tool_run *t)
 }
 
 /* -CNI_ERR_NOT_FOUND (no *err) when the table cannot be read. */
-static int ipt_load_finish(tool_run *t, ipt_state *st, cni_error **err)
+static int ipt_load_finish(tool_run *t, cni_ipt_dump **st, cni_error **err)
 {
 	_cleanup_free_ char *out = NULL;
 	int status = 0;
 	int r = tool_finish(t, &out, &status, NULL);
 	if (r < 0 || status != 0)
 		return -CNI_ERR_NOT_FOUND;
-	memset(st, 0, sizeof(*st));
-	if ((r = ipt_parse(out, st, err)) < 0) {
-		ipt_state_free(st);
-		return r;
-	}
-	return 0;
+	return cni_ipt_dump_parse(out, "nat", st, err);
 }
 
 /* Current nat table of a family. -CNI_ERR_NOT_FOUND (no *err) when the tools are absent
  * or cannot read the table: that family's iptables is not usable here. */
-static int ipt_load(const ipt_family *f, ipt_state *st, cni_error **err)
+static int ipt_load(const ipt_family *f, cni_ipt_dump **st, cni_error **err)
 {
 	tool_run t;
 	int r = ipt_load_start(f, &t);
@@ -426,16 +287,16 @@ static int buf_ipt_quote(cni_buf *b, const char *s)
 }
 
 /* Lines that remove chain (jumps to it from anywhere, then its rules, then itself). */
-static int ipt_remove_chain(cni_buf *b, const ipt_state *st, const char *chain)
+static int ipt_remove_chain(cni_buf *b, const cni_ipt_dump *st, const char *chain)
 {
+	const char *in, *target;
 	int r = 0;
-	if (!strv_has(st->chains, chain))
+	if (!cni_ipt_dump_has_chain(st, chain))
 		return 0;
-	for (size_t i = 0; r == 0 && i < st->n_rules; i++) {
-		const ipt_rule *ru = &st->rules[i];
-		if (ru->line && streq(ru->target, chain) && !streq(ru->chain, chain))
-			r = cni_buf_printf(b, "-D %s\n", ru->line + 3);
-	}
+	for (size_t i = 0; r == 0 && i < cni_ipt_dump_line_count(st); i++)
+		if (cni_ipt_dump_rule(st, i, &in, &target, NULL) && streq(target, chain) &&
+		    !streq(in, chain))
+			r = cni_buf_printf(b, "-D %s\n", cni_ipt_dump_line(st, i) + 3);
 	if (r == 0)
 		r = cni_buf_printf(b, "-F %s\n-X %s\n", chain, chain);
 	return r;
@@ -454,10 +315,10 @@ typedef struct masq_ctx {
 
 static bool ipt_usable(void)
 {
-	ipt_state st;
+	cni_ipt_dump *st = NULL;
 	if (ipt_load(&ipt_families[0], &st, NULL) < 0)
 		return false;
-	ipt_state_free(&st);
+	cni_ipt_dump_free(st);
 	return true;
 }
 
@@ -480,14 +341,6 @@ static int ipt_jump_spec(cni_buf *b, const ipt_family *f, const cni_ipnet *a, co
 			      chain);
 }
 
-static bool ipt_has_line(const ipt_state *st, const char *line)
-{
-	for (size_t i = 0; i < st->n_rules; i++)
-		if (st->rules[i].line && streq(st->rules[i].line, line))
-			return true;
-	return false;
-}
-
 /*
  * Batch that makes the chain hold: every ACCEPT it already has plus one per new subnet,
  * then the MASQUERADE rule; and a POSTROUTING jump per address that has none yet. The
@@ -501,7 +354,8 @@ typedef struct ipt_setup_args {
 	bool create; /* "-N chain": the batch fails, changing nothing, when the chain exists */
 } ipt_setup_args;
 
-static int ipt_setup_batch(cni_buf *b, const ipt_family *f, const ipt_state *st, const void *ud)
+static int ipt_setup_batch(cni_buf *b, const ipt_family *f, const cni_ipt_dump *st,
+			   const void *ud)
 {
 	const ipt_setup_args *a = ud;
 	const masq_ctx *m = a->m;
@@ -511,11 +365,11 @@ static int ipt_setup_batch(cni_buf *b, const ipt_family *f, const ipt_state *st,
 	int r = 0;
 
 	/* existing ACCEPTs of our chain, in order */
-	for (size_t i = 0; r == 0 && i < st->n_rules; i++) {
-		const ipt_rule *ru = &st->rules[i];
-		if (ru->line && streq(ru->chain, chain) && streq(ru->target, "ACCEPT") &&
-		    !strv_has(accepts, ru->line))
-			r = cni_strv_push(&accepts, ru->line);
+	for (size_t i = 0; r == 0 && i < cni_ipt_dump_line_count(st); i++) {
+		const char *in, *target, *l = cni_ipt_dump_line(st, i);
+		if (cni_ipt_dump_rule(st, i, &in, &target, NULL) && streq(in, chain) &&
+		    streq(target, "ACCEPT") && !strv_has(accepts, l))
+			r = cni_strv_push(&accepts, l);
 	}
 	for (size_t i = 0; r == 0 && i < m->n_addrs; i++) {
 		if (m->addrs[i].ip.family != f->family)
@@ -538,7 +392,7 @@ static int ipt_setup_batch(cni_buf *b, const ipt_family *f, const ipt_state *st,
 		line.len = 0;
 		/* skip jumps that exist, and an address given twice */
 		if ((r = ipt_jump_spec(&line, f, &m->addrs[i], qcomment, chain)) == 0 &&
-		    !ipt_has_line(st, line.data) && !strv_has(jumps, line.data) &&
+		    !cni_ipt_dump_has_line(st, line.data) && !strv_has(jumps, line.data) &&
 		    (r = cni_strv_push(&jumps, line.data)) == 0)
 			r = cni_buf_printf(b, "%s\n", line.data);
 	}
@@ -551,7 +405,8 @@ static int ipt_setup_batch(cni_buf *b, const ipt_family *f, const ipt_state *st,
 }
 
 /* The lines that remove the chains named in ud (a NULL-terminated list) that exist. */
-static int ipt_remove_batch(cni_buf *b, const ipt_family *f, const ipt_state *st, const void *ud)
+static int ipt_remove_batch(cni_buf *b, const ipt_family *f, const cni_ipt_dump *st,
+			    const void *ud)
 {
 	char *const *remove = ud;
 	int r = cni_buf_puts(b, "*nat\n");
@@ -566,7 +421,8 @@ static int ipt_remove_batch(cni_buf *b, const ipt_family *f, const ipt_state *st
 }
 
 /* Writes family f's batch from its current nat table; an empty one means nothing to do. */
-typedef int (*ipt_batch_fn)(cni_buf *b, const ipt_family *f, const ipt_state *st, const void *ud);
+typedef int (*ipt_batch_fn)(cni_buf *b, const ipt_family *f, const cni_ipt_dump *st,
+			    const void *ud);
 
 typedef struct ipt_op {
 	const ipt_family *f;
@@ -579,7 +435,7 @@ typedef struct ipt_op {
 static int ipt_attempt(cni_buf *b, const void *ctx, cni_error **err)
 {
 	const ipt_op *op = ctx;
-	ipt_state st;
+	cni_ipt_dump *st = NULL;
 	int r = ipt_load(op->f, &st, err);
 	if (r == -CNI_ERR_NOT_FOUND && !*err) {
 		if (!op->required)
@@ -590,8 +446,8 @@ static int ipt_attempt(cni_buf *b, const void *ctx, cni_error **err)
 	}
 	if (r < 0)
 		return r;
-	r = op->build(b, op->f, &st, op->ud);
-	ipt_state_free(&st);
+	r = op->build(b, op->f, st, op->ud);
+	cni_ipt_dump_free(st);
 	return r < 0 ? cni_error_oom(err) : 0;
 }
 
@@ -618,12 +474,10 @@ static int ipt_apply(const ipt_family *f, bool required, ipt_batch_fn build, con
 static bool ipt_setup_fast(const ipt_family *f, const ipt_setup_args *a)
 {
 	ipt_setup_args create = *a;
-	ipt_state none;
 	cni_buf b = CNI_BUF_INIT;
 
-	memset(&none, 0, sizeof(none));
 	create.create = true;
-	if (ipt_setup_batch(&b, f, &none, &create) < 0) {
+	if (ipt_setup_batch(&b, f, NULL, &create) < 0) {
 		cni_buf_free(&b);
 		return false;
 	}
@@ -706,7 +560,7 @@ static int ipt_remove_started(const ipt_family *f, tool_run *t, char *const *rem
 {
 	cni_error *e = NULL;
 	cni_buf b = CNI_BUF_INIT;
-	ipt_state st;
+	cni_ipt_dump *st = NULL;
 
 	if (!t)
 		return 0; /* nothing of ours can be there */
@@ -715,8 +569,8 @@ static int ipt_remove_started(const ipt_family *f, tool_run *t, char *const *rem
 		return nft_confirms_gone(f, remove, err);
 	if (r < 0)
 		return hand_over(r, e, err);
-	r = ipt_remove_batch(&b, f, &st, remove);
-	ipt_state_free(&st);
+	r = ipt_remove_batch(&b, f, st, remove);
+	cni_ipt_dump_free(st);
 	if (r < 0) {
 		cni_buf_free(&b);
 		return cni_error_oom(err);
@@ -810,33 +664,33 @@ static int ipt_gc(const char *network, const cni_gc_attachment *valid, size_t n_
 	if (!qnet || !(prefix = cni_strdupf("name: %s id: ", qnet)))
 		return cni_error_oom(err);
 	for (size_t fi = 0; fi < ARRAY_SIZE(ipt_families); fi++) {
-		ipt_state st;
+		cni_ipt_dump *st = NULL;
 		r = ipt_load(&ipt_families[fi], &st, err);
 		if (r == -CNI_ERR_NOT_FOUND)
 			continue;
 		if (r < 0)
 			return r;
-		for (size_t i = 0; i < st.n_rules; i++) {
-			const ipt_rule *ru = &st.rules[i];
+		for (size_t i = 0; i < cni_ipt_dump_line_count(st); i++) {
+			const char *in, *comment;
 			_cleanup_free_ char *cid = NULL;
 			char chain[32];
-			if (!ru->line || !ru->comment ||
-			    strncmp(ru->comment, prefix, strlen(prefix)) != 0)
+			if (!cni_ipt_dump_rule(st, i, &in, NULL, &comment) || !comment ||
+			    strncmp(comment, prefix, strlen(prefix)) != 0)
 				continue;
-			const char *p = ru->comment + strlen(prefix);
+			const char *p = comment + strlen(prefix);
 			if (go_unquote(&p, &cid) < 0 || *p)
 				continue;
 			if (cni_format_chain_name(network, cid, "", chain, sizeof(chain)) < 0 ||
-			    !streq(chain, ru->chain))
+			    !streq(chain, in))
 				continue;
 			if (attachment_valid_cid(cid, valid, n_valid) || strv_has(remove, chain))
 				continue;
 			if (cni_strv_push(&remove, chain) < 0) {
-				ipt_state_free(&st);
+				cni_ipt_dump_free(st);
 				return cni_error_oom(err);
 			}
 		}
-		ipt_state_free(&st);
+		cni_ipt_dump_free(st);
 	}
 	if (!remove)
 		return 0;

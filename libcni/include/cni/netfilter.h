@@ -31,6 +31,37 @@ CNI_EXPORT int cni_iptables_restore(int family, const char *batch, cni_error **e
 CNI_EXPORT int cni_iptables_save(int family, const char *table, char **out, cni_error **err);
 
 /**
+ * An iptables-save dump of one table, split into lines, with its rules taken apart: what
+ * a plugin reads before it writes an iptables-restore batch (which rules and chains are
+ * there already). Opaque; strings it gives are valid until cni_ipt_dump_free().
+ */
+typedef struct cni_ipt_dump cni_ipt_dump;
+
+/** Parse iptables-save output (text); with table non-NULL only that table's section
+ * ("*nat" ... "COMMIT") is kept. */
+CNI_EXPORT int cni_ipt_dump_parse(const char *text, const char *table, cni_ipt_dump **out,
+				  cni_error **err);
+/** cni_iptables_save() of table, parsed. */
+CNI_EXPORT int cni_ipt_dump_read(int family, const char *table, cni_ipt_dump **out,
+				 cni_error **err);
+/** Accepts NULL. */
+CNI_EXPORT void cni_ipt_dump_free(cni_ipt_dump *d);
+/** The lines (no newline), as saved: "*nat", ":CHAIN - [0:0]", "-A CHAIN ...", "COMMIT". */
+CNI_EXPORT size_t cni_ipt_dump_line_count(const cni_ipt_dump *d);
+CNI_EXPORT const char *cni_ipt_dump_line(const cni_ipt_dump *d, size_t i);
+/**
+ * Whether line i is a rule ("-A <chain> ..."); if so its chain, its -j/-g target ("" when
+ * it has none) and its --comment (NULL when it has none), unquoted as iptables-save
+ * quotes them. Any of the out pointers may be NULL.
+ */
+CNI_EXPORT bool cni_ipt_dump_rule(const cni_ipt_dump *d, size_t i, const char **chain,
+				  const char **target, const char **comment);
+/** Whether the dump declares chain (":<chain> ..."). */
+CNI_EXPORT bool cni_ipt_dump_has_chain(const cni_ipt_dump *d, const char *chain);
+/** Whether line is, exactly, one of the dump's lines. */
+CNI_EXPORT bool cni_ipt_dump_has_line(const cni_ipt_dump *d, const char *line);
+
+/**
  * Run an nft script as one transaction: text as `nft -f` reads it, or with json true a
  * JSON command batch (`{"nftables":[...]}`), whose output is JSON too, with rule
  * handles. With out non-NULL, the command's output (e.g. of a list command) is returned

@@ -33,7 +33,6 @@
 #include <cni/cni.h>
 
 #include "plugin-buf.h"
-#include "plugin-ipt.h"
 
 #define FWD_CHAIN	 "CNI-FORWARD"
 #define STAGE1		 "CNI-ISOLATION-STAGE-1"
@@ -165,12 +164,12 @@ static bool in_batch(const sbuf *b, const char *line)
 }
 
 /* Emit "-A <rest>" (or "-I <chain> 1 <rest>" when first) unless that rule is present. */
-static void ensure_rule(sbuf *b, const ipt_saved *s, const char *chain, const char *rest,
+static void ensure_rule(sbuf *b, const cni_ipt_dump *s, const char *chain, const char *rest,
 			bool first)
 {
 	char line[512];
 	snprintf(line, sizeof(line), "-A %s %s", chain, rest);
-	if (ipt_has_line(s, line) || in_batch(b, line))
+	if (cni_ipt_dump_has_line(s, line) || in_batch(b, line))
 		return;
 	if (first) {
 		char ins[512];
@@ -183,11 +182,11 @@ static void ensure_rule(sbuf *b, const ipt_saved *s, const char *chain, const ch
 	}
 }
 
-static void ensure_chain(sbuf *b, const ipt_saved *s, const char *chain)
+static void ensure_chain(sbuf *b, const cni_ipt_dump *s, const char *chain)
 {
 	char decl[128];
 	snprintf(decl, sizeof(decl), ":%s - [0:0]", chain);
-	if (!ipt_has_chain(s, chain) && !in_batch(b, decl))
+	if (!cni_ipt_dump_has_chain(s, chain) && !in_batch(b, decl))
 		sb_printf(b, "%s\n", decl);
 }
 
@@ -227,7 +226,7 @@ static void ip_rules(const char *ip, char *in, size_t inlen, char *out, size_t o
 	snprintf(out, outlen, "-s %s -j ACCEPT", ip);
 }
 
-static void isolation_rules(sbuf *b, const ipt_saved *s, const fw_conf *c, const char *br)
+static void isolation_rules(sbuf *b, const cni_ipt_dump *s, const fw_conf *c, const char *br)
 {
 	char rule[256];
 	ensure_chain(b, s, STAGE1);
@@ -297,7 +296,7 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, char
 {
 	char **ips = result_addresses(prev, family);
 	char in[256], out[256], rest[256];
-	ipt_saved s;
+	cni_ipt_dump *s = NULL;
 	sbuf b = {0};
 	int r;
 
@@ -307,22 +306,22 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, char
 		cni_strv_free(ips);
 		return 0;
 	}
-	if ((r = ipt_save(family, "filter", &s, err)) < 0) {
+	if ((r = cni_ipt_dump_read(family, "filter", &s, err)) < 0) {
 		cni_strv_free(ips);
 		return r;
 	}
 	sb_printf(&b, "*filter\n");
-	ensure_chain(&b, &s, FWD_CHAIN);
-	ensure_chain(&b, &s, c->admin_chain);
-	ensure_rule(&b, &s, "FORWARD", "-m comment --comment \"" FWD_COMMENT "\" -j " FWD_CHAIN,
+	ensure_chain(&b, s, FWD_CHAIN);
+	ensure_chain(&b, s, c->admin_chain);
+	ensure_rule(&b, s, "FORWARD", "-m comment --comment \"" FWD_COMMENT "\" -j " FWD_CHAIN,
 		    true);
 	snprintf(rest, sizeof(rest), "-m comment --comment \"" ADMIN_COMMENT "\" -j %s",
 		 c->admin_chain);
-	ensure_rule(&b, &s, FWD_CHAIN, rest, true);
+	ensure_rule(&b, s, FWD_CHAIN, rest, true);
 	for (size_t i = 0; ips[i]; i++) {
 		ip_rules(ips[i], in, sizeof(in), out, sizeof(out));
-		ensure_rule(&b, &s, FWD_CHAIN, in, false);
-		ensure_rule(&b, &s, FWD_CHAIN, out, false);
+		ensure_rule(&b, s, FWD_CHAIN, in, false);
+		ensure_rule(&b, s, FWD_CHAIN, out, false);
 	}
 	if (c->policy != POLICY_OPEN) {
 		cni_interface ifc = CNI_INTERFACE_INIT;
@@ -339,7 +338,7 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, char
 					  "invalid bridge name \"%s\"", ifc.name);
 			goto out;
 		}
-		isolation_rules(&b, &s, c, ifc.name);
+		isolation_rules(&b, s, c, ifc.name);
 	}
 	if (b.oom) {
 		r = cni_error_oom(err);
@@ -360,13 +359,13 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, char
 	}
 out:
 	free(b.s);
-	ipt_saved_free(&s);
+	cni_ipt_dump_free(s);
 	cni_strv_free(ips);
 	return r;
 }
 
 /* -D lines for the given addresses' rules that exist. Returns whether any was added. */
-static void del_ip_rules(sbuf *b, const ipt_saved *s, char *const *ips)
+static void del_ip_rules(sbuf *b, const cni_ipt_dump *s, char *const *ips)
 {
 	char in[256], out[256], line[300];
 	for (size_t i = 0; ips && ips[i]; i++) {
@@ -376,7 +375,7 @@ static void del_ip_rules(sbuf *b, const ipt_saved *s, char *const *ips)
 			snprintf(line, sizeof(line), "-A " FWD_CHAIN " %s", rules[k]);
 			char del[300];
 			snprintf(del, sizeof(del), "-D " FWD_CHAIN " %s", rules[k]);
-			if (ipt_has_line(s, line) && !in_batch(b, del))
+			if (cni_ipt_dump_has_line(s, line) && !in_batch(b, del))
 				sb_printf(b, "%s\n", del);
 		}
 	}
@@ -384,15 +383,15 @@ static void del_ip_rules(sbuf *b, const ipt_saved *s, char *const *ips)
 
 static int del_family(int family, char *const *ips, cni_error **err)
 {
-	ipt_saved s;
+	cni_ipt_dump *s = NULL;
 	sbuf b = {0};
 	int r;
 	if (!ips || !ips[0])
 		return 0;
-	if ((r = ipt_save(family, "filter", &s, err)) < 0)
+	if ((r = cni_ipt_dump_read(family, "filter", &s, err)) < 0)
 		return r;
 	sb_printf(&b, "*filter\n");
-	del_ip_rules(&b, &s, ips);
+	del_ip_rules(&b, s, ips);
 	if (b.oom)
 		r = cni_error_oom(err);
 	else if (strcmp(b.s, "*filter\n") != 0) {
@@ -400,7 +399,7 @@ static int del_family(int family, char *const *ips, cni_error **err)
 		r = cni_iptables_restore(family, b.s, err);
 	}
 	free(b.s);
-	ipt_saved_free(&s);
+	cni_ipt_dump_free(s);
 	return r;
 }
 
@@ -617,17 +616,17 @@ static int check_family(const fw_conf *c, const cni_result *prev, int family, cn
 {
 	char **ips = result_addresses(prev, family);
 	char line[512], in[256], out[256];
-	ipt_saved s;
+	cni_ipt_dump *s = NULL;
 	int r;
 	if (!ips || !ips[0]) {
 		cni_strv_free(ips);
 		return 0;
 	}
-	if ((r = ipt_save(family, "filter", &s, err)) < 0) {
+	if ((r = cni_ipt_dump_read(family, "filter", &s, err)) < 0) {
 		cni_strv_free(ips);
 		return r;
 	}
-	if (!ipt_has_line(&s,
+	if (!cni_ipt_dump_has_line(s,
 			  "-A FORWARD -m comment --comment \"" FWD_COMMENT "\" -j " FWD_CHAIN)) {
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 				  "expected FORWARD rule -j %s not found", FWD_CHAIN);
@@ -636,7 +635,7 @@ static int check_family(const fw_conf *c, const cni_result *prev, int family, cn
 	snprintf(line, sizeof(line),
 		 "-A " FWD_CHAIN " -m comment --comment \"" ADMIN_COMMENT "\" -j %s",
 		 c->admin_chain);
-	if (!ipt_has_line(&s, line)) {
+	if (!cni_ipt_dump_has_line(s, line)) {
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "expected %s rule -j %s not found",
 				  FWD_CHAIN, c->admin_chain);
 		goto out;
@@ -646,7 +645,7 @@ static int check_family(const fw_conf *c, const cni_result *prev, int family, cn
 		const char *rules[] = {in, out};
 		for (size_t k = 0; k < 2; k++) {
 			snprintf(line, sizeof(line), "-A " FWD_CHAIN " %s", rules[k]);
-			if (!ipt_has_line(&s, line)) {
+			if (!cni_ipt_dump_has_line(s, line)) {
 				r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 						  "expected rule \"%s\" not found", rules[k]);
 				goto out;
@@ -654,7 +653,7 @@ static int check_family(const fw_conf *c, const cni_result *prev, int family, cn
 		}
 	}
 out:
-	ipt_saved_free(&s);
+	cni_ipt_dump_free(s);
 	cni_strv_free(ips);
 	return r;
 }
@@ -763,9 +762,9 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 		if (k > 0) {
 			cni_error *e = NULL;
 			/* a family whose tables cannot be read holds nothing of ours */
-			ipt_saved probe;
-			if (ipt_save(f ? AF_INET6 : AF_INET, "filter", &probe, &e) == 0) {
-				ipt_saved_free(&probe);
+			cni_ipt_dump *probe = NULL;
+			if (cni_ipt_dump_read(f ? AF_INET6 : AF_INET, "filter", &probe, &e) == 0) {
+				cni_ipt_dump_free(probe);
 				r = del_family(f ? AF_INET6 : AF_INET, stale, err);
 			}
 			cni_error_free(e);

@@ -24,7 +24,6 @@
 #include "pm-backend.h"
 #include "plugin-util.h"
 #include "plugin-buf.h"
-#include "plugin-ipt.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -135,11 +134,12 @@ static bool jumps_to(const char *line, const char *target)
 }
 
 /* Every rule in the table that jumps to target, as a -D line. */
-static void delete_jumps_to(sbuf *b, const ipt_saved *s, const char *target)
+static void delete_jumps_to(sbuf *b, const cni_ipt_dump *s, const char *target)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (strncmp(s->lines[i], "-A ", 3) == 0 && jumps_to(s->lines[i], target))
-			sb_printf(b, "-D %s\n", s->lines[i] + 3);
+	const char *t;
+	for (size_t i = 0; i < cni_ipt_dump_line_count(s); i++)
+		if (cni_ipt_dump_rule(s, i, NULL, &t, NULL) && strcmp(t, target) == 0)
+			sb_printf(b, "-D %s\n", cni_ipt_dump_line(s, i) + 3);
 }
 
 static int chain_name(const char *network, const char *cid, const char *prefix, char *buf,
@@ -300,55 +300,55 @@ static void mark_value(const pm_conf *c, char *buf, size_t len)
 static int ipt_add(const pm_conf *c, int family, cni_error **err)
 {
 	char dn[CHAIN_LEN + 4], mark[32], line[256];
-	ipt_saved s;
+	cni_ipt_dump *s = NULL;
 	sbuf b = {0};
 	int r;
 
 	if ((r = chain_name(c->name, c->container_id, "DN-", dn, err)) < 0)
 		return r;
-	if ((r = ipt_save(family, "nat", &s, err)) < 0)
+	if ((r = cni_ipt_dump_read(family, "nat", &s, err)) < 0)
 		return PC_PREFIXED(r, err, "failed to open iptables");
 	char *comment = dnat_comment(c->name, c->container_id);
 	if (!comment) {
-		ipt_saved_free(&s);
+		cni_ipt_dump_free(s);
 		return cni_error_oom(err);
 	}
 
 	sb_printf(&b, "*nat\n");
 	if (c->snat && !c->ext_mark_chain) {
 		mark_value(c, mark, sizeof(mark));
-		if (!ipt_has_chain(&s, SETMARK_CHAIN))
+		if (!cni_ipt_dump_has_chain(s, SETMARK_CHAIN))
 			sb_printf(&b, ":%s - [0:0]\n", SETMARK_CHAIN);
 		snprintf(line, sizeof(line),
 			 "-A %s -m comment --comment \"CNI portfwd masquerade mark\" -j MARK "
 			 "--set-xmark %s",
 			 SETMARK_CHAIN, mark);
-		if (!ipt_has_line(&s, line))
+		if (!cni_ipt_dump_has_line(s, line))
 			sb_printf(&b, "%s\n", line);
-		if (!ipt_has_chain(&s, MASQ_CHAIN))
+		if (!cni_ipt_dump_has_chain(s, MASQ_CHAIN))
 			sb_printf(&b, ":%s - [0:0]\n", MASQ_CHAIN);
 		snprintf(line, sizeof(line), "-A %s -m mark --mark %s -j MASQUERADE", MASQ_CHAIN,
 			 mark);
-		if (!ipt_has_line(&s, line))
+		if (!cni_ipt_dump_has_line(s, line))
 			sb_printf(&b, "%s\n", line);
 		/* first in POSTROUTING, ahead of the masquerade rules of bridge and ptp */
-		if (!ipt_has_line(&s, "-A POSTROUTING -m comment --comment \"CNI portfwd requiring "
+		if (!cni_ipt_dump_has_line(s, "-A POSTROUTING -m comment --comment \"CNI portfwd requiring "
 				      "masquerade\" -j " MASQ_CHAIN))
 			sb_printf(&b,
 				  "-I POSTROUTING 1 -m comment --comment \"CNI portfwd requiring "
 				  "masquerade\" -j %s\n",
 				  MASQ_CHAIN);
 	}
-	if (!ipt_has_chain(&s, DNAT_CHAIN))
+	if (!cni_ipt_dump_has_chain(s, DNAT_CHAIN))
 		sb_printf(&b, ":%s - [0:0]\n", DNAT_CHAIN);
 	for (int i = 0; i < 2; i++) {
 		snprintf(line, sizeof(line), "-A %s -m addrtype --dst-type LOCAL -j %s",
 			 i ? "OUTPUT" : "PREROUTING", DNAT_CHAIN);
-		if (!ipt_has_line(&s, line))
+		if (!cni_ipt_dump_has_line(s, line))
 			sb_printf(&b, "%s\n", line);
 	}
 	/* replace this attachment's entry rules and chain content */
-	delete_jumps_to(&b, &s, dn);
+	delete_jumps_to(&b, s, dn);
 	sb_printf(&b, ":%s - [0:0]\n", dn);
 	dn_rules(&b, c, family, dn, false);
 	entry_ctx e = {&b, comment, dn, c->cond[pm_fam_idx(family)]};
@@ -363,12 +363,12 @@ static int ipt_add(const pm_conf *c, int family, cni_error **err)
 		PC_PREFIX(err, "unable to setup DNAT");
 	free(b.s);
 	free(comment);
-	ipt_saved_free(&s);
+	cni_ipt_dump_free(s);
 	return r;
 }
 
 typedef struct check_ctx {
-	const ipt_saved *s;
+	const cni_ipt_dump *s;
 	const char *comment;
 	const char *dn;
 	const char *missing; /* first group not found */
@@ -380,8 +380,8 @@ static void check_entry(const char *proto, const char *ports, void *ud)
 	check_ctx *k = ud;
 	if (k->missing)
 		return;
-	for (size_t i = 0; i < k->s->n; i++) {
-		const char *l = k->s->lines[i];
+	for (size_t i = 0; i < cni_ipt_dump_line_count(k->s); i++) {
+		const char *l = cni_ipt_dump_line(k->s, i);
 		if (strncmp(l, "-A " DNAT_CHAIN " ", strlen(DNAT_CHAIN) + 4) != 0 ||
 		    !jumps_to(l, k->dn))
 			continue;
@@ -402,16 +402,16 @@ static void check_entry(const char *proto, const char *ports, void *ud)
 static int ipt_check(const pm_conf *c, int family, cni_error **err)
 {
 	char dn[CHAIN_LEN + 4];
-	ipt_saved s;
+	cni_ipt_dump *s = NULL;
 	sbuf want = {0};
 	int r;
 
 	if ((r = chain_name(c->name, c->container_id, "DN-", dn, err)) < 0)
 		return r;
-	if ((r = ipt_save(family, "nat", &s, err)) < 0)
+	if ((r = cni_ipt_dump_read(family, "nat", &s, err)) < 0)
 		return r;
 	const char *fam = family == AF_INET ? "ipv4" : "ipv6";
-	if (!ipt_has_chain(&s, dn)) {
+	if (!cni_ipt_dump_has_chain(s, dn)) {
 		r = cni_error_set(
 		    err, CNI_ERR_INTERNAL, NULL,
 		    "could not check %s dnat: chain %s not found in iptables table nat", fam, dn);
@@ -425,7 +425,7 @@ static int ipt_check(const pm_conf *c, int family, cni_error **err)
 	char *save = NULL;
 	for (char *l = strtok_r(want.s ? want.s : (char[]){""}, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
-		if (!ipt_has_line(&s, l)) {
+		if (!cni_ipt_dump_has_line(s, l)) {
 			r = cni_error_set(
 			    err, CNI_ERR_INTERNAL, NULL,
 			    "could not check %s dnat: rule \"%s\" not found in table nat", fam, l);
@@ -437,7 +437,7 @@ static int ipt_check(const pm_conf *c, int family, cni_error **err)
 		r = cni_error_oom(err);
 		goto out;
 	}
-	check_ctx k = {&s, comment, dn, NULL, ""};
+	check_ctx k = {s, comment, dn, NULL, ""};
 	for_each_group(c, check_entry, &k);
 	if (k.missing)
 		r = cni_error_set(
@@ -447,14 +447,14 @@ static int ipt_check(const pm_conf *c, int family, cni_error **err)
 	free(comment);
 out:
 	free(want.s);
-	ipt_saved_free(&s);
+	cni_ipt_dump_free(s);
 	return r;
 }
 
 /* -D every jump to chain, then flush and delete it, when it exists. */
-static void remove_chain(sbuf *b, const ipt_saved *s, const char *chain)
+static void remove_chain(sbuf *b, const cni_ipt_dump *s, const char *chain)
 {
-	if (!ipt_has_chain(s, chain))
+	if (!cni_ipt_dump_has_chain(s, chain))
 		return;
 	delete_jumps_to(b, s, chain);
 	sb_printf(b, "-F %s\n-X %s\n", chain, chain);
@@ -483,7 +483,7 @@ static int ipt_del(const char *network, const char *container_id, bool required,
 		return r;
 	for (int f = 0; f < 2; f++) {
 		int family = f ? AF_INET6 : AF_INET;
-		ipt_saved s;
+		cni_ipt_dump *s = NULL;
 		sbuf b = {0};
 		/* iptables-nft: the same removal as one nf_tables transaction of our own (nothing
 		 * at all when neither chain is there), no exec. Not when the backend was asked
@@ -492,16 +492,16 @@ static int ipt_del(const char *network, const char *container_id, bool required,
 				     family, "nat", (const char *const[]){dn, sn, NULL}))
 			continue;
 		/* a family whose tables cannot be read has nothing of ours */
-		if (ipt_save(family, "nat", &s, &ferr[f]) < 0)
+		if (cni_ipt_dump_read(family, "nat", &s, &ferr[f]) < 0)
 			continue;
 		sb_printf(&b, "*nat\n");
 		size_t hdr = b.len;
-		remove_chain(&b, &s, dn);
+		remove_chain(&b, s, dn);
 		/* left by old versions of the reference */
-		remove_chain(&b, &s, sn);
+		remove_chain(&b, s, sn);
 		r = apply_if_any(family, &b, hdr, err);
 		free(b.s);
-		ipt_saved_free(&s);
+		cni_ipt_dump_free(s);
 		if (r < 0) {
 			PC_PREFIX(err, "could not teardown ipv%d dnat", f ? 6 : 4);
 			goto out;
@@ -551,20 +551,20 @@ static int ipt_gc(const char *network, const cni_conf *conf, cni_error **err)
 
 	for (int f = 0; f < 2 && r == 0; f++) {
 		int family = f ? AF_INET6 : AF_INET;
-		ipt_saved s;
+		cni_ipt_dump *s = NULL;
 		sbuf b = {0};
 		cni_error *e = NULL;
-		if (ipt_save(family, "nat", &s, &e) < 0) {
+		if (cni_ipt_dump_read(family, "nat", &s, &e) < 0) {
 			cni_error_free(e);
 			continue;
 		}
 		sb_printf(&b, "*nat\n");
 		size_t hdr = b.len;
 		/* chains already scheduled for removal, so each goes once */
-		char **gone = calloc(s.n + 1, sizeof(char *));
+		char **gone = calloc(cni_ipt_dump_line_count(s) + 1, sizeof(char *));
 		size_t n_gone = 0;
-		for (size_t i = 0; gone && i < s.n; i++) {
-			const char *l = s.lines[i];
+		for (size_t i = 0; gone && i < cni_ipt_dump_line_count(s); i++) {
+			const char *l = cni_ipt_dump_line(s, i);
 			if (strncmp(l, "-A " DNAT_CHAIN " ", strlen(DNAT_CHAIN) + 4) != 0)
 				continue;
 			char **w = split_words(l);
@@ -578,7 +578,7 @@ static int ipt_gc(const char *network, const cni_conf *conf, cni_error **err)
 				for (size_t k = 0; k < n_gone; k++)
 					dup = dup || strcmp(gone[k], target) == 0;
 				if (cid && !dup && !attachment_valid(conf, n_valid, cid)) {
-					remove_chain(&b, &s, target);
+					remove_chain(&b, s, target);
 					gone[n_gone++] = strdup(target);
 				}
 				free(cid);
@@ -592,7 +592,7 @@ static int ipt_gc(const char *network, const cni_conf *conf, cni_error **err)
 		free(gone);
 		r = apply_if_any(family, &b, hdr, err);
 		free(b.s);
-		ipt_saved_free(&s);
+		cni_ipt_dump_free(s);
 	}
 	free(prefix);
 	return r;
