@@ -201,7 +201,8 @@ static int range_load(cfg *c, json_t *ipam, json_t *o, const char *where, size_t
 	    (e = range_ip(o, where, "rangeEnd", &r->net, &r->end, err)) < 0)
 		return e;
 	if (cni_ip_cmp(&r->start, &r->end) > 0)
-		return bad_range(err, where, "rangeEnd", json_string_value(json_object_get(o, "rangeEnd")),
+		return bad_range(err, where, "rangeEnd",
+				 json_string_value(json_object_get(o, "rangeEnd")),
 				 "before rangeStart");
 	c->nr++;
 	return 0;
@@ -221,12 +222,14 @@ static int ranges_load(cfg *c, json_t *ipam, cni_error **err)
 			return r;
 	}
 	if (ranges && !json_is_array(ranges))
-		return bad(err, "ranges", "not an array");
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "etcd-ipam: invalid ranges: not an array of range sets");
 	json_array_foreach(ranges, i, set) {
-		if (!json_is_array(set) || json_array_size(set) == 0) {
-			snprintf(where, sizeof(where), "ranges[%zu]", i);
-			return bad(err, where, "not a non-empty array");
-		}
+		if (!json_is_array(set) || json_array_size(set) == 0)
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "etcd-ipam: invalid ranges[%zu]: not a non-empty "
+					     "array of ranges",
+					     i);
 		json_array_foreach(set, j, o) {
 			snprintf(where, sizeof(where), "ranges[%zu][%zu]", i, j);
 			r = range_load(c, ipam, o, where, c->nsets, err);
@@ -244,16 +247,18 @@ static int ranges_load(cfg *c, json_t *ipam, cni_error **err)
 	for (i = 0; i < c->nr; i++)
 		for (j = i + 1; j < c->nr; j++) {
 			const rng *a = &c->r[i], *b = &c->r[j];
-			char x[CNI_IP_STRLEN], y[CNI_IP_STRLEN];
+			char w[CNI_IP_STRLEN], x[CNI_IP_STRLEN], y[CNI_IP_STRLEN], z[CNI_IP_STRLEN];
 
 			if (a->net.ip.family != b->net.ip.family ||
 			    cni_ip_cmp(&a->end, &b->start) < 0 || cni_ip_cmp(&b->end, &a->start) < 0)
 				continue;
-			ip_str(&b->start, x, sizeof(x));
-			ip_str(&b->end, y, sizeof(y));
+			ip_str(&a->start, w, sizeof(w));
+			ip_str(&a->end, x, sizeof(x));
+			ip_str(&b->start, y, sizeof(y));
+			ip_str(&b->end, z, sizeof(z));
 			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-					     "etcd-ipam: invalid ranges: range %s-%s overlaps another",
-					     x, y);
+					     "etcd-ipam: invalid ranges: %s-%s and %s-%s overlap", w,
+					     x, y, z);
 		}
 	return 0;
 }
