@@ -200,10 +200,12 @@ static int range_load(cfg *c, json_t *ipam, json_t *o, const char *where, size_t
 	    (e = range_ip(o, where, "rangeStart", &r->net, &r->start, err)) < 0 ||
 	    (e = range_ip(o, where, "rangeEnd", &r->net, &r->end, err)) < 0)
 		return e;
-	if (cni_ip_cmp(&r->start, &r->end) > 0)
-		return bad_range(err, where, "rangeEnd",
-				 json_string_value(json_object_get(o, "rangeEnd")),
-				 "before rangeStart");
+	if (cni_ip_cmp(&r->start, &r->end) > 0) {
+		const char *k = json_object_get(o, "rangeEnd") ? "rangeEnd" : "rangeStart";
+
+		return bad_range(err, where, k, json_string_value(json_object_get(o, k)),
+				 k[5] == 'E' ? "before rangeStart" : "after the range's end");
+	}
 	c->nr++;
 	return 0;
 }

@@ -217,6 +217,20 @@ def test_ranges(cl):
     rc, out = run("CHECK", cfg, "d-node0-1")
     assert rc != 0 and "not held" in out.get("msg", ""), out
     ok("ADD again gives both addresses; CHECK fails when one of them is lost")
+    admin = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                          "tools", "etcd-ipam-admin"), "-e", cl.endpoints, "-p", "/t",
+             "-n", "net2"]
+    blk = subprocess.run(admin + ["blocks"], capture_output=True, text=True, check=True)
+    assert [ln for ln in blk.stdout.splitlines()
+            if ln.startswith("fd00:0090:") and ln.endswith(" node3")], blk.stdout
+    subprocess.run(admin + ["release-node", "node3"], capture_output=True, check=True)
+    kv = etcd_kv(cl, "/t/net2/")
+    assert not [v for v in kv.values() if "node3" in v] and \
+        not [k for k in kv if "/node3/" in k], kv
+    # 120 attachments left, with both records each but the one deleted for CHECK above
+    assert len([k for k in kv if "/attach/" in k]) == 120
+    assert len([k for k in kv if "/ips" in k]) == 2 * 120 - 1
+    ok("etcd-ipam-admin releases a dual-stack node: both addresses and both families' blocks")
     for i in range(4):
         node_cfg = conf_ranges(cl, f"node{i}", DUAL)
         for k in range(40):
