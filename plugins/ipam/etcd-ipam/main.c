@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * etcd-ipam: cluster-wide IPv4 IPAM whose state is in etcd v3.
+ * etcd-ipam: cluster-wide IPAM (IPv4 and IPv6, host-local's range sets) whose state is in
+ * etcd v3.
  *
- * Keys under <prefix>/<network>/:
- *   blocks/<8 hex: block start>      -> owning node (affinity)
- *   ips/<8 hex: address>             -> "<node> <container id> <ifname>"
- *   attach/<node>/<container id>/<ifname> -> "<address>"
- * Every write is one txn guarded by compares (create_revision 0 for new keys, the value or
- * mod_revision seen for deletes), so two nodes can never hold one address and a killed run
- * leaves either nothing or a complete attachment.
+ * Keys under <prefix>/<network>/ (fixed-width hex, so a block is one contiguous key range):
+ *   blocks/<8 hex>, blocks6/<32 hex: block start>  -> owning node (affinity)
+ *   ips/<8 hex>, ips6/<32 hex: address>             -> "<node> <container id> <ifname>"
+ *   attach/<node>/<container id>/<ifname>           -> "<address> [<address>...]", one per
+ *                                                      range set, in range-set order
+ * An attachment is written by one txn guarded by compares (create_revision 0 for every new
+ * key, the owner of each own block relied on), and released by one txn guarded by the
+ * attachment's mod_revision and the address records' values, so two nodes can never hold
+ * one address and a killed run leaves either nothing or a complete attachment.
  */
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +25,37 @@
 
 #include "etcd.h"
 
-#define MAX_TRIES 64
+#define MAX_TRIES  64
+#define MAX_RANGES 64
+/* blocks tried when claiming a new one, from a place hashed from the node name */
+#define MAX_CANDIDATES 65536
+/* a block holds at most 2^16 addresses */
+#define MAX_BLOCK_BITS 16
+
+typedef struct rng {
+	cni_ipnet net;                   /* network address and prefix */
+	cni_ipaddr start, end, gw, last; /* last: the subnet's last address */
+	int block;                       /* block prefix length */
+	size_t set;                      /* index of its range set */
+} rng;
 
 typedef struct cfg {
 	json_t *root;
 	const char *name, *prefix, *node;
 	char hostname[256];
 	etcd_opts eo;
-	int block_size;
-	uint32_t net, mask, gw;
-	int plen;
+	rng r[MAX_RANGES];
+	size_t nr, nsets;
 	json_t *routes;
 } cfg;
+
+/* An attachment record: its addresses in range-set order. */
+typedef struct att {
+	bool present;
+	cni_ipaddr ip[MAX_RANGES];
+	size_t n;
+	int64_t rev;
+} att;
 
 static void cfg_clear(cfg *c)
 {
@@ -54,21 +77,198 @@ static int bad(cni_error **err, const char *key, const char *val)
 			     "etcd-ipam: invalid %s \"%s\"", key, val ? val : "");
 }
 
-/* An IPv4 address as a host-order number (the block arithmetic's unit); false for IPv6. */
-static bool v4(const cni_ipaddr *a, uint32_t *out)
+/* A range key that is wrong: "invalid ranges[0][1].rangeStart "x": why". */
+static int bad_range(cni_error **err, const char *where, const char *key, const char *val,
+		     const char *why)
 {
-	if (a->family != AF_INET)
-		return false;
-	*out = (uint32_t)a->addr[0] << 24 | (uint32_t)a->addr[1] << 16 | (uint32_t)a->addr[2] << 8 |
-	       a->addr[3];
+	return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+			     "etcd-ipam: invalid %s.%s \"%s\": %s", where, key, val ? val : "",
+			     why);
+}
+
+static void ip_str(const cni_ipaddr *a, char *buf, size_t len)
+{
+	if (!cni_ip_format(a, buf, len))
+		snprintf(buf, len, "<invalid>");
+}
+
+/* hi - lo (hi >= lo); false and UINT64_MAX when the difference needs more than 64 bits. */
+static bool ip_diff(const cni_ipaddr *hi, const cni_ipaddr *lo, uint64_t *out)
+{
+	size_t n = hi->family == AF_INET ? 4 : 16;
+	uint8_t d[16];
+	int borrow = 0;
+	uint64_t v = 0;
+
+	for (size_t i = n; i-- > 0;) {
+		int x = hi->addr[i] - lo->addr[i] - borrow;
+
+		borrow = x < 0;
+		d[i] = (uint8_t)(x + (borrow ? 256 : 0));
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i + 8 < n && d[i]) {
+			*out = UINT64_MAX;
+			return false;
+		}
+		v = v << 8 | d[i];
+	}
+	*out = v;
 	return true;
+}
+
+/* Parse an optional address key of a range; absent leaves *out untouched. */
+static int range_ip(json_t *o, const char *where, const char *key, const cni_ipnet *net,
+		    cni_ipaddr *out, cni_error **err)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s = json_string_value(v);
+	cni_ipaddr a;
+
+	if (!v)
+		return 0;
+	if (!s || cni_ip_parse(s, &a) < 0)
+		return bad_range(err, where, key, s, "not an IP address");
+	if (!cni_ipnet_contains(net, &a)) {
+		char n[CNI_IPNET_STRLEN];
+
+		cni_ipnet_format(net, n, sizeof(n));
+		return bad_range(err, where, key, s,
+				 a.family == net->ip.family ? "not in subnet" : "wrong family");
+	}
+	*out = a;
+	return 0;
+}
+
+static int block_size(json_t *ipam, const char *key, int def, int bits, const cni_ipnet *net,
+		      int *out, cni_error **err)
+{
+	json_t *bs = json_object_get(ipam, key);
+	char n[CNI_IPNET_STRLEN];
+	int b;
+
+	if (bs && !json_is_integer(bs))
+		return bad(err, key, "not a number");
+	/* the default grows to fit a small subnet; a given size must fit */
+	b = bs ? (int)json_integer_value(bs) : (def < net->prefix ? net->prefix : def);
+	if (bs && (json_integer_value(bs) < 0 || json_integer_value(bs) > 128))
+		b = -1;
+	if (b < net->prefix || b > bits - 2 || bits - b > MAX_BLOCK_BITS) {
+		int lo = net->prefix > bits - MAX_BLOCK_BITS ? net->prefix : bits - MAX_BLOCK_BITS;
+
+		cni_ipnet_format(net, n, sizeof(n));
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "etcd-ipam: invalid %s %lld for subnet %s (must be %d..%d)",
+				     key, (long long)json_integer_value(bs), n, lo, bits - 2);
+	}
+	*out = b;
+	return 0;
+}
+
+/* One range: subnet, rangeStart, rangeEnd, gateway, with host-local's defaults. */
+static int range_load(cfg *c, json_t *ipam, json_t *o, const char *where, size_t set,
+		      cni_error **err)
+{
+	const char *s = json_string_value(json_object_get(o, "subnet"));
+	cni_ipnet sn;
+	rng *r;
+	int bits, e;
+
+	if (c->nr == MAX_RANGES)
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "etcd-ipam: more than %d ranges", MAX_RANGES);
+	r = &c->r[c->nr];
+	memset(r, 0, sizeof(*r));
+	r->set = set;
+	if (!s || cni_ipnet_parse(s, &sn) < 0)
+		return bad_range(err, where, "subnet", s, "not a CIDR");
+	bits = cni_ip_bits(&sn.ip);
+	if (sn.prefix > bits - 2)
+		return bad_range(err, where, "subnet", s, "too small to allocate from");
+	cni_ipnet_network(&sn, &r->net);
+	cni_ipnet_last(&r->net, &r->last);
+	e = block_size(ipam, bits == 32 ? "blockSize" : "blockSizeV6", bits == 32 ? 26 : 122,
+		       bits, &r->net, &r->block, err);
+	if (e < 0)
+		return e;
+	cni_ip_next(&r->net.ip, &r->gw);
+	cni_ip_next(&r->net.ip, &r->start);
+	r->end = r->last;
+	if (bits == 32)
+		cni_ip_prev(&r->last, &r->end);
+	if ((e = range_ip(o, where, "gateway", &r->net, &r->gw, err)) < 0 ||
+	    (e = range_ip(o, where, "rangeStart", &r->net, &r->start, err)) < 0 ||
+	    (e = range_ip(o, where, "rangeEnd", &r->net, &r->end, err)) < 0)
+		return e;
+	if (cni_ip_cmp(&r->start, &r->end) > 0) {
+		const char *k = json_object_get(o, "rangeEnd") ? "rangeEnd" : "rangeStart";
+
+		return bad_range(err, where, k, json_string_value(json_object_get(o, k)),
+				 k[5] == 'E' ? "before rangeStart" : "after the range's end");
+	}
+	c->nr++;
+	return 0;
+}
+
+static int ranges_load(cfg *c, json_t *ipam, cni_error **err)
+{
+	json_t *ranges = json_object_get(ipam, "ranges"), *set, *o;
+	char where[64];
+	size_t i, j;
+	int r;
+
+	/* the legacy top-level subnet is one more range set, first (as host-local) */
+	if (json_object_get(ipam, "subnet")) {
+		r = range_load(c, ipam, ipam, "ipam", c->nsets++, err);
+		if (r < 0)
+			return r;
+	}
+	if (ranges && !json_is_array(ranges))
+		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+				     "etcd-ipam: invalid ranges: not an array of range sets");
+	json_array_foreach(ranges, i, set) {
+		if (!json_is_array(set) || json_array_size(set) == 0)
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "etcd-ipam: invalid ranges[%zu]: not a non-empty "
+					     "array of ranges",
+					     i);
+		json_array_foreach(set, j, o) {
+			snprintf(where, sizeof(where), "ranges[%zu][%zu]", i, j);
+			r = range_load(c, ipam, o, where, c->nsets, err);
+			if (r < 0)
+				return r;
+			if (c->r[c->nr - 1].net.ip.family != c->r[c->nr - j - 1].net.ip.family)
+				return bad_range(err, where, "subnet",
+						 json_string_value(json_object_get(o, "subnet")),
+						 "mixed address families in one range set");
+		}
+		c->nsets++;
+	}
+	if (c->nr == 0)
+		return bad(err, "ranges[0][0].subnet", "");
+	for (i = 0; i < c->nr; i++)
+		for (j = i + 1; j < c->nr; j++) {
+			const rng *a = &c->r[i], *b = &c->r[j];
+			char w[CNI_IP_STRLEN], x[CNI_IP_STRLEN], y[CNI_IP_STRLEN], z[CNI_IP_STRLEN];
+
+			if (a->net.ip.family != b->net.ip.family ||
+			    cni_ip_cmp(&a->end, &b->start) < 0 || cni_ip_cmp(&b->end, &a->start) < 0)
+				continue;
+			ip_str(&a->start, w, sizeof(w));
+			ip_str(&a->end, x, sizeof(x));
+			ip_str(&b->start, y, sizeof(y));
+			ip_str(&b->end, z, sizeof(z));
+			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
+					     "etcd-ipam: invalid ranges: %s-%s and %s-%s overlap", w,
+					     x, y, z);
+		}
+	return 0;
 }
 
 static int cfg_load(const cni_cmd_args *a, cfg *c, cni_error **err)
 {
 	json_error_t je;
-	json_t *ipam, *ranges, *r0, *bs;
-	const char *subnet, *gw;
+	json_t *ipam;
 
 	memset(c, 0, sizeof(*c));
 	c->root = json_loadb(a->stdin_data, a->stdin_len, 0, &je);
@@ -98,66 +298,63 @@ static int cfg_load(const cni_cmd_args *a, cfg *c, cni_error **err)
 	}
 	if (!*c->node || strchr(c->node, '/') || strchr(c->node, ' '))
 		return bad(err, "nodename", c->node);
-	bs = json_object_get(ipam, "blockSize");
-	c->block_size = bs ? (int)json_integer_value(bs) : 26;
-	ranges = json_object_get(ipam, "ranges");
-	r0 = json_array_get(json_array_get(ranges, 0), 0);
-	subnet = json_string_value(json_object_get(r0, "subnet"));
-	if (!subnet)
-		subnet = json_string_value(json_object_get(ipam, "subnet"));
-	if (!subnet)
-		return bad(err, "ranges[0][0].subnet", "");
-	cni_ipnet sn;
-	uint32_t addr;
-	if (cni_ipnet_parse(subnet, &sn) < 0 || !v4(&sn.ip, &addr) || sn.prefix < 8 ||
-	    sn.prefix > 30)
-		return bad(err, "subnet", subnet);
-	c->plen = sn.prefix;
-	c->mask = 0xffffffffu << (32 - c->plen);
-	c->net = addr & c->mask;
-	if (!json_is_integer(bs) && bs)
-		return bad(err, "blockSize", "not a number");
-	if (c->block_size < c->plen || c->block_size > 30)
-		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				     "etcd-ipam: invalid blockSize %d (must be %d..30)",
-				     c->block_size, c->plen);
-	gw = json_string_value(json_object_get(r0, "gateway"));
-	if (gw) {
-		cni_ipaddr g;
-		if (cni_ip_parse(gw, &g) < 0 || !v4(&g, &addr) || (addr & c->mask) != c->net)
-			return bad(err, "gateway", gw);
-		c->gw = addr;
-	} else {
-		c->gw = c->net + 1;
-	}
 	c->routes = json_object_get(ipam, "routes");
-	return 0;
+	return ranges_load(c, ipam, err);
 }
 
-static bool reserved(const cfg *c, uint32_t ip)
+static bool reserved(const rng *r, const cni_ipaddr *ip)
 {
-	return ip == c->net || ip == c->gw || ip == (c->net | ~c->mask);
+	return cni_ip_equal(ip, &r->net.ip) || cni_ip_equal(ip, &r->gw) ||
+	       (ip->family == AF_INET && cni_ip_equal(ip, &r->last));
 }
 
-static void ip_str(uint32_t ip, char *buf, size_t len)
+static bool in_range(const rng *r, const cni_ipaddr *ip)
 {
-	cni_ipaddr a = {AF_INET, {(uint8_t)(ip >> 24), (uint8_t)(ip >> 16), (uint8_t)(ip >> 8),
-				  (uint8_t)ip}};
-	cni_ip_format(&a, buf, len);
+	return ip->family == r->net.ip.family && cni_ip_cmp(ip, &r->start) >= 0 &&
+	       cni_ip_cmp(ip, &r->end) <= 0;
 }
 
 #define KEYLEN 1024
-static void k_block(const cfg *c, uint32_t b, char *k)
+/* "<prefix>/<net>/<kind>[6]/<hex>": IPv4 keeps the 8-digit keys of the first version */
+static void k_addr(const cfg *c, const char *kind, const cni_ipaddr *a, char *k)
 {
-	snprintf(k, KEYLEN, "%s/%s/blocks/%08x", c->prefix, c->name, b);
+	size_t n = a->family == AF_INET ? 4 : 16;
+	int l = snprintf(k, KEYLEN, "%s/%s/%s%s/", c->prefix, c->name, kind, n == 4 ? "" : "6");
+
+	for (size_t i = 0; i < n && l > 0 && l + 3 < KEYLEN; i++)
+		l += snprintf(k + l, KEYLEN - (size_t)l, "%02x", a->addr[i]);
 }
-static void k_ip(const cfg *c, uint32_t ip, char *k)
+static void k_block(const cfg *c, const cni_ipaddr *b, char *k)
 {
-	snprintf(k, KEYLEN, "%s/%s/ips/%08x", c->prefix, c->name, ip);
+	k_addr(c, "blocks", b, k);
+}
+static void k_ip(const cfg *c, const cni_ipaddr *ip, char *k)
+{
+	k_addr(c, "ips", ip, k);
 }
 static void k_attach(const cfg *c, const char *id, const char *ifname, char *k)
 {
 	snprintf(k, KEYLEN, "%s/%s/attach/%s/%s/%s", c->prefix, c->name, c->node, id, ifname);
+}
+
+/* The address in a key's last component (fixed-width hex); false when it is not one. */
+static bool key_addr(const char *key, int family, cni_ipaddr *out)
+{
+	const char *h = strrchr(key, '/');
+	size_t n = family == AF_INET ? 4 : 16;
+
+	if (!h || strlen(++h) != 2 * n)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	for (size_t i = 0; i < n; i++) {
+		char b[3] = {h[2 * i], h[2 * i + 1], 0};
+
+		if (!isxdigit((unsigned char)b[0]) || !isxdigit((unsigned char)b[1]))
+			return false;
+		out->addr[i] = (uint8_t)strtoul(b, NULL, 16);
+	}
+	return true;
 }
 
 static int check_ids(const cni_cmd_args *a, cni_error **err)
@@ -169,11 +366,12 @@ static int check_ids(const cni_cmd_args *a, cni_error **err)
 	return cni_validate_ifname(a->ifname, err);
 }
 
-/* The address held by (id, ifname) on this node, 0 when none. */
-static int lookup(etcd *e, const cfg *c, const char *id, const char *ifname, uint32_t *ip,
-		  int64_t *rev, cni_error **err)
+/* The attachment record of (id, ifname) on this node: space separated addresses (the
+ * first version wrote one). */
+static int lookup(etcd *e, const cfg *c, const char *id, const char *ifname, att *out,
+		  cni_error **err)
 {
-	char k[KEYLEN];
+	char k[KEYLEN], *save = NULL;
 	etcd_kvs kv;
 	int r;
 
@@ -181,170 +379,277 @@ static int lookup(etcd *e, const cfg *c, const char *id, const char *ifname, uin
 	r = etcd_range(e, k, NULL, false, false, &kv, err);
 	if (r < 0)
 		return r;
-	*ip = 0;
-	cni_ipaddr a;
-	if (kv.n && cni_ip_parse(kv.kv[0].value, &a) == 0 && v4(&a, ip))
-		*rev = kv.kv[0].mod_revision;
+	memset(out, 0, sizeof(*out));
+	if (kv.n) {
+		out->present = true;
+		out->rev = kv.kv[0].mod_revision;
+		for (char *t = strtok_r(kv.kv[0].value, " ", &save); t && out->n < MAX_RANGES;
+		     t = strtok_r(NULL, " ", &save))
+			if (cni_ip_parse(t, &out->ip[out->n]) == 0)
+				out->n++;
+	}
 	etcd_kvs_clear(&kv);
 	return 0;
 }
 
-/* Try to take a free address in block b: 1 taken, 0 block full, <0 error. A lost race
- * on one address moves on to the next one. */
-static int take_in_block(etcd *e, const cfg *c, uint32_t b, bool mine, const char *id,
-			 const char *ifname, uint32_t *out, cni_error **err)
-{
-	uint32_t size = 1u << (32 - c->block_size);
-	char k[KEYLEN], end[KEYLEN], ak[KEYLEN], bk[KEYLEN], val[KEYLEN], a[INET_ADDRSTRLEN];
+/* The blocks of one family, sorted by start (etcd returns keys in order). */
+typedef struct blist {
 	etcd_kvs kv;
-	unsigned char *used = calloc(size, 1);
-	int r;
+	cni_ipaddr *start;
+	const char **owner;
+	size_t n;
+	bool loaded;
+} blist;
 
-	if (!used)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	k_ip(c, b, k);
-	k_ip(c, b + size, end);
-	if (b + size == 0)
-		snprintf(end, sizeof(end), "%s/%s/ips0", c->prefix, c->name);
-	r = etcd_range(e, k, end, true, false, &kv, err);
-	if (r < 0) {
-		free(used);
-		return r;
-	}
-	for (size_t i = 0; i < kv.n; i++) {
-		const char *h = strrchr(kv.kv[i].key, '/');
-		uint32_t ip = h ? (uint32_t)strtoul(h + 1, NULL, 16) : 0;
-
-		if (ip >= b && ip - b < size)
-			used[ip - b] = 1;
-	}
-	etcd_kvs_clear(&kv);
-	k_attach(c, id, ifname, ak);
-	k_block(c, b, bk);
-	snprintf(val, sizeof(val), "%s %s %s", c->node, id, ifname);
-	r = 0;
-	for (uint32_t i = 0; i < size && r == 0; i++) {
-		uint32_t ip = b + i;
-		etcd_txn *t;
-		bool ok = false;
-
-		if (used[i] || reserved(c, ip))
-			continue;
-		t = etcd_txn_new();
-		if (!t) {
-			r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-			break;
-		}
-		k_ip(c, ip, k);
-		ip_str(ip, a, sizeof(a));
-		etcd_txn_compare(t, k, ETCD_CMP_CREATE_REV, 0, NULL);
-		etcd_txn_compare(t, ak, ETCD_CMP_CREATE_REV, 0, NULL);
-		if (mine) /* the block is still ours */
-			etcd_txn_compare(t, bk, ETCD_CMP_VALUE, 0, c->node);
-		etcd_txn_put(t, k, val);
-		etcd_txn_put(t, ak, a);
-		r = etcd_txn_commit(e, t, &ok, err);
-		etcd_txn_free(t);
-		if (r < 0)
-			break;
-		if (ok) {
-			*out = ip;
-			r = 1;
-		} else {
-			/* lost a race (or our attachment appeared): the caller re-reads */
-			r = 2;
-		}
-	}
-	free(used);
-	return r;
+static void blist_clear(blist *b)
+{
+	etcd_kvs_clear(&b->kv);
+	free(b->start);
+	free(b->owner);
+	memset(b, 0, sizeof(*b));
 }
 
-static int list_blocks(etcd *e, const cfg *c, etcd_kvs *kv, cni_error **err)
+static int list_blocks(etcd *e, const cfg *c, int family, blist *bl, cni_error **err)
 {
 	char k[KEYLEN], *end;
 	int r;
 
-	snprintf(k, sizeof(k), "%s/%s/blocks/", c->prefix, c->name);
+	if (bl->loaded)
+		return 0;
+	snprintf(k, sizeof(k), "%s/%s/blocks%s/", c->prefix, c->name,
+		 family == AF_INET ? "" : "6");
 	end = etcd_prefix_end(k);
 	if (!end)
 		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	r = etcd_range(e, k, end, false, false, kv, err);
+	r = etcd_range(e, k, end, false, false, &bl->kv, err);
 	free(end);
-	return r;
-}
-
-static uint32_t block_of(const char *key)
-{
-	const char *h = strrchr(key, '/');
-
-	return h ? (uint32_t)strtoul(h + 1, NULL, 16) : 0;
-}
-
-/* One pass: own blocks, then a new block, then borrowing. 1 allocated, 2 retry, 0 full. */
-static int allocate_pass(etcd *e, const cfg *c, const char *id, const char *ifname,
-			 uint32_t *ip, cni_error **err)
-{
-	uint32_t size = 1u << (32 - c->block_size), nblocks = 1u << (c->block_size - c->plen);
-	unsigned char *claimed = calloc(nblocks, 1);
-	etcd_kvs kv;
-	int r;
-
-	if (!claimed)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	r = list_blocks(e, c, &kv, err);
-	if (r < 0) {
-		free(claimed);
+	if (r < 0)
 		return r;
+	bl->start = calloc(bl->kv.n + 1, sizeof(*bl->start));
+	bl->owner = calloc(bl->kv.n + 1, sizeof(*bl->owner));
+	if (!bl->start || !bl->owner)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < bl->kv.n; i++)
+		if (key_addr(bl->kv.kv[i].key, family, &bl->start[bl->n]))
+			bl->owner[bl->n++] = bl->kv.kv[i].value;
+	bl->loaded = true;
+	return 0;
+}
+
+static int cmp_ip(const void *a, const void *b)
+{
+	return cni_ip_cmp(a, b);
+}
+
+static uint32_t block_len(const rng *r)
+{
+	return 1u << (cni_ip_bits(&r->net.ip) - r->block);
+}
+
+/* Block b is one of r's: inside the subnet, aligned, and overlapping [start, end]. */
+static bool block_serves(const rng *r, const cni_ipaddr *b)
+{
+	cni_ipnet bn = {*b, r->block}, al;
+	cni_ipaddr last;
+
+	cni_ipnet_network(&bn, &al);
+	if (b->family != r->net.ip.family || !cni_ipnet_contains(&r->net, b) ||
+	    !cni_ip_equal(&al.ip, b))
+		return false;
+	cni_ipnet_last(&bn, &last);
+	return cni_ip_cmp(&last, &r->start) >= 0 && cni_ip_cmp(b, &r->end) <= 0;
+}
+
+/* A free address of r in block b: 1 found, 0 none, <0 error. */
+static int free_in_block(etcd *e, const cfg *c, const rng *r, const cni_ipaddr *b,
+			 cni_ipaddr *out, cni_error **err)
+{
+	uint32_t size = block_len(r);
+	size_t n = b->family == AF_INET ? 4 : 16;
+	char k[KEYLEN], *end;
+	cni_ipaddr last, ip;
+	etcd_kvs kv;
+	unsigned char *used = calloc(size, 1);
+	int ret = 0;
+
+	if (!used)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	cni_ip_add(b, size - 1, &last);
+	k_ip(c, &last, k);
+	end = etcd_prefix_end(k); /* fixed width: just past the block's last key */
+	k_ip(c, b, k);
+	ret = end ? etcd_range(e, k, end, true, false, &kv, err)
+		  : cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	free(end);
+	if (ret < 0) {
+		free(used);
+		return ret;
 	}
-	for (size_t i = 0; i < kv.n && r == 0; i++) {
-		uint32_t b = block_of(kv.kv[i].key);
-
-		if ((b & c->mask) != c->net || (b & (size - 1)))
-			continue; /* another subnet's block (config changed) */
-		claimed[(b - c->net) / size] = 1;
-		if (!strcmp(kv.kv[i].value, c->node))
-			r = take_in_block(e, c, b, true, id, ifname, ip, err);
+	for (size_t i = 0; i < kv.n; i++)
+		if (key_addr(kv.kv[i].key, b->family, &ip))
+			used[((uint32_t)ip.addr[n - 2] << 8 | ip.addr[n - 1]) & (size - 1)] = 1;
+	etcd_kvs_clear(&kv);
+	for (uint32_t i = 0; i < size && !ret; i++) {
+		if (used[i] || !cni_ip_add(b, i, &ip) || !in_range(r, &ip) || reserved(r, &ip))
+			continue;
+		*out = ip;
+		ret = 1;
 	}
-	/* claim a new block, starting at a place that depends on the node name so nodes
-	 * do not all race for the same one */
-	if (r == 0) {
-		uint32_t h = 5381;
+	free(used);
+	return ret;
+}
 
-		for (const char *p = c->node; *p; p++)
-			h = h * 33 + (unsigned char)*p;
-		for (uint32_t j = 0; j < nblocks && r == 0; j++) {
-			uint32_t idx = (h + j) % nblocks, b = c->net + idx * size;
-			char bk[KEYLEN];
-			etcd_txn *t;
-			bool ok = false;
+/* The candidate chosen for one range set. */
+typedef struct pick {
+	cni_ipaddr ip;
+	bool mine; /* in an own block: the txn requires that the block is still ours */
+	cni_ipaddr block;
+} pick;
 
-			if (claimed[idx])
+static uint32_t node_hash(const char *node)
+{
+	uint32_t h = 5381;
+
+	for (const char *p = node; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return h;
+}
+
+/* Claim a block of r nobody holds, trying at most MAX_CANDIDATES from a place hashed from
+ * the node name (so nodes rarely race for one block, and a huge IPv6 subnet is never
+ * walked): 2 claimed or lost a race (re-read), 0 none free, <0 error. */
+static int claim_block(etcd *e, const cfg *c, const rng *r, const blist *bl, cni_error **err)
+{
+	int hb = cni_ip_bits(&r->net.ip) - r->block;
+	uint64_t first, lastoff, n;
+
+	ip_diff(&r->start, &r->net.ip, &first);
+	ip_diff(&r->end, &r->net.ip, &lastoff); /* saturates for more than 2^64 addresses */
+	first >>= hb;
+	n = (lastoff >> hb) - first + 1;
+	if (n > (uint64_t)1 << 47) /* keeps index * block size inside 64 bits */
+		n = (uint64_t)1 << 47;
+	for (uint64_t j = 0, h = node_hash(c->node); j < n && j < MAX_CANDIDATES; j++) {
+		uint64_t idx = first + (h + j) % n;
+		char bk[KEYLEN];
+		cni_ipaddr b;
+		etcd_txn *t;
+		bool ok = false;
+		int ret;
+
+		if (!cni_ip_add(&r->net.ip, idx << hb, &b) ||
+		    bsearch(&b, bl->start, bl->n, sizeof(b), cmp_ip))
+			continue;
+		t = etcd_txn_new();
+		if (!t)
+			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		k_block(c, &b, bk);
+		etcd_txn_compare(t, bk, ETCD_CMP_CREATE_REV, 0, NULL);
+		etcd_txn_put(t, bk, c->node);
+		ret = etcd_txn_commit(e, t, &ok, err);
+		etcd_txn_free(t);
+		return ret < 0 ? ret : 2;
+	}
+	return 0;
+}
+
+/* A candidate in range r: own blocks, then a new block, then borrowing from other
+ * nodes' blocks. 1 found, 2 retry the pass, 0 none, <0 error. */
+static int pick_in_range(etcd *e, const cfg *c, const rng *r, const blist *bl, pick *p,
+			 cni_error **err)
+{
+	int ret = 0;
+
+	for (int own = 1; own >= 0; own--) {
+		for (size_t i = 0; i < bl->n && !ret; i++) {
+			if (!!strcmp(bl->owner[i], c->node) == own || !block_serves(r, &bl->start[i]))
 				continue;
-			t = etcd_txn_new();
-			if (!t) {
-				r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-				break;
-			}
-			k_block(c, b, bk);
-			etcd_txn_compare(t, bk, ETCD_CMP_CREATE_REV, 0, NULL);
-			etcd_txn_put(t, bk, c->node);
-			r = etcd_txn_commit(e, t, &ok, err);
-			etcd_txn_free(t);
-			if (r < 0)
-				break;
-			r = 2; /* claimed or lost the race: re-read */
+			ret = free_in_block(e, c, r, &bl->start[i], &p->ip, err);
+			p->mine = own;
+			p->block = bl->start[i];
+		}
+		if (!ret && own)
+			ret = claim_block(e, c, r, bl, err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void attach_value(const cfg *c, const char *id, const char *ifname, char *val)
+{
+	snprintf(val, KEYLEN, "%s %s %s", c->node, id, ifname);
+}
+
+/* Write the attachment: every address key and the attachment key absent, every own block
+ * relied on still ours, all put in one txn. 1 written, 2 lost a race. */
+static int commit_attachment(etcd *e, const cfg *c, const char *id, const char *ifname,
+			     const pick *p, size_t n, cni_error **err)
+{
+	char k[KEYLEN], val[KEYLEN], addrs[MAX_RANGES * (CNI_IP_STRLEN + 1)] = "";
+	etcd_txn *t = etcd_txn_new();
+	bool ok = false;
+	int ret;
+
+	if (!t)
+		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	attach_value(c, id, ifname, val);
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(addrs);
+		bool dup = false;
+
+		if (l)
+			addrs[l++] = ' ';
+		ip_str(&p[i].ip, addrs + l, sizeof(addrs) - l);
+		k_ip(c, &p[i].ip, k);
+		etcd_txn_compare(t, k, ETCD_CMP_CREATE_REV, 0, NULL);
+		etcd_txn_put(t, k, val);
+		for (size_t j = 0; j < i; j++)
+			dup |= p[j].mine && cni_ip_equal(&p[j].block, &p[i].block);
+		if (p[i].mine && !dup) {
+			k_block(c, &p[i].block, k);
+			etcd_txn_compare(t, k, ETCD_CMP_VALUE, 0, c->node);
 		}
 	}
-	/* borrow from other nodes' blocks */
-	for (size_t i = 0; i < kv.n && r == 0; i++) {
-		uint32_t b = block_of(kv.kv[i].key);
+	k_attach(c, id, ifname, k);
+	etcd_txn_compare(t, k, ETCD_CMP_CREATE_REV, 0, NULL);
+	etcd_txn_put(t, k, addrs);
+	ret = etcd_txn_commit(e, t, &ok, err);
+	etcd_txn_free(t);
+	return ret < 0 ? ret : ok ? 1 : 2;
+}
 
-		if ((b & c->mask) == c->net && !(b & (size - 1)) && strcmp(kv.kv[i].value, c->node))
-			r = take_in_block(e, c, b, false, id, ifname, ip, err);
+/* One pass: a candidate per range set (its ranges in order), then one txn.
+ * 1 allocated, 2 retry, 0 range set *full exhausted, <0 error. */
+static int allocate_pass(etcd *e, const cfg *c, const char *id, const char *ifname,
+			 size_t *full, cni_error **err)
+{
+	blist bl4 = {0}, bl6 = {0};
+	pick p[MAX_RANGES];
+	int ret = 0;
+
+	for (size_t s = 0; s < c->nsets && ret >= 0; s++) {
+		ret = 0;
+		for (size_t i = 0; i < c->nr && !ret; i++) {
+			const rng *r = &c->r[i];
+			blist *bl = r->net.ip.family == AF_INET ? &bl4 : &bl6;
+
+			if (r->set != s)
+				continue;
+			ret = list_blocks(e, c, r->net.ip.family, bl, err);
+			if (ret == 0)
+				ret = pick_in_range(e, c, r, bl, &p[s], err);
+		}
+		if (ret != 1) {
+			*full = s;
+			break;
+		}
 	}
-	etcd_kvs_clear(&kv);
-	free(claimed);
-	return r;
+	if (ret == 1)
+		ret = commit_attachment(e, c, id, ifname, p, c->nsets, err);
+	blist_clear(&bl4);
+	blist_clear(&bl6);
+	return ret;
 }
 
 static int open_etcd(const cfg *c, etcd **e, cni_error **err)
@@ -366,23 +671,38 @@ static int begin(const cni_cmd_args *a, cfg *c, etcd **e, cni_error **err)
 	return r;
 }
 
-static int build_result(const cfg *c, uint32_t ip, cni_result **out, cni_error **err)
+/* The range an address came from (prefix and gateway for the result); NULL when the
+ * config no longer has it. */
+static const rng *range_of(const cfg *c, const cni_ipaddr *ip)
+{
+	for (size_t i = 0; i < c->nr; i++)
+		if (cni_ipnet_contains(&c->r[i].net, ip))
+			return &c->r[i];
+	return NULL;
+}
+
+static int build_result(const cfg *c, const att *at, cni_result **out, cni_error **err)
 {
 	cni_result *res = NULL;
-	char addr[64], a[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
-	cni_ip cip = CNI_IP_INIT;
 	size_t i;
 	json_t *rt;
 	int r = cni_result_new(&res, CNI_SPEC_VERSION, err);
 
-	if (r < 0)
-		return r;
-	ip_str(ip, a, sizeof(a));
-	ip_str(c->gw, gw, sizeof(gw));
-	snprintf(addr, sizeof(addr), "%s/%d", a, c->plen);
-	cip.address = addr;
-	cip.gateway = gw;
-	r = cni_result_add_ip(res, &cip, err);
+	for (i = 0; i < at->n && r == 0; i++) {
+		const rng *g = range_of(c, &at->ip[i]);
+		char addr[CNI_IPNET_STRLEN], a[CNI_IP_STRLEN], gw[CNI_IP_STRLEN];
+		cni_ip cip = CNI_IP_INIT;
+
+		ip_str(&at->ip[i], a, sizeof(a));
+		snprintf(addr, sizeof(addr), "%s/%d", a,
+			 g ? g->net.prefix : cni_ip_bits(&at->ip[i]));
+		cip.address = addr;
+		if (g) {
+			ip_str(&g->gw, gw, sizeof(gw));
+			cip.gateway = gw;
+		}
+		r = cni_result_add_ip(res, &cip, err);
+	}
 	json_array_foreach(c->routes, i, rt) {
 		cni_route route = CNI_ROUTE_INIT;
 
@@ -404,82 +724,109 @@ static int build_result(const cfg *c, uint32_t ip, cni_result **out, cni_error *
 	return 0;
 }
 
+static int exhausted(const cfg *c, size_t set, cni_error **err)
+{
+	char msg[1024] = "", a[CNI_IP_STRLEN], b[CNI_IP_STRLEN];
+
+	for (size_t i = 0; i < c->nr; i++) {
+		size_t l = strlen(msg);
+
+		if (c->r[i].set != set)
+			continue;
+		ip_str(&c->r[i].start, a, sizeof(a));
+		ip_str(&c->r[i].end, b, sizeof(b));
+		snprintf(msg + l, sizeof(msg) - l, "%s%s-%s", l ? "," : "", a, b);
+	}
+	return cni_error_set(err, CNI_ERR_PLUGIN_NOT_AVAILABLE, NULL,
+			     "etcd-ipam: no IP addresses available in range set: %s", msg);
+}
+
+static int unreadable(const cni_cmd_args *a, cni_error **err)
+{
+	return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+			     "etcd-ipam: the attachment record of container %s interface %s "
+			     "holds no address",
+			     a->container_id, a->ifname);
+}
+
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
 	cfg c;
 	etcd *e = NULL;
-	uint32_t ip = 0;
-	int64_t rev;
+	att at = {0};
 	int r;
 
 	(void)ud;
 	r = begin(a, &c, &e, err);
 	for (int tries = 0; r == 0 && tries < MAX_TRIES; tries++) {
-		r = lookup(e, &c, a->container_id, a->ifname, &ip, &rev, err);
-		if (r < 0 || ip)
+		size_t full = 0;
+
+		r = lookup(e, &c, a->container_id, a->ifname, &at, err);
+		if (r < 0 || at.present)
 			break;
-		r = allocate_pass(e, &c, a->container_id, a->ifname, &ip, err);
-		if (r == 0) {
-			char net[CNI_IP_STRLEN];
-			ip_str(c.net, net, sizeof(net));
-			r = cni_error_set(err, CNI_ERR_PLUGIN_NOT_AVAILABLE, NULL,
-					  "etcd-ipam: no IP addresses available in %s/%d", net,
-					  c.plen);
-			break;
-		}
-		r = r == 1 ? 0 : r < 0 ? r : 0;
-		if (ip)
-			break;
+		r = allocate_pass(e, &c, a->container_id, a->ifname, &full, err);
+		if (r == 0)
+			r = exhausted(&c, full, err);
+		r = r > 0 ? 0 : r; /* allocated or retry: the lookup reads the result */
 	}
-	if (r == 0 && !ip)
+	if (r == 0 && !at.present)
 		r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
 				  "etcd-ipam: gave up after %d contended attempts", MAX_TRIES);
+	if (r == 0 && at.n == 0)
+		r = unreadable(a, err);
 	if (r == 0)
-		r = build_result(&c, ip, result, err);
+		r = build_result(&c, &at, result, err);
 	etcd_close(e);
 	cfg_clear(&c);
 	return r;
 }
 
-/* Release (id, ifname) of this node; absent is fine. */
+/* Release (id, ifname) of this node, all its addresses in one txn; absent is fine. */
 static int release(etcd *e, const cfg *c, const char *id, const char *ifname, cni_error **err)
 {
-	for (int tries = 0; tries < MAX_TRIES; tries++) {
-		char ak[KEYLEN], k[KEYLEN], val[KEYLEN];
-		uint32_t ip = 0;
-		int64_t rev = 0;
-		etcd_txn *t;
-		bool ok = false, ok2 = false;
-		int r = lookup(e, c, id, ifname, &ip, &rev, err);
+	char ak[KEYLEN], k[KEYLEN], val[KEYLEN];
 
-		if (r < 0 || !ip)
+	k_attach(c, id, ifname, ak);
+	attach_value(c, id, ifname, val);
+	for (int tries = 0; tries < MAX_TRIES; tries++) {
+		att at;
+		bool ok = false;
+		int r = lookup(e, c, id, ifname, &at, err);
+
+		if (r < 0 || !at.present)
 			return r;
-		k_attach(c, id, ifname, ak);
-		k_ip(c, ip, k);
-		snprintf(val, sizeof(val), "%s %s %s", c->node, id, ifname);
-		t = etcd_txn_new();
-		if (!t)
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-		etcd_txn_compare(t, ak, ETCD_CMP_MOD_REV, rev, NULL);
-		etcd_txn_compare(t, k, ETCD_CMP_VALUE, 0, val);
-		etcd_txn_delete(t, ak);
-		etcd_txn_delete(t, k);
-		r = etcd_txn_commit(e, t, &ok, err);
-		etcd_txn_free(t);
-		if (r < 0)
-			return r;
+		/* first try: every address record is ours; else only those that still are
+		 * (another holder's record is never touched) */
+		for (int strict = 1; strict >= 0 && !ok; strict--) {
+			etcd_txn *t = etcd_txn_new();
+
+			if (!t)
+				return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			etcd_txn_compare(t, ak, ETCD_CMP_MOD_REV, at.rev, NULL);
+			etcd_txn_delete(t, ak);
+			for (size_t i = 0; i < at.n && r == 0; i++) {
+				etcd_kvs kv = {0};
+				bool mine = true;
+
+				k_ip(c, &at.ip[i], k);
+				if (!strict) {
+					r = etcd_range(e, k, NULL, false, false, &kv, err);
+					mine = r == 0 && kv.n && !strcmp(kv.kv[0].value, val);
+					etcd_kvs_clear(&kv);
+				}
+				if (mine) {
+					etcd_txn_compare(t, k, ETCD_CMP_VALUE, 0, val);
+					etcd_txn_delete(t, k);
+				}
+			}
+			if (r == 0)
+				r = etcd_txn_commit(e, t, &ok, err);
+			etcd_txn_free(t);
+			if (r < 0)
+				return r;
+		}
 		if (ok)
 			return 0;
-		/* the address record is not ours (should not happen): drop only the attachment */
-		t = etcd_txn_new();
-		if (!t)
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-		etcd_txn_compare(t, ak, ETCD_CMP_MOD_REV, rev, NULL);
-		etcd_txn_delete(t, ak);
-		r = etcd_txn_commit(e, t, &ok2, err);
-		etcd_txn_free(t);
-		if (r < 0 || ok2)
-			return r;
 	}
 	return cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
 			     "etcd-ipam: release of %s/%s kept racing", id, ifname);
@@ -504,18 +851,40 @@ static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 {
 	cfg c;
 	etcd *e = NULL;
-	uint32_t ip = 0;
-	int64_t rev;
+	att at = {0};
+	char k[KEYLEN], val[KEYLEN], s[CNI_IP_STRLEN];
 	int r;
 
 	(void)ud;
 	r = begin(a, &c, &e, err);
 	if (r == 0)
-		r = lookup(e, &c, a->container_id, a->ifname, &ip, &rev, err);
-	if (r == 0 && !ip)
+		r = lookup(e, &c, a->container_id, a->ifname, &at, err);
+	if (r == 0 && !at.present)
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 				  "etcd-ipam: no address held by container %s interface %s",
 				  a->container_id, a->ifname);
+	if (r == 0 && at.n == 0)
+		r = unreadable(a, err);
+	if (r == 0 && at.n != c.nsets)
+		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				  "etcd-ipam: container %s interface %s holds %zu addresses for "
+				  "%zu range sets",
+				  a->container_id, a->ifname, at.n, c.nsets);
+	attach_value(&c, a->container_id, a->ifname, val);
+	for (size_t i = 0; r == 0 && i < at.n; i++) {
+		etcd_kvs kv = {0};
+
+		k_ip(&c, &at.ip[i], k);
+		r = etcd_range(e, k, NULL, false, false, &kv, err);
+		if (r == 0 && (!kv.n || strcmp(kv.kv[0].value, val))) {
+			ip_str(&at.ip[i], s, sizeof(s));
+			r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+					  "etcd-ipam: address %s of container %s interface %s is "
+					  "not held by it",
+					  s, a->container_id, a->ifname);
+		}
+		etcd_kvs_clear(&kv);
+	}
 	etcd_close(e);
 	cfg_clear(&c);
 	return r;
@@ -578,12 +947,37 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 	return r;
 }
 
+/* 1 when every address of range r is held, 0 when one is free, <0 error. */
+static int range_full(etcd *e, const cfg *c, const rng *r, cni_error **err)
+{
+	char k[KEYLEN], *end;
+	const cni_ipaddr *rsv[3] = {&r->net.ip, &r->gw, &r->last};
+	uint64_t usable;
+	etcd_kvs kv = {0};
+	int ret;
+
+	if (!ip_diff(&r->end, &r->start, &usable) || usable == UINT64_MAX)
+		return 0; /* more than 2^64 addresses */
+	usable++;
+	for (int i = 0; i < (r->net.ip.family == AF_INET ? 3 : 2); i++)
+		if (in_range(r, rsv[i]) && (i != 1 || !cni_ip_equal(rsv[1], rsv[0])))
+			usable--;
+	k_ip(c, &r->end, k);
+	end = etcd_prefix_end(k);
+	k_ip(c, &r->start, k);
+	ret = end ? etcd_range(e, k, end, true, true, &kv, err)
+		  : cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+	free(end);
+	if (ret == 0)
+		ret = (uint64_t)kv.count >= usable;
+	etcd_kvs_clear(&kv);
+	return ret;
+}
+
 static int cmd_status(const cni_cmd_args *a, cni_error **err, void *ud)
 {
 	cfg c;
 	etcd *e = NULL;
-	etcd_kvs kv = {0};
-	char k[KEYLEN], k2[KEYLEN], *end = NULL;
 	cni_error *e2 = NULL;
 	int r;
 
@@ -591,28 +985,19 @@ static int cmd_status(const cni_cmd_args *a, cni_error **err, void *ud)
 	r = cfg_load(a, &c, err);
 	if (r == 0 && open_etcd(&c, &e, &e2) < 0)
 		r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL, "%s", cni_error_msg(e2));
-	/* the addresses held inside the subnet */
-	if (r == 0) {
-		k_ip(&c, c.net, k);
-		k_ip(&c, c.net + (uint32_t)(((uint64_t)1 << (32 - c.plen)) - 1), k2);
-		end = etcd_prefix_end(k2);
-	}
-	if (r == 0 && !end)
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
-	if (r == 0)
-		r = etcd_range(e, k, end, true, true, &kv, err);
-	if (r == 0) {
-		/* usable: the subnet less network, broadcast and gateway */
-		int64_t usable = ((int64_t)1 << (32 - c.plen)) - 3;
+	/* 50 as soon as one range set has no free address in any of its ranges */
+	for (size_t s = 0; r == 0 && s < c.nsets; s++) {
+		int full = 1;
 
-		if (kv.count >= usable)
-			r = cni_error_set(err, CNI_ERR_PLUGIN_NOT_AVAILABLE, NULL,
-					  "etcd-ipam: no IP addresses available (%lld in use)",
-					  (long long)kv.count);
+		for (size_t i = 0; i < c.nr && full == 1; i++)
+			if (c.r[i].set == s)
+				full = range_full(e, &c, &c.r[i], err);
+		if (full == 1)
+			r = exhausted(&c, s, err);
+		else if (full < 0)
+			r = full;
 	}
 	cni_error_free(e2);
-	etcd_kvs_clear(&kv);
-	free(end);
 	etcd_close(e);
 	cfg_clear(&c);
 	return r;

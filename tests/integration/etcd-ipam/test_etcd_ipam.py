@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """etcd-ipam against a real 3-member etcd cluster on 127.0.0.1.
 
-usage: test_etcd_ipam.py <plugin> main|kill9
+usage: test_etcd_ipam.py <plugin> main|kill9|ranges
+(ranges: only the range-set cases, which main runs too)
 """
 import json
 import os
@@ -151,6 +152,162 @@ def ok(msg):
     print("ok -", msg, flush=True)
 
 
+def conf_ranges(cl, node, ranges, name="net2", **ipam_extra):
+    ipam = {"type": "etcd-ipam", "etcd_endpoints": cl.endpoints, "etcd_prefix": "/t",
+            "nodename": node, "ranges": ranges, "routes": [{"dst": "0.0.0.0/0"}]}
+    ipam.update(ipam_extra)
+    return json.dumps({"cniVersion": "1.1.0", "name": name, "type": "x", "ipam": ipam})
+
+
+def etcdctl(cl, *args):
+    env = dict(os.environ, ETCDCTL_API="3")
+    return subprocess.run(["etcdctl", "--endpoints", cl.endpoints, *args], env=env,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def etcd_kv(cl, prefix):
+    out = etcdctl(cl, "get", "--prefix", prefix).split("\n")
+    return {out[i]: out[i + 1] for i in range(0, len(out) - 1, 2)}
+
+
+DUAL = [[{"subnet": "10.90.0.0/16"}], [{"subnet": "fd00:90::/48"}]]
+
+
+def dual_adds(cl, node, n):
+    cfg = conf_ranges(cl, node, DUAL)
+    res = []
+    for k in range(n):
+        rc, out = run("ADD", cfg, f"d-{node}-{k}")
+        assert rc == 0, out
+        res.append(out["ips"])
+    return res
+
+
+def test_ranges(cl):
+    """Range sets: dual stack, rangeStart/rangeEnd, several ranges in a set, bad keys,
+    the first version's attachment records."""
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        futs = [ex.submit(dual_adds, cl, f"node{i}", 40) for i in range(4)]
+        got = [ips for f in futs for ips in f.result()]
+    v4 = [ips[0]["address"] for ips in got]
+    v6 = [ips[1]["address"] for ips in got]
+    assert all(len(ips) == 2 for ips in got), got[:3]
+    assert all(a.startswith("10.90.") and a.endswith("/16") for a in v4), v4[:3]
+    assert all(a.startswith("fd00:90:") and a.endswith("/48") for a in v6), v6[:3]
+    assert {ips[0]["gateway"] for ips in got} == {"10.90.0.1"}, got[0]
+    assert {ips[1]["gateway"] for ips in got} == {"fd00:90::1"}, got[0]
+    assert len(set(v4)) == 160 and len(set(v6)) == 160, "duplicate addresses handed out"
+    kv = etcd_kv(cl, "/t/net2/")
+    ips6 = [k for k in kv if "/ips6/" in k]
+    assert len(ips6) == 160 and all(len(k.rsplit("/", 1)[1]) == 32 for k in ips6), ips6[:3]
+    assert len([k for k in kv if "/ips/" in k]) == 160
+    assert [k for k in kv if "/blocks6/" in k], "no IPv6 block claimed"
+    att = kv["/t/net2/attach/node0/d-node0-0/eth0"].split()
+    assert att == [got[0][0]["address"].split("/")[0], got[0][1]["address"].split("/")[0]], att
+    ok("dual stack: 4 nodes x 40 ADDs, one IPv4 and one IPv6 address each, all distinct, "
+       "one attachment record with both")
+
+    cfg = conf_ranges(cl, "node0", DUAL)
+    rc, out = run("ADD", cfg, "d-node0-0")
+    assert rc == 0 and out["ips"] == got[0], out
+    rc, out = run("CHECK", cfg, "d-node0-0")
+    assert rc == 0, out
+    v6key = next(k for k, v in kv.items() if "/ips6/" in k and v == "node0 d-node0-1 eth0")
+    etcdctl(cl, "del", v6key)
+    rc, out = run("CHECK", cfg, "d-node0-1")
+    assert rc != 0 and "not held" in out.get("msg", ""), out
+    ok("ADD again gives both addresses; CHECK fails when one of them is lost")
+    admin = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                          "tools", "etcd-ipam-admin"), "-e", cl.endpoints, "-p", "/t",
+             "-n", "net2"]
+    blk = subprocess.run(admin + ["blocks"], capture_output=True, text=True, check=True)
+    assert [ln for ln in blk.stdout.splitlines()
+            if ln.startswith("fd00:0090:") and ln.endswith(" node3")], blk.stdout
+    subprocess.run(admin + ["release-node", "node3"], capture_output=True, check=True)
+    kv = etcd_kv(cl, "/t/net2/")
+    assert not [v for v in kv.values() if "node3" in v] and \
+        not [k for k in kv if "/node3/" in k], kv
+    # 120 attachments left, with both records each but the one deleted for CHECK above
+    assert len([k for k in kv if "/attach/" in k]) == 120
+    assert len([k for k in kv if "/ips" in k]) == 2 * 120 - 1
+    ok("etcd-ipam-admin releases a dual-stack node: both addresses and both families' blocks")
+    for i in range(4):
+        node_cfg = conf_ranges(cl, f"node{i}", DUAL)
+        for k in range(40):
+            rc, out = run("DEL", node_cfg, f"d-node{i}-{k}")
+            assert rc == 0, out
+    kv = etcd_kv(cl, "/t/net2/")
+    assert not [k for k in kv if "/ips" in k or "/attach/" in k], kv
+    ok("DEL released both addresses of every attachment")
+
+    # rangeStart/rangeEnd: exactly three addresses
+    tiny = conf_ranges(cl, "nodeT", [[{"subnet": "10.91.0.0/24", "rangeStart": "10.91.0.10",
+                                       "rangeEnd": "10.91.0.12"}]], name="net3")
+    got = [add(tiny, f"t{i}") for i in range(3)]
+    assert sorted(got) == ["10.91.0.10/24", "10.91.0.11/24", "10.91.0.12/24"], got
+    rc, out = run("ADD", tiny, "t-over")
+    msg = "no IP addresses available in range set: 10.91.0.10-10.91.0.12"
+    assert rc != 0 and out.get("code") == 50 and msg in out.get("msg", ""), out
+    rc, out = run("STATUS", tiny)
+    assert rc != 0 and out.get("code") == 50 and msg in out.get("msg", ""), out
+    rc, out = run("DEL", tiny, "t1")
+    rc, out = run("STATUS", tiny)
+    assert rc == 0, out
+    ok("rangeStart/rangeEnd: 3 addresses, then ADD and STATUS give 50 naming the range")
+
+    # two ranges in one set: the second once the first is full
+    two = conf_ranges(cl, "nodeT", [[
+        {"subnet": "10.92.0.0/24", "rangeStart": "10.92.0.2", "rangeEnd": "10.92.0.3"},
+        {"subnet": "10.93.0.0/24", "rangeStart": "10.93.0.5", "rangeEnd": "10.93.0.6"}]],
+        name="net4")
+    outs = []
+    for i in range(4):
+        rc, out = run("ADD", two, f"w{i}")
+        assert rc == 0, out
+        outs.append(out["ips"])
+    assert [o[0]["address"] for o in outs] == ["10.92.0.2/24", "10.92.0.3/24",
+                                               "10.93.0.5/24", "10.93.0.6/24"], outs
+    assert outs[3][0]["gateway"] == "10.93.0.1", outs
+    rc, out = run("ADD", two, "w-over")
+    assert rc != 0 and out.get("code") == 50 and \
+        "10.92.0.2-10.92.0.3,10.93.0.5-10.93.0.6" in out.get("msg", ""), out
+    ok("two ranges in one set: the second is used when the first is full")
+
+    # bad keys: error 7 naming the key and the value, nothing written
+    before = etcd_count(cl, "/t/")
+    bad = conf_ranges(cl, "nodeB", [[{"subnet": "10.94.0.0/24", "rangeStart": "10.95.0.1"}]],
+                      name="net5")
+    rc, out = run("ADD", bad, "b1")
+    assert rc != 0 and out.get("code") == 7, out
+    assert "rangeStart" in out["msg"] and "10.95.0.1" in out["msg"], out
+    bad = conf_ranges(cl, "nodeB", [[{"subnet": "fd00:94::/64"}]], name="net5",
+                      blockSizeV6=100)
+    rc, out = run("ADD", bad, "b1")
+    assert rc != 0 and out.get("code") == 7 and "blockSizeV6" in out["msg"], out
+    assert etcd_count(cl, "/t/") == before
+    ok("rangeStart outside the subnet and a block of 2^28 addresses give code 7")
+
+    # an attachment written by the first version: one address, no range set order
+    old = conf_ranges(cl, "nodeO", [[{"subnet": "10.96.0.0/24"}]], name="net6")
+    etcdctl(cl, "put", "/t/net6/ips/0a600007", "nodeO old1 eth0")
+    etcdctl(cl, "put", "/t/net6/attach/nodeO/old1/eth0", "10.96.0.7")
+    rc, out = run("ADD", old, "old1")
+    assert rc == 0 and out["ips"][0]["address"] == "10.96.0.7/24", out
+    rc, out = run("DEL", old, "old1")
+    assert rc == 0, out
+    assert etcd_count(cl, "/t/net6/") == 0, etcd_kv(cl, "/t/net6/")
+    ok("an old single-address attachment record is read by ADD and released by DEL")
+
+
+def test_ranges_only(tmp):
+    cl = Cluster(tmp)
+    try:
+        cl.start_all()
+        test_ranges(cl)
+    finally:
+        cl.stop()
+
+
 def test_main(tmp):
     cl = Cluster(tmp)
     try:
@@ -245,6 +402,8 @@ def test_main(tmp):
         assert add(other, "y0") == got[0]
         ok("another node borrows a free address once no block is left")
 
+        test_ranges(cl)
+
         # all members down: a clear error in bounded time
         cl.stop()
         t0 = time.time()
@@ -291,42 +450,52 @@ def test_tls(tmp):
         cl.stop()
 
 
+def kill_runs(cfg, n, rnd, prefix):
+    """n ADDs, each killed -9 at a random point; returns how many were killed."""
+    env = dict(os.environ, CNI_COMMAND="ADD", CNI_IFNAME="eth0",
+               CNI_NETNS=NETNS, CNI_PATH="/nonexistent")
+    killed = 0
+    for i in range(n):
+        env["CNI_CONTAINERID"] = f"{prefix}{i}"
+        p = subprocess.Popen([PLUGIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+        p.stdin.write(cfg.encode())
+        p.stdin.close()
+        time.sleep(rnd.uniform(0, 0.08))
+        if p.poll() is None:
+            p.kill()
+            killed += 1
+        p.wait()
+        p.stdout.close()
+        p.stderr.close()
+    return killed
+
+
+def check_complete(cl, net, nsets):
+    """Every attachment holds one address per range set, each with its address record
+    naming it, and no address record is left without its attachment."""
+    kv = etcd_kv(cl, f"/t/{net}/")
+    ips = {k: v for k, v in kv.items() if "/ips/" in k or "/ips6/" in k}
+    att = {k: v.split() for k, v in kv.items() if "/attach/" in k}
+    assert len(ips) == nsets * len(att), (ips, att)
+    held = [a for v in att.values() for a in v]
+    assert all(len(v) == nsets for v in att.values()), att
+    assert len(set(held)) == len(held), "duplicate address"
+    for k, v in ips.items():
+        node, cid, ifn = v.split()
+        assert att[f"/t/{net}/attach/{node}/{cid}/{ifn}"]
+    return len(att)
+
+
 def test_kill9(tmp):
     cl = Cluster(tmp)
     rnd = random.Random(int(os.environ.get("SEED", "16")))
     try:
         cl.start_all()
         cfg = conf(cl, "nodeK", subnet="10.80.0.0/24", block=28)
-        env = dict(os.environ, CNI_COMMAND="ADD", CNI_IFNAME="eth0",
-                   CNI_NETNS=NETNS, CNI_PATH="/nonexistent")
-        killed = 0
-        for i in range(60):
-            env["CNI_CONTAINERID"] = f"kill{i}"
-            p = subprocess.Popen([PLUGIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=env)
-            p.stdin.write(cfg.encode())
-            p.stdin.close()
-            time.sleep(rnd.uniform(0, 0.08))
-            if p.poll() is None:
-                p.kill()
-                killed += 1
-            p.wait()
-            p.stdout.close()
-            p.stderr.close()
-        envc = dict(os.environ, ETCDCTL_API="3")
-        out = subprocess.run(["etcdctl", "--endpoints", cl.endpoints, "get", "--prefix",
-                              "/t/net1/"], env=envc, capture_output=True, text=True,
-                             check=True).stdout.split("\n")
-        kv = {out[i]: out[i + 1] for i in range(0, len(out) - 1, 2)}
-        ips = {k: v for k, v in kv.items() if "/ips/" in k}
-        att = {k: v for k, v in kv.items() if "/attach/" in k}
-        # every attachment has exactly its address record, and vice versa
-        assert len(ips) == len(att), (ips, att)
-        assert len(set(att.values())) == len(att), "duplicate address"
-        for k, v in ips.items():
-            node, cid, ifn = v.split()
-            assert att[f"/t/net1/attach/{node}/{cid}/{ifn}"]
-        ok(f"{killed} of 60 ADDs killed -9 at random points: {len(att)} complete "
+        killed = kill_runs(cfg, 60, rnd, "kill")
+        n = check_complete(cl, "net1", 1)
+        ok(f"{killed} of 60 ADDs killed -9 at random points: {n} complete "
            "attachments, no half-written or duplicate records")
         rc, o2 = run("GC", conf(cl, "nodeK", subnet="10.80.0.0/24", block=28,
                                 extra={"cni.dev/valid-attachments": []}))
@@ -334,6 +503,18 @@ def test_kill9(tmp):
         assert etcd_count(cl, "/t/net1/ips/") == 0
         assert etcd_count(cl, "/t/net1/attach/") == 0
         ok("GC released everything the killed runs held")
+
+        dual = conf_ranges(cl, "nodeK", [[{"subnet": "10.81.0.0/24"}],
+                                         [{"subnet": "fd00:81::/64"}]])
+        killed = kill_runs(dual, 60, rnd, "dual")
+        n = check_complete(cl, "net2", 2)
+        ok(f"dual stack: {killed} of 60 ADDs killed -9: {n} attachments, each with both "
+           "addresses, no address record without its attachment")
+        rc, o2 = run("GC", json.dumps(dict(json.loads(dual), **{
+            "cni.dev/valid-attachments": []})))
+        assert rc == 0, o2
+        assert etcd_count(cl, "/t/net2/") == sum(1 for _ in etcd_kv(cl, "/t/net2/blocks"))
+        ok("GC released both addresses of every attachment")
     finally:
         cl.stop()
 
@@ -342,7 +523,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="etcd-ipam-")
     subprocess.run(["ip", "netns", "add", NSNAME], check=True)
     try:
-        (test_kill9 if MODE == "kill9" else test_main)(tmp)
+        {"kill9": test_kill9, "ranges": test_ranges_only}.get(MODE, test_main)(tmp)
     finally:
         subprocess.run(["ip", "netns", "del", NSNAME])
         shutil.rmtree(tmp, ignore_errors=True)
