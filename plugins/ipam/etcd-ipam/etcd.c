@@ -160,7 +160,7 @@ static int post(etcd *e, const char *path, json_t *req, json_t **resp, cni_error
 	long status = 0;
 
 	if (!body)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	/* A few rounds over all members: a 5xx ("leader changed" while a new leader is
 	 * elected) or a transport failure moves on, a 4xx is final. Repeating a txn is safe:
 	 * its compares fail if the first attempt was applied. */
@@ -202,7 +202,7 @@ static int authenticate(etcd *e, cni_error **err)
 	int r;
 
 	if (!req)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	r = post(e, "/v3/auth/authenticate", req, &resp, err);
 	json_decref(req);
 	if (r < 0)
@@ -223,14 +223,14 @@ int etcd_open(etcd **out, const etcd_opts *o, cni_error **err)
 	char *list, *save = NULL;
 
 	if (!e)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	e->o = *o;
 	list = strdup(o->endpoints ? o->endpoints : "");
 	e->urls = calloc(strlen(list ? list : "") / 2 + 2, sizeof(char *));
 	if (!list || !e->urls) {
 		free(list);
 		etcd_close(e);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	for (char *t = strtok_r(list, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
 		size_t l = strlen(t);
@@ -317,7 +317,7 @@ int etcd_range(etcd *e, const char *key, const char *range_end, bool keys_only,
 
 	memset(out, 0, sizeof(*out));
 	if (!req)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	json_object_set_new(req, "key", b64_json(key));
 	if (range_end)
 		json_object_set_new(req, "range_end", b64_json(range_end));
@@ -334,7 +334,7 @@ int etcd_range(etcd *e, const char *key, const char *range_end, bool keys_only,
 	out->kv = calloc(json_array_size(kvs) + 1, sizeof(*out->kv));
 	if (!out->kv) {
 		json_decref(resp);
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	}
 	json_array_foreach(kvs, i, kv) {
 		const char *k = json_string_value(json_object_get(kv, "key"));
@@ -430,7 +430,7 @@ int etcd_txn_commit(etcd *e, etcd_txn *t, bool *ok, cni_error **err)
 	int r;
 
 	if (!req)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	r = post(e, "/v3/kv/txn", req, &resp, err);
 	json_decref(req);
 	if (r < 0)

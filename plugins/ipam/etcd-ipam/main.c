@@ -420,7 +420,7 @@ static int list_blocks(etcd *e, const cfg *c, int family, blist *bl, cni_error *
 		 family == AF_INET ? "" : "6");
 	end = etcd_prefix_end(k);
 	if (!end)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	r = etcd_range(e, k, end, false, false, &bl->kv, err);
 	free(end);
 	if (r < 0)
@@ -428,7 +428,7 @@ static int list_blocks(etcd *e, const cfg *c, int family, blist *bl, cni_error *
 	bl->start = calloc(bl->kv.n + 1, sizeof(*bl->start));
 	bl->owner = calloc(bl->kv.n + 1, sizeof(*bl->owner));
 	if (!bl->start || !bl->owner)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	for (size_t i = 0; i < bl->kv.n; i++)
 		if (key_addr(bl->kv.kv[i].key, family, &bl->start[bl->n]))
 			bl->owner[bl->n++] = bl->kv.kv[i].value;
@@ -473,13 +473,13 @@ static int free_in_block(etcd *e, const cfg *c, const rng *r, const cni_ipaddr *
 	int ret = 0;
 
 	if (!used)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	cni_ip_add(b, size - 1, &last);
 	k_ip(c, &last, k);
 	end = etcd_prefix_end(k); /* fixed width: just past the block's last key */
 	k_ip(c, b, k);
 	ret = end ? etcd_range(e, k, end, true, false, &kv, err)
-		  : cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		  : cni_error_oom(err);
 	free(end);
 	if (ret < 0) {
 		free(used);
@@ -542,7 +542,7 @@ static int claim_block(etcd *e, const cfg *c, const rng *r, const blist *bl, cni
 			continue;
 		t = etcd_txn_new();
 		if (!t)
-			return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+			return cni_error_oom(err);
 		k_block(c, &b, bk);
 		etcd_txn_compare(t, bk, ETCD_CMP_CREATE_REV, 0, NULL);
 		etcd_txn_put(t, bk, c->node);
@@ -592,7 +592,7 @@ static int commit_attachment(etcd *e, const cfg *c, const char *id, const char *
 	int ret;
 
 	if (!t)
-		return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		return cni_error_oom(err);
 	attach_value(c, id, ifname, val);
 	for (size_t i = 0; i < n; i++) {
 		size_t l = strlen(addrs);
@@ -801,7 +801,7 @@ static int release(etcd *e, const cfg *c, const char *id, const char *ifname, cn
 			etcd_txn *t = etcd_txn_new();
 
 			if (!t)
-				return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+				return cni_error_oom(err);
 			etcd_txn_compare(t, ak, ETCD_CMP_MOD_REV, at.rev, NULL);
 			etcd_txn_delete(t, ak);
 			for (size_t i = 0; i < at.n && r == 0; i++) {
@@ -928,7 +928,7 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 	r = open_etcd(&c, &e, err);
 	snprintf(k, sizeof(k), "%s/%s/attach/%s/", c.prefix, c.name, c.node);
 	if (r == 0 && !(end = etcd_prefix_end(k)))
-		r = cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		r = cni_error_oom(err);
 	if (r == 0)
 		r = etcd_range(e, k, end, true, false, &kv, err);
 	for (size_t i = 0; r == 0 && i < kv.n; i++) {
@@ -966,7 +966,7 @@ static int range_full(etcd *e, const cfg *c, const rng *r, cni_error **err)
 	end = etcd_prefix_end(k);
 	k_ip(c, &r->start, k);
 	ret = end ? etcd_range(e, k, end, true, true, &kv, err)
-		  : cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
+		  : cni_error_oom(err);
 	free(end);
 	if (ret == 0)
 		ret = (uint64_t)kv.count >= usable;
