@@ -18,6 +18,7 @@ struct etcd {
 	etcd_opts o;
 	char *token; /* auth token when a user is set */
 	CURL *curl;
+	bool serializable; /* reads answered by the member itself (etcd_set_serializable) */
 };
 
 struct etcd_txn {
@@ -325,6 +326,8 @@ int etcd_range(etcd *e, const char *key, const char *range_end, bool keys_only,
 		json_object_set_new(req, "keys_only", json_true());
 	if (count_only)
 		json_object_set_new(req, "count_only", json_true());
+	if (e->serializable)
+		json_object_set_new(req, "serializable", json_true());
 	r = post(e, "/v3/kv/range", req, &resp, err);
 	json_decref(req);
 	if (r < 0)
@@ -438,4 +441,9 @@ int etcd_txn_commit(etcd *e, etcd_txn *t, bool *ok, cni_error **err)
 	*ok = json_is_true(json_object_get(resp, "succeeded"));
 	json_decref(resp);
 	return 0;
+}
+
+void etcd_set_serializable(etcd *e, bool on)
+{
+	e->serializable = on;
 }

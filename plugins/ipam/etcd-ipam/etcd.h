@@ -28,6 +28,13 @@ typedef struct etcd etcd;
 
 int etcd_open(etcd **out, const etcd_opts *o, cni_error **err);
 void etcd_close(etcd *e);
+/*
+ * Reads from now on answered by the member asked, from what it has applied, without a
+ * quorum round (etcd's serializable reads): possibly a little behind the cluster. Only
+ * for reads whose conclusions a guarded transaction checks again (ADD's choice of a free
+ * address): a DEL or CHECK must not act on a stale view.
+ */
+void etcd_set_serializable(etcd *e, bool on);
 
 typedef struct etcd_kv {
 	char *key, *value;

@@ -620,9 +620,10 @@ static int commit_attachment(etcd *e, const cfg *c, const char *id, const char *
 }
 
 /* One pass: a candidate per range set (its ranges in order), then one txn.
- * 1 allocated, 2 retry, 0 range set *full exhausted, <0 error. */
+ * 1 allocated (*out the attachment written), 2 retry, 0 range set *full exhausted,
+ * <0 error. */
 static int allocate_pass(etcd *e, const cfg *c, const char *id, const char *ifname,
-			 size_t *full, cni_error **err)
+			 size_t *full, att *out, cni_error **err)
 {
 	blist bl4 = {0}, bl6 = {0};
 	pick p[MAX_RANGES];
@@ -647,6 +648,13 @@ static int allocate_pass(etcd *e, const cfg *c, const char *id, const char *ifna
 	}
 	if (ret == 1)
 		ret = commit_attachment(e, c, id, ifname, p, c->nsets, err);
+	if (ret == 1) {
+		memset(out, 0, sizeof(*out));
+		out->present = true;
+		out->n = c->nsets;
+		for (size_t s = 0; s < c->nsets; s++)
+			out->ip[s] = p[s].ip;
+	}
 	blist_clear(&bl4);
 	blist_clear(&bl6);
 	return ret;
@@ -758,16 +766,34 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 
 	(void)ud;
 	r = begin(a, &c, &e, err);
+	/*
+	 * What ADD reads first only guides its choice, which the txn's compares check again,
+	 * so the member asked answers from what it has, without a quorum round. A stale view
+	 * can only lose a race or look full: then the next pass reads linearizably.
+	 */
+	bool fresh = false;
+	if (r == 0)
+		etcd_set_serializable(e, true);
 	for (int tries = 0; r == 0 && tries < MAX_TRIES; tries++) {
 		size_t full = 0;
 
 		r = lookup(e, &c, a->container_id, a->ifname, &at, err);
 		if (r < 0 || at.present)
 			break;
-		r = allocate_pass(e, &c, a->container_id, a->ifname, &full, err);
-		if (r == 0)
+		r = allocate_pass(e, &c, a->container_id, a->ifname, &full, &at, err);
+		if (r == 0 && fresh)
 			r = exhausted(&c, full, err);
-		r = r > 0 ? 0 : r; /* allocated or retry: the lookup reads the result */
+		if (r < 0)
+			break;
+		if (at.present) {
+			r = 0;
+			break;
+		}
+		/* lost a race (or our attachment appeared), or full: read again, fresh */
+		r = 0;
+		if (!fresh)
+			etcd_set_serializable(e, false);
+		fresh = true;
 	}
 	if (r == 0 && !at.present)
 		r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,

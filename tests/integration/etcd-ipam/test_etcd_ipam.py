@@ -299,6 +299,38 @@ def test_ranges(cl):
     ok("an old single-address attachment record is read by ADD and released by DEL")
 
 
+def test_auth(cl):
+    """etcd with authentication on: the plugin logs in with etcd_username/etcd_password."""
+    etcdctl(cl, "--interactive=false", "user", "add", "root:rootpw")
+    etcdctl(cl, "user", "grant-role", "root", "root")
+    etcdctl(cl, "auth", "enable")
+    try:
+        plain = conf(cl, "authnode", subnet="10.80.0.0/24", block=28)
+        rc, out = run("ADD", plain, "auth-anon")
+        assert rc != 0 and out.get("code") and out.get("msg"), out
+        wrong = json.loads(plain)
+        wrong["ipam"].update(etcd_username="root", etcd_password="nope")
+        rc, out = run("ADD", json.dumps(wrong), "auth-wrong")
+        assert rc != 0 and "authentication failed" in out.get("msg", ""), out
+        # the top level of the config, where calico puts them, counts too
+        good = json.loads(plain)
+        good.update(etcd_username="root", etcd_password="rootpw")
+        good = json.dumps(good)
+        a = add(good, "auth-1")
+        assert a.startswith("10.80.0."), a
+        rc, out = run("CHECK", good, "auth-1")
+        assert rc == 0, out
+        rc, out = run("DEL", good, "auth-1")
+        assert rc == 0, out
+        rc, out = run("STATUS", good)
+        assert rc == 0, out
+        ok("user/password auth: refused without or with a wrong password, "
+           "ADD/CHECK/DEL/STATUS with it")
+    finally:
+        etcdctl(cl, "--user", "root:rootpw", "auth", "disable")
+    assert etcd_count(cl, "/t/net1/attach/authnode/") == 0
+
+
 def test_ranges_only(tmp):
     cl = Cluster(tmp)
     try:
@@ -403,6 +435,7 @@ def test_main(tmp):
         ok("another node borrows a free address once no block is left")
 
         test_ranges(cl)
+        test_auth(cl)
 
         # all members down: a clear error in bounded time
         cl.stop()
