@@ -256,6 +256,34 @@ bool cni_ip_add(const cni_ipaddr *ip, uint64_t n, cni_ipaddr *out)
 	return true;
 }
 
+bool cni_ip_diff(const cni_ipaddr *hi, const cni_ipaddr *lo, uint64_t *out)
+{
+	uint8_t d[16];
+	unsigned int borrow = 0;
+	uint64_t v = 0;
+
+	if (!out)
+		return false;
+	*out = UINT64_MAX;
+	if (!family_ok(hi) || !lo || hi->family != lo->family)
+		return false;
+	size_t len = family_len(hi->family);
+	for (size_t i = len; i-- > 0;) {
+		int x = hi->addr[i] - lo->addr[i] - (int)borrow;
+		borrow = x < 0;
+		d[i] = (uint8_t)(x + (borrow ? 256 : 0));
+	}
+	if (borrow) /* hi < lo */
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (i + 8 < len && d[i])
+			return false;
+		v = v << 8 | d[i];
+	}
+	*out = v;
+	return true;
+}
+
 bool cni_ip_next(const cni_ipaddr *ip, cni_ipaddr *out)
 {
 	return cni_ip_add(ip, 1, out);

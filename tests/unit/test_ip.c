@@ -396,6 +396,41 @@ static void test_add(void **state)
 	assert_true(cni_ip_equal(&b, &c));
 }
 
+static void test_diff(void **state)
+{
+	cni_ipaddr a = ip_of("10.0.0.5"), b = ip_of("10.1.2.3"), c;
+	uint64_t d = 0;
+
+	assert_true(cni_ip_diff(&b, &a, &d));
+	assert_int_equal(d, 0x010203 - 5);
+	assert_true(cni_ip_add(&a, d, &c)); /* the inverse of cni_ip_add */
+	assert_true(cni_ip_equal(&c, &b));
+	assert_true(cni_ip_diff(&a, &a, &d));
+	assert_int_equal(d, 0);
+	assert_false(cni_ip_diff(&a, &b, &d)); /* hi < lo */
+	assert_true(d == UINT64_MAX);
+
+	cni_ipaddr lo = ip_of("fd00::"), hi = ip_of("fd00::ffff:ffff:ffff:ffff");
+	assert_true(cni_ip_diff(&hi, &lo, &d));
+	assert_true(d == UINT64_MAX); /* exactly 2^64 - 1: still fits, and true says so */
+	hi = ip_of("fd00::1:0:0:0:0");
+	assert_false(cni_ip_diff(&hi, &lo, &d)); /* 2^64: needs more than 64 bits */
+	assert_true(d == UINT64_MAX);
+	hi = ip_of("fd00::1:2");
+	assert_true(cni_ip_diff(&hi, &lo, &d));
+	assert_int_equal(d, 0x10002);
+	/* a borrow across bytes */
+	a = ip_of("10.0.1.0");
+	b = ip_of("10.0.0.255");
+	assert_true(cni_ip_diff(&a, &b, &d));
+	assert_int_equal(d, 1);
+	/* families differ, NULLs */
+	assert_false(cni_ip_diff(&hi, &a, &d));
+	assert_false(cni_ip_diff(NULL, &a, &d));
+	assert_false(cni_ip_diff(&a, NULL, &d));
+	assert_false(cni_ip_diff(&a, &b, NULL));
+}
+
 static void test_cmp(void **state)
 {
 	(void)state;
@@ -615,6 +650,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_v4),
+	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_parse_v6),
 	    cmocka_unit_test(test_parse_mapped),
 	    cmocka_unit_test(test_parse_invalid),

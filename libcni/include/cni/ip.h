@@ -58,6 +58,10 @@ CNI_EXPORT bool cni_ip_next(const cni_ipaddr *ip, cni_ipaddr *out);
 CNI_EXPORT bool cni_ip_prev(const cni_ipaddr *ip, cni_ipaddr *out);
 /** ip + n (n may be large for IPv6: 64-bit step); false on wrap-around. */
 CNI_EXPORT bool cni_ip_add(const cni_ipaddr *ip, uint64_t n, cni_ipaddr *out);
+/** hi - lo into *out, for hi >= lo of one family (the count of addresses from lo up to,
+ * not including, hi). false, with *out UINT64_MAX, when the difference needs more than
+ * 64 bits, hi < lo or the families differ. */
+CNI_EXPORT bool cni_ip_diff(const cni_ipaddr *hi, const cni_ipaddr *lo, uint64_t *out);
 /** True for 0.0.0.0 / ::. */
 CNI_EXPORT bool cni_ip_is_unspecified(const cni_ipaddr *ip);
 

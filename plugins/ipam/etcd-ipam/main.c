@@ -92,31 +92,6 @@ static void ip_str(const cni_ipaddr *a, char *buf, size_t len)
 		snprintf(buf, len, "<invalid>");
 }
 
-/* hi - lo (hi >= lo); false and UINT64_MAX when the difference needs more than 64 bits. */
-static bool ip_diff(const cni_ipaddr *hi, const cni_ipaddr *lo, uint64_t *out)
-{
-	size_t n = hi->family == AF_INET ? 4 : 16;
-	uint8_t d[16];
-	int borrow = 0;
-	uint64_t v = 0;
-
-	for (size_t i = n; i-- > 0;) {
-		int x = hi->addr[i] - lo->addr[i] - borrow;
-
-		borrow = x < 0;
-		d[i] = (uint8_t)(x + (borrow ? 256 : 0));
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (i + 8 < n && d[i]) {
-			*out = UINT64_MAX;
-			return false;
-		}
-		v = v << 8 | d[i];
-	}
-	*out = v;
-	return true;
-}
-
 /* Parse an optional address key of a range; absent leaves *out untouched. */
 static int range_ip(json_t *o, const char *where, const char *key, const cni_ipnet *net,
 		    cni_ipaddr *out, cni_error **err)
@@ -523,8 +498,8 @@ static int claim_block(etcd *e, const cfg *c, const rng *r, const blist *bl, cni
 	int hb = cni_ip_bits(&r->net.ip) - r->block;
 	uint64_t first, lastoff, n;
 
-	ip_diff(&r->start, &r->net.ip, &first);
-	ip_diff(&r->end, &r->net.ip, &lastoff); /* saturates for more than 2^64 addresses */
+	cni_ip_diff(&r->start, &r->net.ip, &first);
+	cni_ip_diff(&r->end, &r->net.ip, &lastoff); /* saturates for more than 2^64 addresses */
 	first >>= hb;
 	n = (lastoff >> hb) - first + 1;
 	if (n > (uint64_t)1 << 47) /* keeps index * block size inside 64 bits */
@@ -982,7 +957,7 @@ static int range_full(etcd *e, const cfg *c, const rng *r, cni_error **err)
 	etcd_kvs kv = {0};
 	int ret;
 
-	if (!ip_diff(&r->end, &r->start, &usable) || usable == UINT64_MAX)
+	if (!cni_ip_diff(&r->end, &r->start, &usable) || usable == UINT64_MAX)
 		return 0; /* more than 2^64 addresses */
 	usable++;
 	for (int i = 0; i < (r->net.ip.family == AF_INET ? 3 : 2); i++)

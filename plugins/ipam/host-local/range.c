@@ -250,40 +250,35 @@ bool hl_iter_next(hl_iter *it, cni_ipaddr *ip, const hl_range **range)
 	}
 }
 
-/* Address as a 128-bit number. */
-static unsigned __int128 ip_u128(const cni_ipaddr *ip)
-{
-	unsigned __int128 v = 0;
-	int n = ip->family == AF_INET ? 4 : 16;
-
-	for (int i = 0; i < n; i++)
-		v = (v << 8) | ip->addr[i];
-	return v;
-}
-
 uint64_t hl_rangeset_capacity(const hl_rangeset *s)
 {
-	unsigned __int128 total = 0;
+	uint64_t total = 0;
 
 	for (size_t i = 0; i < s->n; i++) {
 		const hl_range *r = &s->ranges[i];
-		unsigned __int128 lo = ip_u128(&r->start), hi = ip_u128(&r->end);
+		uint64_t n, span;
 		cni_ipaddr last;
 
-		if (hi < lo)
+		if (cni_ip_cmp(&r->end, &r->start) < 0)
 			continue;
-		total += hi - lo + 1;
+		/* end - start + 1, saturated: a range that large never runs out */
+		if (!cni_ip_diff(&r->end, &r->start, &span) || span == UINT64_MAX)
+			return UINT64_MAX;
+		n = span + 1;
 		/* minus the addresses never handed out that fall inside */
 		if (hl_range_contains(r, &r->gateway))
-			total--;
+			n--;
 		if (hl_range_contains(r, &r->subnet.ip) &&
 		    !cni_ip_equal(&r->subnet.ip, &r->gateway))
-			total--;
+			n--;
 		if (r->start.family == AF_INET) {
 			cni_ipnet_last(&r->subnet, &last);
 			if (hl_range_contains(r, &last) && !cni_ip_equal(&last, &r->gateway))
-				total--;
+				n--;
 		}
+		if (n > UINT64_MAX - total)
+			return UINT64_MAX;
+		total += n;
 	}
-	return total > UINT64_MAX ? UINT64_MAX : (uint64_t)total;
+	return total;
 }
