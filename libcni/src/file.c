@@ -139,23 +139,28 @@ fail:
 				   strerror(-r));
 }
 
-int cni_file_remove(const char *path, cni_error **err)
+/* unlink(path); 0 also when it is not there. */
+static int remove_one(const char *path, cni_error **err)
+{
+	if (unlink(path) == 0 || errno == ENOENT)
+		return 0;
+	int e = errno;
+	return cni_error_set_errno(err, e, CNI_ERR_IO_FAILURE, "failed to remove %s: %s", path,
+				   strerror(e));
+}
+
+int cni_file_remove_leftover(const char *path, cni_error **err)
 {
 	if (isempty(path))
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "cni_file_remove: no path");
 	_cleanup_free_ char *tmp = cni_strdupf("%s.tmp", path);
-	if (!tmp)
-		return cni_error_oom(err);
-	const char *failed = NULL;
-	int e = 0;
-	if (unlink(tmp) < 0 && errno != ENOENT)
-		failed = tmp, e = errno;
-	if (unlink(path) < 0 && errno != ENOENT)
-		failed = path, e = errno;
-	if (failed)
-		return cni_error_set_errno(err, e, CNI_ERR_IO_FAILURE, "failed to remove %s: %s",
-					   failed, strerror(e));
-	return 0;
+	return tmp ? remove_one(tmp, err) : cni_error_oom(err);
+}
+
+int cni_file_remove(const char *path, cni_error **err)
+{
+	int r = cni_file_remove_leftover(path, err);
+	return r < 0 ? r : remove_one(path, err);
 }
 
 int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err)

@@ -197,6 +197,13 @@ static void test_stale_tmp_and_remove(void **state)
 	assert_string_equal(out, "whole");
 	free(out);
 
+	/* only the leftover goes, the file stays */
+	assert_int_equal(cni_file_write_atomic(tmp, "half", 4, 0600, 0, NULL), 0);
+	assert_int_equal(cni_file_remove_leftover(p, NULL), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_int_equal(cni_file_remove_leftover(p, NULL), 0); /* nothing left over */
+
 	/* a crash leftover beside the file: both go */
 	assert_int_equal(cni_file_write_atomic(tmp, "half", 4, 0600, 0, NULL), 0);
 	assert_int_equal(cni_file_remove(p, NULL), 0);

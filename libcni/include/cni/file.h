@@ -34,6 +34,12 @@ CNI_EXPORT int cni_file_write_atomic(const char *path, const void *data, size_t 
  */
 CNI_EXPORT int cni_file_remove(const char *path, cni_error **err);
 
+/**
+ * Remove only what an interrupted cni_file_write_atomic() of path may have left, keeping
+ * path itself. Nothing there is success.
+ */
+CNI_EXPORT int cni_file_remove_leftover(const char *path, cni_error **err);
+
 /** mkdir -p: path and its missing parents, made with mode; existing ones are fine. */
 CNI_EXPORT int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err);
 

@@ -976,12 +976,11 @@ out:
 	if (r == 0 && c.data_dir) {
 		/* the backup, and the temporary file of one whose ADD was killed before the
 		 * rename (restore_in_ns() removes a backup it used, or keeps it on purpose) */
-		char *p = backup_path(c.data_dir, args->container_id, args->ifname), *tmp = NULL;
+		char *p = backup_path(c.data_dir, args->container_id, args->ifname);
 		if (p && !ns)
 			cni_file_remove(p, NULL);
-		else if (p && asprintf(&tmp, "%s.tmp", p) >= 0)
-			unlink(tmp);
-		free(tmp);
+		else if (p)
+			cni_file_remove_leftover(p, NULL);
 		free(p);
 	}
 	cni_netns_close(ns);
