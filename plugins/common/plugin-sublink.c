@@ -3,7 +3,8 @@
  * macvlan, ipvlan, vlan and dummy: one link in the container, made under a temporary
  * name directly in the container's namespace and renamed there to CNI_IFNAME, then IPAM's
  * addresses. The temporary name is fixed by the container ID and CNI_IFNAME, so a DEL
- * after an ADD killed between creation and rename finds the link and removes it. What differs between them is the kind's keys and its one creating call.
+ * after an ADD killed between creation and rename finds the link and removes it. What
+ * differs between them is the kind's keys and its one creating call.
  * Compared with the reference: config errors carry the spec's codes (7, 6) where it says
  * 999; a failed ADD removes the link and releases IPAM; DEL never needs the master.
  */
