@@ -46,6 +46,11 @@ static inline void pc_result_freep(cni_result **r)
 	cni_result_free(*r);
 }
 
+static inline void pc_args_freep(cni_args **a)
+{
+	cni_args_free(*a);
+}
+
 #define _cleanup_free_	_cleanup_(pc_freep)
 #define _cleanup_close_ _cleanup_(pc_closep)
 #define _cleanup_error_ _cleanup_(pc_error_freep)

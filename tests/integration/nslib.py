@@ -6,6 +6,7 @@ import atexit
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ REF_DIR = "/usr/lib/cni"
 _created = []
 _serial = itertools.count()
 _cleanup_installed = []
+_tmpdirs = []
 
 
 def sh(cmd, check=True, **kw):
@@ -195,4 +197,15 @@ def expect(cond, msg):
 
 
 def tmpdir():
-    return tempfile.mkdtemp(prefix="cni-it-")
+    """A new directory under /tmp, removed at exit (with everything in it)."""
+    if not _tmpdirs:
+        atexit.register(_remove_tmpdirs)
+    d = tempfile.mkdtemp(prefix="cni-it-")
+    _tmpdirs.append(d)
+    return d
+
+
+def _remove_tmpdirs():
+    for d in _tmpdirs:
+        shutil.rmtree(d, ignore_errors=True)
+    _tmpdirs.clear()

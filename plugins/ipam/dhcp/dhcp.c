@@ -20,6 +20,7 @@
 #include <cni/cni.h>
 
 #include "dhcp-daemon.h"
+#include "plugin-cleanup.h"
 #include "dhcp-packet.h"
 
 /* How long the plugin waits for the daemon's answer: the daemon's own acquisition
@@ -81,7 +82,7 @@ static int load_conf(struct dhcp_conf *c, const cni_cmd_args *args, cni_error **
 {
 	json_error_t je;
 	json_t *ipam, *v, *e;
-	cni_args *cargs = NULL;
+	_cleanup_(pc_args_freep) cni_args *cargs = NULL;
 	bool skip_default = false;
 	uint8_t seen[256] = {0};
 	size_t i;
@@ -159,15 +160,12 @@ static int load_conf(struct dhcp_conf *c, const cni_cmd_args *args, cni_error **
 			if (!cargs && (r = cni_args_parse(&cargs, args->args, err)) < 0)
 				return r;
 			val = cni_args_get(cargs, from);
-			if (!val) {
-				cni_args_free(cargs);
+			if (!val)
 				return cni_error_set(err, CNI_ERR_INVALID_ENVIRONMENT_VARIABLES, NULL,
 						     "ipam.provide[%zu].fromArg: CNI_ARGS has no %s",
 						     i, from);
-			}
 		}
 		if (!val || strlen(val) > 255) {
-			cni_args_free(cargs);
 			snprintf(where, sizeof(where), "ipam.provide[%zu].value", i);
 			return bad(err, "%s%s: needs a value (or fromArg) of at most 255 bytes",
 				   where, "");
@@ -176,7 +174,6 @@ static int load_conf(struct dhcp_conf *c, const cni_cmd_args *args, cni_error **
 		json_array_append_new(c->provide, json_pack("{s:i,s:s}", "option", code, "hex", h));
 		free(h);
 	}
-	cni_args_free(cargs);
 	return 0;
 }
 
