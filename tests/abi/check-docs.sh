@@ -24,6 +24,8 @@ for p in "$bin"/*; do
 	n=${p##*/}
 	[ "$n" = cni-plugins ] && continue
 	pages+=("$mandir/cni-$n.8")
+	# etcd-ipam's operator tool comes with it
+	[ "$n" = etcd-ipam ] && pages+=("$mandir/etcd-ipam-admin.1")
 done
 for page in "${pages[@]}"; do
 	name=${page##*/}
