@@ -74,8 +74,9 @@ int cni_json_parse_go(const char *data, size_t len, const char *what, json_t **o
 
 /*
  * JSON text exactly as Go's encoding/json writes it (compact; <, >, &, U+2028/9 escaped;
- * control bytes as \u00XX). CNI_GOJSON_SORTED sorts object keys (a Go map) instead of
- * keeping their order (a Go struct); CNI_GOJSON_FLOAT64 prints integers as float64, as
+ * control bytes as \u00XX, an invalid UTF-8 byte as \ufffd). CNI_GOJSON_SORTED sorts
+ * object keys (a Go map) instead of keeping their order (a Go struct); CNI_GOJSON_FLOAT64
+ * prints integers as float64, as
  * Go does for numbers it decoded into interface{}.
  */
 #define CNI_GOJSON_SORTED  0x1u

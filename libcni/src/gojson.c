@@ -696,7 +696,16 @@ int cni_json_append_go_string(cni_buf *b, const char *s, size_t n)
 				start = i;
 				continue;
 			}
-			i++;
+			/* a valid rune as it is; an invalid byte as \ufffd, as Go writes it */
+			size_t l = utf8_seq_len((const unsigned char *)s + i, n - i);
+			if (l) {
+				i += l;
+				continue;
+			}
+			r = cni_buf_append(b, s + start, i - start);
+			if (r == 0)
+				r = cni_buf_puts(b, "\\ufffd");
+			start = ++i;
 			continue;
 		}
 		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != '<' && ch != '>' && ch != '&') {
