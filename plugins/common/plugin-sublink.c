@@ -808,8 +808,9 @@ static int hostdev_del(cni_nl *nl, const cni_cmd_args *args, cni_error **err)
 	return hostdev_return(nl, args, &st, err);
 }
 
-/* Inside the container: arp_notify (with addresses only, as the reference), then
- * addresses and routes, or just up. */
+/* Inside the container: arp_notify (with addresses only, as the reference), and for
+ * macvlan ndisc_notify too, as the reference does since 1.2; then addresses and routes,
+ * or just up. Both are best effort (no IPv6: no ndisc_notify), as there. */
 static int configure_container(void *ud, cni_error **err)
 {
 	add_ctx *x = ud;
@@ -820,6 +821,10 @@ static int configure_container(void *ud, cni_error **err)
 	/* as the reference: macvlan, ipvlan and tap do; vlan, dummy and host-device not */
 	if (x->c->kind == PS_MACVLAN || x->c->kind == PS_IPVLAN || x->c->kind == PS_TAP) {
 		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", x->args->ifname);
+		cni_sysctl_set(key, "1", NULL);
+	}
+	if (x->c->kind == PS_MACVLAN) {
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/ndisc_notify", x->args->ifname);
 		cni_sysctl_set(key, "1", NULL);
 	}
 	return cni_ipam_configure_iface(x->cont_nl, x->args->ifname, x->res, NULL, err);
