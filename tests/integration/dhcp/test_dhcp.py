@@ -51,10 +51,15 @@ class Env:
                 "--dhcp-option=15,dh.example",
                 # short renewal times (the lease itself is dnsmasq's minimum, 2 minutes)
                 "--dhcp-option=58,2", "--dhcp-option=59,4",
-                # a client saying vendor class "static33" gets option 33 instead of 121
+                # a client saying vendor class "static33" gets option 33 instead of 121,
+                # one destination with host bits set (masked to its class by us);
+                # "classful33" gets 33 with class-aligned destinations only
                 "--dhcp-vendorclass=set:s33,static33",
-                "--dhcp-option=tag:!s33,121,10.96.0.0/16,10.97.0.1",
+                "--dhcp-vendorclass=set:c33,classful33",
+                "--dhcp-option=tag:!s33,tag:!c33,121,10.96.0.0/16,10.97.0.1",
                 "--dhcp-option=tag:s33,33,10.1.2.3,10.97.0.1,172.16.0.0,10.97.0.1",
+                "--dhcp-option=tag:c33,33,172.16.0.0,10.97.0.1,192.168.5.0,10.97.0.1,"
+                "10.0.0.0,10.97.0.1",
                 f"--dhcp-host=id:{cid_hex},10.97.0.77"]
         self.procs.append(subprocess.Popen(["ip", "netns", "exec", self.s] + args,
                                            stderr=subprocess.DEVNULL))
@@ -484,6 +489,50 @@ def case_reference_differential(env):
           f" (ours/reference {took[1] / took[0]:.2f})")
 
 
+def case_reference_differential_33(env):
+    """Option 33 (static routes) beside the reference. Class-aligned destinations: the
+    same routes from both, the router's default route after them. A destination with host
+    bits set (10.1.2.3, class A): the reference hands the kernel 10.1.2.3/8 and its ADD
+    fails with "invalid argument"; ours masks it to 10.0.0.0/8 (docs/plugins/dhcp.md)."""
+    if not os.path.exists(f"{REF}/dhcp"):
+        print("     (the reference's dhcp is not installed: nothing to compare)")
+        return
+    ref_sock = f"{env.t}/ref33.sock"  # (the other case's socket file stays)
+    ref = env.start_daemon(f"{REF}/dhcp", ref_sock)
+
+    def both(vendor_class):
+        # numeric option codes: the reference 1.1.1 does not know the names
+        extra = {"request": [{"option": "33"}], "provide": [{"option": "60", "value": vendor_class}]}
+        out = []
+        for plugins, sock in ((REF, ref_sock), (BIN, env.sock)):
+            c = nslib.netns("dhd")
+            rc, res, err = env.plugin("ADD", env.conf(extra, sock), c, FIXED_CID, plugins)
+            out.append((rc, res, sh(f"ip -n {c} -4 route").stdout))
+            rc2, o2, err2 = env.plugin("DEL", env.conf(extra, sock), c, FIXED_CID, plugins)
+            expect(rc2 == 0, f"{plugins}: DEL failed: {o2} {err2}")
+        return out
+
+    try:
+        (rrc, r, _), (orc, o, ort) = both("classful33")
+        expect(rrc == 0 and orc == 0, f"ADD failed: reference {r}, ours {o}")
+        want = [{"dst": "172.16.0.0/16", "gw": "10.97.0.1"}, {"dst": "192.168.5.0/24", "gw": "10.97.0.1"},
+                {"dst": "10.0.0.0/8", "gw": "10.97.0.1"}, {"dst": "0.0.0.0/0", "gw": "10.97.0.1"}]
+        expect(r["routes"] == want and o["routes"] == want,
+               f"routes: reference {r['routes']}, ours {o['routes']}, want {want}")
+        expect(r["ips"][0]["address"] == o["ips"][0]["address"] == "10.97.0.77/24",
+               f"{r['ips']} vs {o['ips']}")
+        print(f"     classful 33, both: {o['routes']}")
+        (rrc, r, _), (orc, o, ort) = both("static33")
+        expect(rrc != 0 and "10.1.2.3" in r.get("msg", "") and "invalid argument" in r["msg"],
+               f"the reference no longer fails on 10.1.2.3 (update dhcp.md): {rrc} {r}")
+        expect(orc == 0 and {"dst": "10.0.0.0/8", "gw": "10.97.0.1"} in o["routes"] and
+               "10.0.0.0/8 via 10.97.0.1" in ort, f"ours: {o} {ort}")
+        print(f"     33 with host bits: reference fails ({r['msg']}), ours {o['routes']}")
+    finally:
+        ref.kill()
+        ref.wait()
+
+
 def main():
     nslib.need_root()
     if not BIN or not os.path.exists(f"{BIN}/dhcp"):
@@ -497,7 +546,7 @@ def main():
              case_gc, case_socket_activation,
              case_daemon_bad_input, case_no_server, case_no_daemon,
              case_bad_config,
-             case_reference_differential]
+             case_reference_differential, case_reference_differential_33]
     failed = 0
     env = Env()
     try:
