@@ -56,7 +56,11 @@ class Env:
                 # "classful33" gets 33 with class-aligned destinations only
                 "--dhcp-vendorclass=set:s33,static33",
                 "--dhcp-vendorclass=set:c33,classful33",
-                "--dhcp-option=tag:!s33,tag:!c33,121,10.96.0.0/16,10.97.0.1",
+                "--dhcp-option=tag:!s33,tag:!c33,tag:!bad,121,10.96.0.0/16,10.97.0.1",
+                # "badroute": a 121 route via a gateway off the subnet, which the bridge
+                # plugin cannot add after IPAM ADD succeeded
+                "--dhcp-vendorclass=set:bad,badroute",
+                "--dhcp-option=tag:bad,121,10.96.0.0/16,192.0.2.1",
                 "--dhcp-option=tag:s33,33,10.1.2.3,10.97.0.1,172.16.0.0,10.97.0.1",
                 "--dhcp-option=tag:c33,33,172.16.0.0,10.97.0.1,192.168.5.0,10.97.0.1,"
                 "10.0.0.0,10.97.0.1",
@@ -294,6 +298,61 @@ def case_link_gone_stops(env):
     wait_for(lambda: not any(l[2] == ip for l in env.leases()), 5, "the lease released")
     left = [f for f in os.listdir(f"{env.t}/state") if f.endswith(".json")]
     expect(not left, f"lease files left: {left}")
+
+
+def mac_of(ns, dev):
+    return json.loads(sh(f"ip -n {ns} -j link show dev {dev}").stdout)[0]["address"]
+
+
+def state_files(env, d="state"):
+    return [f for f in os.listdir(f"{env.t}/{d}") if f.endswith(".json")]
+
+
+def case_add_fails_after_lease(env):
+    """bridge + dhcp where bridge fails after IPAM ADD (a route it cannot add): the lease
+    is released (DHCPRELEASE at the server), the daemon keeps nothing."""
+    c = nslib.netns("dhc")
+    seen = len(env.log())
+    conf = env.conf({"provide": [{"option": 60, "value": "badroute"}]})
+    rc, res, err = env.plugin("ADD", conf, c, "ctrf")
+    expect(rc != 0 and "192.0.2.1" in res.get("msg", ""), f"ADD did not fail on the route: {res} {err}")
+    log = env.log()[seen:]
+    acked = [l.split("DHCPACK(eth0) ")[1].split()[0] for l in log.splitlines()
+             if "DHCPACK(eth0) " in l]
+    expect(acked, f"no lease was granted: {log[-2000:]}")
+    ip = acked[-1]
+    wait_for(lambda: f"DHCPRELEASE(eth0) {ip}" in env.log()[seen:], 5, f"a DHCPRELEASE of {ip}")
+    expect(not any(l[2] == ip for l in env.leases()), f"{ip} still in dnsmasq's lease file")
+    expect(not state_files(env), f"lease files left: {state_files(env)}")
+    expect("eth0" not in sh(f"ip -n {c} -o link").stdout, "link left in the container")
+
+
+def case_client_left(env):
+    """A client that disconnects before the daemon answers its ADD (as the plugin does
+    after DHCP_PLUGIN_TIMEOUT_MS): the daemon releases the lease it got for nobody."""
+    import socket
+    c = nslib.netns("dhc")
+    sh(f"ip -n {env.h} link add dlh type veth peer name eth0 netns {c}")
+    sh(f"ip -n {env.h} link set dlh master br-dh up")
+    mac = mac_of(c, "eth0")
+    seen = len(env.log())
+    req = {"version": 1, "command": "add", "containerID": "left", "network": "dhnet",
+           "ifName": "eth0", "netns": f"/var/run/netns/{c}", "request": [1, 3], "provide": []}
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(env.sock)
+    s.sendall(json.dumps(req).encode() + b"\n")
+    s.close()
+    wait_for(lambda: f"DHCPACK(eth0)" in env.log()[seen:] and mac in env.log()[seen:], 10,
+             "the daemon's lease")
+    wait_for(lambda: any("DHCPRELEASE(eth0)" in l and mac in l
+                         for l in env.log()[seen:].splitlines()), 5,
+             "the release of the lease nobody was told of")
+    expect(not any(l[1] == mac for l in env.leases()), f"still leased: {env.leases()}")
+    time.sleep(0.5)
+    expect(not state_files(env), f"lease files left: {state_files(env)}")
+    with open(f"{env.t}/daemon.log") as f:
+        expect("left/dhnet/eth0: the client left" in f.read(), "no word of it in the daemon's log")
+    sh(f"ip -n {env.h} link del dlh")
 
 
 def case_gc(env):
@@ -543,7 +602,7 @@ def main():
     cases = [case_lease_result_and_container, case_macvlan, case_static_routes_and_provide,
              case_parallel,
              case_daemon_kill9_restart, case_daemon_sigterm_restart, case_link_gone_stops,
-             case_gc, case_socket_activation,
+             case_add_fails_after_lease, case_client_left, case_gc, case_socket_activation,
              case_daemon_bad_input, case_no_server, case_no_daemon,
              case_bad_config,
              case_reference_differential, case_reference_differential_33]
