@@ -358,8 +358,8 @@ def test_multus_gc_status():
     m.expect(rc == 0, f"STATUS: {out}")
     rc, out = run("plugin", "gc", host, cont, dict(conf, **{"cni.dev/valid-attachments": []}), d)
     m.expect(rc == 0, f"GC: {out}")
-    # ptp's and bridge's host-local leases are stale now; flannel has no GC of its own
-    m.expect(len(ipam_files(d)) == 1, f"GC left stale leases: {ipam_files(d)}")
+    # every lease is stale now, flannel's too (its GC goes to its bridge's host-local)
+    m.expect(len(ipam_files(d)) == 0, f"GC left stale leases: {ipam_files(d)}")
     rc, out = run("plugin", "del", host, cont, conf, d)
     m.expect(rc == 0, f"DEL: {out}")
 
@@ -466,6 +466,40 @@ def test_flannel():
     m.expect(rc == 0, f"second DEL: {out}")
 
 
+def test_flannel_gc_status():
+    """GC goes to the delegate (bridge, then its host-local): a stale attachment's lease
+    and saved config go, a live one's stay; without subnet.env a saved delegate config
+    serves. STATUS asks the delegate, and fails with 50 without a flannel lease."""
+    d = fresh("flannel-gc")
+    host = m.netns("fh")
+    conf = flannel_conf(d)
+    conf["cniVersion"] = "1.1.0"
+    got = {}
+    for cid in ("ctrA", "ctrB"):
+        cont = m.netns("fc")
+        rc, out = run("plugin", "add", host, cont, conf, d, cid=cid)
+        m.expect(rc == 0, f"ADD {cid}: {out}")
+        got[cid] = json_in(out)["ips"][0]["address"].split("/")[0]
+    m.expect(sorted(ipam_files(d)) == sorted(got.values()), f"leases {ipam_files(d)} {got}")
+    saved = lambda: sorted(os.listdir(os.path.join(d, "flannel")))  # noqa: E731
+    m.expect(saved() == ["ctrA", "ctrB"], f"saved configs {saved()}")
+    keep = dict(conf, **{"cni.dev/valid-attachments": [{"containerID": "ctrA", "ifname": "eth0"}]})
+    rc, out = run("plugin", "gc", host, host, keep, d, cid="")
+    m.expect(rc == 0, f"GC: {out}")
+    m.expect(ipam_files(d) == [got["ctrA"]], f"after GC keeping ctrA: {ipam_files(d)} {got}")
+    m.expect(saved() == ["ctrA"], f"saved configs after GC {saved()}")
+    rc, out = run("plugin", "status", host, host, conf, d, cid="")
+    m.expect(rc == 0, f"STATUS: {out}")
+    os.unlink(conf["subnetFile"])
+    rc, out = run("plugin", "status", host, host, conf, d, cid="")
+    m.expect(rc != 0 and json_in(out)["code"] == 50 and "subnet.env" in json_in(out)["msg"],
+             f"STATUS without subnet.env: {out}")
+    rc, out = run("plugin", "gc", host, host, dict(conf, **{"cni.dev/valid-attachments": []}),
+                  d, cid="")
+    m.expect(rc == 0, f"GC without subnet.env: {out}")
+    m.expect(ipam_files(d) == [] and saved() == [], f"left: {ipam_files(d)} {saved()}")
+
+
 def test_flannel_node_masquerades():
     d = fresh("flannel-masq")
     host, cont = m.netns("fh"), m.netns("fc")
@@ -536,7 +570,7 @@ def main():
             for t in (test_multus_direct, test_multus_cnitool, test_multus_rollback,
                       test_multus_config_errors, test_multus_capabilities, test_multus_del_best_effort, test_multus_order,
                       test_multus_gc_status, test_multus_check,
-                      test_flannel, test_flannel_runtime_config,
+                      test_flannel, test_flannel_runtime_config, test_flannel_gc_status,
                       test_flannel_node_masquerades, test_flannel_dual_stack, test_flannel_errors):
                 r.case(t)
     finally:
