@@ -76,8 +76,12 @@ static int run_in_ns(struct sock_job *j)
 	int r;
 
 	r = cni_netns_open(j->p->netns, &ns, &e);
-	if (r == 0)
+	if (r < 0) {
+		/* callers speak errno: a library code would print as "Unknown error 1003" */
+		r = r == -CNI_ERR_NOT_FOUND ? -ENOENT : -EINVAL;
+	} else {
 		r = cni_netns_run(ns, open_in_ns, j, &e);
+	}
 	cni_netns_close(ns);
 	cni_error_free(e);
 	return r < 0 ? r : 0;

@@ -832,7 +832,8 @@ static void handle(int fd, pid_t daemon_pid)
 			reply_error(fd, 11, "no DHCP answer for %s on %s within %ums", a->key,
 				    a->p.ifname, a->p.timeout_ms);
 		else
-			reply_error(fd, 999, "DHCP for %s on %s failed: %s", a->key, a->p.ifname,
+			reply_error(fd, 999, "DHCP for %s on %s in %s failed: %s", a->key,
+				    a->p.ifname, a->p.netns,
 				    r == -ECONNREFUSED ? "the server refused (NAK)" : strerror(-r));
 		_exit(0);
 	}

@@ -503,6 +503,59 @@ def case_no_server(env):
     sh(f"ip -n {env.h} link del br-none", check=False)
 
 
+def case_daemon_silent(env):
+    """A daemon that accepts the connection and never answers: the plugin gives up after
+    its bound (30 s) with error 11 and the bridge plugin leaves nothing behind."""
+    import socket
+    sock = f"{env.t}/silent.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock)
+    srv.listen(8)  # connections complete in the backlog; nobody reads or answers
+    c = nslib.netns("dhc")
+    before = sh(f"ip -n {env.h} -o link").stdout.count(" veth")
+    try:
+        t0 = time.time()
+        rc, res, err = env.plugin("ADD", env.conf(sock=sock), c, "ctrq")
+        took = time.time() - t0
+    finally:
+        srv.close()
+    expect(rc != 0 and res and res.get("code") == 11 and "did not answer within 30000 ms"
+           in res.get("msg", ""), f"{res} {err}")
+    expect(29.5 < took < 40, f"gave up after {took:.1f} s")
+    expect("eth0" not in sh(f"ip -n {c} -o link").stdout, "link left in the container")
+    expect(sh(f"ip -n {env.h} -o link").stdout.count(" veth") == before, "host veth left")
+    print(f"     gave up after {took:.1f} s")
+
+
+def case_hostprefix(env):
+    """-hostprefix is put before every netns path: under a prefix that holds the host's
+    /var/run/netns (a symlink here) the lease is had; under one that does not, ADD fails."""
+    root = f"{env.t}/hostroot"
+    os.makedirs(f"{root}/var/run")
+    os.symlink("/var/run/netns", f"{root}/var/run/netns")
+    for prefix, ok in ((root, True), (f"{env.t}/nowhere", False)):
+        sock = f"{env.t}/prefix-{ok}.sock"
+        p = env.start_daemon(sock=sock, extra=["-hostprefix", prefix, "-statedir",
+                                               f"{env.t}/state-prefix"])
+        c = nslib.netns("dhc")
+        try:
+            rc, res, err = env.plugin("ADD", env.conf(sock=sock), c, "ctrh")
+            if ok:
+                expect(rc == 0 and res["ips"][0]["address"].startswith("10.97.0."),
+                       f"ADD through -hostprefix {prefix}: {res} {err}")
+                rc, out, err = env.plugin("DEL", env.conf(sock=sock), c, "ctrh")
+                expect(rc == 0, f"DEL: {out} {err}")
+                wait_for(lambda: not any(l[2] == addr_of(res) for l in env.leases()), 5,
+                         "the release")
+            else:
+                expect(rc != 0 and res["code"] == 999 and "No such file" in res["msg"] and
+                       f"{prefix}/var/run/netns/{c}" in res["msg"],
+                       f"ADD with the netns missing under the prefix: {rc} {res}")
+        finally:
+            p.kill()
+            p.wait()
+
+
 def case_bad_config(env):
     c = nslib.netns("dhc")
     rc, res, err = env.plugin("ADD", env.conf({"request": [{"option": "no-such"}]}), c, "ctrb")
@@ -603,7 +656,8 @@ def main():
              case_parallel,
              case_daemon_kill9_restart, case_daemon_sigterm_restart, case_link_gone_stops,
              case_add_fails_after_lease, case_client_left, case_gc, case_socket_activation,
-             case_daemon_bad_input, case_no_server, case_no_daemon,
+             case_daemon_bad_input, case_no_server, case_no_daemon, case_daemon_silent,
+             case_hostprefix,
              case_bad_config,
              case_reference_differential, case_reference_differential_33]
     failed = 0
