@@ -374,6 +374,13 @@ static bool is_valid_container(const json_t *valid, const char *name)
 	return false;
 }
 
+/* A saved delegate config of this network: another flannel network may share dataDir. */
+static bool saved_is_ours(const json_t *saved, const struct fconf *c)
+{
+	const char *n = json_string_value(json_object_get(saved, "name"));
+	return n && !strcmp(n, c->name);
+}
+
 /*
  * The delegate config GC and STATUS go to: the one ADD would build from the current
  * lease; for GC, when subnet.env cannot be read, the first saved one (their IPAM and
@@ -408,7 +415,8 @@ static int current_delegate(const struct fconf *c, bool saved_ok, json_t **d, cn
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", c->data_dir, de->d_name);
 		json_t *v = NULL;
-		if (ps_load(path, &v, NULL) == 0 && json_is_string(json_object_get(v, "type")))
+		if (ps_load(path, &v, NULL) == 0 && json_is_string(json_object_get(v, "type")) &&
+		    saved_is_ours(v, c))
 			*d = v;
 		else
 			json_decref(v);
@@ -439,7 +447,10 @@ static void remove_stale_saved(const struct fconf *c, const json_t *valid)
 		    is_valid_container(valid, de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", c->data_dir, de->d_name);
-		ps_remove(path, NULL);
+		json_t *v = NULL;
+		if (ps_load(path, &v, NULL) == 0 && saved_is_ours(v, c))
+			ps_remove(path, NULL);
+		json_decref(v);
 	}
 	if (dir)
 		closedir(dir);

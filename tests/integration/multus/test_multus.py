@@ -483,11 +483,15 @@ def test_flannel_gc_status():
     m.expect(sorted(ipam_files(d)) == sorted(got.values()), f"leases {ipam_files(d)} {got}")
     saved = lambda: sorted(os.listdir(os.path.join(d, "flannel")))  # noqa: E731
     m.expect(saved() == ["ctrA", "ctrB"], f"saved configs {saved()}")
+    # another flannel network's saved config in the same dataDir: neither used nor removed
+    other = dict(json.load(open(os.path.join(d, "flannel", "ctrA"))), name="other")
+    other["ipam"] = dict(other["ipam"], dataDir=os.path.join(d, "other-ipam"))
+    json.dump(other, open(os.path.join(d, "flannel", "ctrX"), "w"))
     keep = dict(conf, **{"cni.dev/valid-attachments": [{"containerID": "ctrA", "ifname": "eth0"}]})
     rc, out = run("plugin", "gc", host, host, keep, d, cid="")
     m.expect(rc == 0, f"GC: {out}")
     m.expect(ipam_files(d) == [got["ctrA"]], f"after GC keeping ctrA: {ipam_files(d)} {got}")
-    m.expect(saved() == ["ctrA"], f"saved configs after GC {saved()}")
+    m.expect(saved() == ["ctrA", "ctrX"], f"saved configs after GC {saved()}")
     rc, out = run("plugin", "status", host, host, conf, d, cid="")
     m.expect(rc == 0, f"STATUS: {out}")
     os.unlink(conf["subnetFile"])
@@ -497,7 +501,7 @@ def test_flannel_gc_status():
     rc, out = run("plugin", "gc", host, host, dict(conf, **{"cni.dev/valid-attachments": []}),
                   d, cid="")
     m.expect(rc == 0, f"GC without subnet.env: {out}")
-    m.expect(ipam_files(d) == [] and saved() == [], f"left: {ipam_files(d)} {saved()}")
+    m.expect(ipam_files(d) == [] and saved() == ["ctrX"], f"left: {ipam_files(d)} {saved()}")
 
 
 def test_flannel_node_masquerades():
