@@ -76,8 +76,12 @@ static int run_in_ns(struct sock_job *j)
 	int r;
 
 	r = cni_netns_open(j->p->netns, &ns, &e);
-	if (r == 0)
+	if (r < 0) {
+		/* callers speak errno: a library code would print as "Unknown error 1003" */
+		r = r == -CNI_ERR_NOT_FOUND ? -ENOENT : -EINVAL;
+	} else {
 		r = cni_netns_run(ns, open_in_ns, j, &e);
+	}
 	cni_netns_close(ns);
 	cni_error_free(e);
 	return r < 0 ? r : 0;
@@ -333,6 +337,18 @@ static int host_socket(void)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Whether the link has an IPv4 address (the ioctl asks the socket's namespace). Without
+ * one (a lease never configured: its ADD failed), a unicast would go nowhere: the kernel
+ * takes the server as on-link, cannot resolve it, and sendto() still succeeds. */
+static bool link_has_ipv4(int fd, const char *ifname)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	return ioctl(fd, SIOCGIFADDR, &ifr) == 0;
+}
+
 int dhcp_release(const struct dhcp_params *p, const struct dhcp_lease *l)
 {
 	uint8_t mac[6], cid[256], prl[DHCP_MAX_REQUEST], pkt[DHCP_MAX_LEN];
@@ -361,8 +377,10 @@ int dhcp_release(const struct dhcp_params *p, const struct dhcp_lease *l)
 	memcpy(m.chaddr, mac, 6);
 	len = dhcp_encode(pkt, sizeof(pkt), &m);
 	/* unicast to the server (RFC 2131 4.4.6); on the link, where the address may be
-	 * gone already, a broadcast follows a failed unicast */
-	to.sin_addr.s_addr = server ? server : INADDR_BROADCAST;
+	 * gone already, a broadcast follows a failed unicast, and replaces it on a link
+	 * without an address */
+	to.sin_addr.s_addr =
+	    server && (!in_ns || link_has_ipv4(fd, p->ifname)) ? server : INADDR_BROADCAST;
 	if (len < 0)
 		r = len;
 	else if (sendto(fd, pkt, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {

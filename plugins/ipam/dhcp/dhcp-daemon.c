@@ -569,24 +569,39 @@ static void resume_all(void)
 
 /* ---- requests ------------------------------------------------------------------------ */
 
-static void reply(int fd, json_t *o)
+/* 0 when the whole answer went out, -EPIPE (or another -errno) when it did not. */
+static int reply(int fd, json_t *o)
 {
 	char *s;
+	int r = 0;
 
 	json_object_set_new(o, "version", json_integer(DHCP_PROTO_VERSION));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!s)
-		return;
+		return -ENOMEM;
 	size_t len = strlen(s), off = 0;
 	while (off < len) {
 		ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
-		if (n <= 0)
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EPIPE;
 			break;
+		}
 		off += (size_t)n;
 	}
-	send(fd, "\n", 1, MSG_NOSIGNAL);
+	if (r == 0 && send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
+		r = -EPIPE;
 	free(s);
+	return r;
+}
+
+/* Whether the client closed its end (a plugin that gave up waiting): a half-close after
+ * the request (POLLRDHUP) still reads the answer, so only POLLHUP counts. */
+static bool client_gone(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = 0};
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }
 
 static void reply_error(int fd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -601,7 +616,7 @@ static void reply_error(int fd, int code, const char *fmt, ...)
 	reply(fd, json_pack("{s:{s:i,s:s}}", "error", "code", code, "msg", msg));
 }
 
-static void reply_lease(int fd, const struct attach *a)
+static int reply_lease(int fd, const struct attach *a)
 {
 	char *res = dhcp_lease_result_json(&a->l, a->priority);
 	json_t *r = res ? json_loads(res, 0, NULL) : NULL;
@@ -609,9 +624,9 @@ static void reply_lease(int fd, const struct attach *a)
 	free(res);
 	if (!r) {
 		reply_error(fd, 999, "out of memory");
-		return;
+		return -ENOMEM;
 	}
-	reply(fd, json_pack("{s:o}", "result", r));
+	return reply(fd, json_pack("{s:o}", "result", r));
 }
 
 /* One lock for changes of the lease files, held briefly (never across an acquisition),
@@ -817,8 +832,16 @@ static void handle(int fd, pid_t daemon_pid)
 			reply_error(fd, 11, "no DHCP answer for %s on %s within %ums", a->key,
 				    a->p.ifname, a->p.timeout_ms);
 		else
-			reply_error(fd, 999, "DHCP for %s on %s failed: %s", a->key, a->p.ifname,
+			reply_error(fd, 999, "DHCP for %s on %s in %s failed: %s", a->key,
+				    a->p.ifname, a->p.netns,
 				    r == -ECONNREFUSED ? "the server refused (NAK)" : strerror(-r));
+		_exit(0);
+	}
+	/* The plugin stops waiting after DHCP_PLUGIN_TIMEOUT_MS (and a runtime may kill it
+	 * sooner): a lease nobody will hear of, or DEL, is given back at once. */
+	if (client_gone(fd)) {
+		logmsg("%s: the client left before the lease was answered", a->key);
+		keeper_release(a);
 		_exit(0);
 	}
 	lock = lock_key(a->key);
@@ -830,7 +853,11 @@ static void handle(int fd, pid_t daemon_pid)
 	logmsg("%s: leased %s for %us from the server %s", a->key,
 	       inet_ntoa((struct in_addr){a->l.ack.yiaddr}), a->l.lease_time,
 	       a->l.server ? "known" : "unknown");
-	reply_lease(fd, a);
+	if (reply_lease(fd, a) < 0) {
+		logmsg("%s: the answer could not be delivered", a->key);
+		keeper_release(a);
+		_exit(0);
+	}
 	close(fd);
 	close(lock);
 	(void)daemon_pid;
@@ -924,6 +951,10 @@ int dhcp_daemon_main(int argc, char **argv)
 		fprintf(stderr, "dhcp daemon: -timeout and -resendmax must be positive\n");
 		return 2;
 	}
+	if (opts.timeout_ms >= DHCP_PLUGIN_TIMEOUT_MS)
+		logmsg("-timeout %ums: the plugin waits only %dms; an ADD may fail with 11 while "
+		       "the daemon still acquires (that lease is then released)",
+		       opts.timeout_ms, DHCP_PLUGIN_TIMEOUT_MS);
 	if (mkdir(opts.statedir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "dhcp daemon: cannot create %s: %s\n", opts.statedir,
 			strerror(errno));

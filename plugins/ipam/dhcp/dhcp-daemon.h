@@ -6,6 +6,10 @@
 
 #define DHCP_PROTO_VERSION 1
 #define DHCP_DEFAULT_SOCKET "/run/cni/dhcp.sock"
+/* How long the plugin waits for the daemon's answer: the daemon's own acquisition
+ * timeout (10 s by default) and some. A lease acquired after the plugin gave up is
+ * released by the daemon (it sees the plugin's end of the socket closed). */
+#define DHCP_PLUGIN_TIMEOUT_MS 30000
 #define DHCP_DEFAULT_STATEDIR "/run/cni/dhcp-leases"
 #define DHCP_MAX_REQUEST_BYTES 65536
 

@@ -23,10 +23,6 @@
 #include "plugin-cleanup.h"
 #include "dhcp-packet.h"
 
-/* How long the plugin waits for the daemon's answer: the daemon's own acquisition
- * timeout (10 s by default) and some. */
-#define DHCP_PLUGIN_TIMEOUT_MS 30000
-
 static const uint8_t default_request[] = {
     DHCP_OPT_SUBNET_MASK, DHCP_OPT_ROUTER,          DHCP_OPT_DNS,
     DHCP_OPT_DOMAIN,      DHCP_OPT_CLASSLESS_ROUTES, DHCP_OPT_STATIC_ROUTES,

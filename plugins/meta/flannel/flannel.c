@@ -3,8 +3,10 @@
  * flannel: turns the node's flannel lease (subnet.env) into a bridge + host-local
  * configuration and delegates to it, as flannel's own CNI plugin does. The delegate
  * config is saved under dataDir/<containerID> so DEL undoes the same thing even when
- * flannel is gone.
+ * flannel is gone. GC and STATUS go to the delegate built from the current lease (for GC,
+ * without one, to a saved delegate config).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -357,4 +359,143 @@ static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
 	return with_saved(args, false, err);
 }
 
-CNI_PLUGIN_MAIN("CNI flannel plugin (libcni-c)", .add = cmd_add, .del = cmd_del, .check = cmd_check)
+/* Whether name is a container ID among valid (cni.dev/valid-attachments). */
+static bool is_valid_container(const json_t *valid, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(valid, i, v)
+	{
+		const char *cid = json_string_value(json_object_get(v, "containerID"));
+		if (cid && !strcmp(cid, name))
+			return true;
+	}
+	return false;
+}
+
+/* A saved delegate config of this network: another flannel network may share dataDir. */
+static bool saved_is_ours(const json_t *saved, const struct fconf *c)
+{
+	const char *n = json_string_value(json_object_get(saved, "name"));
+	return n && !strcmp(n, c->name);
+}
+
+/*
+ * The delegate config GC and STATUS go to: the one ADD would build from the current
+ * lease; for GC, when subnet.env cannot be read, the first saved one (their IPAM and
+ * network name are the same). *d NULL: nothing to ask.
+ */
+static int current_delegate(const struct fconf *c, bool saved_ok, json_t **d, cni_error **err)
+{
+	struct lease l;
+	cni_error *lerr = NULL;
+	int r = lease_read(c->subnet_file, &l, &lerr);
+
+	*d = NULL;
+	if (r == 0) {
+		cni_error_free(lerr);
+		*d = build_delegate(c, &l);
+		return *d ? 0 : cni_error_oom(err);
+	}
+	if (!saved_ok) {
+		/* STATUS: no flannel lease (flanneld has not written it yet), no ADD can work */
+		r = cni_error_set(err, CNI_ERR_PLUGIN_NOT_AVAILABLE, NULL, "%s",
+				  lerr ? cni_error_msg(lerr) : "no flannel lease");
+		cni_error_free(lerr);
+		return r;
+	}
+	cni_error_free(lerr);
+	DIR *dir = opendir(c->data_dir);
+	struct dirent *de;
+	while (dir && !*d && (de = readdir(dir))) {
+		char path[4096];
+		size_t n = strlen(de->d_name);
+		if (de->d_name[0] == '.' || (n > 4 && !strcmp(de->d_name + n - 4, ".tmp")))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", c->data_dir, de->d_name);
+		json_t *v = NULL;
+		if (ps_load(path, &v, NULL) == 0 && json_is_string(json_object_get(v, "type")) &&
+		    saved_is_ours(v, c))
+			*d = v;
+		else
+			json_decref(v);
+	}
+	if (dir)
+		closedir(dir);
+	return 0;
+}
+
+/* The delegate's own cniVersion when it predates GC and STATUS (1.1.0): it has neither. */
+static bool delegate_too_old(const json_t *d)
+{
+	const char *v = json_string_value(json_object_get(d, "cniVersion"));
+	return !v || !cni_version_ge(v, "1.1.0");
+}
+
+/* GC: the saved configs of containers that are gone (DEL will never come for them). */
+static void remove_stale_saved(const struct fconf *c, const json_t *valid)
+{
+	DIR *dir = opendir(c->data_dir);
+	struct dirent *de;
+
+	while (dir && (de = readdir(dir))) {
+		char path[4096];
+		size_t n = strlen(de->d_name);
+		if (de->d_name[0] == '.' || de->d_type == DT_DIR ||
+		    (n > 4 && !strcmp(de->d_name + n - 4, ".tmp")) || /* goes with its file */
+		    is_valid_container(valid, de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", c->data_dir, de->d_name);
+		json_t *v = NULL;
+		if (ps_load(path, &v, NULL) == 0 && saved_is_ours(v, c))
+			ps_remove(path, NULL);
+		json_decref(v);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+/* GC and STATUS, both asked of the delegate of the current lease. */
+static int current_verb(const cni_cmd_args *args, bool gc, cni_error **err)
+{
+	struct fconf c;
+	json_t *d = NULL;
+	char *text = NULL;
+	const char *type;
+	int r = fconf_load(args->stdin_data, args->stdin_len, &c, err);
+	json_t *valid = c.root ? json_object_get(c.root, "cni.dev/valid-attachments") : NULL;
+
+	if (r == 0)
+		r = current_delegate(&c, gc, &d, err);
+	if (r == 0 && d && !delegate_too_old(d)) {
+		if (gc && valid)
+			json_object_set(d, "cni.dev/valid-attachments", valid);
+		r = delegate_text(d, NULL, &text, &type, err);
+		if (r == 0)
+			r = gc ? cni_delegate_gc(type, text, strlen(text), err)
+			       : cni_delegate_status(type, text, strlen(text), err);
+	}
+	if (r == 0 && gc && json_is_array(valid))
+		remove_stale_saved(&c, valid);
+	free(text);
+	json_decref(d);
+	json_decref(c.root);
+	return r;
+}
+
+static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	(void)ud;
+	return current_verb(args, true, err);
+}
+
+/* Ready when the lease is readable and the delegate says it is. */
+static int cmd_status(const cni_cmd_args *args, cni_error **err, void *ud)
+{
+	(void)ud;
+	return current_verb(args, false, err);
+}
+
+CNI_PLUGIN_MAIN("CNI flannel plugin (libcni-c)", .add = cmd_add, .del = cmd_del, .check = cmd_check,
+		.gc = cmd_gc, .status = cmd_status)

@@ -51,10 +51,19 @@ class Env:
                 "--dhcp-option=15,dh.example",
                 # short renewal times (the lease itself is dnsmasq's minimum, 2 minutes)
                 "--dhcp-option=58,2", "--dhcp-option=59,4",
-                # a client saying vendor class "static33" gets option 33 instead of 121
+                # a client saying vendor class "static33" gets option 33 instead of 121,
+                # one destination with host bits set (masked to its class by us);
+                # "classful33" gets 33 with class-aligned destinations only
                 "--dhcp-vendorclass=set:s33,static33",
-                "--dhcp-option=tag:!s33,121,10.96.0.0/16,10.97.0.1",
+                "--dhcp-vendorclass=set:c33,classful33",
+                "--dhcp-option=tag:!s33,tag:!c33,tag:!bad,121,10.96.0.0/16,10.97.0.1",
+                # "badroute": a 121 route via a gateway off the subnet, which the bridge
+                # plugin cannot add after IPAM ADD succeeded
+                "--dhcp-vendorclass=set:bad,badroute",
+                "--dhcp-option=tag:bad,121,10.96.0.0/16,192.0.2.1",
                 "--dhcp-option=tag:s33,33,10.1.2.3,10.97.0.1,172.16.0.0,10.97.0.1",
+                "--dhcp-option=tag:c33,33,172.16.0.0,10.97.0.1,192.168.5.0,10.97.0.1,"
+                "10.0.0.0,10.97.0.1",
                 f"--dhcp-host=id:{cid_hex},10.97.0.77"]
         self.procs.append(subprocess.Popen(["ip", "netns", "exec", self.s] + args,
                                            stderr=subprocess.DEVNULL))
@@ -291,6 +300,61 @@ def case_link_gone_stops(env):
     expect(not left, f"lease files left: {left}")
 
 
+def mac_of(ns, dev):
+    return json.loads(sh(f"ip -n {ns} -j link show dev {dev}").stdout)[0]["address"]
+
+
+def state_files(env, d="state"):
+    return [f for f in os.listdir(f"{env.t}/{d}") if f.endswith(".json")]
+
+
+def case_add_fails_after_lease(env):
+    """bridge + dhcp where bridge fails after IPAM ADD (a route it cannot add): the lease
+    is released (DHCPRELEASE at the server), the daemon keeps nothing."""
+    c = nslib.netns("dhc")
+    seen = len(env.log())
+    conf = env.conf({"provide": [{"option": 60, "value": "badroute"}]})
+    rc, res, err = env.plugin("ADD", conf, c, "ctrf")
+    expect(rc != 0 and "192.0.2.1" in res.get("msg", ""), f"ADD did not fail on the route: {res} {err}")
+    log = env.log()[seen:]
+    acked = [l.split("DHCPACK(eth0) ")[1].split()[0] for l in log.splitlines()
+             if "DHCPACK(eth0) " in l]
+    expect(acked, f"no lease was granted: {log[-2000:]}")
+    ip = acked[-1]
+    wait_for(lambda: f"DHCPRELEASE(eth0) {ip}" in env.log()[seen:], 5, f"a DHCPRELEASE of {ip}")
+    expect(not any(l[2] == ip for l in env.leases()), f"{ip} still in dnsmasq's lease file")
+    expect(not state_files(env), f"lease files left: {state_files(env)}")
+    expect("eth0" not in sh(f"ip -n {c} -o link").stdout, "link left in the container")
+
+
+def case_client_left(env):
+    """A client that disconnects before the daemon answers its ADD (as the plugin does
+    after DHCP_PLUGIN_TIMEOUT_MS): the daemon releases the lease it got for nobody."""
+    import socket
+    c = nslib.netns("dhc")
+    sh(f"ip -n {env.h} link add dlh type veth peer name eth0 netns {c}")
+    sh(f"ip -n {env.h} link set dlh master br-dh up")
+    mac = mac_of(c, "eth0")
+    seen = len(env.log())
+    req = {"version": 1, "command": "add", "containerID": "left", "network": "dhnet",
+           "ifName": "eth0", "netns": f"/var/run/netns/{c}", "request": [1, 3], "provide": []}
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(env.sock)
+    s.sendall(json.dumps(req).encode() + b"\n")
+    s.close()
+    wait_for(lambda: f"DHCPACK(eth0)" in env.log()[seen:] and mac in env.log()[seen:], 10,
+             "the daemon's lease")
+    wait_for(lambda: any("DHCPRELEASE(eth0)" in l and mac in l
+                         for l in env.log()[seen:].splitlines()), 5,
+             "the release of the lease nobody was told of")
+    expect(not any(l[1] == mac for l in env.leases()), f"still leased: {env.leases()}")
+    time.sleep(0.5)
+    expect(not state_files(env), f"lease files left: {state_files(env)}")
+    with open(f"{env.t}/daemon.log") as f:
+        expect("left/dhnet/eth0: the client left" in f.read(), "no word of it in the daemon's log")
+    sh(f"ip -n {env.h} link del dlh")
+
+
 def case_gc(env):
     """GC releases the leases of this network that are not among the valid attachments,
     and keeps the others."""
@@ -439,6 +503,59 @@ def case_no_server(env):
     sh(f"ip -n {env.h} link del br-none", check=False)
 
 
+def case_daemon_silent(env):
+    """A daemon that accepts the connection and never answers: the plugin gives up after
+    its bound (30 s) with error 11 and the bridge plugin leaves nothing behind."""
+    import socket
+    sock = f"{env.t}/silent.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock)
+    srv.listen(8)  # connections complete in the backlog; nobody reads or answers
+    c = nslib.netns("dhc")
+    before = sh(f"ip -n {env.h} -o link").stdout.count(" veth")
+    try:
+        t0 = time.time()
+        rc, res, err = env.plugin("ADD", env.conf(sock=sock), c, "ctrq")
+        took = time.time() - t0
+    finally:
+        srv.close()
+    expect(rc != 0 and res and res.get("code") == 11 and "did not answer within 30000 ms"
+           in res.get("msg", ""), f"{res} {err}")
+    expect(29.5 < took < 40, f"gave up after {took:.1f} s")
+    expect("eth0" not in sh(f"ip -n {c} -o link").stdout, "link left in the container")
+    expect(sh(f"ip -n {env.h} -o link").stdout.count(" veth") == before, "host veth left")
+    print(f"     gave up after {took:.1f} s")
+
+
+def case_hostprefix(env):
+    """-hostprefix is put before every netns path: under a prefix that holds the host's
+    /var/run/netns (a symlink here) the lease is had; under one that does not, ADD fails."""
+    root = f"{env.t}/hostroot"
+    os.makedirs(f"{root}/var/run")
+    os.symlink("/var/run/netns", f"{root}/var/run/netns")
+    for prefix, ok in ((root, True), (f"{env.t}/nowhere", False)):
+        sock = f"{env.t}/prefix-{ok}.sock"
+        p = env.start_daemon(sock=sock, extra=["-hostprefix", prefix, "-statedir",
+                                               f"{env.t}/state-prefix"])
+        c = nslib.netns("dhc")
+        try:
+            rc, res, err = env.plugin("ADD", env.conf(sock=sock), c, "ctrh")
+            if ok:
+                expect(rc == 0 and res["ips"][0]["address"].startswith("10.97.0."),
+                       f"ADD through -hostprefix {prefix}: {res} {err}")
+                rc, out, err = env.plugin("DEL", env.conf(sock=sock), c, "ctrh")
+                expect(rc == 0, f"DEL: {out} {err}")
+                wait_for(lambda: not any(l[2] == addr_of(res) for l in env.leases()), 5,
+                         "the release")
+            else:
+                expect(rc != 0 and res["code"] == 999 and "No such file" in res["msg"] and
+                       f"{prefix}/var/run/netns/{c}" in res["msg"],
+                       f"ADD with the netns missing under the prefix: {rc} {res}")
+        finally:
+            p.kill()
+            p.wait()
+
+
 def case_bad_config(env):
     c = nslib.netns("dhc")
     rc, res, err = env.plugin("ADD", env.conf({"request": [{"option": "no-such"}]}), c, "ctrb")
@@ -484,6 +601,50 @@ def case_reference_differential(env):
           f" (ours/reference {took[1] / took[0]:.2f})")
 
 
+def case_reference_differential_33(env):
+    """Option 33 (static routes) beside the reference. Class-aligned destinations: the
+    same routes from both, the router's default route after them. A destination with host
+    bits set (10.1.2.3, class A): the reference hands the kernel 10.1.2.3/8 and its ADD
+    fails with "invalid argument"; ours masks it to 10.0.0.0/8 (docs/plugins/dhcp.md)."""
+    if not os.path.exists(f"{REF}/dhcp"):
+        print("     (the reference's dhcp is not installed: nothing to compare)")
+        return
+    ref_sock = f"{env.t}/ref33.sock"  # (the other case's socket file stays)
+    ref = env.start_daemon(f"{REF}/dhcp", ref_sock)
+
+    def both(vendor_class):
+        # numeric option codes: the reference 1.1.1 does not know the names
+        extra = {"request": [{"option": "33"}], "provide": [{"option": "60", "value": vendor_class}]}
+        out = []
+        for plugins, sock in ((REF, ref_sock), (BIN, env.sock)):
+            c = nslib.netns("dhd")
+            rc, res, err = env.plugin("ADD", env.conf(extra, sock), c, FIXED_CID, plugins)
+            out.append((rc, res, sh(f"ip -n {c} -4 route").stdout))
+            rc2, o2, err2 = env.plugin("DEL", env.conf(extra, sock), c, FIXED_CID, plugins)
+            expect(rc2 == 0, f"{plugins}: DEL failed: {o2} {err2}")
+        return out
+
+    try:
+        (rrc, r, _), (orc, o, ort) = both("classful33")
+        expect(rrc == 0 and orc == 0, f"ADD failed: reference {r}, ours {o}")
+        want = [{"dst": "172.16.0.0/16", "gw": "10.97.0.1"}, {"dst": "192.168.5.0/24", "gw": "10.97.0.1"},
+                {"dst": "10.0.0.0/8", "gw": "10.97.0.1"}, {"dst": "0.0.0.0/0", "gw": "10.97.0.1"}]
+        expect(r["routes"] == want and o["routes"] == want,
+               f"routes: reference {r['routes']}, ours {o['routes']}, want {want}")
+        expect(r["ips"][0]["address"] == o["ips"][0]["address"] == "10.97.0.77/24",
+               f"{r['ips']} vs {o['ips']}")
+        print(f"     classful 33, both: {o['routes']}")
+        (rrc, r, _), (orc, o, ort) = both("static33")
+        expect(rrc != 0 and "10.1.2.3" in r.get("msg", "") and "invalid argument" in r["msg"],
+               f"the reference no longer fails on 10.1.2.3 (update dhcp.md): {rrc} {r}")
+        expect(orc == 0 and {"dst": "10.0.0.0/8", "gw": "10.97.0.1"} in o["routes"] and
+               "10.0.0.0/8 via 10.97.0.1" in ort, f"ours: {o} {ort}")
+        print(f"     33 with host bits: reference fails ({r['msg']}), ours {o['routes']}")
+    finally:
+        ref.kill()
+        ref.wait()
+
+
 def main():
     nslib.need_root()
     if not BIN or not os.path.exists(f"{BIN}/dhcp"):
@@ -494,10 +655,11 @@ def main():
     cases = [case_lease_result_and_container, case_macvlan, case_static_routes_and_provide,
              case_parallel,
              case_daemon_kill9_restart, case_daemon_sigterm_restart, case_link_gone_stops,
-             case_gc, case_socket_activation,
-             case_daemon_bad_input, case_no_server, case_no_daemon,
+             case_add_fails_after_lease, case_client_left, case_gc, case_socket_activation,
+             case_daemon_bad_input, case_no_server, case_no_daemon, case_daemon_silent,
+             case_hostprefix,
              case_bad_config,
-             case_reference_differential]
+             case_reference_differential, case_reference_differential_33]
     failed = 0
     env = Env()
     try:

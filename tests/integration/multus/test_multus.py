@@ -278,17 +278,28 @@ def test_multus_del_best_effort():
     m.expect(addrs(cont, "net1") is None and ipam_files(d) == [], "retried DEL left things")
 
 
-def shim_dir(d, log):
-    """A CNI_PATH whose plugins log "<name> <verb> <ifname>" and run ours."""
+def shim_dir(d, log, confs=None):
+    """A CNI_PATH whose plugins log "<name> <verb> <ifname>" and run ours; with confs, each
+    call's stdin is also kept there as <name>-<verb>-<ifname>-<pid>.json."""
     sd = os.path.join(d, "shim")
     os.makedirs(sd, exist_ok=True)
     for name in os.listdir(BIN):
         p = os.path.join(sd, name)
+        run = f'exec {os.path.join(BIN, name)} "$@"\n'
+        if confs:
+            os.makedirs(confs, exist_ok=True)
+            run = (f'f="{confs}/{name}-$CNI_COMMAND-$CNI_IFNAME-$$.json"\ncat >"$f"\n'
+                   f'exec {os.path.join(BIN, name)} "$@" <"$f"\n')
         with open(p, "w") as f:
-            f.write(f'#!/bin/sh\necho "{name} $CNI_COMMAND $CNI_IFNAME" >>{log}\n'
-                    f'exec {os.path.join(BIN, name)} "$@"\n')
+            f.write(f'#!/bin/sh\necho "{name} $CNI_COMMAND $CNI_IFNAME" >>{log}\n' + run)
         os.chmod(p, 0o755)
     return sd
+
+
+def shim_confs(confs, prefix):
+    """The configs the shim saw for calls named prefix (e.g. "bridge-ADD-eth0")."""
+    return [json.load(open(os.path.join(confs, f))) for f in sorted(os.listdir(confs))
+            if f.startswith(prefix + "-")]
 
 
 def test_multus_order():
@@ -347,10 +358,70 @@ def test_multus_gc_status():
     m.expect(rc == 0, f"STATUS: {out}")
     rc, out = run("plugin", "gc", host, cont, dict(conf, **{"cni.dev/valid-attachments": []}), d)
     m.expect(rc == 0, f"GC: {out}")
-    # ptp's and bridge's host-local leases are stale now; flannel has no GC of its own
-    m.expect(len(ipam_files(d)) == 1, f"GC left stale leases: {ipam_files(d)}")
+    # every lease is stale now, flannel's too (its GC goes to its bridge's host-local)
+    m.expect(len(ipam_files(d)) == 0, f"GC left stale leases: {ipam_files(d)}")
     rc, out = run("plugin", "del", host, cont, conf, d)
     m.expect(rc == 0, f"DEL: {out}")
+
+
+def test_multus_check():
+    """CHECK with every delegate at 1.0.0: each is checked (with its own ADD result), the
+    master's flannel passing it on to its bridge; a delegate's interface removed fails
+    CHECK naming that delegate."""
+    d = fresh("check")
+    host, cont = m.netns("mh"), m.netns("mc")
+    log = os.path.join(d, "calls")
+    sd = shim_dir(d, log, os.path.join(d, "confs"))
+    conf = multus_conf(d, "cnimbk")
+    for dl in conf["delegates"]:
+        dl["cniVersion"] = "1.0.0"
+    env = {"CNI_PATH": sd}
+    rc, out, err = m.run_plugin(os.path.join(BIN, "multus"), "ADD", host, conf,
+                                netns_path=f"/run/netns/{cont}", env_extra=env)
+    m.expect(rc == 0, f"ADD: {out} {err}")
+    os.unlink(log)
+    chk = dict(conf, prevResult=json.loads(out))
+    rc, out, err = m.run_plugin(os.path.join(BIN, "multus"), "CHECK", host, chk,
+                                netns_path=f"/run/netns/{cont}", env_extra=env)
+    m.expect(rc == 0, f"CHECK: {out} {err}")
+    got = [l for l in open(log).read().split("\n") if l and not l.startswith("host-local")]
+    m.expect(got == ["ptp CHECK net0", "bridge CHECK net1", "flannel CHECK eth0",
+                     "bridge CHECK eth0"], f"CHECK calls {got}")
+    # each delegate is checked against its own result
+    for name, ifn, net in (("ptp", "net0", "10.91.1."), ("bridge", "net1", "10.91.2."),
+                           ("flannel", "eth0", "10.92.3.")):
+        sent = shim_confs(os.path.join(d, "confs"), f"{name}-CHECK-{ifn}")
+        m.expect(sent and sent[0]["prevResult"]["ips"][0]["address"].startswith(net),
+                 f"{name} CHECK prevResult {sent}")
+    m.sh(f"ip -n {cont} link del net1")
+    rc, out, err = m.run_plugin(os.path.join(BIN, "multus"), "CHECK", host, chk,
+                                netns_path=f"/run/netns/{cont}", env_extra=env)
+    m.expect(rc != 0 and "bridge CHECK on net1" in json_in(out)["msg"],
+             f"CHECK with net1 gone: {rc} {out}")
+    rc, out, err = m.run_plugin(os.path.join(BIN, "multus"), "DEL", host, conf,
+                                netns_path=f"/run/netns/{cont}", env_extra=env)
+    m.expect(rc == 0, f"DEL: {out} {err}")
+
+
+def test_flannel_runtime_config():
+    """flannel hands its runtimeConfig (portMappings, bandwidth: what a runtime fills in
+    from the capabilities) to its delegate, on ADD and on DEL."""
+    d = fresh("flannel-rc")
+    host, cont = m.netns("fh"), m.netns("fc")
+    confs = os.path.join(d, "confs")
+    sd = shim_dir(d, os.path.join(d, "calls"), confs)
+    conf = flannel_conf(d)
+    rcfg = {"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}],
+            "bandwidth": {"ingressRate": 1000000, "ingressBurst": 100000}}
+    conf["runtimeConfig"] = rcfg
+    for verb in ("ADD", "DEL"):
+        rc, out, err = m.run_plugin(os.path.join(BIN, "flannel"), verb, host, conf,
+                                    netns_path=f"/run/netns/{cont}", env_extra={"CNI_PATH": sd})
+        m.expect(rc == 0, f"{verb}: {out} {err}")
+        sent = shim_confs(confs, f"bridge-{verb}-eth0")
+        m.expect(len(sent) == 1 and sent[0].get("runtimeConfig") == rcfg,
+                 f"the bridge's {verb} config: {sent}")
+    m.expect(addrs(cont, "eth0") is None and ipam_files(d) == [], "DEL left things")
 
 
 def flannel_conf(d, env_text=FLANNEL_ENV):
@@ -393,6 +464,44 @@ def test_flannel():
     m.expect("10.92.3" not in nat, f"masquerade rules left: {nat}")
     rc, out = run("plugin", "del", host, cont, conf, d)
     m.expect(rc == 0, f"second DEL: {out}")
+
+
+def test_flannel_gc_status():
+    """GC goes to the delegate (bridge, then its host-local): a stale attachment's lease
+    and saved config go, a live one's stay; without subnet.env a saved delegate config
+    serves. STATUS asks the delegate, and fails with 50 without a flannel lease."""
+    d = fresh("flannel-gc")
+    host = m.netns("fh")
+    conf = flannel_conf(d)
+    conf["cniVersion"] = "1.1.0"
+    got = {}
+    for cid in ("ctrA", "ctrB"):
+        cont = m.netns("fc")
+        rc, out = run("plugin", "add", host, cont, conf, d, cid=cid)
+        m.expect(rc == 0, f"ADD {cid}: {out}")
+        got[cid] = json_in(out)["ips"][0]["address"].split("/")[0]
+    m.expect(sorted(ipam_files(d)) == sorted(got.values()), f"leases {ipam_files(d)} {got}")
+    saved = lambda: sorted(os.listdir(os.path.join(d, "flannel")))  # noqa: E731
+    m.expect(saved() == ["ctrA", "ctrB"], f"saved configs {saved()}")
+    # another flannel network's saved config in the same dataDir: neither used nor removed
+    other = dict(json.load(open(os.path.join(d, "flannel", "ctrA"))), name="other")
+    other["ipam"] = dict(other["ipam"], dataDir=os.path.join(d, "other-ipam"))
+    json.dump(other, open(os.path.join(d, "flannel", "ctrX"), "w"))
+    keep = dict(conf, **{"cni.dev/valid-attachments": [{"containerID": "ctrA", "ifname": "eth0"}]})
+    rc, out = run("plugin", "gc", host, host, keep, d, cid="")
+    m.expect(rc == 0, f"GC: {out}")
+    m.expect(ipam_files(d) == [got["ctrA"]], f"after GC keeping ctrA: {ipam_files(d)} {got}")
+    m.expect(saved() == ["ctrA", "ctrX"], f"saved configs after GC {saved()}")
+    rc, out = run("plugin", "status", host, host, conf, d, cid="")
+    m.expect(rc == 0, f"STATUS: {out}")
+    os.unlink(conf["subnetFile"])
+    rc, out = run("plugin", "status", host, host, conf, d, cid="")
+    m.expect(rc != 0 and json_in(out)["code"] == 50 and "subnet.env" in json_in(out)["msg"],
+             f"STATUS without subnet.env: {out}")
+    rc, out = run("plugin", "gc", host, host, dict(conf, **{"cni.dev/valid-attachments": []}),
+                  d, cid="")
+    m.expect(rc == 0, f"GC without subnet.env: {out}")
+    m.expect(ipam_files(d) == [] and saved() == ["ctrX"], f"left: {ipam_files(d)} {saved()}")
 
 
 def test_flannel_node_masquerades():
@@ -464,8 +573,8 @@ def main():
         else:
             for t in (test_multus_direct, test_multus_cnitool, test_multus_rollback,
                       test_multus_config_errors, test_multus_capabilities, test_multus_del_best_effort, test_multus_order,
-                      test_multus_gc_status,
-                      test_flannel,
+                      test_multus_gc_status, test_multus_check,
+                      test_flannel, test_flannel_runtime_config, test_flannel_gc_status,
                       test_flannel_node_masquerades, test_flannel_dual_stack, test_flannel_errors):
                 r.case(t)
     finally:
