@@ -28,14 +28,11 @@ void cni_config_free(cni_config *cfg)
 	free(cfg);
 }
 
-static void config_freep(cni_config **c)
-{
-	cni_config_free(*c);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(cni_config *, cni_config_free)
 
 int cni_config_new(cni_config **out, const cni_config_options *opts, cni_error **err)
 {
-	_cleanup_(config_freep) cni_config *cfg = NULL;
+	_cleanup_(cni_config_freep) cni_config *cfg = NULL;
 	cni_buf b = CNI_BUF_INIT;
 
 	if (!out || !opts)
@@ -423,11 +420,6 @@ static int cached_result_or_fail(const cni_config *cfg, const char *name, const 
 	return r < 0 ? cache_failed(err, &e, r, "get", name) : 0;
 }
 
-static void result_freep(cni_result **r)
-{
-	cni_result_free(*r);
-}
-#define _cleanup_result_ _cleanup_(result_freep)
 
 /* A list, or one config taken as a list of one (list NULL, single set). */
 typedef struct netlist {
@@ -830,15 +822,12 @@ int cni_get_version_info_of(const cni_config *cfg, const char *plugin_type, cni_
 	return cni_get_version_info(path, &opts, out, err);
 }
 
-static void plugin_info_freep(cni_plugin_info **p)
-{
-	cni_plugin_info_free(*p);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(cni_plugin_info *, cni_plugin_info_free)
 
 static int validate_plugin(const cni_config *cfg, const cni_conf *net, const char *version,
 			   cni_error **err)
 {
-	_cleanup_(plugin_info_freep) cni_plugin_info *info = NULL;
+	_cleanup_(cni_plugin_info_freep) cni_plugin_info *info = NULL;
 	const char *want = isempty(version) ? "0.1.0" : version;
 	int r;
 

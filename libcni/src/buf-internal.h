@@ -35,10 +35,7 @@ int cni_buf_printf(cni_buf *b, const char *fmt, ...) CNI_PRINTF(2, 3);
 char *cni_buf_steal(cni_buf *b);
 void cni_buf_free(cni_buf *b);
 
-static inline void strv_freep(char ***p)
-{
-	cni_strv_free(*p);
-}
-#define _cleanup_strv_ _cleanup_(strv_freep)
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, cni_strv_free)
+#define _cleanup_strv_ _cleanup_(cni_strv_freep)
 
 #endif

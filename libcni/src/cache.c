@@ -213,11 +213,8 @@ void cni_attachment_free(cni_attachment *a)
 	free(a);
 }
 
-static void attachment_freep(cni_attachment **a)
-{
-	cni_attachment_free(*a);
-}
-#define _cleanup_attachment_ _cleanup_(attachment_freep)
+DEFINE_TRIVIAL_CLEANUP_FUNC(cni_attachment *, cni_attachment_free)
+#define _cleanup_attachment_ _cleanup_(cni_attachment_freep)
 
 void cni_attachments_free(cni_attachment **list)
 {
@@ -534,12 +531,6 @@ static bool is_regular(int dfd, const struct dirent *de)
 	if (de->d_type != DT_UNKNOWN)
 		return false;
 	return fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
-}
-
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
 }
 
 int cni_get_cached_attachments(const cni_config *cfg, const char *container_id,

@@ -49,16 +49,9 @@ struct cni_conflist {
 	size_t n_plugins;
 };
 
-static inline void cni_conf_freep(cni_conf **c)
-{
-	cni_conf_free(*c);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(cni_conf *, cni_conf_free)
 #define _cleanup_conf_ _cleanup_(cni_conf_freep)
-
-static inline void cni_conflist_freep(cni_conflist **l)
-{
-	cni_conflist_free(*l);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(cni_conflist *, cni_conflist_free)
 #define _cleanup_conflist_ _cleanup_(cni_conflist_freep)
 
 /* ---- errors ------------------------------------------------------------------------- */
@@ -1225,11 +1218,6 @@ static int strpcmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static inline void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
 
 int cni_conf_files(const char *dir, const char *const *exts, char ***out, cni_error **err)
 {

@@ -23,10 +23,7 @@ void cni_error_set_foreign(cni_error *e);
  * ErrUnknown) returns -CNI_ERR_EXEC, and a library error with code 0 -CNI_ERR_INTERNAL. */
 int cni_error_return_code(const cni_error *e);
 
-static inline void cni_error_freep(cni_error **p)
-{
-	cni_error_free(*p);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(cni_error *, cni_error_free)
 #define _cleanup_error_ _cleanup_(cni_error_freep)
 
 #endif

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -26,6 +27,16 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 #define _cleanup_free_ _cleanup_(freep)
+
+/* func##p(type *p), which calls func(*p) unless *p is NULL: the function _cleanup_(func##p)
+ * wants, as systemd's DEFINE_TRIVIAL_CLEANUP_FUNC makes it. */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
+	static inline void func##p(type *p)                                                        \
+	{                                                                                          \
+		if (*p)                                                                            \
+			func(*p);                                                                  \
+	}
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
 
 /* A versioned struct handed in by a caller: 0 was never initialised (no *_INIT), a
  * version above the one this library knows comes from newer headers. */

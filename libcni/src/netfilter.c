@@ -174,16 +174,12 @@ CNI_EXPORT int cni_iptables_save(int family, const char *table, char **out, cni_
 	return r;
 }
 
-static void nft_ctx_freep(struct nft_ctx **ctx)
-{
-	if (*ctx)
-		cni_dl_nft_ctx_free(*ctx);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nft_ctx *, cni_dl_nft_ctx_free)
 
 /* Runs script; on success *out (when out is non-NULL) gets the output text. */
 static int nft_exec(const char *script, bool json, char **out, cni_error **err)
 {
-	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = cni_dl_nft_ctx_new(NFT_CTX_DEFAULT);
+	_cleanup_(cni_dl_nft_ctx_freep) struct nft_ctx *ctx = cni_dl_nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 				     "nftables: cannot create context: %s",

@@ -10,6 +10,10 @@
 #include <jansson.h>
 
 #include "cni/result.h"
+#include "internal.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(cni_result *, cni_result_free)
+#define _cleanup_result_ _cleanup_(cni_result_freep)
 
 /*
  * Build a result from a parsed JSON object, with the rules of cni_result_from_json():

@@ -407,11 +407,6 @@ void cni_result_free(cni_result *r)
 	free(r);
 }
 
-static inline void result_freep(cni_result **r)
-{
-	cni_result_free(*r);
-}
-#define _cleanup_result_ _cleanup_(result_freep)
 
 static cni_result *result_alloc(const char *version, enum family fam)
 {

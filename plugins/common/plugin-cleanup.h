@@ -26,30 +26,20 @@ static inline void pc_closep(int *fd)
 		close(*fd);
 }
 
-static inline void pc_error_freep(cni_error **e)
-{
-	cni_error_free(*e);
-}
+/* name(type *p), which calls func(*p) unless *p is NULL, for _cleanup_(name): systemd's
+ * DEFINE_TRIVIAL_CLEANUP_FUNC, with the name spelt out (pc_ for the common ones). */
+#define PC_DEFINE_CLEANUP(name, type, func)                                                        \
+	static inline void name(type *p)                                                           \
+	{                                                                                          \
+		if (*p)                                                                            \
+			func(*p);                                                                  \
+	}
 
-static inline void pc_json_decrefp(json_t **j)
-{
-	json_decref(*j);
-}
-
-static inline void pc_conf_freep(cni_conf **c)
-{
-	cni_conf_free(*c);
-}
-
-static inline void pc_result_freep(cni_result **r)
-{
-	cni_result_free(*r);
-}
-
-static inline void pc_args_freep(cni_args **a)
-{
-	cni_args_free(*a);
-}
+PC_DEFINE_CLEANUP(pc_error_freep, cni_error *, cni_error_free)
+PC_DEFINE_CLEANUP(pc_json_decrefp, json_t *, json_decref)
+PC_DEFINE_CLEANUP(pc_conf_freep, cni_conf *, cni_conf_free)
+PC_DEFINE_CLEANUP(pc_result_freep, cni_result *, cni_result_free)
+PC_DEFINE_CLEANUP(pc_args_freep, cni_args *, cni_args_free)
 
 #define _cleanup_free_	_cleanup_(pc_freep)
 #define _cleanup_close_ _cleanup_(pc_closep)

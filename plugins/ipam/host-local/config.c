@@ -15,11 +15,6 @@
 
 #define CFG_ERR CNI_ERR_INVALID_NETWORK_CONFIG
 
-static void args_freep(cni_args **a)
-{
-	cni_args_free(*a);
-}
-
 /* net.IP field: "" is absent. */
 static int parse_ip_field(const json_t *obj, const char *key, const char *field, cni_ipaddr *out,
 			  bool *has, cni_error **err)
@@ -294,7 +289,7 @@ static int get_string(const json_t *obj, const char *key, const char *field, cha
 static int parse_env_args(hl_config *c, const char *env, cni_error **err)
 {
 	static const char *const known[] = {"IP", NULL};
-	_cleanup_(args_freep) cni_args *args = NULL;
+	_cleanup_(pc_args_freep) cni_args *args = NULL;
 	const char *v;
 	cni_ipnet n;
 	int r;
@@ -339,10 +334,6 @@ void hl_config_free(hl_config *c)
 	free(c);
 }
 
-static void config_freep(hl_config **c)
-{
-	hl_config_free(*c);
-}
 
 static void spec_list_clearp(spec_list *l)
 {

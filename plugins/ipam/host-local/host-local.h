@@ -115,6 +115,7 @@ typedef struct hl_config {
 int hl_config_parse(const char *data, size_t len, const char *env_args, hl_config **out,
 		    cni_error **err);
 void hl_config_free(hl_config *c);
+PC_DEFINE_CLEANUP(config_freep, hl_config *, hl_config_free)
 
 /* resolv.conf lines into a DNS description. */
 typedef struct hl_dns {

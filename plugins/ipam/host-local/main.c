@@ -7,15 +7,7 @@
 
 #include "host-local.h"
 
-static void config_freep(hl_config **c)
-{
-	hl_config_free(*c);
-}
-
-static void store_freep(hl_store **s)
-{
-	hl_store_free(*s);
-}
+PC_DEFINE_CLEANUP(store_freep, hl_store *, hl_store_free)
 
 /* Ids and names become file contents and directory names: refuse anything that could
  * escape dataDir or break the file format before any file is touched. */
