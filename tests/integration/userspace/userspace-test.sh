@@ -281,28 +281,83 @@ expect_not "client: file gone" test -e "$SHARED/cli/$PB.json"
 expect "client: reservation released" test "$(reserved cli)" = 0
 
 # ---- 2. error cases ----
-errcase() { # errcase <net> <cid> <pattern>
-	local out
+# a failed ADD leaves nothing: no reservation, no file, and the sharedDir (with the
+# parents it made) only when it was there before
+errcase() { # errcase <net> <cid> <pattern> [sharedDir: $SHARED/<net>]
+	local out dir=${4:-$SHARED/$1} rel top had=""
+	rel=${dir#"$SHARED"/}
+	top=$SHARED/${rel%%/*} # the outermost directory the ADD would make
+	[ -e "$dir" ] && had=1
 	out=$(cni add "$1" "$NSA" "$2" 2>&1)
 	local rc=$?
 	expect "$1: ADD fails" test $rc -ne 0
 	expect "$1: the error says \"$3\"" grep -q -- "$3" <<<"$out"
 	expect "$1: no reservation left" test "$(reserved "$1")" = 0
-	expect "$1: no file left" test -z "$(ls "$SHARED/$1" 2>/dev/null)"
+	expect "$1: no file left" test -z "$(ls -A "$dir" 2>/dev/null)"
+	if [ -n "$had" ]; then
+		expect "$1: the sharedDir that was there stays" test -d "$dir"
+	else
+		expect "$1: no sharedDir left (${top#"$TMP"/})" test ! -e "$top"
+	fi
 }
+# the conflist <net> with another bridge and sharedDir
+rebase() { # rebase <net> <bridge> <sharedDir>
+	sed -i -e "s|\"bridgeName\": \"$BR\"|\"bridgeName\": \"$2\"|" \
+		-e "s|\"sharedDir\": \"[^\"]*\"|\"sharedDir\": \"$3\"|" "$NETDIR/$1.conflist"
+}
+has_port() { vsctl list-ports "$1" 2>/dev/null | grep -qx -- "$2"; }
 errcase vpp cccccccccccc0 "host.engine vpp is not supported"
 errcase memif cccccccccccc1 "host.iftype memif is not supported"
 errcase badmode cccccccccccc2 "host.vhost.mode must be client or server"
 t0=$(date +%s)
 errcase dead cccccccccccc3 "is Open vSwitch running"
 expect "dead: answered within the timeout" test $(($(date +%s) - t0)) -lt 10
-# a failed ADD after IPAM and the port: OVS cannot make the socket (its directory is
-# not where the plugin looks), so everything is rolled back
+
+# failures after IPAM and the port: OVS cannot make the socket (its directory is not
+# where the plugin looks), so everything is rolled back.
+# On the existing bridge, with a stranger's port: the bridge and that port stay.
+vsctl add-port "$BR" eeeeeeeeeeee-net1 -- set Interface eeeeeeeeeeee-net1 type=dpdkvhostuser
 conflist late server "" "" ", \"vhostSocketDir\": \"$TMP/elsewhere\", \"ovsdbTimeout\": 1" 7
 errcase late dddddddddddd0 "did not create the socket"
-expect_not "late: no port left" sh -c "ovs-vsctl --db=unix:$DB list-ports $BR | grep -q dddddddddddd"
-# a port name already in OVS
-vsctl add-port "$BR" eeeeeeeeeeee-net1 -- set Interface eeeeeeeeeeee-net1 type=dpdkvhostuser
+expect_not "late: no port left" has_port "$BR" dddddddddddd-net1
+expect "late: the bridge it found stays" vsctl br-exists "$BR"
+expect "late: the other port on it stays" has_port "$BR" eeeeeeeeeeee-net1
+# On a bridge and in a sharedDir (two levels) the failing ADD made: both go.
+BRN=cninew$SUFFIX
+conflist fresh server "" "" ", \"vhostSocketDir\": \"$TMP/elsewhere\", \"ovsdbTimeout\": 1" 8
+rebase fresh "$BRN" "$SHARED/fresh/deep"
+errcase fresh dddddddddddd1 "did not create the socket" "$SHARED/fresh/deep"
+expect_not "fresh: the bridge it made is gone" vsctl br-exists "$BRN"
+expect_not "fresh: its internal port is gone" sh -c "ovs-vsctl --db=unix:$DB list Interface | grep -q 'name *: \"*$BRN\"*$'"
+# On a bridge it made, while a concurrent ADD put its port there: the bridge and that
+# port stay. The failing ADD waits 3 s for the socket; the other ADD comes meanwhile.
+BRR=cnirace$SUFFIX
+conflist race server "" "" ", \"vhostSocketDir\": \"$TMP/elsewhere\", \"ovsdbTimeout\": 3" 9
+rebase race "$BRR" "$SHARED/race"
+conflist other server "" "" "" 10
+rebase other "$BRR" "$SHARED/other"
+cni add race "$NSA" dddddddddddd2 >"$TMP/race.out" 2>&1 &
+race_pid=$!
+PIDS+=($race_pid)
+for _ in $(seq 100); do vsctl br-exists "$BRR" && break; sleep 0.02; done
+out=$(cni add other "$NSB" ffffffffffff0 2>&1) || fail "other: ADD on the failing ADD's bridge: $out"
+wait $race_pid
+rc=$?
+PIDS=()
+expect "race: ADD fails" test $rc -ne 0
+expect "race: the error says the socket" grep -q "did not create the socket" "$TMP/race.out"
+expect "race: the bridge stays (another ADD's port is on it)" vsctl br-exists "$BRR"
+expect "race: the other ADD's port stays" has_port "$BRR" ffffffffffff-net1
+expect_not "race: its own port is gone" has_port "$BRR" dddddddddddd-net1
+expect "race: no reservation left" test "$(reserved race)" = 0
+expect "race: no sharedDir left" test ! -e "$SHARED/race"
+expect "other: CHECK" cni check other "$NSB" ffffffffffff0
+# DEL takes the port and never the bridge, even one an ADD made (as the reference)
+expect "other: DEL" cni del other "$NSB" ffffffffffff0
+expect_not "other: port gone" has_port "$BRR" ffffffffffff-net1
+expect "other: the bridge stays after DEL" vsctl br-exists "$BRR"
+
+# a port name already in OVS (the stranger's above)
 errcase srv eeeeeeeeeeee0 "already exists"
 expect "srv: the stranger's port is left alone" test "$(port_type eeeeeeeeeeee-net1)" = dpdkvhostuser
 
