@@ -199,6 +199,14 @@ assert r["ips"][0]["interface"] == 0 and r["ips"][0]["address"].startswith("10.2
 PY
 expect "server: an address is reserved" test "$(reserved srv)" = 1
 expect "server: CHECK" cni check srv "$NSA" $CIDA
+# CHECK notices the application's file gone from the shared dir, and names it
+mv "$SHARED/srv/$PA.json" "$TMP/srv-app.json"
+out=$(cni check srv "$NSA" $CIDA 2>&1)
+rc=$?
+expect "server: CHECK fails without the application's file" test $rc -ne 0
+expect "server: ... and names it" grep -qF "$SHARED/srv/$PA.json" <<<"$out"
+mv "$TMP/srv-app.json" "$SHARED/srv/$PA.json"
+expect "server: CHECK with the file back" cni check srv "$NSA" $CIDA
 
 out=$(cni add cli "$NSB" $CIDB) || fail "ADD client mode: $out"
 expect "client: port $PB is dpdkvhostuserclient" test "$(port_type $PB)" = dpdkvhostuserclient
