@@ -8,7 +8,8 @@
 #     CHECK fails, naming it, when the application's file is gone.
 #  2. error cases: vpp, memif, a bad mode, OVS not running (bounded), a failed ADD leaves
 #     no port, file, reservation, or bridge and sharedDir it made; it keeps a bridge it
-#     made when a concurrent ADD's port is on it; DEL never deletes the bridge.
+#     made when a concurrent ADD's port is on it; an ADD whose bridge a rollback deleted
+#     under it makes the bridge anew; DEL never deletes the bridge.
 #  3. the data path both ways: two dpdk-testpmd with virtio_user devices on the two
 #     sockets bounce packets through the bridge (io mode, --tx-first); the ports' own
 #     OVS interface statistics (rx and tx) and testpmd's counters rise.
@@ -378,6 +379,42 @@ expect "other: CHECK" cni check other "$NSB" ffffffffffff0
 expect "other: DEL" cni del other "$NSB" ffffffffffff0
 expect_not "other: port gone" has_port "$BRR" ffffffffffff-net1
 expect "other: the bridge stays after DEL" vsctl br-exists "$BRR"
+
+# The other order: an ADD looked and found the bridge, but a failing ADD's rollback
+# deletes it before the port goes in. strace holds the third OVSDB request (the port's
+# insert, after the interface and bridge lookups) for 3 s: the insert's wait for the
+# bridge fails, the ADD looks again and makes the bridge anew (a new row).
+if command -v strace >/dev/null; then
+	BRD=cniback$SUFFIX
+	conflist back server "" "" ", \"vhostSocketDir\": \"$TMP/elsewhere\", \"ovsdbTimeout\": 1" 11
+	rebase back "$BRD" "$SHARED/back"
+	conflist later server "" "" ", \"ovsdbTimeout\": 10" 12
+	rebase later "$BRD" "$SHARED/later"
+	cni add back "$NSA" dddddddddddd3 >"$TMP/back.out" 2>&1 &
+	back_pid=$!
+	PIDS+=($back_pid)
+	for _ in $(seq 100); do vsctl br-exists "$BRD" && break; sleep 0.02; done
+	uuid1=$(vsctl get Bridge "$BRD" _uuid 2>/dev/null)
+	out=$(env NETCONFPATH="$NETDIR" CNI_IFNAME=net1 CNI_PATH="$OURBIN" CNI_CACHE_DIR="$CACHE" \
+		CNI_CONTAINERID=ffffffffffff1 strace -f -qq -s 600 -o "$TMP/later.strace" -e trace=sendto \
+		-e inject=sendto:delay_enter=3000000:when=3 "$CNITOOL" add later "/run/netns/$NSB" 2>&1)
+	rc=$?
+	wait $back_pid
+	back_rc=$?
+	PIDS=()
+	expect "back: the failing ADD fails" test $back_rc -ne 0
+	expect "later: strace held the port's insert" grep -q 'insert.*Bridge.*(DELAYED)' "$TMP/later.strace"
+	expect "later: ADD succeeds after the bridge it saw was deleted" test $rc -eq 0
+	[ $rc -eq 0 ] || echo "$out" >&2
+	uuid2=$(vsctl get Bridge "$BRD" _uuid 2>/dev/null)
+	expect "later: the bridge was made anew ($uuid1 -> $uuid2)" \
+		test -n "$uuid1" -a -n "$uuid2" -a "$uuid1" != "$uuid2"
+	expect "later: its port is on it" has_port "$BRD" ffffffffffff-net1
+	expect "later: CHECK" cni check later "$NSB" ffffffffffff1
+	expect "later: DEL" cni del later "$NSB" ffffffffffff1
+else
+	echo "# strace missing: the insert racing a rollback is not tested"
+fi
 
 # a port name already in OVS (the stranger's above)
 errcase srv eeeeeeeeeeee0 "already exists"
