@@ -160,9 +160,10 @@ newns() { # newns VAR tag
 	NS_LIST+=("$name")
 	printf -v "$1" '%s' "$name"
 }
+WRAP=() # a command cnitool runs under (strace)
 cni() { # cni <verb> <net> <ns> <cid>
 	env NETCONFPATH="$NETDIR" CNI_IFNAME=net1 CNI_PATH="$OURBIN" CNI_CACHE_DIR="$CACHE" CNI_CONTAINERID="$4" \
-		"$CNITOOL" "$1" "$2" "/run/netns/$3"
+		"${WRAP[@]}" "$CNITOOL" "$1" "$2" "/run/netns/$3"
 }
 reserved() { # reserved <net>: host-local's reservations of that network
 	ls "$IPAMDIR/$1" 2>/dev/null | grep -c '^10\.'
@@ -354,17 +355,23 @@ expect_not "fresh: the bridge it made is gone" vsctl br-exists "$BRN"
 expect_not "fresh: its internal port is gone" sh -c "ovs-vsctl --db=unix:$DB list Interface | grep -q 'name *: \"*$BRN\"*$'"
 # On a bridge it made, while a concurrent ADD put its port there: the bridge and that
 # port stay. The failing ADD waits 3 s for the socket; the other ADD comes meanwhile.
+# failing_add <net> <bridge> <timeout> <subnet> <cid>: in the background, an ADD that
+# makes <bridge> and fails <timeout> s later (OVS's socket is not where it looks); back
+# once the bridge is there, with the ADD's PID in FAILING
+failing_add() {
+	conflist "$1" server "" "" ", \"vhostSocketDir\": \"$TMP/elsewhere\", \"ovsdbTimeout\": $3" "$4"
+	rebase "$1" "$2" "$SHARED/$1"
+	cni add "$1" "$NSA" "$5" >"$TMP/$1.out" 2>&1 &
+	FAILING=$!
+	PIDS+=($FAILING)
+	for _ in $(seq 100); do vsctl br-exists "$2" && break; sleep 0.02; done
+}
 BRR=cnirace$SUFFIX
-conflist race server "" "" ", \"vhostSocketDir\": \"$TMP/elsewhere\", \"ovsdbTimeout\": 3" 9
-rebase race "$BRR" "$SHARED/race"
 conflist other server "" "" "" 10
 rebase other "$BRR" "$SHARED/other"
-cni add race "$NSA" dddddddddddd2 >"$TMP/race.out" 2>&1 &
-race_pid=$!
-PIDS+=($race_pid)
-for _ in $(seq 100); do vsctl br-exists "$BRR" && break; sleep 0.02; done
+failing_add race "$BRR" 3 9 dddddddddddd2
 out=$(cni add other "$NSB" ffffffffffff0 2>&1) || fail "other: ADD on the failing ADD's bridge: $out"
-wait $race_pid
+wait $FAILING
 rc=$?
 PIDS=()
 expect "race: ADD fails" test $rc -ne 0
@@ -386,20 +393,16 @@ expect "other: the bridge stays after DEL" vsctl br-exists "$BRR"
 # bridge fails, the ADD looks again and makes the bridge anew (a new row).
 if command -v strace >/dev/null; then
 	BRD=cniback$SUFFIX
-	conflist back server "" "" ", \"vhostSocketDir\": \"$TMP/elsewhere\", \"ovsdbTimeout\": 1" 11
-	rebase back "$BRD" "$SHARED/back"
 	conflist later server "" "" ", \"ovsdbTimeout\": 10" 12
 	rebase later "$BRD" "$SHARED/later"
-	cni add back "$NSA" dddddddddddd3 >"$TMP/back.out" 2>&1 &
-	back_pid=$!
-	PIDS+=($back_pid)
-	for _ in $(seq 100); do vsctl br-exists "$BRD" && break; sleep 0.02; done
+	failing_add back "$BRD" 1 11 dddddddddddd3
 	uuid1=$(vsctl get Bridge "$BRD" _uuid 2>/dev/null)
-	out=$(env NETCONFPATH="$NETDIR" CNI_IFNAME=net1 CNI_PATH="$OURBIN" CNI_CACHE_DIR="$CACHE" \
-		CNI_CONTAINERID=ffffffffffff1 strace -f -qq -s 600 -o "$TMP/later.strace" -e trace=sendto \
-		-e inject=sendto:delay_enter=3000000:when=3 "$CNITOOL" add later "/run/netns/$NSB" 2>&1)
+	WRAP=(strace -f -qq -s 600 -o "$TMP/later.strace" -e trace=sendto
+		-e inject=sendto:delay_enter=3000000:when=3)
+	out=$(cni add later "$NSB" ffffffffffff1 2>&1)
 	rc=$?
-	wait $back_pid
+	WRAP=()
+	wait $FAILING
 	back_rc=$?
 	PIDS=()
 	expect "back: the failing ADD fails" test $back_rc -ne 0
