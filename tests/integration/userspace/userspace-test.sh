@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # userspace against a private OVS-DPDK (ovsdb-server and ovs-vswitchd-dpdk on sockets under
-# a temp dir, 256 hugepages of our own, --no-pci, the PMD pinned to one core), driven by
+# a temp dir, 384 hugepages of our own, --no-pci, the PMD pinned to one core), driven by
 # cnitool with a conflist like the reference's examples:
 #  1. ADD/CHECK/DEL in server and client mode: OVS ports, sockets and the application's
 #     file appear and go, the host-local reservation is released, DEL twice is fine;
