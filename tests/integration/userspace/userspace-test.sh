@@ -241,7 +241,9 @@ else
 	# each port's own Interface statistics (OVS refreshes them every 5 s): rx is what
 	# OVS took from the container's testpmd, tx what it gave to it. OVS 3.1 publishes
 	# them for dpdkvhostuserclient ports only (a dpdkvhostuser port shows just its ovs_*
-	# drop counters): where they are missing, testpmd's own counters stand in.
+	# drop counters; dpctl/show says "could not retrieve stats (Protocol error)", but
+	# asking it here kept that port's socket after DEL): where they are missing,
+	# testpmd's own counters stand in.
 	ifstats() { # ifstats <port>: "rx tx", empty when OVS has none
 		vsctl get Interface "$1" statistics 2>/dev/null | tr -d '{}" ' | tr ',' '\n' |
 			awk -F= '$1 == "rx_packets" {rx = $2} $1 == "tx_packets" {tx = $2}
