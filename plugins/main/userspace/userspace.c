@@ -259,13 +259,26 @@ static int find_interface(ovsdb *db, const char *port, json_t **row, cni_error *
 	return r;
 }
 
-/* Add the port (and the bridge when it is missing) in one transaction. */
-static int add_port(ovsdb *db, const us_conf *c, cni_error **err)
+/* What an ADD made in OVS, for its rollback: the bridge's and its internal port's UUIDs
+ * when this ADD made the bridge, else empty strings. */
+typedef struct us_made {
+	bool port;
+	char bridge[40];
+	char bport[40];
+} us_made;
+
+static void copy_uuid(char out[40], json_t *res, size_t op)
 {
-	bool have_bridge = false;
-	int r;
-	if ((r = bridge_exists(db, c->bridge, &have_bridge, err)) < 0)
-		return r;
+	json_t *u = json_array_get(json_object_get(json_array_get(res, op), "uuid"), 1);
+	snprintf(out, 40, "%s", json_is_string(u) ? json_string_value(u) : "");
+}
+
+/* One try at adding the port: to the bridge, asserting in the same transaction that the
+ * bridge is still there (a failed ADD's rollback may delete one it made); or with a new
+ * bridge (netdev datapath and its internal port) when there is none. */
+static int add_port_once(ovsdb *db, const us_conf *c, bool have_bridge, us_made *made,
+			 cni_error **err)
+{
 	json_t *irow = json_pack("{s:s, s:s}", "name", c->port, "type",
 				 c->server ? "dpdkvhostuser" : "dpdkvhostuserclient");
 	if (irow && !c->server)
@@ -279,6 +292,11 @@ static int add_port(ovsdb *db, const us_conf *c, cni_error **err)
 	if (!ops)
 		return cni_error_oom(err);
 	if (have_bridge) {
+		json_array_append_new(
+		    ops,
+		    json_pack("{s:s, s:s, s:[[s, s, s]], s:[s], s:s, s:[{s:s}], s:i}", "op", "wait",
+			      "table", "Bridge", "where", "name", "==", c->bridge, "columns",
+			      "name", "until", "==", "rows", "name", c->bridge, "timeout", 0));
 		json_array_append_new(
 		    ops, json_pack("{s:s, s:s, s:[[s, s, s]], s:[[s, s, o]]}", "op", "mutate",
 				   "table", "Bridge", "where", "name", "==", c->bridge, "mutations",
@@ -304,12 +322,67 @@ static int add_port(ovsdb *db, const us_conf *c, cni_error **err)
 				   named_set("br")));
 	}
 	json_t *res = NULL;
-	r = ovsdb_transact(db, ops, &res, err);
+	int r = ovsdb_transact(db, ops, &res, err);
+	if (r == 0) {
+		made->port = true;
+		if (!have_bridge) {
+			copy_uuid(made->bport, res, 3);
+			copy_uuid(made->bridge, res, 4);
+		}
+	}
 	json_decref(res);
-	if (r < 0)
-		cni_error_prefix(*err, "userspace: could not add port %s to bridge %s", c->port,
-				 c->bridge);
 	return r;
+}
+
+/* Add the port, and the bridge when it is missing. Another ADD may make the same bridge
+ * at the same time (the name is unique: one of the inserts fails), or a failing one
+ * delete it under us (the wait fails): when the bridge's existence changed since we
+ * looked, look again and retry. */
+static int add_port(ovsdb *db, const us_conf *c, us_made *made, cni_error **err)
+{
+	cni_error *e = NULL;
+	bool have = false, now = false;
+	int r;
+	if ((r = bridge_exists(db, c->bridge, &have, err)) < 0)
+		return r;
+	for (int attempt = 0;; attempt++) {
+		if ((r = add_port_once(db, c, have, made, &e)) == 0)
+			return 0;
+		if (attempt == 2 || bridge_exists(db, c->bridge, &now, NULL) < 0 || now == have)
+			break;
+		cni_error_free(e);
+		e = NULL;
+		have = now;
+	}
+	if (e)
+		cni_error_prefix(e, "userspace: could not add port %s to bridge %s", c->port,
+				 c->bridge);
+	if (err && !*err)
+		*err = e;
+	else
+		cni_error_free(e);
+	return r;
+}
+
+/* Rollback: the bridge this ADD made goes, but only while its ports are exactly its
+ * internal one. The check and the delete are one transaction, and a concurrent ADD's
+ * port insert asserts the bridge exists, so OVSDB orders the two: either that port is in
+ * and the bridge stays, or the bridge is gone and the other ADD makes it anew. */
+static void del_bridge_if_idle(ovsdb *db, const us_made *made)
+{
+	json_t *res = NULL;
+	if (!made->bridge[0] || !made->bport[0])
+		return;
+	json_t *ops =
+	    json_pack("[{s:s, s:s, s:[[s, s, [s, s]]], s:[s], s:s, s:[{s:[s, [[s, s]]]}], s:i},"
+		      " {s:s, s:s, s:[], s:[[s, s, [s, [[s, s]]]]]}]",
+		      "op", "wait", "table", "Bridge", "where", "_uuid", "==", "uuid", made->bridge,
+		      "columns", "ports", "until", "==", "rows", "ports", "set", "uuid",
+		      made->bport, "timeout", 0, "op", "mutate", "table", "Open_vSwitch", "where",
+		      "mutations", "bridges", "delete", "set", "uuid", made->bridge);
+	if (ops)
+		ovsdb_transact(db, ops, &res, NULL);
+	json_decref(res);
 }
 
 /* Remove the port from whatever bridge has it; nothing to do when there is none. OVSDB
@@ -424,21 +497,42 @@ static void remove_files(const us_conf *c)
 	unlink(c->sock_path);
 }
 
+/* The directories an ADD made for sharedDir, outermost first, for its rollback. */
+typedef struct us_dirs {
+	char path[PATH_MAX];
+	size_t n;
+	unsigned short end[PATH_MAX / 2]; /* where each one's name ends in path */
+} us_dirs;
+
 /* sharedDir and its parents, as the runtime may not have made it yet */
-static int mkdir_p(const char *dir, cni_error **err)
+static int mkdir_p(const char *dir, us_dirs *made, cni_error **err)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s", dir);
+	char *p = made->path;
+	snprintf(p, sizeof(made->path), "%s", dir);
+	made->n = 0;
 	for (char *s = p + 1;; s++) {
 		if (*s != '/' && *s)
 			continue;
 		char c = *s;
 		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		if (mkdir(p, 0755) == 0)
+			made->end[made->n++] = (unsigned short)(s - p);
+		else if (errno != EEXIST)
 			return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
 					     "userspace: sharedDir %s: %s", p, strerror(errno));
 		if (!(*s = c))
 			return 0;
+	}
+}
+
+/* Rollback: the directories made above, innermost first, each only while it is empty
+ * (rmdir refuses otherwise, and then its parents are not empty either). */
+static void rmdir_made(us_dirs *made)
+{
+	while (made->n > 0) {
+		made->path[made->end[--made->n]] = 0;
+		if (rmdir(made->path) < 0)
+			break;
 	}
 }
 
@@ -487,9 +581,11 @@ out:
 static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
 {
 	us_conf c;
+	us_dirs dirs = {.n = 0};
+	us_made made = {.port = false};
 	ovsdb *db = NULL;
 	cni_result *ipam = NULL;
-	bool port_added = false, ipam_done = false;
+	bool ipam_done = false;
 	char mac[18];
 	size_t len = 0;
 	const char *bytes = NULL;
@@ -498,31 +594,30 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 
 	if ((r = load_conf(args, &c, err)) < 0)
 		goto out;
-	if ((r = mkdir_p(c.shared, err)) < 0)
-		goto out;
+	/* from here on, a failure undoes everything this ADD did */
+	if ((r = mkdir_p(c.shared, &dirs, err)) < 0)
+		goto fail;
 	if ((r = ovsdb_open(&db, c.ovsdb, c.timeout_ms, err)) < 0)
-		goto out;
+		goto fail;
 	json_t *row = NULL;
 	if ((r = find_interface(db, c.port, &row, err)) < 0)
-		goto out;
+		goto fail;
 	if (row) {
 		json_decref(row);
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
 				  "userspace: port %s already exists in OVS", c.port);
-		goto out;
+		goto fail;
 	}
 	bytes = cni_conf_bytes(c.conf, &len);
 	if (cni_conf_ipam_type(c.conf) && *cni_conf_ipam_type(c.conf)) {
 		if ((r = cni_ipam_exec_add(bytes, len, &ipam, err)) < 0)
-			goto out;
+			goto fail;
 		ipam_done = true;
 	} else if ((r = cni_result_new(&ipam, cni_conf_cni_version(c.conf), err)) < 0) {
-		goto out;
-	}
-	/* from here on, a failure undoes everything */
-	if ((r = add_port(db, &c, err)) < 0)
 		goto fail;
-	port_added = true;
+	}
+	if ((r = add_port(db, &c, &made, err)) < 0)
+		goto fail;
 	if (c.server && (r = link_socket(&c, c.timeout_ms, err)) < 0)
 		goto fail;
 	random_mac(mac);
@@ -531,11 +626,13 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 		goto fail;
 	goto out;
 fail:
-	remove_files(&c);
-	if (port_added) {
+	if (made.port) {
+		remove_files(&c);
 		ovsdb_renew(db, c.timeout_ms);
 		del_port(db, c.port, NULL);
+		del_bridge_if_idle(db, &made);
 	}
+	rmdir_made(&dirs);
 	if (ipam_done)
 		cni_ipam_exec_del(bytes, len, NULL);
 out:

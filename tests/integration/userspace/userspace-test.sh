@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # userspace against a private OVS-DPDK (ovsdb-server and ovs-vswitchd-dpdk on sockets under
-# a temp dir, 256 hugepages of our own, --no-pci, the PMD pinned to one core), driven by
+# a temp dir, 384 hugepages of our own, --no-pci, the PMD pinned to one core), driven by
 # cnitool with a conflist like the reference's examples:
 #  1. ADD/CHECK/DEL in server and client mode: OVS ports, sockets and the application's
-#     file appear and go, the host-local reservation is released, DEL twice is fine.
+#     file appear and go, the host-local reservation is released, DEL twice is fine;
+#     CHECK fails, naming it, when the application's file is gone.
 #  2. error cases: vpp, memif, a bad mode, OVS not running (bounded), a failed ADD leaves
-#     no port, file or reservation.
-#  3. the data path: two dpdk-testpmd with virtio_user devices on the two sockets
-#     exchange packets through the bridge for a few seconds; both ports' counters rise.
+#     no port, file, reservation, or bridge and sharedDir it made; it keeps a bridge it
+#     made when a concurrent ADD's port is on it; an ADD whose bridge a rollback deleted
+#     under it makes the bridge anew; DEL never deletes the bridge.
+#  3. the data path both ways: two dpdk-testpmd with virtio_user devices on the two
+#     sockets bounce packets through the bridge (io mode, --tx-first); the ports' own
+#     OVS interface statistics (rx and tx) and testpmd's counters rise.
 # The daemons are stopped by PID and the hugepages given back on every exit.
 #
 # Usage: userspace-test.sh <our-plugins-dir> <cnitool>
@@ -156,9 +160,10 @@ newns() { # newns VAR tag
 	NS_LIST+=("$name")
 	printf -v "$1" '%s' "$name"
 }
+WRAP=() # a command cnitool runs under (strace)
 cni() { # cni <verb> <net> <ns> <cid>
 	env NETCONFPATH="$NETDIR" CNI_IFNAME=net1 CNI_PATH="$OURBIN" CNI_CACHE_DIR="$CACHE" CNI_CONTAINERID="$4" \
-		"$CNITOOL" "$1" "$2" "/run/netns/$3"
+		"${WRAP[@]}" "$CNITOOL" "$1" "$2" "/run/netns/$3"
 }
 reserved() { # reserved <net>: host-local's reservations of that network
 	ls "$IPAMDIR/$1" 2>/dev/null | grep -c '^10\.'
@@ -199,6 +204,14 @@ assert r["ips"][0]["interface"] == 0 and r["ips"][0]["address"].startswith("10.2
 PY
 expect "server: an address is reserved" test "$(reserved srv)" = 1
 expect "server: CHECK" cni check srv "$NSA" $CIDA
+# CHECK notices the application's file gone from the shared dir, and names it
+mv "$SHARED/srv/$PA.json" "$TMP/srv-app.json"
+out=$(cni check srv "$NSA" $CIDA 2>&1)
+rc=$?
+expect "server: CHECK fails without the application's file" test $rc -ne 0
+expect "server: ... and names it" grep -qF "$SHARED/srv/$PA.json" <<<"$out"
+mv "$TMP/srv-app.json" "$SHARED/srv/$PA.json"
+expect "server: CHECK with the file back" cni check srv "$NSA" $CIDA
 
 out=$(cni add cli "$NSB" $CIDB) || fail "ADD client mode: $out"
 expect "client: port $PB is dpdkvhostuserclient" test "$(port_type $PB)" = dpdkvhostuserclient
@@ -213,53 +226,66 @@ if [ -z "$TESTPMD" ]; then
 	fail "dpdk-testpmd missing (package dpdk-dev): the data path is not tested"
 else
 	# port A: testpmd is the vhost-user client of OVS's socket; port B: testpmd is the
-	# server OVS connects to. Each runs txonly/rxonly on one shared core for a few seconds.
-	pmd() { # pmd <name> <vdev> <fwd mode>
-		ip netns exec "$1" timeout -s INT 20 "$TESTPMD" -l 0,1 --main-lcore 0 --no-pci --in-memory \
+	# server OVS connects to. Both run in io mode and send a first burst (--tx-first):
+	# whatever arrives goes straight back out, so the bursts bounce A <-> B through the
+	# bridge's normal switching (their destination MAC is never learnt: always flooded).
+	# Forwarding on core 1 (both testpmds), OVS's PMD on core 0.
+	pmd() { # pmd <ns> <name> <socket> <server 0|1>
+		ip netns exec "$1" timeout -s INT 40 "$TESTPMD" -l 0,1 --main-lcore 0 --no-pci --in-memory \
 			--single-file-segments --huge-dir "$TMP/huge" -m 64 --file-prefix "$2$SUFFIX" \
 			--vdev "net_virtio_user0,path=$3,queues=1,queue_size=256,server=$4" -- \
-			--no-mlockall --forward-mode="$5" --stats-period 1 --total-num-mbufs=2048 \
+			--no-mlockall --stats-period 1 --forward-mode=io --tx-first --burst=32 --total-num-mbufs=2048 \
 			--auto-start --txpkts=64 >"$TMP/$2.log" 2>&1 &
 		PIDS+=($!)
 	}
-	pmd "$NSB" rx "$SHARED/cli/$PB" 1 rxonly
-	sleep 1
-	pmd "$NSA" tx "$SHARED/srv/$PA" 0 txonly
-	# A's ingress is counted by a flow of ours (OVS shows no port statistics for a
-	# dpdkvhostuser port fed by virtio_user); B's egress by its port counters, live
-	# from the switch (the Interface table's are refreshed only every 5 s)
-	OFA=$(vsctl get Interface $PA ofport)
-	OFB=$(vsctl get Interface $PB ofport)
-	MGMT=unix:$RUN/$BR.mgmt
-	ovs-ofctl add-flow "$MGMT" "priority=100,in_port=$OFA,actions=output:$OFB"
-	stats() { # stats a|b
-		if [ "$1" = a ]; then
-			ovs-ofctl dump-flows "$MGMT" "in_port=$OFA" 2>>"$TMP/ofctl.err" |
-				sed -n 's/.*n_packets=\([0-9]*\).*/\1/p'
-		else
-			ovs-ofctl dump-ports "$MGMT" "$OFB" 2>>"$TMP/ofctl.err" |
-				sed -n 's/.*tx pkts=\([0-9]*\).*/\1/p'
-		fi | head -n 1 | grep . || echo 0
+	# each port's own Interface statistics (OVS refreshes them every 5 s): rx is what
+	# OVS took from the container's testpmd, tx what it gave to it. OVS 3.1 publishes
+	# them for dpdkvhostuserclient ports only (a dpdkvhostuser port shows just its ovs_*
+	# drop counters; dpctl/show says "could not retrieve stats (Protocol error)", but
+	# asking it here kept that port's socket after DEL): where they are missing,
+	# testpmd's own counters stand in.
+	ifstats() { # ifstats <port>: "rx tx", empty when OVS has none
+		vsctl get Interface "$1" statistics 2>/dev/null | tr -d '{}" ' | tr ',' '\n' |
+			awk -F= '$1 == "rx_packets" {rx = $2} $1 == "tx_packets" {tx = $2}
+				END {if (rx != "" && tx != "") print rx, tx}'
 	}
-	ok=""
-	for _ in $(seq 60); do
-		sleep 0.25
-		a=$(stats a)
-		b=$(stats b)
-		[ "$a" -gt 100 ] && [ "$b" -gt 100 ] && { ok=1; break; }
+	declare -A base now
+	for p in $PA $PB; do base[$p]=$(ifstats $p); now[$p]=${base[$p]}; done
+	rose() { # rose <port>: both counters up by more than 1000
+		local b=(${base[$1]:-0 0}) n=(${now[$1]:-0 0})
+		[ "${n[0]}" -gt $((b[0] + 1000)) ] && [ "${n[1]}" -gt $((b[1] + 1000)) ]
+	}
+	pmd "$NSB" b "$SHARED/cli/$PB" 1
+	sleep 1
+	pmd "$NSA" a "$SHARED/srv/$PA" 0
+	t_end=$((SECONDS + 15))
+	while [ $SECONDS -lt $t_end ]; do
+		sleep 0.5
+		for p in $PA $PB; do now[$p]=$(ifstats $p); done
+		rose $PB && { [ -z "${now[$PA]}" ] || rose $PA; } && break
 	done
 	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	PIDS=()
-	echo "# counters: $PA in (flow) $a packets, $PB out $b packets"
-	if [ -n "$ok" ]; then
-		pass "data path: testpmd A -> OVS $BR -> testpmd B ($a in, $b out)"
+	for p in $PA $PB; do
+		echo "# OVS Interface $p rx_packets tx_packets: ${base[$p]:-none} -> ${now[$p]:-none}"
+	done
+	expect "data path: OVS counts packets in and out of $PB (${now[$PB]:-none})" rose $PB
+	if [ -n "${now[$PA]}" ]; then
+		expect "data path: OVS counts packets in and out of $PA (${now[$PA]})" rose $PA
 	else
-		fail "data path: counters did not rise ($PA rx $a, $PB tx $b)"
-		tail -n 15 "$TMP/tx.log" "$TMP/rx.log" >&2
+		echo "# OVS has no rx/tx statistics for the dpdkvhostuser port $PA"
 	fi
-	expect "data path: testpmd B received packets" \
-		grep -Eq 'RX-packets: *[1-9]' "$TMP/rx.log"
+	pmdcount() { # pmdcount <name> RX|TX: testpmd's last total
+		sed -n "s/.*$2-packets: *\([0-9]*\) .*$2-dropped.*/\1/p" "$TMP/$1.log" | tail -n 1
+	}
+	for t in a b; do
+		rx=$(pmdcount $t RX) tx=$(pmdcount $t TX)
+		echo "# testpmd $t: RX ${rx:-none} TX ${tx:-none}"
+		expect "data path: testpmd $t received and sent (RX ${rx:-none}, TX ${tx:-none})" \
+			test "${rx:-0}" -gt 1000 -a "${tx:-0}" -gt 1000
+	done
+	rose $PB || tail -n 25 "$TMP/a.log" "$TMP/b.log" >&2
 fi
 
 # CHECK notices a port removed behind its back (after the data path, which uses it)
@@ -281,28 +307,121 @@ expect_not "client: file gone" test -e "$SHARED/cli/$PB.json"
 expect "client: reservation released" test "$(reserved cli)" = 0
 
 # ---- 2. error cases ----
-errcase() { # errcase <net> <cid> <pattern>
-	local out
+# a failed ADD leaves nothing: no reservation, no file, and the sharedDir (with the
+# parents it made) only when it was there before
+errcase() { # errcase <net> <cid> <pattern> [sharedDir: $SHARED/<net>]
+	local out dir=${4:-$SHARED/$1} rel top had=""
+	rel=${dir#"$SHARED"/}
+	top=$SHARED/${rel%%/*} # the outermost directory the ADD would make
+	[ -e "$dir" ] && had=1
 	out=$(cni add "$1" "$NSA" "$2" 2>&1)
 	local rc=$?
 	expect "$1: ADD fails" test $rc -ne 0
 	expect "$1: the error says \"$3\"" grep -q -- "$3" <<<"$out"
 	expect "$1: no reservation left" test "$(reserved "$1")" = 0
-	expect "$1: no file left" test -z "$(ls "$SHARED/$1" 2>/dev/null)"
+	expect "$1: no file left" test -z "$(ls -A "$dir" 2>/dev/null)"
+	if [ -n "$had" ]; then
+		expect "$1: the sharedDir that was there stays" test -d "$dir"
+	else
+		expect "$1: no sharedDir left (${top#"$TMP"/})" test ! -e "$top"
+	fi
 }
+# the conflist <net> with another bridge and sharedDir
+rebase() { # rebase <net> <bridge> <sharedDir>
+	sed -i -e "s|\"bridgeName\": \"$BR\"|\"bridgeName\": \"$2\"|" \
+		-e "s|\"sharedDir\": \"[^\"]*\"|\"sharedDir\": \"$3\"|" "$NETDIR/$1.conflist"
+}
+has_port() { vsctl list-ports "$1" 2>/dev/null | grep -qx -- "$2"; }
 errcase vpp cccccccccccc0 "host.engine vpp is not supported"
 errcase memif cccccccccccc1 "host.iftype memif is not supported"
 errcase badmode cccccccccccc2 "host.vhost.mode must be client or server"
 t0=$(date +%s)
 errcase dead cccccccccccc3 "is Open vSwitch running"
 expect "dead: answered within the timeout" test $(($(date +%s) - t0)) -lt 10
-# a failed ADD after IPAM and the port: OVS cannot make the socket (its directory is
-# not where the plugin looks), so everything is rolled back
+
+# failures after IPAM and the port: OVS cannot make the socket (its directory is not
+# where the plugin looks), so everything is rolled back.
+# On the existing bridge, with a stranger's port: the bridge and that port stay.
+vsctl add-port "$BR" eeeeeeeeeeee-net1 -- set Interface eeeeeeeeeeee-net1 type=dpdkvhostuser
 conflist late server "" "" ", \"vhostSocketDir\": \"$TMP/elsewhere\", \"ovsdbTimeout\": 1" 7
 errcase late dddddddddddd0 "did not create the socket"
-expect_not "late: no port left" sh -c "ovs-vsctl --db=unix:$DB list-ports $BR | grep -q dddddddddddd"
-# a port name already in OVS
-vsctl add-port "$BR" eeeeeeeeeeee-net1 -- set Interface eeeeeeeeeeee-net1 type=dpdkvhostuser
+expect_not "late: no port left" has_port "$BR" dddddddddddd-net1
+expect "late: the bridge it found stays" vsctl br-exists "$BR"
+expect "late: the other port on it stays" has_port "$BR" eeeeeeeeeeee-net1
+# On a bridge and in a sharedDir (two levels) the failing ADD made: both go.
+BRN=cninew$SUFFIX
+conflist fresh server "" "" ", \"vhostSocketDir\": \"$TMP/elsewhere\", \"ovsdbTimeout\": 1" 8
+rebase fresh "$BRN" "$SHARED/fresh/deep"
+errcase fresh dddddddddddd1 "did not create the socket" "$SHARED/fresh/deep"
+expect_not "fresh: the bridge it made is gone" vsctl br-exists "$BRN"
+expect_not "fresh: its internal port is gone" sh -c "ovs-vsctl --db=unix:$DB list Interface | grep -q 'name *: \"*$BRN\"*$'"
+# On a bridge it made, while a concurrent ADD put its port there: the bridge and that
+# port stay. The failing ADD waits 3 s for the socket; the other ADD comes meanwhile.
+# failing_add <net> <bridge> <timeout> <subnet> <cid>: in the background, an ADD that
+# makes <bridge> and fails <timeout> s later (OVS's socket is not where it looks); back
+# once the bridge is there, with the ADD's PID in FAILING
+failing_add() {
+	conflist "$1" server "" "" ", \"vhostSocketDir\": \"$TMP/elsewhere\", \"ovsdbTimeout\": $3" "$4"
+	rebase "$1" "$2" "$SHARED/$1"
+	cni add "$1" "$NSA" "$5" >"$TMP/$1.out" 2>&1 &
+	FAILING=$!
+	PIDS+=($FAILING)
+	for _ in $(seq 100); do vsctl br-exists "$2" && break; sleep 0.02; done
+}
+BRR=cnirace$SUFFIX
+conflist other server "" "" "" 10
+rebase other "$BRR" "$SHARED/other"
+failing_add race "$BRR" 3 9 dddddddddddd2
+out=$(cni add other "$NSB" ffffffffffff0 2>&1) || fail "other: ADD on the failing ADD's bridge: $out"
+wait $FAILING
+rc=$?
+PIDS=()
+expect "race: ADD fails" test $rc -ne 0
+expect "race: the error says the socket" grep -q "did not create the socket" "$TMP/race.out"
+expect "race: the bridge stays (another ADD's port is on it)" vsctl br-exists "$BRR"
+expect "race: the other ADD's port stays" has_port "$BRR" ffffffffffff-net1
+expect_not "race: its own port is gone" has_port "$BRR" dddddddddddd-net1
+expect "race: no reservation left" test "$(reserved race)" = 0
+expect "race: no sharedDir left" test ! -e "$SHARED/race"
+expect "other: CHECK" cni check other "$NSB" ffffffffffff0
+# DEL takes the port and never the bridge, even one an ADD made (as the reference)
+expect "other: DEL" cni del other "$NSB" ffffffffffff0
+expect_not "other: port gone" has_port "$BRR" ffffffffffff-net1
+expect "other: the bridge stays after DEL" vsctl br-exists "$BRR"
+
+# The other order: an ADD looked and found the bridge, but a failing ADD's rollback
+# deletes it before the port goes in. strace holds the third OVSDB request (the port's
+# insert, after the interface and bridge lookups) for 3 s: the insert's wait for the
+# bridge fails, the ADD looks again and makes the bridge anew (a new row).
+if command -v strace >/dev/null; then
+	BRD=cniback$SUFFIX
+	conflist later server "" "" ", \"ovsdbTimeout\": 10" 12
+	rebase later "$BRD" "$SHARED/later"
+	failing_add back "$BRD" 1 11 dddddddddddd3
+	uuid1=$(vsctl get Bridge "$BRD" _uuid 2>/dev/null)
+	WRAP=(strace -f -qq -s 600 -o "$TMP/later.strace" -e trace=sendto
+		-e inject=sendto:delay_enter=3000000:when=3)
+	out=$(cni add later "$NSB" ffffffffffff1 2>&1)
+	rc=$?
+	WRAP=()
+	wait $FAILING
+	back_rc=$?
+	PIDS=()
+	expect "back: the failing ADD fails" test $back_rc -ne 0
+	expect "later: strace held the port's insert" grep -q 'insert.*Bridge.*(DELAYED)' "$TMP/later.strace"
+	expect "later: ADD succeeds after the bridge it saw was deleted" test $rc -eq 0
+	[ $rc -eq 0 ] || echo "$out" >&2
+	uuid2=$(vsctl get Bridge "$BRD" _uuid 2>/dev/null)
+	expect "later: the bridge was made anew ($uuid1 -> $uuid2)" \
+		test -n "$uuid1" -a -n "$uuid2" -a "$uuid1" != "$uuid2"
+	expect "later: its port is on it" has_port "$BRD" ffffffffffff-net1
+	expect "later: CHECK" cni check later "$NSB" ffffffffffff1
+	expect "later: DEL" cni del later "$NSB" ffffffffffff1
+else
+	echo "# strace missing: the insert racing a rollback is not tested"
+fi
+
+# a port name already in OVS (the stranger's above)
 errcase srv eeeeeeeeeeee0 "already exists"
 expect "srv: the stranger's port is left alone" test "$(port_type eeeeeeeeeeee-net1)" = dpdkvhostuser
 
