@@ -157,6 +157,13 @@ def test_del_reports_failed_restore():
     got = m.link_attrs(ns)
     m.check(got["mtu"] == 1400 and got["promisc"] == before["promisc"],
             "the attributes that could be restored are", str(got))
+    # a backup that cannot be read (here a directory in its place) is not taken for none
+    os.unlink(path)
+    os.mkdir(path)
+    rc, _, out, _ = m.run(OURS, "DEL", c, ns)
+    m.check(rc != 0 and "failed to read backup" in err_of(out)[1] and os.path.isdir(path),
+            "DEL with an unreadable backup fails", out)
+    os.rmdir(path)
     with open(path, "w") as f:
         f.write(good)
     rc, _, out, _ = m.run(OURS, "DEL", c, ns)
