@@ -18,6 +18,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -659,4 +660,41 @@ CNI_EXPORT int cni_iptables_nft_chain_exists(int family, const char *table, cons
 		return -EINVAL;
 	_cleanup_close_ int fd = nfnl_open();
 	return fd < 0 ? fd : nft_chain_exists(fd, family, table, chain);
+}
+
+static int count_rule(const struct nlmsghdr *h, void *ud)
+{
+	if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE))
+		(*(size_t *)ud)++;
+	return 0;
+}
+
+CNI_EXPORT int cni_iptables_nft_rule_count(int family, const char *table, const char *chain)
+{
+	cni_buf b = CNI_BUF_INIT;
+	size_t at, n = 0;
+
+	if (!family_ok(family) || isempty(table) || isempty(chain))
+		return -EINVAL;
+	_cleanup_close_ int fd = nfnl_open();
+	if (fd < 0)
+		return fd;
+	int r = nft_chain_exists(fd, family, table, chain);
+	if (r <= 0)
+		return r == 0 ? -ENOENT : r;
+	/* a dump of the table's rules, which the kernel filters by chain */
+	r = nl_msg_start(&b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE,
+			 NLM_F_REQUEST | NLM_F_DUMP, 2, nfproto_of_af(family), 0, &at);
+	if (r == 0)
+		r = nl_put_str(&b, at, NFTA_RULE_TABLE, table);
+	if (r == 0)
+		r = nl_put_str(&b, at, NFTA_RULE_CHAIN, chain);
+	if (r == 0)
+		r = nfnl_send(fd, &b);
+	cni_buf_free(&b);
+	if (r == 0)
+		r = nfnl_read(fd, 2, 2, 0, count_rule, &n);
+	if (r < 0)
+		return r;
+	return n > INT_MAX ? INT_MAX : (int)n;
 }

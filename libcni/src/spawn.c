@@ -356,7 +356,13 @@ static int pump(pid_t pid, int pidfd, int fds[3], const cni_spawn_opts *o, int64
 				ssize_t w = write(fds[0], in + in_off, in_len - in_off);
 				if (w < 0 && errno == EPIPE)
 					*got_epipe = true;
-				if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				if (w < 0 && errno != EAGAIN && errno != EINTR && errno != EPIPE) {
+					/* The child would read a cut input as a whole one (an
+					 * iptables-restore given nothing changes nothing and
+					 * exits 0): the run fails. */
+					r = -errno;
+					goto kill;
+				} else if (w < 0 && errno == EPIPE) {
 					/* The child closed stdin early; like the reference we
 					 * do not treat that as a failure by itself. */
 					close_fd(&fds[0]);

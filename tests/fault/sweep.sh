@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The full fault-injection sweep (every N of every class, every scenario) and 100 kills per
+# The full fault-injection sweep (every N of every class, every scenario; ours with
+# --strict-del: a DEL that reports success must have left nothing) and 100 kills per
 # scenario, for our plugins and for the reference's in /usr/lib/cni, with a JSON report
 # each; docs/reliability.md has the numbers. Needs root and strace; takes about an hour or more on two cores.
 #   tests/fault/sweep.sh [plugin dir (default build/plugins-bin)] [out dir (default .)]
@@ -13,7 +14,7 @@ CNITOOL=${CNITOOL:-$(dirname "$OURS")/tools/cnitool/cnitool}
 CHAIN=()
 [ -x "$CNITOOL" ] && CHAIN=(--cnitool "$CNITOOL")
 python3 "$HERE/faultsweep.py" --plugins "$OURS" --label ours --json "$OUT/fault-ours.json" \
-	--regressions "$HERE/regressions.txt" "${CHAIN[@]}"
+	--strict-del --regressions "$HERE/regressions.txt" "${CHAIN[@]}"
 ours=$?
 python3 "$HERE/crashsweep.py" --plugins "$OURS" --label ours --runs 100 \
 	--json "$OUT/crash-ours.json" || ours=1

@@ -205,6 +205,17 @@ def tmpdir():
     return d
 
 
+def tool_wrappers(scripts):
+    """Environment whose PATH finds, first, a shell script for each tool named in scripts
+    (tool -> script body), e.g. an iptables-save that fails: for a plugin's error paths."""
+    d = tmpdir()
+    for tool, body in scripts.items():
+        with open(os.path.join(d, tool), "w") as f:
+            f.write("#!/bin/sh\n" + body + "\n")
+        os.chmod(os.path.join(d, tool), 0o755)
+    return {"PATH": d + ":" + os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+
+
 def _remove_tmpdirs():
     for d in _tmpdirs:
         shutil.rmtree(d, ignore_errors=True)

@@ -103,6 +103,16 @@ CNI_EXPORT bool cni_iptables_nft_remove_chains(int family, const char *table,
  */
 CNI_EXPORT int cni_iptables_nft_chain_exists(int family, const char *table, const char *chain);
 
+/**
+ * How many rules iptables-nft's chain `chain` of `table` (family AF_INET or AF_INET6) has
+ * in the calling thread's namespace, asked of nf_tables with one netlink dump: the count,
+ * -ENOENT when there is no such chain (legacy iptables' chains are not seen), or another
+ * negative errno when it could not be asked. A teardown that did not find its rules in
+ * an iptables-save dump compares this with the dump's count of the chain's rules: fewer
+ * in the dump means it was cut short.
+ */
+CNI_EXPORT int cni_iptables_nft_rule_count(int family, const char *table, const char *chain);
+
 CNI_END_DECL
 
 #endif

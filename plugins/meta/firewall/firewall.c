@@ -364,9 +364,10 @@ out:
 	return r;
 }
 
-/* -D lines for the given addresses' rules that exist. Returns whether any was added. */
-static void del_ip_rules(sbuf *b, const cni_ipt_dump *s, char *const *ips)
+/* -D lines for the given addresses' rules that exist. Returns how many were not found. */
+static size_t del_ip_rules(sbuf *b, const cni_ipt_dump *s, char *const *ips)
 {
+	size_t missing = 0;
 	char in[256], out[256], line[300];
 	for (size_t i = 0; ips && ips[i]; i++) {
 		ip_rules(ips[i], in, sizeof(in), out, sizeof(out));
@@ -375,10 +376,36 @@ static void del_ip_rules(sbuf *b, const cni_ipt_dump *s, char *const *ips)
 			snprintf(line, sizeof(line), "-A " FWD_CHAIN " %s", rules[k]);
 			char del[300];
 			snprintf(del, sizeof(del), "-D " FWD_CHAIN " %s", rules[k]);
-			if (cni_ipt_dump_has_line(s, line) && !in_batch(b, del))
+			if (!cni_ipt_dump_has_line(s, line))
+				missing++;
+			else if (!in_batch(b, del))
 				sb_printf(b, "%s\n", del);
 		}
 	}
+	return missing;
+}
+
+/*
+ * Rules not in the dump are gone, unless the dump was cut short: iptables-nft's save can
+ * exit 0 without a chain's rules, or without any output, when a request of its own fails.
+ * nf_tables is asked how many rules CNI-FORWARD has; more than the dump shows means
+ * they may still be there, and the DEL must fail rather than report success.
+ */
+static int dump_complete(int family, const cni_ipt_dump *s, cni_error **err)
+{
+	const char *chain;
+	size_t shown = 0;
+	for (size_t i = 0; i < cni_ipt_dump_line_count(s); i++)
+		if (cni_ipt_dump_rule(s, i, &chain, NULL, NULL) && strcmp(chain, FWD_CHAIN) == 0)
+			shown++;
+	int n = cni_iptables_nft_rule_count(family, "filter", FWD_CHAIN);
+	if (n > 0 && (size_t)n > shown)
+		return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				     "%s showed %zu rule(s) of %s where nf_tables has %d: the "
+				     "container's rules may still be there",
+				     family == AF_INET6 ? "ip6tables-save" : "iptables-save", shown,
+				     FWD_CHAIN, n);
+	return 0;
 }
 
 static int del_family(int family, char *const *ips, cni_error **err)
@@ -391,13 +418,15 @@ static int del_family(int family, char *const *ips, cni_error **err)
 	if ((r = cni_ipt_dump_read(family, "filter", &s, err)) < 0)
 		return r;
 	sb_printf(&b, "*filter\n");
-	del_ip_rules(&b, s, ips);
+	if (del_ip_rules(&b, s, ips) > 0 && (r = dump_complete(family, s, err)) < 0)
+		goto out;
 	if (b.oom)
 		r = cni_error_oom(err);
 	else if (strcmp(b.s, "*filter\n") != 0) {
 		sb_printf(&b, "COMMIT\n");
 		r = cni_iptables_restore(family, b.s, err);
 	}
+out:
 	free(b.s);
 	cni_ipt_dump_free(s);
 	return r;

@@ -817,10 +817,22 @@ static int restore_in_ns(void *userdata, cni_error **err)
 	if (!path)
 		return cni_error_oom(err);
 	FILE *f = fopen(path, "re");
-	if (!f)
+	if (!f && errno == ENOENT)
 		goto out; /* no backup: nothing was changed, or it was already restored */
+	if (!f) {
+		/* there may be one: keep it for the next DEL */
+		r = cni_error_set_errno(err, errno, CNI_ERR_SYSTEM, "failed to read backup %s: %s",
+					path, strerror(errno));
+		goto out;
+	}
 	ssize_t n = getdelim(&data, &cap, '\0', f);
+	int read_errno = n < 0 && ferror(f) ? errno : 0;
 	fclose(f);
+	if (read_errno) {
+		r = cni_error_set_errno(err, read_errno, CNI_ERR_SYSTEM,
+					"failed to read backup %s: %s", path, strerror(read_errno));
+		goto out;
+	}
 	b = n > 0 ? json_loadb(data, (size_t)n, 0, NULL) : NULL;
 	if (!json_is_object(b))
 		goto out; /* unreadable: the reference leaves it too (GC removes it) */
@@ -841,27 +853,32 @@ static int restore_in_ns(void *userdata, cni_error **err)
 		goto out;
 	}
 	json_t *v;
+	cni_error *first = NULL; /* the first attribute's error, for the message */
 	if ((v = pj_get(b, "mtu")) && json_is_integer(v) && json_integer_value(v) > 0 &&
-	    cni_link_set_mtu(nl, li.ifindex, (unsigned)json_integer_value(v), NULL) < 0)
+	    cni_link_set_mtu(nl, li.ifindex, (unsigned)json_integer_value(v), &first) < 0)
 		failed++;
 	if ((v = pj_get(b, "mac")) && json_is_string(v) && *json_string_value(v) &&
-	    cni_link_set_mac(nl, li.ifindex, json_string_value(v), NULL) < 0)
+	    cni_link_set_mac(nl, li.ifindex, json_string_value(v), first ? NULL : &first) < 0)
 		failed++;
 	if ((v = pj_get(b, "promisc")) && json_is_boolean(v) &&
-	    cni_link_set_promisc(nl, li.ifindex, json_is_true(v), NULL) < 0)
+	    cni_link_set_promisc(nl, li.ifindex, json_is_true(v), first ? NULL : &first) < 0)
 		failed++;
 	if ((v = pj_get(b, "allmulti")) && json_is_boolean(v) &&
-	    cni_link_set_allmulti(nl, li.ifindex, json_is_true(v), NULL) < 0)
+	    cni_link_set_allmulti(nl, li.ifindex, json_is_true(v), first ? NULL : &first) < 0)
 		failed++;
 	if ((v = pj_get(b, "txQLen")) && json_is_integer(v) && json_integer_value(v) >= 0 &&
-	    cni_link_set_txqlen(nl, li.ifindex, (unsigned)json_integer_value(v), NULL) < 0)
+	    cni_link_set_txqlen(nl, li.ifindex, (unsigned)json_integer_value(v),
+				first ? NULL : &first) < 0)
 		failed++;
-	/* as the reference: keep the backup when something could not be put back */
+	/* Keep the backup when something could not be put back, as the reference does, but
+	 * say so (it reports success): a runtime retries only a DEL that failed. */
 	if (failed)
-		fprintf(stderr, "tuning: failed to restore %d attribute(s) of %s from %s\n", failed,
-			ifname, path);
+		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+				  "failed to restore %d attribute(s) of %s from %s (kept): %s",
+				  failed, ifname, path, first ? cni_error_msg(first) : "failed");
 	else
 		r = cni_file_remove(path, err);
+	cni_error_free(first);
 out:
 	cni_nl_close(nl);
 	json_decref(b);

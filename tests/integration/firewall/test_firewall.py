@@ -140,6 +140,36 @@ def test_failed_add_leaves_nothing():
     expect(rc == 0 and "10.88.0.77/32" not in text, "DEL by the long id's index: " + out + text)
 
 
+def test_del_reports_failed_teardown():
+    """A DEL that could not remove the container's rules fails and keeps its index (the
+    reference's, given an iptables-save dump cut short, reports success); its retry removes
+    them; a DEL whose rules are really gone succeeds whatever the dump shows."""
+    d = tmpdir()
+    h = netns("fwt")
+    c = conf(IPS[:1], d)
+    rc, out, err = run_plugin(OURS, "ADD", h, c)
+    expect(rc == 0, out + err)
+    real = sh("command -v iptables-save").stdout.strip()
+    cases = [("iptables-restore", "cat >/dev/null; echo 'iptables-restore: no' >&2; exit 1")]
+    if "nf_tables" in sh("iptables -V", check=False).stdout:
+        # a dump cut short: the container's rules missing, as when one of
+        # iptables-nft-save's netlink requests fails (it exits 0 then)
+        cases.append(("iptables-save", f"{real} \"$@\" | grep -v '10.88.0.5/32'"))
+    for tool, body in cases:
+        rc, out, err = run_plugin(OURS, "DEL", h, c, env_extra=tool_wrappers({tool: body}))
+        expect(rc != 0 and json.loads(out or "{}").get("code") == 999,
+               f"DEL with a failing {tool}: rc {rc} {out}{err}")
+        text = "\n".join(saved(h, "filter")[0])
+        expect("10.88.0.5/32" in text, f"{tool}: rules went although DEL failed")
+        expect(os.listdir(os.path.join(d, "fwnet")), "the index went with a failed DEL")
+    rc, out, err = run_plugin(OURS, "DEL", h, c)
+    expect(rc == 0 and "10.88.0.5/32" not in "\n".join(saved(h, "filter")[0]),
+           f"retried DEL: {out}{err}")
+    for tool, body in cases:
+        rc, out, err = run_plugin(OURS, "DEL", h, c, env_extra=tool_wrappers({tool: body}))
+        expect(rc == 0, f"DEL of nothing with a failing {tool}: {out}{err}")
+
+
 if __name__ == "__main__":
     need_root()
     if not os.access(OURS, os.X_OK):
@@ -148,6 +178,6 @@ if __name__ == "__main__":
     if os.access(REF, os.X_OK):
         r.case(test_differential_and_cross_teardown)
     for t in (test_forward_traffic, test_gc_and_del_without_prevresult, test_isolated_and_errors,
-              test_failed_add_leaves_nothing):
+              test_failed_add_leaves_nothing, test_del_reports_failed_teardown):
         r.case(t)
     r.finish()

@@ -278,6 +278,37 @@ def test_del_asks_the_kernel_first():
     expect("ctr1" not in rules, rules)
 
 
+def test_del_reports_failed_teardown():
+    """A DEL that could not remove the DNAT chain says so (the reference reports success
+    when its iptables cannot read the table), and its retry removes it; a DEL whose chain
+    is really gone succeeds."""
+    h = netns("pmf")
+    cf = conf(MAPS[:1], ips=("10.99.0.2/24",), backend="iptables")
+    rc, out, err = run_plugin(OURS, "ADD", h, cf)
+    expect(rc == 0, out + err)
+    real = sh("command -v iptables-save").stdout.strip()
+    cases = [("iptables-restore", "cat >/dev/null; echo 'iptables-restore: no' >&2; exit 1")]
+    if iptables_is_nft():
+        # a save that fails, and one that exits 0 with its dump cut short
+        cases += [("iptables-save", "exit 4"),
+                  ("iptables-save", f"{real} \"$@\" | grep -v CNI-DN-")]
+    for tool, body in cases:
+        env = tool_wrappers({tool: body})
+        rc, out, err = run_plugin(OURS, "DEL", h, cf, env_extra=env)
+        expect(rc != 0 and "code" in json.loads(out or "{}"),
+               f"DEL with a failing {tool} ({body}): rc {rc} {out}{err}")
+        text = "\n".join(saved(h, "nat")[0])
+        expect(":CNI-DN-" in text, f"{tool}: the chain went although DEL failed")
+    rc, out, err = run_plugin(OURS, "DEL", h, cf)
+    expect(rc == 0, f"retried DEL: {out}{err}")
+    expect(not any("CNI-DN-" in l for fam in saved(h, "nat") for l in fam), "DN chain left")
+    # nothing left, and the tools failing: nothing of ours is there, DEL succeeds
+    for tool, body in cases:
+        rc, out, err = run_plugin(OURS, "DEL", h, cf,
+                                  env_extra=tool_wrappers({tool: body}))
+        expect(rc == 0, f"DEL of nothing with a failing {tool}: {out}{err}")
+
+
 def conntrack(ns):
     return sh(f"ip netns exec {ns} cat /proc/net/nf_conntrack", check=False).stdout
 
@@ -341,7 +372,7 @@ if __name__ == "__main__":
                  test_conntrack_stale_udp)
     for t in (test_traffic_v4_v6_localhost, test_no_mappings_no_work, test_one_restore_per_family,
               test_gc, test_nftables_backend, test_auto_backend, test_del_asks_the_kernel_first,
-              test_conntrack_stale_udp, test_bad_config):
+              test_conntrack_stale_udp, test_bad_config, test_del_reports_failed_teardown):
         if t in nft_cases and not kernel_has_nft():
             print(NFT_MISSING + t.__name__)
             continue

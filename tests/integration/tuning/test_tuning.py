@@ -136,6 +136,43 @@ def test_partial_backup_and_no_change():
     m.run(OURS, "DEL", c, ns)
 
 
+def test_del_reports_failed_restore():
+    """A DEL that could not put an attribute back fails and keeps the backup (the
+    reference reports success); its retry restores the link and removes the backup."""
+    ns = setup()
+    before = m.link_attrs(ns)
+    c = conf(ns, mtu=1400, promisc=True)
+    rc, _, out, _ = m.run(OURS, "ADD", c, ns)
+    m.check(rc == 0 and backup(c) is not None, "ADD", out)
+    path = os.path.join(c["dataDir"], "ctr1_eth0.json")
+    good = backup(c)
+    # an MTU the link refuses: that restore fails, the others are still made
+    with open(path, "w") as f:
+        f.write(good.replace('"mtu": %d' % before["mtu"], '"mtu": 1000000'))
+    rc, _, out, _ = m.run(OURS, "DEL", c, ns)
+    code, msg = err_of(out)
+    m.check(rc != 0 and code == 999 and "failed to restore 1 attribute(s) of eth0" in msg,
+            "DEL that could not restore the MTU fails", out)
+    m.check(backup(c) is not None, "failed DEL keeps the backup")
+    got = m.link_attrs(ns)
+    m.check(got["mtu"] == 1400 and got["promisc"] == before["promisc"],
+            "the attributes that could be restored are", str(got))
+    # a backup that cannot be read (here a directory in its place) is not taken for none
+    os.unlink(path)
+    os.mkdir(path)
+    rc, _, out, _ = m.run(OURS, "DEL", c, ns)
+    m.check(rc != 0 and "failed to read backup" in err_of(out)[1] and os.path.isdir(path),
+            "DEL with an unreadable backup fails", out)
+    os.rmdir(path)
+    with open(path, "w") as f:
+        f.write(good)
+    rc, _, out, _ = m.run(OURS, "DEL", c, ns)
+    m.check(rc == 0 and m.link_attrs(ns) == before and backup(c) is None,
+            "retried DEL restores the link and drops the backup", out)
+    rc, _, out, _ = m.run(OURS, "DEL", c, ns)
+    m.check(rc == 0, "DEL again", out)
+
+
 def test_mac_precedence():
     ns = setup()
     cases = [({"mac": "c2:00:00:00:00:01"}, "", "c2:00:00:00:00:01"),
@@ -337,6 +374,7 @@ def main():
         else:
             test_add_check_del()
             test_partial_backup_and_no_change()
+            test_del_reports_failed_restore()
             test_mac_precedence()
             test_errors()
             test_allowlist()
