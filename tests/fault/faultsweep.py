@@ -347,9 +347,11 @@ SCENARIOS = [
     Scenario("host-device+host-local", "host-device",
              lambda fx: base("fhd", "host-device", device="fhd0",
                              ipam=hl(fx, "10.76.0.0/24")),
+             # (fhd1: crashsweep.py's second attachment)
              setup=lambda fx: (nslib.sh("ip -n %s link add fhd0 type veth peer name fhd0p" % fx.h),
                                nslib.sh("ip -n %s addr add 10.77.0.1/24 dev fhd0" % fx.h),
-                               nslib.sh("ip -n %s link set fhd0 up" % fx.h)),
+                               nslib.sh("ip -n %s link set fhd0 up" % fx.h),
+                               nslib.sh("ip -n %s link add fhd1 type veth peer name fhd1p" % fx.h)),
              ifname="net1"),
     Scenario("sbr", "sbr",
              lambda fx: base("fsbr", "sbr", prevResult=prev(fx, ["10.73.0.2/24"])),
