@@ -204,9 +204,11 @@ class Scenario:
     runtime_dels = False  # a failed ADD is judged after the DEL a runtime sends
 
     def __init__(self, name, plugin, conf, setup=None, ifname=None, sysctls=(), main_link=False,
-                 needs=None):
+                 needs=None, runtime_dels=False):
         self.name, self.plugin, self._conf, self._setup = name, plugin, conf, setup
         self.main_link, self.needs = main_link, needs
+        if runtime_dels:
+            self.runtime_dels = True
         if ifname:
             self.ifname = ifname
         self.sysctls = sysctls
@@ -353,6 +355,37 @@ SCENARIOS = [
                                nslib.sh("ip -n %s link set fhd0 up" % fx.h),
                                nslib.sh("ip -n %s link add fhd1 type veth peer name fhd1p" % fx.h)),
              ifname="net1"),
+    # ipvlan, vlan and dummy: kernels without them skip these by name (run them in the
+    # user-mode kernel, docs/reliability.md)
+    Scenario("ipvlan+host-local", "ipvlan",
+             lambda fx: base("fiv", "ipvlan", master="fiv0", mode="l2",
+                             ipam=hl(fx, "10.78.0.0/24", "fd78::/64")),
+             setup=lambda fx: nslib.sh("ip -n %s link add fiv0 type veth peer name fiv0p" % fx.h),
+             needs=("ipvlan (run in the user-mode kernel)",
+                    "sh -c 'ip link add fp0 type veth peer name fp1 && "
+                    "ip link add fp2 link fp0 type ipvlan mode l2'")),
+    Scenario("vlan+host-local", "vlan",
+             lambda fx: base("fvl", "vlan", master="fvl0", vlanId=17, mtu=1400,
+                             ipam=hl(fx, "10.79.0.0/24")),
+             setup=lambda fx: (nslib.sh("ip -n %s link add fvl0 type veth peer name fvl0p" % fx.h),
+                               nslib.sh("ip -n %s link set fvl0 up" % fx.h)),
+             needs=("802.1Q VLANs (run in the user-mode kernel)",
+                    "sh -c 'ip link add fp0 type veth peer name fp1 && "
+                    "ip link add fp2 link fp0 type vlan id 5'")),
+    Scenario("dummy+host-local", "dummy",
+             lambda fx: base("fdu", "dummy", ipam=hl(fx, "10.80.0.0/24", "fd80::/64")),
+             needs=("dummy links (run in the user-mode kernel)", "ip link add fp0 type dummy")),
+    # multus with two delegates: ptp (the master, eth0) and bridge (net0), each with
+    # host-local in a store of its own. Judged as the chain is, after the runtime's DEL: a
+    # failed delegate is undone by DELs that are processes of their own, which the
+    # injection (per process) makes fail too ("left for DEL" counts those)
+    Scenario("multus", "multus",
+             lambda fx: base("fmu", "multus", dataDir=fx.tmp + "/multus", delegates=[
+                 {"type": "ptp", "name": "fmu-a", "masterplugin": True, "ipMasq": True,
+                  "ipMasqBackend": "iptables", "ipam": hl(fx, "10.81.0.0/24")},
+                 {"type": "bridge", "name": "fmu-b", "bridge": "fmu0",
+                  "ipam": hl(fx, "10.82.0.0/24")}]),
+             runtime_dels=True),
     Scenario("sbr", "sbr",
              lambda fx: base("fsbr", "sbr", prevResult=prev(fx, ["10.73.0.2/24"])),
              setup=lambda fx: container_veth(fx, "10.73.0.2/24", "10.73.0.1")),
@@ -427,7 +460,7 @@ class Sweep:
         self.scen, self.plugdir, self.classes, self.k, self.verbose = (
             scen, plugdir, classes, k, verbose)
         self.stats = {"tried": 0, "left": 0, "bad_output": 0, "succeeded": 0, "failed_clean": 0,
-                      "del_left": 0, "not_started": 0, "answer_lost": 0}
+                      "del_left": 0, "not_started": 0, "answer_lost": 0, "left_for_del": 0}
         self.findings = []
         self.fx = None
         self.strict_del = STRICT_DEL
@@ -489,6 +522,8 @@ class Sweep:
             if self.scen.runtime_dels:
                 # a runtime answers a failed ADD with DEL (the spec asks it to): the
                 # plugins before the failing one are taken back then, not by the ADD
+                if diff(self.baseline_link, self.fx.state()):
+                    self.stats["left_for_del"] += 1
                 rc2, out2, err2 = self.fx.run("DEL")
                 self.fx.drop_link()
                 if rc2 != 0:
@@ -617,10 +652,11 @@ def main():
         st["findings"] = [" | ".join([w, k] + d[:8]) for w, k, d in sw.findings]
         report[scen.name] = st
         print("%-18s %4d points tried, %3d left something behind, %3d failed without error "
-              "JSON (%d succeeded, %d failed cleanly, %d of them answer lost, %d did not start) "
+              "JSON (%d succeeded, %d failed cleanly, %d of them answer lost, %d did not start%s) "
               "%.0fs" % (scen.name, st["tried"], st["left"], st["bad_output"], st["succeeded"],
                          st["failed_clean"], st["answer_lost"], st["not_started"],
-                         st["seconds"]), flush=True)
+                         ", %d left for the runtime's DEL" % st["left_for_del"]
+                         if scen.runtime_dels else "", st["seconds"]), flush=True)
         if not a.verbose:
             for f in st["findings"][:5]:
                 print("    " + f[:600])
