@@ -65,6 +65,8 @@ VOLATILE = re.compile(r"/(last_reserved_ip\.\d+|\.host-local/state)$")
 # and its owner index: at most 1,024 bucket files, each made once and kept
 # (docs/host-local.md), whatever the run; the reservations themselves are compared
 INDEX = re.compile(r"/\.host-local/owners/b[0-9a-f]{3}$")
+# servers a scenario runs (dnsmasq: its log and lease times move): compared by extra_state
+SERVERS = re.compile(r"/servers/")
 
 
 def ip_json(ns, args):
@@ -124,10 +126,11 @@ def files_state(dirs):
     for d in dirs:
         for root, subdirs, files in os.walk(d):
             for s in subdirs:
-                out.append("dir " + os.path.join(root, s))
+                if not SERVERS.search(os.path.join(root, s) + "/"):
+                    out.append("dir " + os.path.join(root, s))
             for f in files:
                 p = os.path.join(root, f)
-                if INDEX.search(p):
+                if INDEX.search(p) or SERVERS.search(p):
                     continue
                 if VOLATILE.search(p):
                     out.append("file " + p)  # its content is meant to change
@@ -179,6 +182,7 @@ class Fixture:
         st["sysctl"] = [k + "=" + (nslib.sh("ip netns exec %s cat /proc/sys/%s" % (
             self.c, k.replace(".", "/")), check=False).stdout.strip())
             for k in self.scen.sysctls]
+        st.update(self.scen.extra_state(self))
         return st
 
     def ensure_link(self):
@@ -241,6 +245,66 @@ class Scenario:
     def failed_properly(self, rc, out, err, cls):
         """A failure reported as the spec says: error JSON on stdout."""
         return spec_error(rc, out)
+
+    def extra_state(self, fx):
+        return {}
+
+
+class DhcpScenario(Scenario):
+    """bridge with the dhcp IPAM plugin: dnsmasq in a server namespace on the bridge, and
+    the plugin set's own `dhcp daemon` in the host namespace (its socket and, for ours,
+    its lease files under the scenario's directory). dnsmasq's lease file is part of the
+    state: a lease the DEL did not release stays there (the daemon would renew it)."""
+
+    def __init__(self):
+        Scenario.__init__(self, "bridge+dhcp", "bridge", self.make_conf,
+                          needs=("dnsmasq", "which dnsmasq"))
+
+    def make_conf(self, fx):
+        return base("fdh", "bridge", bridge="fdh0", ipam={
+            "type": "dhcp", "daemonSocketPath": fx.tmp + "/servers/dhcp.sock"})
+
+    def available(self, plugdir):
+        return all(os.access(os.path.join(plugdir, p), os.X_OK) for p in ("bridge", "dhcp"))
+
+    def setup(self, fx):
+        sd = fx.tmp + "/servers"
+        os.makedirs(sd)
+        srv = nslib.netns("fs")
+        nslib.sh("ip -n %s link add fdh0 type bridge && ip -n %s link set fdh0 up" % (fx.h, fx.h))
+        nslib.sh("ip -n %s addr add 10.83.0.2/24 dev fdh0" % fx.h)
+        nslib.sh("ip -n %s link add fdhs type veth peer name eth0 netns %s" % (fx.h, srv))
+        nslib.sh("ip -n %s link set fdhs master fdh0 up" % fx.h)
+        nslib.sh("ip -n %s addr add 10.83.0.1/24 dev eth0 && ip -n %s link set eth0 up" % (
+            srv, srv))
+        subprocess.Popen(["ip", "netns", "exec", srv, shutil.which("dnsmasq"), "--port=0",
+                          "--interface=eth0", "--bind-interfaces", "--keep-in-foreground",
+                          "--dhcp-range=10.83.0.50,10.83.0.250,255.255.255.0,2m", "--no-ping",
+                          "--dhcp-leasefile=%s/leases" % sd, "--log-facility=%s/dnsmasq.log" % sd,
+                          "--dhcp-option=3,10.83.0.1"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # the daemon of the plugin set under test; its state (ours) under the scenario's
+        # directory, compared with the rest
+        args = ["ip", "netns", "exec", fx.h, os.path.join(fx.dir, "dhcp"), "daemon",
+                "-socketpath", sd + "/dhcp.sock"]
+        usage = subprocess.run([os.path.join(fx.dir, "dhcp"), "daemon", "-h"],
+                               capture_output=True, text=True, timeout=10)
+        if "-statedir" in usage.stdout + usage.stderr:
+            args += ["-statedir", fx.tmp + "/dhcp-state"]
+        subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(sd + "/daemon.log", "a"))
+        for _ in range(100):
+            if os.path.exists(sd + "/dhcp.sock") and os.path.exists(sd + "/dnsmasq.log") and \
+                    "bound exclusively" in open(sd + "/dnsmasq.log").read():
+                break
+            time.sleep(0.05)
+
+    def extra_state(self, fx):
+        try:
+            with open(fx.tmp + "/servers/leases") as f:
+                # expiry, MAC, address, name, client id: the time moves, the rest is kept
+                return {"dhcp-leases": sorted(" ".join(l.split()[1:]) for l in f if l.strip())}
+        except FileNotFoundError:
+            return {"dhcp-leases": []}
 
 
 class ChainScenario(Scenario):
@@ -408,6 +472,7 @@ SCENARIOS = [
              setup=lambda fx: open(fx.tmp + "/subnet.env", "w").write(
                  "FLANNEL_NETWORK=10.77.0.0/16\nFLANNEL_SUBNET=10.77.3.1/24\n"
                  "FLANNEL_MTU=1400\nFLANNEL_IPMASQ=false\n")),
+    DhcpScenario(),
     ChainScenario("chain", "bridge+portmap+bandwidth+firewall+tuning",
                   lambda fx: {"cniVersion": "1.0.0", "name": "fchain", "plugins": [
                       {"type": "bridge", "bridge": "fch0", "isGateway": True, "ipMasq": True,
