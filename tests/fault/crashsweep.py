@@ -197,7 +197,7 @@ def main():
             continue
         lacks = scen.kernel_lacks()
         if lacks:
-            print("%-18s skipped: this kernel has no %s" % (scen.name, lacks))
+            print("%-18s skipped: no %s here" % (scen.name, lacks))
             continue
         c = Crash(scen, a.plugins, a.runs, rng)
         try:

@@ -258,7 +258,7 @@ class DhcpScenario(Scenario):
 
     def __init__(self):
         Scenario.__init__(self, "bridge+dhcp", "bridge", self.make_conf,
-                          needs=("dnsmasq", "which dnsmasq"))
+                          needs=("dnsmasq (dnsmasq-base)", "which dnsmasq"))
 
     def make_conf(self, fx):
         return base("fdh", "bridge", bridge="fdh0", ipam={
@@ -701,7 +701,7 @@ def main():
             continue
         lacks = scen.kernel_lacks()
         if lacks:
-            print("%-18s skipped: this kernel has no %s" % (scen.name, lacks))
+            print("%-18s skipped: no %s here" % (scen.name, lacks))
             continue
         t = time.time()
         sw = Sweep(scen, a.plugins, classes, a.points, a.verbose)
