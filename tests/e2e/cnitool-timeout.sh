@@ -56,14 +56,14 @@ alive() {
 }
 
 start=$(date +%s)
-NETCONFPATH=$TMP/net.d CNI_PATH=$TMP/bin CNI_CACHE_DIR=$TMP/cache CNI_TIMEOUT=2 \
+NETCONFPATH=$TMP/net.d CNI_PATH=$TMP/bin CNI_CACHE_DIR=$TMP/cache CNI_TIMEOUT=3 \
 	timeout 60 "$CNITOOL" add hangnet "$(nsl_path "$NS")" >"$TMP/out" 2>"$TMP/err"
 rc=$?
 took=$(($(date +%s) - start))
-[ "$rc" -eq 124 ] && fail "cnitool did not return within 60 s (CNI_TIMEOUT=2)"
+[ "$rc" -eq 124 ] && fail "cnitool did not return within 60 s (CNI_TIMEOUT=3)"
 [ "$rc" -ne 0 ] || fail "cnitool add succeeded against a hanging plugin"
 grep -qi "time" "$TMP/err" || fail "cnitool's error does not name the timeout: $(cat "$TMP/err")"
-[ "$took" -le 30 ] || fail "cnitool took $took s with CNI_TIMEOUT=2"
+[ "$took" -le 30 ] || fail "cnitool took $took s with CNI_TIMEOUT=3"
 [ -s "$TMP/plugin.pid" ] && [ -s "$TMP/child.pid" ] ||
 	fail "the plugin never started its child (no PIDs written)"
 # SIGKILL is delivered at once, but give a loaded machine a moment to reap
@@ -75,7 +75,7 @@ alive "$TMP/plugin.pid" && fail "the plugin (pid $(cat "$TMP/plugin.pid")) outli
 alive "$TMP/child.pid" && fail "the plugin's child (pid $(cat "$TMP/child.pid")) outlived CNI_TIMEOUT"
 
 if [ "$FAILS" -eq 0 ]; then
-	echo "ok   - CNI_TIMEOUT=2: cnitool failed after ${took}s ($(head -c 200 "$TMP/err")), plugin and child dead"
+	echo "ok   - CNI_TIMEOUT=3: cnitool failed after ${took}s ($(head -c 200 "$TMP/err")), plugin and child dead"
 	exit 0
 fi
 exit 1
