@@ -236,11 +236,18 @@ class Scenario:
         nslib.sh("ip netns del %s" % ns, check=False)
         return None if r.returncode == 0 else self.needs[0]
 
+    timeout = 120  # a plugin still running then is a finding (rc 124, no error JSON)
+
     def run(self, fx, cmd, wrap):
         env = {"CNI_PATH": fx.dir}
-        return nslib.run_plugin(os.path.join(fx.dir, self.plugin), cmd, fx.h, self.conf(fx),
-                                cid=CID, ifname=self.ifname, netns_path=fx.cpath,
-                                env_extra=env, wrap=wrap, timeout=120)
+        try:
+            return nslib.run_plugin(os.path.join(fx.dir, self.plugin), cmd, fx.h,
+                                    self.conf(fx), cid=CID, ifname=self.ifname,
+                                    netns_path=fx.cpath, env_extra=env, wrap=wrap,
+                                    timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            # (what it left running dies with the fixture's namespaces)
+            return 124, "", "still running after %d s: killed" % self.timeout
 
     def failed_properly(self, rc, out, err, cls):
         """A failure reported as the spec says: error JSON on stdout."""
@@ -255,6 +262,9 @@ class DhcpScenario(Scenario):
     the plugin set's own `dhcp daemon` in the host namespace (its socket and, for ours,
     its lease files under the scenario's directory). dnsmasq's lease file is part of the
     state: a lease the DEL did not release stays there (the daemon would renew it)."""
+
+    # ours waits at most 30 s for the daemon, whose own acquisition timeout is 10 s
+    timeout = 45
 
     def __init__(self):
         Scenario.__init__(self, "bridge+dhcp", "bridge", self.make_conf,
