@@ -311,8 +311,10 @@ class DhcpScenario(Scenario):
     def extra_state(self, fx):
         try:
             with open(fx.tmp + "/servers/leases") as f:
-                # expiry, MAC, address, name, client id: the time moves, the rest is kept
-                return {"dhcp-leases": sorted(" ".join(l.split()[1:]) for l in f if l.strip())}
+                # expiry, MAC, address, name, client id: the address and client id are
+                # compared (the MAC is new with every attachment, the time moves)
+                return {"dhcp-leases": sorted(" ".join(l.split()[2:3] + l.split()[4:])
+                                              for l in f if l.strip())}
         except FileNotFoundError:
             return {"dhcp-leases": []}
 
