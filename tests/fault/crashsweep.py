@@ -34,7 +34,9 @@ import nslib  # noqa: E402  (faultsweep put its folder on the path)
 IPAM = {"host-local": 2, "ptp+host-local": 1, "bridge+host-local": 1,
         "macvlan+host-local": 2, "tap+host-local": 1, "flannel": 1,
         "host-device+host-local": (1, lambda c: dict(c, device="fhd1")),
-        "ipvlan+host-local": 2, "vlan+host-local": 1, "dummy+host-local": 2,
+        "ipvlan+host-local": 2, "dummy+host-local": 2,
+        # (one VLAN id per master: the killed attachment may still hold 17)
+        "vlan+host-local": (1, lambda c: dict(c, vlanId=18)),
         # (two networks, one range each; the result names the master's address only)
         "multus": 2}
 
