@@ -29,19 +29,50 @@ import faultsweep as fs  # noqa: E402
 import nslib  # noqa: E402  (faultsweep put its folder on the path)
 
 
-# scenarios with host-local, and how many ranges (addresses per attachment) they have
-IPAM = {"host-local": 2, "ptp+host-local": 1, "bridge+host-local": 1}
+# scenarios with host-local: how many ranges (addresses per attachment) they have, and
+# what the second attachment's config changes (host-device's device is taken by the first)
+IPAM = {"host-local": 2, "ptp+host-local": 1, "bridge+host-local": 1,
+        "macvlan+host-local": 2, "tap+host-local": 1, "flannel": 1,
+        "host-device+host-local": (1, lambda c: dict(c, device="fhd1")),
+        "ipvlan+host-local": 2, "dummy+host-local": 2,
+        # (one VLAN id per master: the killed attachment may still hold 17)
+        "vlan+host-local": (1, lambda c: dict(c, vlanId=18)),
+        # (two networks, one range each; the result names the master's address only)
+        "multus": 2}
 
 
-def start(fx, cmd, cid, netns=None):
+def ipam_of(scen):
+    """(ranges, config change for the second attachment) of a scenario with host-local;
+    a scenario whose config names host-local but is not in IPAM is an error here, so a new
+    one is not left out of the check."""
+    v = IPAM.get(scen.name)
+    if v is None:
+        return None
+    return v if isinstance(v, tuple) else (v, None)
+
+
+def uses_host_local(conf):
+    """Whether a config (a delegate's too) takes addresses from host-local."""
+    if isinstance(conf, dict):
+        return conf.get("type") in ("host-local", "flannel") or any(
+            uses_host_local(v) for v in conf.values())
+    if isinstance(conf, list):
+        return any(uses_host_local(v) for v in conf)
+    return False
+
+
+def start(fx, cmd, cid, netns=None, change=None):
     sc = fx.scen
+    conf = sc.conf(fx)
+    if change:
+        conf = change(conf)
     env = {"CNI_COMMAND": cmd, "CNI_CONTAINERID": cid, "CNI_NETNS": netns or fx.cpath,
            "CNI_IFNAME": sc.ifname, "CNI_PATH": fx.dir, "PATH": os.environ.get("PATH", "")}
     args = (["ip", "netns", "exec", fx.h, "env", "-i"] + ["%s=%s" % kv for kv in env.items()] +
             [os.path.join(fx.dir, sc.plugin)])
     p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
-    p.stdin.write(json.dumps(sc.conf(fx)).encode())
+    p.stdin.write(json.dumps(conf).encode())
     p.stdin.close()
     return p
 
@@ -83,6 +114,8 @@ class Crash:
         sw = fs.Sweep(self.scen, self.plugdir, [], 0, False)
         sw.fresh()
         self.sw = sw
+        if uses_host_local(self.scen.conf(sw.fx)) and not ipam_of(self.scen):
+            raise RuntimeError("uses host-local but is not in crashsweep.py's IPAM")
         t = time.time()
         sw.fx.run("ADD")
         clean = time.time() - t
@@ -111,26 +144,28 @@ class Crash:
         self.stats["runs"] += 1
         what = "run %d (kill after %.1f ms)" % (i, delay * 1000)
         cids = [(a, None)]
-        if self.scen.name in IPAM:
+        ipam = ipam_of(self.scen)
+        if ipam:
             # what the killed ADD holds: at most one address per range
             held = reservations(fx)
             mine = [x for x, c in held.items() if c == a]
             # (in a namespace of its own: two ptp attachments in one clash on routes)
             if not getattr(fx, "c2", None):
                 fx.c2 = "/run/netns/" + nslib.netns("fc2")
-            rc, out_b = finish(start(fx, "ADD", b, fx.c2))
+            rc, out_b = finish(start(fx, "ADD", b, fx.c2, ipam[1]))
             cids.append((b, fx.c2))
             ips_b = [x.split("/")[0] for x in addresses(out_b)]
             res = reservations(fx)
-            good = (len(mine) <= IPAM[self.scen.name] and rc == 0 and ips_b and
-                    not set(mine) & set(ips_b) and
-                    sorted(res) == sorted(mine + ips_b) and all(res[x] == b for x in ips_b))
+            held_b = [x for x, c in res.items() if c == b]
+            good = (len(mine) <= ipam[0] and rc == 0 and ips_b and
+                    not set(mine) & set(held_b) and set(ips_b) <= set(held_b) and
+                    len(held_b) == ipam[0] and sorted(res) == sorted(mine + held_b))
             if not good:
                 self.stats["ipam_bad"] += 1
                 self.note(what, ["IPAM: killed holds %s, next got %s (rc %d), store %s %s" % (
                     mine, ips_b, rc, res, out_b[:300] if rc else "")])
         for cid, netns in reversed(cids):
-            rc, out = finish(start(fx, "DEL", cid, netns))
+            rc, out = finish(start(fx, "DEL", cid, netns, ipam[1] if netns else None))
             if rc != 0:
                 self.stats["del_failed"] += 1
                 self.note(what, ["DEL %s failed: %s" % (cid, out[:300])])
@@ -164,7 +199,7 @@ def main():
             continue
         lacks = scen.kernel_lacks()
         if lacks:
-            print("%-18s skipped: this kernel has no %s" % (scen.name, lacks))
+            print("%-18s skipped: no %s here" % (scen.name, lacks))
             continue
         c = Crash(scen, a.plugins, a.runs, rng)
         try:

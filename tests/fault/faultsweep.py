@@ -65,6 +65,8 @@ VOLATILE = re.compile(r"/(last_reserved_ip\.\d+|\.host-local/state)$")
 # and its owner index: at most 1,024 bucket files, each made once and kept
 # (docs/host-local.md), whatever the run; the reservations themselves are compared
 INDEX = re.compile(r"/\.host-local/owners/b[0-9a-f]{3}$")
+# servers a scenario runs (dnsmasq: its log and lease times move): compared by extra_state
+SERVERS = re.compile(r"/servers/")
 
 
 def ip_json(ns, args):
@@ -124,10 +126,11 @@ def files_state(dirs):
     for d in dirs:
         for root, subdirs, files in os.walk(d):
             for s in subdirs:
-                out.append("dir " + os.path.join(root, s))
+                if not SERVERS.search(os.path.join(root, s) + "/"):
+                    out.append("dir " + os.path.join(root, s))
             for f in files:
                 p = os.path.join(root, f)
-                if INDEX.search(p):
+                if INDEX.search(p) or SERVERS.search(p):
                     continue
                 if VOLATILE.search(p):
                     out.append("file " + p)  # its content is meant to change
@@ -179,6 +182,7 @@ class Fixture:
         st["sysctl"] = [k + "=" + (nslib.sh("ip netns exec %s cat /proc/sys/%s" % (
             self.c, k.replace(".", "/")), check=False).stdout.strip())
             for k in self.scen.sysctls]
+        st.update(self.scen.extra_state(self))
         return st
 
     def ensure_link(self):
@@ -204,9 +208,11 @@ class Scenario:
     runtime_dels = False  # a failed ADD is judged after the DEL a runtime sends
 
     def __init__(self, name, plugin, conf, setup=None, ifname=None, sysctls=(), main_link=False,
-                 needs=None):
+                 needs=None, runtime_dels=False):
         self.name, self.plugin, self._conf, self._setup = name, plugin, conf, setup
         self.main_link, self.needs = main_link, needs
+        if runtime_dels:
+            self.runtime_dels = True
         if ifname:
             self.ifname = ifname
         self.sysctls = sysctls
@@ -230,15 +236,87 @@ class Scenario:
         nslib.sh("ip netns del %s" % ns, check=False)
         return None if r.returncode == 0 else self.needs[0]
 
+    timeout = 120  # a plugin still running then is a finding (rc 124, no error JSON)
+
     def run(self, fx, cmd, wrap):
         env = {"CNI_PATH": fx.dir}
-        return nslib.run_plugin(os.path.join(fx.dir, self.plugin), cmd, fx.h, self.conf(fx),
-                                cid=CID, ifname=self.ifname, netns_path=fx.cpath,
-                                env_extra=env, wrap=wrap, timeout=120)
+        try:
+            return nslib.run_plugin(os.path.join(fx.dir, self.plugin), cmd, fx.h,
+                                    self.conf(fx), cid=CID, ifname=self.ifname,
+                                    netns_path=fx.cpath, env_extra=env, wrap=wrap,
+                                    timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            # (what it left running dies with the fixture's namespaces)
+            return 124, "", "still running after %d s: killed" % self.timeout
 
     def failed_properly(self, rc, out, err, cls):
         """A failure reported as the spec says: error JSON on stdout."""
         return spec_error(rc, out)
+
+    def extra_state(self, fx):
+        return {}
+
+
+class DhcpScenario(Scenario):
+    """bridge with the dhcp IPAM plugin: dnsmasq in a server namespace on the bridge, and
+    the plugin set's own `dhcp daemon` in the host namespace (its socket and, for ours,
+    its lease files under the scenario's directory). dnsmasq's lease file is part of the
+    state: a lease the DEL did not release stays there (the daemon would renew it)."""
+
+    # ours waits at most 30 s for the daemon, whose own acquisition timeout is 10 s
+    timeout = 45
+
+    def __init__(self):
+        Scenario.__init__(self, "bridge+dhcp", "bridge", self.make_conf,
+                          needs=("dnsmasq (dnsmasq-base)", "which dnsmasq"))
+
+    def make_conf(self, fx):
+        return base("fdh", "bridge", bridge="fdh0", ipam={
+            "type": "dhcp", "daemonSocketPath": fx.tmp + "/servers/dhcp.sock"})
+
+    def available(self, plugdir):
+        return all(os.access(os.path.join(plugdir, p), os.X_OK) for p in ("bridge", "dhcp"))
+
+    def setup(self, fx):
+        sd = fx.tmp + "/servers"
+        os.makedirs(sd)
+        srv = nslib.netns("fs")
+        nslib.sh("ip -n %s link add fdh0 type bridge && ip -n %s link set fdh0 up" % (fx.h, fx.h))
+        nslib.sh("ip -n %s addr add 10.83.0.2/24 dev fdh0" % fx.h)
+        nslib.sh("ip -n %s link add fdhs type veth peer name eth0 netns %s" % (fx.h, srv))
+        nslib.sh("ip -n %s link set fdhs master fdh0 up" % fx.h)
+        nslib.sh("ip -n %s addr add 10.83.0.1/24 dev eth0 && ip -n %s link set eth0 up" % (
+            srv, srv))
+        subprocess.Popen(["ip", "netns", "exec", srv, shutil.which("dnsmasq"), "--port=0",
+                          "--interface=eth0", "--bind-interfaces", "--keep-in-foreground",
+                          "--dhcp-range=10.83.0.50,10.83.0.250,255.255.255.0,2m", "--no-ping",
+                          "--dhcp-leasefile=%s/leases" % sd, "--log-facility=%s/dnsmasq.log" % sd,
+                          "--dhcp-option=3,10.83.0.1"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # the daemon of the plugin set under test; its state (ours) under the scenario's
+        # directory, compared with the rest
+        args = ["ip", "netns", "exec", fx.h, os.path.join(fx.dir, "dhcp"), "daemon",
+                "-socketpath", sd + "/dhcp.sock"]
+        usage = subprocess.run([os.path.join(fx.dir, "dhcp"), "daemon", "-h"],
+                               capture_output=True, text=True, timeout=10)
+        if "-statedir" in usage.stdout + usage.stderr:
+            args += ["-statedir", fx.tmp + "/dhcp-state"]
+        subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(sd + "/daemon.log", "a"))
+        for _ in range(100):
+            if os.path.exists(sd + "/dhcp.sock") and os.path.exists(sd + "/dnsmasq.log") and \
+                    "bound exclusively" in open(sd + "/dnsmasq.log").read():
+                break
+            time.sleep(0.05)
+
+    def extra_state(self, fx):
+        try:
+            with open(fx.tmp + "/servers/leases") as f:
+                # expiry, MAC, address, name, client id: the address and client id are
+                # compared (the MAC is new with every attachment, the time moves)
+                return {"dhcp-leases": sorted(" ".join(l.split()[2:3] + l.split()[4:])
+                                              for l in f if l.strip())}
+        except FileNotFoundError:
+            return {"dhcp-leases": []}
 
 
 class ChainScenario(Scenario):
@@ -347,10 +425,43 @@ SCENARIOS = [
     Scenario("host-device+host-local", "host-device",
              lambda fx: base("fhd", "host-device", device="fhd0",
                              ipam=hl(fx, "10.76.0.0/24")),
+             # (fhd1: crashsweep.py's second attachment)
              setup=lambda fx: (nslib.sh("ip -n %s link add fhd0 type veth peer name fhd0p" % fx.h),
                                nslib.sh("ip -n %s addr add 10.77.0.1/24 dev fhd0" % fx.h),
-                               nslib.sh("ip -n %s link set fhd0 up" % fx.h)),
+                               nslib.sh("ip -n %s link set fhd0 up" % fx.h),
+                               nslib.sh("ip -n %s link add fhd1 type veth peer name fhd1p" % fx.h)),
              ifname="net1"),
+    # ipvlan, vlan and dummy: kernels without them skip these by name (run them in the
+    # user-mode kernel, docs/reliability.md)
+    Scenario("ipvlan+host-local", "ipvlan",
+             lambda fx: base("fiv", "ipvlan", master="fiv0", mode="l2",
+                             ipam=hl(fx, "10.78.0.0/24", "fd78::/64")),
+             setup=lambda fx: nslib.sh("ip -n %s link add fiv0 type veth peer name fiv0p" % fx.h),
+             needs=("ipvlan (run in the user-mode kernel)",
+                    "sh -c 'ip link add fp0 type veth peer name fp1 && "
+                    "ip link add fp2 link fp0 type ipvlan mode l2'")),
+    Scenario("vlan+host-local", "vlan",
+             lambda fx: base("fvl", "vlan", master="fvl0", vlanId=17, mtu=1400,
+                             ipam=hl(fx, "10.79.0.0/24")),
+             setup=lambda fx: (nslib.sh("ip -n %s link add fvl0 type veth peer name fvl0p" % fx.h),
+                               nslib.sh("ip -n %s link set fvl0 up" % fx.h)),
+             needs=("802.1Q VLANs (run in the user-mode kernel)",
+                    "sh -c 'ip link add fp0 type veth peer name fp1 && "
+                    "ip link add fp2 link fp0 type vlan id 5'")),
+    Scenario("dummy+host-local", "dummy",
+             lambda fx: base("fdu", "dummy", ipam=hl(fx, "10.80.0.0/24", "fd80::/64")),
+             needs=("dummy links (run in the user-mode kernel)", "ip link add fp0 type dummy")),
+    # multus with two delegates: ptp (the master, eth0) and bridge (net0), each with
+    # host-local in a store of its own. Judged as the chain is, after the runtime's DEL: a
+    # failed delegate is undone by DELs that are processes of their own, which the
+    # injection (per process) makes fail too ("left for DEL" counts those)
+    Scenario("multus", "multus",
+             lambda fx: base("fmu", "multus", dataDir=fx.tmp + "/multus", delegates=[
+                 {"type": "ptp", "name": "fmu-a", "masterplugin": True, "ipMasq": True,
+                  "ipMasqBackend": "iptables", "ipam": hl(fx, "10.81.0.0/24")},
+                 {"type": "bridge", "name": "fmu-b", "bridge": "fmu0",
+                  "ipam": hl(fx, "10.82.0.0/24")}]),
+             runtime_dels=True),
     Scenario("sbr", "sbr",
              lambda fx: base("fsbr", "sbr", prevResult=prev(fx, ["10.73.0.2/24"])),
              setup=lambda fx: container_veth(fx, "10.73.0.2/24", "10.73.0.1")),
@@ -373,6 +484,7 @@ SCENARIOS = [
              setup=lambda fx: open(fx.tmp + "/subnet.env", "w").write(
                  "FLANNEL_NETWORK=10.77.0.0/16\nFLANNEL_SUBNET=10.77.3.1/24\n"
                  "FLANNEL_MTU=1400\nFLANNEL_IPMASQ=false\n")),
+    DhcpScenario(),
     ChainScenario("chain", "bridge+portmap+bandwidth+firewall+tuning",
                   lambda fx: {"cniVersion": "1.0.0", "name": "fchain", "plugins": [
                       {"type": "bridge", "bridge": "fch0", "isGateway": True, "ipMasq": True,
@@ -425,7 +537,7 @@ class Sweep:
         self.scen, self.plugdir, self.classes, self.k, self.verbose = (
             scen, plugdir, classes, k, verbose)
         self.stats = {"tried": 0, "left": 0, "bad_output": 0, "succeeded": 0, "failed_clean": 0,
-                      "del_left": 0, "not_started": 0, "answer_lost": 0}
+                      "del_left": 0, "not_started": 0, "answer_lost": 0, "left_for_del": 0}
         self.findings = []
         self.fx = None
         self.strict_del = STRICT_DEL
@@ -487,6 +599,8 @@ class Sweep:
             if self.scen.runtime_dels:
                 # a runtime answers a failed ADD with DEL (the spec asks it to): the
                 # plugins before the failing one are taken back then, not by the ADD
+                if diff(self.baseline_link, self.fx.state()):
+                    self.stats["left_for_del"] += 1
                 rc2, out2, err2 = self.fx.run("DEL")
                 self.fx.drop_link()
                 if rc2 != 0:
@@ -599,7 +713,7 @@ def main():
             continue
         lacks = scen.kernel_lacks()
         if lacks:
-            print("%-18s skipped: this kernel has no %s" % (scen.name, lacks))
+            print("%-18s skipped: no %s here" % (scen.name, lacks))
             continue
         t = time.time()
         sw = Sweep(scen, a.plugins, classes, a.points, a.verbose)
@@ -615,10 +729,11 @@ def main():
         st["findings"] = [" | ".join([w, k] + d[:8]) for w, k, d in sw.findings]
         report[scen.name] = st
         print("%-18s %4d points tried, %3d left something behind, %3d failed without error "
-              "JSON (%d succeeded, %d failed cleanly, %d of them answer lost, %d did not start) "
+              "JSON (%d succeeded, %d failed cleanly, %d of them answer lost, %d did not start%s) "
               "%.0fs" % (scen.name, st["tried"], st["left"], st["bad_output"], st["succeeded"],
                          st["failed_clean"], st["answer_lost"], st["not_started"],
-                         st["seconds"]), flush=True)
+                         ", %d left for the runtime's DEL" % st["left_for_del"]
+                         if scen.runtime_dels else "", st["seconds"]), flush=True)
         if not a.verbose:
             for f in st["findings"][:5]:
                 print("    " + f[:600])

@@ -337,18 +337,6 @@ static int host_socket(void)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Whether the link has an IPv4 address (the ioctl asks the socket's namespace). Without
- * one (a lease never configured: its ADD failed), a unicast would go nowhere: the kernel
- * takes the server as on-link, cannot resolve it, and sendto() still succeeds. */
-static bool link_has_ipv4(int fd, const char *ifname)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	return ioctl(fd, SIOCGIFADDR, &ifr) == 0;
-}
-
 int dhcp_release(const struct dhcp_params *p, const struct dhcp_lease *l)
 {
 	uint8_t mac[6], cid[256], prl[DHCP_MAX_REQUEST], pkt[DHCP_MAX_LEN];
@@ -376,15 +364,16 @@ int dhcp_release(const struct dhcp_params *p, const struct dhcp_lease *l)
 			     .opts = o, .n_opts = n};
 	memcpy(m.chaddr, mac, 6);
 	len = dhcp_encode(pkt, sizeof(pkt), &m);
-	/* unicast to the server (RFC 2131 4.4.6); on the link, where the address may be
-	 * gone already, a broadcast follows a failed unicast, and replaces it on a link
-	 * without an address */
-	to.sin_addr.s_addr =
-	    server && (!in_ns || link_has_ipv4(fd, p->ifname)) ? server : INADDR_BROADCAST;
+	/* unicast to the server (RFC 2131 4.4.6); on the link a broadcast follows, as the
+	 * address may not be there (gone already, or never set: an ADD taken back before the
+	 * main plugin configured it), and then the unicast is accepted by sendto() and lost
+	 * waiting for an ARP answer (fault sweep, bridge+dhcp). The server id option keeps
+	 * other servers from acting on it; a second release of a lease is ignored. */
+	to.sin_addr.s_addr = server ? server : INADDR_BROADCAST;
 	if (len < 0)
 		r = len;
-	else if (sendto(fd, pkt, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
-		r = -errno;
+	else if (sendto(fd, pkt, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) < 0 || in_ns) {
+		r = in_ns ? 0 : -errno;
 		to.sin_addr.s_addr = INADDR_BROADCAST;
 		if (in_ns && sendto(fd, pkt, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) >= 0)
 			r = 0;

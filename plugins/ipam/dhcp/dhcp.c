@@ -297,13 +297,15 @@ static int cmd_add(const cni_cmd_args *args, cni_result **out, cni_error **err, 
 	json_object_set_new(req, "priority", json_integer(c.priority));
 	r = call_daemon(c.socket, req, &reply, err);
 	json_decref(req);
-	if (r < 0)
-		goto out;
-	res = json_dumps(json_object_get(reply, "result"), JSON_COMPACT);
-	r = res ? cni_result_from_json(out, NULL, res, strlen(res), err)
-		: cni_error_set(err, CNI_ERR_INTERNAL, NULL, "the dhcp daemon sent no result");
+	if (r == 0) {
+		res = json_dumps(json_object_get(reply, "result"), JSON_COMPACT);
+		r = res ? cni_result_from_json(out, NULL, res, strlen(res), err)
+			: cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+					"the dhcp daemon sent no result");
+	}
 	if (r < 0) {
-		/* a lease we cannot hand on is released rather than left to the daemon */
+		/* a lease we cannot hand on is released rather than left to the daemon; so is
+		 * one whose answer was lost (the daemon may have acquired it all the same) */
 		json_t *del = attachment_req("del", &c, args), *ign = NULL;
 		cni_error *e2 = NULL;
 		call_daemon(c.socket, del, &ign, &e2);

@@ -373,10 +373,11 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	}
 	if (r < 0 && state) {
 		/* Undo what was added, the failing delegate included (its DEL is harmless and
-		 * releases anything it left), newest first. */
+		 * releases anything it left), newest first. When one of those DELs fails, the
+		 * saved list stays: the runtime's DEL then undoes exactly what was added. */
 		size_t n = i < json_array_size(c.delegates) ? i + 1 : i;
-		del_all(args, c.delegates, n, NULL);
-		ps_remove(path, NULL);
+		if (del_all(args, c.delegates, n, NULL) == 0)
+			ps_remove(path, NULL);
 		cni_result_free(master);
 		master = NULL;
 	}

@@ -211,6 +211,45 @@ def test_multus_rollback():
     m.expect(ptp_veths == [], f"host veths left {ptp_veths}")
 
 
+def test_multus_rollback_del_fails():
+    """A failed ADD whose undoing fails too (ptp's DEL, once) keeps the saved list, and the
+    runtime's DEL then undoes exactly what was added."""
+    d = fresh("rollback-del")
+    host, cont = m.netns("mh"), m.netns("mc")
+    m.sh(f"ip -n {host} link add cnimbr type veth peer name cnimbs")
+    once = os.path.join(d, "fail-ptp-del")
+    open(once, "w").close()
+    sd = os.path.join(d, "bin")
+    os.makedirs(sd)
+    for name in os.listdir(BIN):
+        os.symlink(os.path.join(BIN, name), os.path.join(sd, name))
+    os.unlink(os.path.join(sd, "ptp"))
+    with open(os.path.join(sd, "ptp"), "w") as f:
+        f.write(f'#!/bin/sh\nif [ "$CNI_COMMAND" = DEL ] && rm {once} 2>/dev/null; then\n'
+                '  cat >/dev/null; echo \'{"cniVersion": "0.3.1", "code": 11, '
+                '"msg": "ptp DEL made to fail"}\'; exit 1\nfi\n'
+                f'exec {os.path.join(BIN, "ptp")} "$@"\n')
+    os.chmod(os.path.join(sd, "ptp"), 0o755)
+    conf = multus_conf(d, "cnimbr")
+    env = {"CNI_PATH": sd}
+    rc, out, err = m.run_plugin(os.path.join(BIN, "multus"), "ADD", host, conf,
+                                netns_path=f"/run/netns/{cont}", env_extra=env)
+    m.expect(rc != 0 and "bridge ADD on net1" in out, f"ADD with a broken bridge: {rc} {out}")
+    m.expect(not os.path.exists(once), "ptp's DEL was not run by the rollback")
+    m.expect(addrs(cont, "net0") is not None, "ptp's failed DEL removed net0 all the same")
+    m.expect(os.listdir(os.path.join(d, "multus")) != [],
+             "saved list removed although undoing the ADD failed")
+    # the runtime's DEL, with a config that no longer names ptp: the saved list does
+    conf2 = multus_conf(d, "cnimbr")
+    conf2["delegates"].pop(0)
+    rc, out, err = m.run_plugin(os.path.join(BIN, "multus"), "DEL", host, conf2,
+                                netns_path=f"/run/netns/{cont}", env_extra=env)
+    m.expect(rc == 0, f"runtime's DEL: {out}")
+    m.expect(addrs(cont, "net0") is None and ipam_files(d) == [],
+             f"runtime's DEL left net0 or leases {ipam_files(d)}")
+    m.expect(os.listdir(os.path.join(d, "multus")) == [], "saved list left after DEL")
+
+
 def test_multus_config_errors():
     d = fresh("errs")
     host, cont = m.netns("mh"), m.netns("mc")
@@ -572,6 +611,7 @@ def main():
             r.case(test_multus_go_libcni)
         else:
             for t in (test_multus_direct, test_multus_cnitool, test_multus_rollback,
+                      test_multus_rollback_del_fails,
                       test_multus_config_errors, test_multus_capabilities, test_multus_del_best_effort, test_multus_order,
                       test_multus_gc_status, test_multus_check,
                       test_flannel, test_flannel_runtime_config, test_flannel_gc_status,
