@@ -23,6 +23,9 @@
 #include "plugin-cleanup.h"
 #include "dhcp-packet.h"
 
+/* How long a failed ADD waits for the daemon to take its lease back. */
+#define DHCP_UNDO_TIMEOUT_MS 3000L
+
 static const uint8_t default_request[] = {
     DHCP_OPT_SUBNET_MASK, DHCP_OPT_ROUTER,          DHCP_OPT_DNS,
     DHCP_OPT_DOMAIN,      DHCP_OPT_CLASSLESS_ROUTES, DHCP_OPT_STATIC_ROUTES,
@@ -180,9 +183,10 @@ static void conf_free(struct dhcp_conf *c)
 	json_decref(c->root);
 }
 
-/* One request, one answer. A daemon that is not there (no socket, refused) or does not
- * answer in time is CNI_ERR_TRY_AGAIN_LATER. *reply is new. */
-static int call_daemon(const char *sock, json_t *req, json_t **reply, cni_error **err)
+/* One request, one answer within timeout_ms. A daemon that is not there (no socket,
+ * refused) or does not answer in time is CNI_ERR_TRY_AGAIN_LATER. *reply is new. */
+static int call_daemon_within(const char *sock, json_t *req, json_t **reply, long timeout_ms,
+			      cni_error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct timespec t0, t;
@@ -211,11 +215,10 @@ static int call_daemon(const char *sock, json_t *req, json_t **reply, cni_error 
 		long spent;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (spent >= DHCP_PLUGIN_TIMEOUT_MS ||
-		    poll(&p, 1, (int)(DHCP_PLUGIN_TIMEOUT_MS - spent)) == 0) {
+		if (spent >= timeout_ms || poll(&p, 1, (int)(timeout_ms - spent)) == 0) {
 			r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
-					  "the dhcp daemon at %s did not answer within %d ms", sock,
-					  DHCP_PLUGIN_TIMEOUT_MS);
+					  "the dhcp daemon at %s did not answer within %ld ms", sock,
+					  timeout_ms);
 			goto out;
 		}
 		if (off < olen + 1) {
@@ -266,6 +269,11 @@ out:
 	return r;
 }
 
+static int call_daemon(const char *sock, json_t *req, json_t **reply, cni_error **err)
+{
+	return call_daemon_within(sock, req, reply, DHCP_PLUGIN_TIMEOUT_MS, err);
+}
+
 static json_t *attachment_req(const char *cmd, const struct dhcp_conf *c,
 			      const cni_cmd_args *args)
 {
@@ -308,7 +316,9 @@ static int cmd_add(const cni_cmd_args *args, cni_result **out, cni_error **err, 
 		 * one whose answer was lost (the daemon may have acquired it all the same) */
 		json_t *del = attachment_req("del", &c, args), *ign = NULL;
 		cni_error *e2 = NULL;
-		call_daemon(c.socket, del, &ign, &e2);
+		/* (briefly: a daemon that did not answer the ADD in time releases a lease
+		 * itself once it sees this plugin gone) */
+		call_daemon_within(c.socket, del, &ign, DHCP_UNDO_TIMEOUT_MS, &e2);
 		json_decref(del);
 		json_decref(ign);
 		cni_error_free(e2);
