@@ -382,11 +382,10 @@ static bool saved_is_ours(const json_t *saved, const struct fconf *c)
 }
 
 /*
- * The delegate config GC and STATUS go to: the one ADD would build from the current
- * lease; for GC, when subnet.env cannot be read, the first saved one (their IPAM and
- * network name are the same). *d NULL: nothing to ask.
+ * The delegate config ADD would build from the current lease (*d, new). Without a lease,
+ * STATUS fails (no ADD can work) and GC gets *d NULL: it falls back to a saved config.
  */
-static int current_delegate(const struct fconf *c, bool saved_ok, json_t **d, cni_error **err)
+static int current_delegate(const struct fconf *c, bool gc, json_t **d, cni_error **err)
 {
 	struct lease l;
 	cni_error *lerr = NULL;
@@ -394,36 +393,54 @@ static int current_delegate(const struct fconf *c, bool saved_ok, json_t **d, cn
 
 	*d = NULL;
 	if (r == 0) {
-		cni_error_free(lerr);
 		*d = build_delegate(c, &l);
-		return *d ? 0 : cni_error_oom(err);
-	}
-	if (!saved_ok) {
-		/* STATUS: no flannel lease (flanneld has not written it yet), no ADD can work */
+		r = *d ? 0 : cni_error_oom(err);
+	} else if (!gc) {
+		/* no flannel lease (flanneld has not written it yet) */
 		r = cni_error_set(err, CNI_ERR_PLUGIN_NOT_AVAILABLE, NULL, "%s",
 				  lerr ? cni_error_msg(lerr) : "no flannel lease");
-		cni_error_free(lerr);
-		return r;
+	} else {
+		r = 0;
 	}
 	cni_error_free(lerr);
+	return r;
+}
+
+/*
+ * GC's one pass over dataDir, through the saved delegate configs of this network
+ * (another flannel network may share dataDir): the first one (*fallback, new, when it is
+ * asked for: its IPAM and network name are those of every other), and the paths of those
+ * whose container is not among valid (appended to stale; DEL will never come for them).
+ * The atomic writer's leftovers ("<name>.tmp") go with their file.
+ */
+static void scan_saved(const struct fconf *c, const json_t *valid, json_t **fallback,
+		       json_t *stale)
+{
 	DIR *dir = opendir(c->data_dir);
 	struct dirent *de;
-	while (dir && !*d && (de = readdir(dir))) {
+
+	while (dir && (de = readdir(dir))) {
 		char path[4096];
 		size_t n = strlen(de->d_name);
-		if (de->d_name[0] == '.' || (n > 4 && !strcmp(de->d_name + n - 4, ".tmp")))
+		bool gone = !is_valid_container(valid, de->d_name);
+		if (de->d_name[0] == '.' || de->d_type == DT_DIR ||
+		    (n > 4 && !strcmp(de->d_name + n - 4, ".tmp")) ||
+		    (!gone && (!fallback || *fallback)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", c->data_dir, de->d_name);
 		json_t *v = NULL;
-		if (ps_load(path, &v, NULL) == 0 && json_is_string(json_object_get(v, "type")) &&
-		    saved_is_ours(v, c))
-			*d = v;
-		else
-			json_decref(v);
+		if (ps_load(path, &v, NULL) == 0 && saved_is_ours(v, c)) {
+			if (gone)
+				json_array_append_new(stale, json_string(path));
+			if (fallback && !*fallback && json_is_string(json_object_get(v, "type"))) {
+				*fallback = v;
+				continue;
+			}
+		}
+		json_decref(v);
 	}
 	if (dir)
 		closedir(dir);
-	return 0;
 }
 
 /* The delegate's own cniVersion when it predates GC and STATUS (1.1.0): it has neither. */
@@ -433,41 +450,22 @@ static bool delegate_too_old(const json_t *d)
 	return !v || !cni_version_ge(v, "1.1.0");
 }
 
-/* GC: the saved configs of containers that are gone (DEL will never come for them). */
-static void remove_stale_saved(const struct fconf *c, const json_t *valid)
-{
-	DIR *dir = opendir(c->data_dir);
-	struct dirent *de;
-
-	while (dir && (de = readdir(dir))) {
-		char path[4096];
-		size_t n = strlen(de->d_name);
-		if (de->d_name[0] == '.' || de->d_type == DT_DIR ||
-		    (n > 4 && !strcmp(de->d_name + n - 4, ".tmp")) || /* goes with its file */
-		    is_valid_container(valid, de->d_name))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", c->data_dir, de->d_name);
-		json_t *v = NULL;
-		if (ps_load(path, &v, NULL) == 0 && saved_is_ours(v, c))
-			ps_remove(path, NULL);
-		json_decref(v);
-	}
-	if (dir)
-		closedir(dir);
-}
-
 /* GC and STATUS, both asked of the delegate of the current lease. */
 static int current_verb(const cni_cmd_args *args, bool gc, cni_error **err)
 {
 	struct fconf c;
-	json_t *d = NULL;
+	json_t *d = NULL, *stale = json_array();
 	char *text = NULL;
 	const char *type;
 	int r = fconf_load(args->stdin_data, args->stdin_len, &c, err);
 	json_t *valid = c.root ? json_object_get(c.root, "cni.dev/valid-attachments") : NULL;
 
+	if (r == 0 && !stale)
+		r = cni_error_oom(err);
 	if (r == 0)
 		r = current_delegate(&c, gc, &d, err);
+	if (r == 0 && gc && (!d || json_is_array(valid)))
+		scan_saved(&c, json_is_array(valid) ? valid : NULL, d ? NULL : &d, stale);
 	if (r == 0 && d && !delegate_too_old(d)) {
 		if (gc && valid)
 			json_object_set(d, "cni.dev/valid-attachments", valid);
@@ -476,10 +474,15 @@ static int current_verb(const cni_cmd_args *args, bool gc, cni_error **err)
 			r = gc ? cni_delegate_gc(type, text, strlen(text), err)
 			       : cni_delegate_status(type, text, strlen(text), err);
 	}
-	if (r == 0 && gc && json_is_array(valid))
-		remove_stale_saved(&c, valid);
+	if (r == 0 && json_is_array(valid)) {
+		size_t i;
+		json_t *path;
+		json_array_foreach(stale, i, path)
+			ps_remove(json_string_value(path), NULL);
+	}
 	free(text);
 	json_decref(d);
+	json_decref(stale);
 	json_decref(c.root);
 	return r;
 }
