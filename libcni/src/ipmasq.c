@@ -535,23 +535,6 @@ static int ipt_remove_chains(char *const *remove, cni_error **err)
 }
 
 /*
- * iptables-save showed none of the chains in remove, or could not read the nat table:
- * 0 when nf_tables agrees (or is not where iptables keeps them), an error when it still
- * has one. iptables-nft's save can exit 0 with a dump cut short by a failed netlink
- * request; a DEL that believed it would report success and leave the chain for good.
- */
-static int nft_confirms_gone(const ipt_family *f, char *const *remove, cni_error **err)
-{
-	for (size_t i = 0; remove[i]; i++)
-		if (cni_iptables_nft_chain_exists(f->family, "nat", remove[i]) == 1)
-			return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
-					     "%s did not show chain %s, which nf_tables has: not "
-					     "removed",
-					     f->save, remove[i]);
-	return 0;
-}
-
-/*
  * ipt_apply(f, false, ipt_remove_batch, remove) whose first nat table was started by
  * ipt_load_start() (t; NULL: it could not start, iptables is not usable for f).
  */
@@ -566,7 +549,8 @@ static int ipt_remove_started(const ipt_family *f, tool_run *t, char *const *rem
 		return 0; /* nothing of ours can be there */
 	int r = ipt_load_finish(t, &st, &e);
 	if (r == -CNI_ERR_NOT_FOUND && !e)
-		return nft_confirms_gone(f, remove, err);
+		return cni_iptables_nft_confirm_gone(f->family, "nat", (const char *const *)remove,
+						     NULL, err);
 	if (r < 0)
 		return hand_over(r, e, err);
 	r = ipt_remove_batch(&b, f, st, remove);
@@ -576,7 +560,8 @@ static int ipt_remove_started(const ipt_family *f, tool_run *t, char *const *rem
 		return cni_error_oom(err);
 	}
 	if (b.len == 0)
-		return nft_confirms_gone(f, remove, err);
+		return cni_iptables_nft_confirm_gone(f->family, "nat", (const char *const *)remove,
+						     NULL, err);
 	_cleanup_free_ char *batch = cni_buf_steal(&b);
 	if (!batch)
 		return cni_error_oom(err);

@@ -662,6 +662,21 @@ CNI_EXPORT int cni_iptables_nft_chain_exists(int family, const char *table, cons
 	return fd < 0 ? fd : nft_chain_exists(fd, family, table, chain);
 }
 
+CNI_EXPORT int cni_iptables_nft_confirm_gone(int family, const char *table,
+					     const char *const *chains, const char *why,
+					     cni_error **err)
+{
+	for (size_t i = 0; chains && chains[i]; i++)
+		if (cni_iptables_nft_chain_exists(family, table, chains[i]) == 1)
+			return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+					     "%s did not show chain %s, which nf_tables has%s%s: "
+					     "not removed",
+					     family == AF_INET6 ? "ip6tables-save"
+								: "iptables-save",
+					     chains[i], why ? ": " : "", why ? why : "");
+	return 0;
+}
+
 static int count_rule(const struct nlmsghdr *h, void *ud)
 {
 	if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE))

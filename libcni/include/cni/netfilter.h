@@ -104,6 +104,17 @@ CNI_EXPORT bool cni_iptables_nft_remove_chains(int family, const char *table,
 CNI_EXPORT int cni_iptables_nft_chain_exists(int family, const char *table, const char *chain);
 
 /**
+ * A teardown's check after iptables-save showed none of `chains` (NULL-terminated) in
+ * `table`, or could not read it (why: the reason, else NULL): 0 when nf_tables has none
+ * of them either (or cannot be asked, or iptables keeps its chains elsewhere: legacy),
+ * else -CNI_ERR_SYSTEM, "<iptables-save> did not show chain <c>, which nf_tables has:
+ * not removed" (with ": <why>"), so that the DEL fails instead of leaving the chain.
+ */
+CNI_EXPORT int cni_iptables_nft_confirm_gone(int family, const char *table,
+					     const char *const *chains, const char *why,
+					     cni_error **err);
+
+/**
  * How many rules iptables-nft's chain `chain` of `table` (family AF_INET or AF_INET6) has
  * in the calling thread's namespace, asked of nf_tables with one netlink dump: the count,
  * -ENOENT when there is no such chain (legacy iptables' chains are not seen), or another

@@ -472,25 +472,6 @@ static int apply_if_any(int family, sbuf *b, size_t header_len, cni_error **err)
 	return cni_iptables_restore(family, b->s, err);
 }
 
-/*
- * iptables-save failed (why: e) or showed neither chain: 0 when nf_tables has neither
- * either (or is not where iptables keeps them), an error when it still has one. A save
- * that failed or exited 0 with a dump cut short (a failed netlink request) would
- * otherwise make DEL report success and leave the chain for good.
- */
-static int nft_confirms_gone(int family, const char *const *chains, const cni_error *e,
-			     cni_error **err)
-{
-	for (size_t i = 0; chains[i]; i++)
-		if (cni_iptables_nft_chain_exists(family, "nat", chains[i]) == 1)
-			return cni_error_set(err, CNI_ERR_INTERNAL, NULL,
-					     "could not teardown ipv%d dnat: chain %s is there but "
-					     "%s: not removed",
-					     family == AF_INET6 ? 6 : 4, chains[i],
-					     e ? cni_error_msg(e) : "iptables-save did not show it");
-	return 0;
-}
-
 static int ipt_del(const char *network, const char *container_id, bool required, cni_error **err)
 {
 	char dn[CHAIN_LEN + 4], sn[CHAIN_LEN + 4];
@@ -515,8 +496,11 @@ static int ipt_del(const char *network, const char *container_id, bool required,
 		 * answer), unless the tool is there and nf_tables shows it has */
 		if (cni_ipt_dump_read(family, "nat", &s, &ferr[f]) < 0) {
 			if (cni_error_code(ferr[f]) != CNI_ERR_PLUGIN_NOT_AVAILABLE &&
-			    (r = nft_confirms_gone(family, chains, ferr[f], err)) < 0)
+			    (r = cni_iptables_nft_confirm_gone(family, "nat", chains,
+							       cni_error_msg(ferr[f]), err)) < 0) {
+				PC_PREFIX(err, "could not teardown ipv%d dnat", f ? 6 : 4);
 				goto out;
+			}
 			continue;
 		}
 		sb_printf(&b, "*nat\n");
@@ -524,9 +508,10 @@ static int ipt_del(const char *network, const char *container_id, bool required,
 		remove_chain(&b, s, dn);
 		/* left by old versions of the reference */
 		remove_chain(&b, s, sn);
-		if (b.len == hdr && !b.oom)
-			r = nft_confirms_gone(family, chains, NULL, err);
-		else if ((r = apply_if_any(family, &b, hdr, err)) < 0)
+		r = b.len == hdr && !b.oom
+			? cni_iptables_nft_confirm_gone(family, "nat", chains, NULL, err)
+			: apply_if_any(family, &b, hdr, err);
+		if (r < 0)
 			PC_PREFIX(err, "could not teardown ipv%d dnat", f ? 6 : 4);
 		free(b.s);
 		cni_ipt_dump_free(s);
