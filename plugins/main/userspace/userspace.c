@@ -497,11 +497,11 @@ static void remove_files(const us_conf *c)
 	unlink(c->sock_path);
 }
 
-/* The directories an ADD made for sharedDir, outermost first, for its rollback. */
+/* What an ADD made of sharedDir, for its rollback: once one directory of the path is
+ * made, every one below it is new too, so where the first ends is enough. */
 typedef struct us_dirs {
 	char path[PATH_MAX];
-	size_t n;
-	unsigned short end[PATH_MAX / 2]; /* where each one's name ends in path */
+	size_t from; /* the length of the first directory made; 0: none */
 } us_dirs;
 
 /* sharedDir and its parents, as the runtime may not have made it yet */
@@ -509,17 +509,21 @@ static int mkdir_p(const char *dir, us_dirs *made, cni_error **err)
 {
 	char *p = made->path;
 	snprintf(p, sizeof(made->path), "%s", dir);
-	made->n = 0;
+	made->from = 0;
 	for (char *s = p + 1;; s++) {
 		if (*s != '/' && *s)
 			continue;
 		char c = *s;
 		*s = 0;
-		if (mkdir(p, 0755) == 0)
-			made->end[made->n++] = (unsigned short)(s - p);
-		else if (errno != EEXIST)
-			return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
-					     "userspace: sharedDir %s: %s", p, strerror(errno));
+		if (mkdir(p, 0755) == 0) {
+			if (!made->from)
+				made->from = (size_t)(s - p);
+		} else if (errno != EEXIST) {
+			int r = cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
+					      "userspace: sharedDir %s: %s", p, strerror(errno));
+			*strrchr(p, '/') = 0; /* the path made so far, for rmdir_made() */
+			return r;
+		}
 		if (!(*s = c))
 			return 0;
 	}
@@ -529,10 +533,17 @@ static int mkdir_p(const char *dir, us_dirs *made, cni_error **err)
  * (rmdir refuses otherwise, and then its parents are not empty either). */
 static void rmdir_made(us_dirs *made)
 {
-	while (made->n > 0) {
-		made->path[made->end[--made->n]] = 0;
-		if (rmdir(made->path) < 0)
-			break;
+	char *p = made->path;
+	size_t n = strlen(p);
+
+	while (made->from && n > 1 && p[n - 1] == '/')
+		p[--n] = 0;
+	while (made->from && n >= made->from && rmdir(p) == 0) {
+		while (n > 0 && p[n - 1] != '/') /* its name */
+			n--;
+		while (n > 1 && p[n - 1] == '/') /* and the slashes before it */
+			n--;
+		p[n] = 0;
 	}
 }
 
@@ -581,7 +592,7 @@ out:
 static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **err, void *ud)
 {
 	us_conf c;
-	us_dirs dirs = {.n = 0};
+	us_dirs dirs = {.from = 0};
 	us_made made = {.port = false};
 	ovsdb *db = NULL;
 	cni_result *ipam = NULL;
