@@ -7,9 +7,9 @@
  * The child runs (clone, as posix_spawn, see child_main()) with exactly three pipes as its
  * stdio and dies with its parent; every other descriptor is closed in the child, and all
  * of ours are close-on-exec, so parallel callers never leak pipes into each other's
- * children. One poll() loop writes stdin and
- * reads stdout and stderr together, so neither side can block the other whatever the
- * sizes. Nothing here is global: each call owns its pipes, buffers and child.
+ * children. One poll() loop writes stdin and reads stdout and stderr together, so neither
+ * side can block the other whatever the sizes. Nothing here is global: each call owns its
+ * pipes, buffers and child.
  */
 #include "spawn-internal.h"
 #include "buf-internal.h"

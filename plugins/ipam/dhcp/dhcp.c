@@ -20,8 +20,8 @@
 #include <cni/cni.h>
 
 #include "dhcp-daemon.h"
-#include "plugin-cleanup.h"
 #include "dhcp-packet.h"
+#include "plugin-cleanup.h"
 
 /* How long a failed ADD waits for the daemon to take its lease back. */
 #define DHCP_UNDO_TIMEOUT_MS 3000L
