@@ -189,8 +189,9 @@ int pj_go_bool(const pj_go *go, const json_t *obj, const char *key, const char *
 	return 0;
 }
 
-int pj_go_int(const pj_go *go, const json_t *obj, const char *key, const char *field, int *out,
-	      bool *present, cni_error **err)
+int pj_go_integer(const pj_go *go, const json_t *obj, const char *key, const char *field,
+		  const char *gotype, double min, double max, long long *out, bool *present,
+		  cni_error **err)
 {
 	json_t *v = go_get(go, obj, key);
 	double d;
@@ -200,12 +201,41 @@ int pj_go_int(const pj_go *go, const json_t *obj, const char *key, const char *f
 	if (!v)
 		return 0;
 	if (!pj_number(v, &d))
-		return pj_go_type_error(err, go, v, field, "int");
+		return pj_go_type_error(err, go, v, field, gotype);
 	/* range first: converting an out-of-range double to an integer is undefined */
-	if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int)d)
-		return pj_go_number_error(err, go, d, field, "int");
-	*out = (int)d;
+	if (!(d >= min && d <= max) || d != (double)(long long)d)
+		return pj_go_number_error(err, go, d, field, gotype);
+	*out = (long long)d;
 	return 0;
+}
+
+int pj_go_int(const pj_go *go, const json_t *obj, const char *key, const char *field, int *out,
+	      bool *present, cni_error **err)
+{
+	long long v;
+	bool has;
+	int r = pj_go_integer(go, obj, key, field, "int", -2147483648.0, 2147483647.0, &v, &has,
+			      err);
+
+	if (present)
+		*present = has;
+	if (r == 0 && has)
+		*out = (int)v;
+	return r;
+}
+
+int pj_go_uint32(const pj_go *go, const json_t *obj, const char *key, const char *field,
+		 unsigned int *out, bool *present, cni_error **err)
+{
+	long long v;
+	bool has;
+	int r = pj_go_integer(go, obj, key, field, "uint32", 0, 4294967295.0, &v, &has, err);
+
+	if (present)
+		*present = has;
+	if (r == 0 && has)
+		*out = (unsigned int)v;
+	return r;
 }
 
 int pj_expected(cni_error **err, const char *field, const char *want, const json_t *got)

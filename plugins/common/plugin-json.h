@@ -77,6 +77,14 @@ int pj_go_bool(const pj_go *go, const json_t *obj, const char *key, const char *
  * anything else is a decoding failure naming the number. */
 int pj_go_int(const pj_go *go, const json_t *obj, const char *key, const char *field, int *out,
 	      bool *present, cni_error **err);
+/* Go's uint32: an integral number from 0 to 4294967295. */
+int pj_go_uint32(const pj_go *go, const json_t *obj, const char *key, const char *field,
+		 unsigned int *out, bool *present, cni_error **err);
+/* Any Go integer type named gotype, whose range is min to max (exactly representable
+ * doubles): what pj_go_int and pj_go_uint32 are made of, for the other widths. */
+int pj_go_integer(const pj_go *go, const json_t *obj, const char *key, const char *field,
+		  const char *gotype, double min, double max, long long *out, bool *present,
+		  cni_error **err);
 
 /*
  * "<field>: expected <want>, got <kind>" (CNI_ERR_INVALID_NETWORK_CONFIG), the style of

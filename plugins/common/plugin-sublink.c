@@ -106,24 +106,6 @@ static int bad(cni_error **err, const char *fmt, const char *key, const char *va
 	return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL, fmt, key, val);
 }
 
-/* A Go uint32 member: absent leaves *out alone; *present says whether it was there. */
-static int get_u32(const json_t *obj, const char *key, unsigned int *out, bool *present,
-		   cni_error **err)
-{
-	json_t *v = pj_get_first(obj, key);
-	double d;
-	if (!v)
-		return 0;
-	if (!pj_number(v, &d))
-		return pj_go_type_error(err, &GO, v, key, "uint32");
-	if (d < 0 || d > 4294967295.0 || d != (double)(long long)d)
-		return pj_go_number_error(err, &GO, d, key, "uint32");
-	*out = (unsigned int)d;
-	if (present)
-		*present = true;
-	return 0;
-}
-
 /* host-device's selectors: exactly one, or runtimeConfig.deviceID over all of them. */
 static int hostdev_keys(ps_conf *c, cni_error **err)
 {
@@ -190,7 +172,8 @@ static int load_conf(ps_kind kind, const cni_cmd_args *args, bool for_add, ps_co
 		if (!isempty_str(mode) && cni_macvlan_mode_parse(mode, &c->mmode, NULL) < 0)
 			return bad(err, "unknown macvlan mode: \"%s\" (%s)", mode,
 				   "mode must be bridge, private, vepa or passthru");
-		if ((r = get_u32(c->root, "bcqueuelen", &c->bcqueuelen, NULL, err)) < 0)
+		if ((r = pj_go_uint32(&GO, c->root, "bcqueuelen", "bcqueuelen",
+				      &c->bcqueuelen, NULL, err)) < 0)
 			return r;
 	}
 	c->owner = c->group = -1;
@@ -200,12 +183,12 @@ static int load_conf(ps_kind kind, const cni_cmd_args *args, bool for_add, ps_co
 		const char *selinux = NULL;
 		if ((r = pj_go_bool(&GO, c->root, "multiQueue", "multiQueue", &c->multi_queue,
 				    NULL, err)) < 0 ||
-		    (r = get_u32(c->root, "owner", &u, &has, err)) < 0)
+		    (r = pj_go_uint32(&GO, c->root, "owner", "owner", &u, &has, err)) < 0)
 			return r;
 		if (has)
 			c->owner = (long)u;
 		has = false;
-		if ((r = get_u32(c->root, "group", &u, &has, err)) < 0)
+		if ((r = pj_go_uint32(&GO, c->root, "group", "group", &u, &has, err)) < 0)
 			return r;
 		if (has)
 			c->group = (long)u;

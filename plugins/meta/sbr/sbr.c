@@ -49,6 +49,7 @@ static const pj_go GO = {.what = "failed to parse network configuration", .type 
 static int conf_load(struct sbr_conf *c, const cni_cmd_args *args, cni_error **err)
 {
 	char txt[CNI_IP_STRLEN];
+	long long table;
 	json_t *v;
 	int r;
 
@@ -56,19 +57,16 @@ static int conf_load(struct sbr_conf *c, const cni_cmd_args *args, cni_error **e
 	if ((r = pj_go_load(&GO, args->stdin_data, args->stdin_len, "main.PluginConf", &c->root,
 			    err)) < 0)
 		return r;
-	if ((v = pj_get(c->root, "table"))) {
-		double d;
-		if (!pj_number(v, &d))
-			return pj_go_type_error(err, &GO, v, "table", "int");
-		/* (the range first: converting an out-of-range double is undefined) */
-		if (d < -9.2e18 || d > 9.2e18 || d != (double)(long long)d)
-			return pj_go_number_error(err, &GO, d, "table", "int");
-		/* a table id is a positive 32-bit number; 0 would mean "unspecified" */
-		if (d < 1 || d > 4294967295.0)
+	/* Go's int is 64 bits: the whole range decodes, then a table id must be a positive
+	 * 32-bit number (0 would mean "unspecified") */
+	if ((r = pj_go_integer(&GO, c->root, "table", "table", "int", -9.2e18, 9.2e18, &table,
+			       &c->has_table, err)) < 0)
+		return r;
+	if (c->has_table) {
+		if (table < 1 || table > 4294967295LL)
 			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-					     "invalid table %.0f: must be 1 to 4294967295", d);
-		c->has_table = true;
-		c->table = (unsigned int)d;
+					     "invalid table %lld: must be 1 to 4294967295", table);
+		c->table = (unsigned int)table;
 	}
 	if ((r = pj_go_bool(&GO, c->root, "addSourceHints", "addSourceHints", &c->add_source_hints,
 			    NULL, err)) < 0)

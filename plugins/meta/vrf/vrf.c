@@ -37,7 +37,6 @@ static const pj_go GO = {.what = "failed to load netconf", .type = "VRFNetConf."
 
 static int conf_load(struct vrf_conf *c, const cni_cmd_args *args, cni_error **err)
 {
-	json_t *v;
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -46,15 +45,8 @@ static int conf_load(struct vrf_conf *c, const cni_cmd_args *args, cni_error **e
 		return r;
 	if ((r = pj_go_string(&GO, c->root, "vrfname", "vrfname", &c->vrfname, NULL, err)) < 0)
 		return r;
-	if ((v = pj_get(c->root, "table"))) {
-		double d;
-		if (!pj_number(v, &d))
-			return pj_go_type_error(err, &GO, v, "table", "uint32");
-		/* (the range first: converting an out-of-range double is undefined) */
-		if (d < 0 || d > 4294967295.0 || d != (double)(long long)d)
-			return pj_go_number_error(err, &GO, d, "table", "uint32");
-		c->table = (unsigned int)d;
-	}
+	if ((r = pj_go_uint32(&GO, c->root, "table", "table", &c->table, NULL, err)) < 0)
+		return r;
 	if (!c->vrfname || !*c->vrfname)
 		return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 				     "configuration is expected to have a valid vrf name");
