@@ -251,10 +251,11 @@ static int read_small(int dirfd, const char *name, char **out, size_t max)
 	return read_file(dirfd, name, max, true, out, NULL);
 }
 
-static int write_all(int fd, const char *data, size_t len)
+/* All of data, at off (pwrite) or, with off < 0, at the file position (write). */
+static int write_at(int fd, const char *data, size_t len, off_t off)
 {
 	while (len) {
-		ssize_t n = write(fd, data, len);
+		ssize_t n = off < 0 ? write(fd, data, len) : pwrite(fd, data, len, off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -262,24 +263,15 @@ static int write_all(int fd, const char *data, size_t len)
 			return -1;
 		data += n;
 		len -= (size_t)n;
+		if (off >= 0)
+			off += n;
 	}
 	return 0;
 }
 
-static int pwrite_all(int fd, const char *data, size_t len, off_t off)
+static int write_all(int fd, const char *data, size_t len)
 {
-	while (len) {
-		ssize_t n = pwrite(fd, data, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
+	return write_at(fd, data, len, -1);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -447,7 +439,7 @@ static int rewrite_file(hl_store *s, int dirfd, const char *name, const char *da
 	}
 	if (fd < 0)
 		return replace_file(s, dirfd, name, data, len);
-	if (pwrite_all(fd, data, len, 0) == 0) {
+	if (write_at(fd, data, len, 0) == 0) {
 		hl_fault_point("inplace-written");
 		if (ftruncate(fd, (off_t)len) == 0)
 			return close(fd);
@@ -714,6 +706,21 @@ static int bucket_store(hl_store *s, unsigned int b, const char *data, size_t le
 	return rewrite_file(s, s->ownersfd, name, data, len) < 0 ? -errno : 0;
 }
 
+/* Append ip to the array *v of *cnt; on failure the array is freed (-ENOMEM). */
+static int ip_push(cni_ipaddr **v, size_t *cnt, const cni_ipaddr *ip)
+{
+	cni_ipaddr *nv = realloc(*v, (*cnt + 1) * sizeof(*nv));
+
+	if (!nv) {
+		free(*v);
+		*v = NULL;
+		return -ENOMEM;
+	}
+	nv[(*cnt)++] = *ip;
+	*v = nv;
+	return 0;
+}
+
 /* Addresses listed for hash h (not checked against the <ip> files). */
 static int idx_read(hl_store *s, uint64_t h, cni_ipaddr **out, size_t *n)
 {
@@ -728,17 +735,10 @@ static int idx_read(hl_store *s, uint64_t h, cni_ipaddr **out, size_t *n)
 		return r;
 	hash_hex(h, hex, sizeof(hex));
 	for (pos = data; (line = next_line(&pos, data + len, &ln));) {
-		cni_ipaddr ip, *nv;
+		cni_ipaddr ip;
 
-		if (!line_entry(line, ln, hex, &ip))
-			continue;
-		nv = realloc(v, (cnt + 1) * sizeof(*nv));
-		if (!nv) {
-			free(v);
+		if (line_entry(line, ln, hex, &ip) && ip_push(&v, &cnt, &ip) < 0)
 			return -ENOMEM;
-		}
-		v = nv;
-		v[cnt++] = ip;
 	}
 	*out = v;
 	*n = cnt;
@@ -1328,19 +1328,9 @@ static int held_by(hl_store *s, const char *key, cni_ipaddr **out, size_t *n)
 			s->nmem = ln;
 			s->mem_mode = true;
 		}
-		for (size_t i = 0; i < s->nmem; i++) {
-			cni_ipaddr *nv;
-
-			if (strcmp(s->mem[i].owner, key) != 0)
-				continue;
-			nv = realloc(v, (cnt + 1) * sizeof(*nv));
-			if (!nv) {
-				free(v);
+		for (size_t i = 0; i < s->nmem; i++)
+			if (strcmp(s->mem[i].owner, key) == 0 && ip_push(&v, &cnt, &s->mem[i].ip) < 0)
 				return -ENOMEM;
-			}
-			v = nv;
-			v[cnt++] = s->mem[i].ip;
-		}
 		*out = v;
 		*n = cnt;
 		return 0;

@@ -566,13 +566,26 @@ static int load_prev(const cni_cmd_args *a, cni_result **prev, cni_error **err)
 	return r;
 }
 
-/* ADD and CHECK: prevResult is required. */
-static int need_prev(const cni_cmd_args *a, cni_result **prev, cni_error **err)
+/* What ADD and CHECK start with: the config, the prevResult they require, and iptables
+ * at hand. On failure nothing is held. */
+static int begin(const cni_cmd_args *a, fw_conf *c, cni_result **prev, cni_error **err)
 {
-	int r = load_prev(a, prev, err);
+	int r;
+
+	*prev = NULL;
+	if ((r = parse_conf(a, c, err)) < 0)
+		return r;
+	r = load_prev(a, prev, err);
 	if (r == 0 && !*prev)
 		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 				  "missing prevResult from earlier plugin");
+	if (r == 0)
+		r = use_iptables(c, false, err);
+	if (r >= 0)
+		return 0;
+	cni_result_free(*prev);
+	*prev = NULL;
+	fw_conf_clear(c);
 	return r;
 }
 
@@ -583,10 +596,8 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 	fw_conf c;
 	int r;
 
-	if ((r = parse_conf(a, &c, err)) < 0)
+	if ((r = begin(a, &c, &prev, err)) < 0)
 		return r;
-	if ((r = need_prev(a, &prev, err)) < 0 || (r = use_iptables(&c, false, err)) < 0)
-		goto out;
 	for (int f = 0; f < 2 && r >= 0; f++)
 		r = add_family(&c, prev, f ? AF_INET6 : AF_INET, &undo[f], err);
 	if (r >= 0)
@@ -602,7 +613,6 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 			cni_iptables_restore(f ? AF_INET6 : AF_INET, undo[f], NULL);
 		free(undo[f]);
 	}
-out:
 	cni_result_free(prev);
 	fw_conf_clear(&c);
 	return r;
@@ -693,14 +703,10 @@ static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 	fw_conf c;
 	int r;
 
-	if ((r = parse_conf(a, &c, err)) < 0)
+	if ((r = begin(a, &c, &prev, err)) < 0)
 		return r;
-	if ((r = need_prev(a, &prev, err)) < 0 || (r = use_iptables(&c, false, err)) < 0)
-		goto out;
-	r = 0;
 	for (int f = 0; f < 2 && r == 0; f++)
 		r = check_family(&c, prev, f ? AF_INET6 : AF_INET, err);
-out:
 	cni_result_free(prev);
 	fw_conf_clear(&c);
 	return r;
