@@ -12,11 +12,13 @@
  * nftables table exists (one GET, well under a millisecond, against loading libnftables
  * to find nothing), and, where iptables is iptables-nft, the removal of chains with the
  * jumps to them as one transaction of our own, with no iptables-save or -restore exec.
+ * Conntrack entries are deleted over the same socket kind (ctnetlink).
  */
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netlink.h>
 #include <limits.h>
 #include <stdio.h>
@@ -712,4 +714,112 @@ CNI_EXPORT int cni_iptables_nft_rule_count(int family, const char *table, const 
 	if (r < 0)
 		return r;
 	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+/* ---- conntrack over ctnetlink -------------------------------------------------------- */
+
+typedef struct ct_scan {
+	uint8_t protocol;
+	uint16_t port;
+	int nfproto;
+	uint32_t seq;  /* the last delete request's */
+	cni_buf dels;  /* one delete request per matching entry, back to back */
+	size_t n;
+} ct_scan;
+
+/* A dumped entry whose original tuple goes to the port: queue the request deleting it
+ * (by that tuple and its zone). */
+static int ct_match(const struct nlmsghdr *h, void *ud)
+{
+	ct_scan *cs = ud;
+	size_t off = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(struct nfgenmsg)));
+	if (h->nlmsg_len < off)
+		return 0;
+	const char *attrs = (const char *)h + off;
+	size_t alen = h->nlmsg_len - off;
+	const struct nlattr *orig = nla_find(attrs, alen, CTA_TUPLE_ORIG);
+	const struct nlattr *proto =
+	    orig ? nla_find(NLA_DATA(orig), NLA_PAYLOAD(orig), CTA_TUPLE_PROTO) : NULL;
+	const struct nlattr *num =
+	    proto ? nla_find(NLA_DATA(proto), NLA_PAYLOAD(proto), CTA_PROTO_NUM) : NULL;
+	const struct nlattr *dport =
+	    proto ? nla_find(NLA_DATA(proto), NLA_PAYLOAD(proto), CTA_PROTO_DST_PORT) : NULL;
+	uint16_t port;
+
+	if (!num || !dport || NLA_PAYLOAD(num) < 1 || NLA_PAYLOAD(dport) < 2)
+		return 0;
+	memcpy(&port, NLA_DATA(dport), 2);
+	if (*(const uint8_t *)NLA_DATA(num) != cs->protocol || ntohs(port) != cs->port)
+		return 0;
+
+	const struct nlattr *zone = nla_find(attrs, alen, CTA_ZONE);
+	size_t at;
+	int r = nl_msg_start(&cs->dels, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE,
+			     NLM_F_REQUEST | NLM_F_ACK, ++cs->seq, cs->nfproto, 0, &at);
+	if (r == 0)
+		r = nl_put(&cs->dels, at, orig->nla_type, NLA_DATA(orig), NLA_PAYLOAD(orig));
+	if (r == 0 && zone)
+		r = nl_put(&cs->dels, at, zone->nla_type, NLA_DATA(zone), NLA_PAYLOAD(zone));
+	if (r < 0)
+		return r;
+	cs->n++;
+	return 0;
+}
+
+static int conntrack_delete(int fd, ct_scan *cs, size_t *deleted)
+{
+	cni_buf b = CNI_BUF_INIT;
+	size_t at;
+	int r = nl_msg_start(&b, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET,
+			     NLM_F_REQUEST | NLM_F_DUMP, 1, cs->nfproto, 0, &at);
+	if (r == 0)
+		r = nfnl_send(fd, &b);
+	cni_buf_free(&b);
+	if (r == 0)
+		r = nfnl_read(fd, 1, 1, 0, ct_match, cs);
+	/* one request at a time: an entry that expired since the dump answers ENOENT */
+	size_t left = cs->dels.len;
+	for (struct nlmsghdr *h = (struct nlmsghdr *)(void *)cs->dels.data;
+	     r == 0 && NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		ssize_t sent = sendto(fd, h, h->nlmsg_len, 0,
+				      (struct sockaddr *)&(struct sockaddr_nl){.nl_family = AF_NETLINK},
+				      sizeof(struct sockaddr_nl));
+		r = sent < 0 ? -errno : nfnl_read(fd, h->nlmsg_seq, h->nlmsg_seq, 1, NULL, NULL);
+		if (r == 0)
+			(*deleted)++;
+		if (r == -ENOENT)
+			r = 0;
+	}
+	return r;
+}
+
+CNI_EXPORT int cni_conntrack_delete_dport(int family, int protocol, unsigned int port,
+					  size_t *deleted, cni_error **err)
+{
+	ct_scan cs = {.protocol = (uint8_t)protocol,
+		      .port = (uint16_t)port,
+		      .nfproto = family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4,
+		      .seq = 1,
+		      .dels = CNI_BUF_INIT};
+	size_t n = 0;
+	int r;
+
+	if (!family_ok(family) || protocol <= 0 || protocol > 255 || port == 0 || port > 65535)
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
+				     "conntrack delete: bad family %d, protocol %d or port %u",
+				     family, protocol, port);
+	_cleanup_close_ int fd = nfnl_open();
+	r = fd < 0 ? fd : conntrack_delete(fd, &cs, &n);
+	cni_buf_free(&cs.dels);
+	if (r == -ENOMEM)
+		return cni_error_oom(err);
+	if (r < 0)
+		return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+				     "failed to delete conntrack entries of %s port %u: %s",
+				     protocol == IPPROTO_UDP ? "UDP" : protocol == IPPROTO_TCP ? "TCP"
+												 : "IP protocol",
+				     port, strerror(-r));
+	if (deleted)
+		*deleted = n;
+	return 0;
 }

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -253,6 +255,87 @@ static void test_bad_args(void **state)
 	cni_error_free(err);
 }
 
+
+/* ---- conntrack ---- */
+
+static void udp_send(const char *path, int port)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c \"import socket; s = socket.socket(socket.AF_INET, "
+		 "socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); s.sendto(b'x', ('127.0.0.1', %d))\"",
+		 port);
+	assert_int_equal(nstest_exec(path, cmd), 0);
+}
+
+struct ct_case {
+	int protocol;
+	unsigned int port;
+	size_t deleted;
+};
+
+static int do_conntrack_delete(void *ud, cni_error **err)
+{
+	struct ct_case *c = ud;
+	return cni_conntrack_delete_dport(AF_INET, c->protocol, c->port, &c->deleted, err);
+}
+
+/* Entries to the port and protocol asked go; the others stay. */
+static void test_conntrack_delete(void **state)
+{
+	(void)state;
+	NSTEST_NEED_NFT();
+	const char *p = nstest_create();
+	cni_netns *cns = NULL;
+	cni_error *err = NULL;
+	char *out;
+
+	if (access("/proc/net/nf_conntrack", F_OK) != 0)
+		skip();
+	assert_int_equal(cni_netns_open(p, &cns, NULL), 0);
+	/* a rule that looks at connection state makes the namespace track flows */
+	assert_int_equal(nstest_exec(p, "ip link set lo up"), 0);
+	assert_int_equal(nstest_exec(p, "nft add table ip cnitest"), 0);
+	assert_int_equal(
+	    nstest_exec(p, "nft 'add chain ip cnitest out { type filter hook output priority 0; }'"),
+	    0);
+	assert_int_equal(nstest_exec(p, "nft add rule ip cnitest out ct state new counter"), 0);
+	udp_send(p, 7001);
+	udp_send(p, 7001);
+	udp_send(p, 7002);
+	out = nstest_output(p, "cat /proc/net/nf_conntrack");
+	assert_non_null(strstr(out, "dport=7001 "));
+	assert_non_null(strstr(out, "dport=7002 "));
+
+	/* TCP to 7001: none of those */
+	struct ct_case c = {IPPROTO_TCP, 7001, 99};
+	assert_int_equal(cni_netns_run(cns, do_conntrack_delete, &c, NULL), 0);
+	assert_int_equal(c.deleted, 0);
+	assert_non_null(strstr(nstest_output(p, "cat /proc/net/nf_conntrack"), "dport=7001 "));
+
+	/* UDP to 7001: its two flows (each sender had a port of its own); 7002 stays */
+	c = (struct ct_case){IPPROTO_UDP, 7001, 0};
+	assert_int_equal(cni_netns_run(cns, do_conntrack_delete, &c, NULL), 0);
+	assert_int_equal(c.deleted, 2);
+	out = nstest_output(p, "cat /proc/net/nf_conntrack");
+	assert_null(strstr(out, "dport=7001 "));
+	assert_non_null(strstr(out, "dport=7002 "));
+
+	/* nothing left to delete is no error */
+	assert_int_equal(cni_netns_run(cns, do_conntrack_delete, &c, NULL), 0);
+	assert_int_equal(c.deleted, 0);
+
+	assert_int_equal(cni_conntrack_delete_dport(AF_INET, IPPROTO_UDP, 0, NULL, &err),
+			 -CNI_ERR_INVALID_ARG);
+	assert_non_null(strstr(cni_error_msg(err), "port 0"));
+	cni_error_free(err);
+	err = NULL;
+	assert_int_equal(cni_conntrack_delete_dport(AF_UNIX, IPPROTO_UDP, 80, NULL, &err),
+			 -CNI_ERR_INVALID_ARG);
+	cni_error_free(err);
+	cni_netns_close(cns);
+}
+
 int main(void)
 {
 	cni_error *err = NULL;
@@ -266,7 +349,7 @@ int main(void)
 	    cmocka_unit_test(test_restore_save_v4), cmocka_unit_test(test_restore_save_v6),
 	    cmocka_unit_test(test_nft_mode),	    cmocka_unit_test(test_nft),
 	    cmocka_unit_test(test_may_exist),	    cmocka_unit_test(test_nft_remove_chains),
-	    cmocka_unit_test(test_bad_args),
+	    cmocka_unit_test(test_bad_args),	    cmocka_unit_test(test_conntrack_delete),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cni_netns_close(ns);

@@ -115,6 +115,18 @@ CNI_EXPORT int cni_iptables_nft_confirm_gone(int family, const char *table,
 					     cni_error **err);
 
 /**
+ * Delete the conntrack entries of `family` (AF_INET or AF_INET6) whose original direction
+ * goes to destination `port` over `protocol` (IPPROTO_UDP, IPPROTO_TCP, ...), in the
+ * calling thread's network namespace: a flow tracked before a DNAT rule for that port
+ * existed keeps its old translation until then. One ctnetlink dump, then one delete per
+ * entry (by its original tuple and zone); an entry that expires meanwhile is no error.
+ * `deleted` (optional) gets how many were deleted. 0, -CNI_ERR_INVALID_ARG, or
+ * -CNI_ERR_SYSTEM naming the port and the kernel's reason (no conntrack, no permission).
+ */
+CNI_EXPORT int cni_conntrack_delete_dport(int family, int protocol, unsigned int port,
+					  size_t *deleted, cni_error **err);
+
+/**
  * How many rules iptables-nft's chain `chain` of `table` (family AF_INET or AF_INET6) has
  * in the calling thread's namespace, asked of nf_tables with one netlink dump: the count,
  * -ENOENT when there is no such chain (legacy iptables' chains are not seen), or another

@@ -26,7 +26,5 @@ typedef struct pm_backend_ops {
 extern const pm_backend_ops pm_iptables_ops;
 extern const pm_backend_ops pm_nftables_ops;
 
-/* Delete conntrack entries of UDP flows to port (conntrack.c); best effort. */
-int pm_conntrack_delete_udp_dport(int family, int port, cni_error **err);
 
 #endif

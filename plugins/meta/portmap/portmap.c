@@ -418,21 +418,36 @@ static int add_family(pm_conf *c, enum pm_backend *be, int family, cni_error **e
 	return r;
 }
 
+/* The config and the prevResult a chained ADD or CHECK needs; missing: the error when
+ * there is no prevResult. On failure nothing is held. */
+static int load_chained(const cni_cmd_args *a, const char *missing, pm_conf *c,
+			cni_result **prev, cni_error **err)
+{
+	int r;
+
+	*prev = NULL;
+	if ((r = pc_prev_result(a->stdin_data, a->stdin_len, prev, err)) < 0)
+		return r;
+	if ((r = parse_conf(a, c, err)) < 0)
+		goto fail;
+	if (*prev)
+		return 0;
+	r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL, "%s", missing);
+	pm_conf_clear(c);
+fail:
+	cni_result_free(*prev);
+	*prev = NULL;
+	return r;
+}
+
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
 	cni_result *prev = NULL;
 	pm_conf c;
 	int r;
 
-	if ((r = pc_prev_result(a->stdin_data, a->stdin_len, &prev, err)) < 0)
+	if ((r = load_chained(a, "must be called as chained plugin", &c, &prev, err)) < 0)
 		return r;
-	if ((r = parse_conf(a, &c, err)) < 0)
-		goto out;
-	if (!prev) {
-		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				  "must be called as chained plugin");
-		goto out_conf;
-	}
 	if (c.n_maps == 0)
 		goto pass;
 	pick_addresses(&c, prev, err);
@@ -442,16 +457,18 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 		if (!c.has_ip[f])
 			continue;
 		if (c.snat && family == AF_INET && (r = enable_route_localnet(&c.ip[f], err)) < 0)
-			goto out_conf;
+			goto out;
 		if ((r = add_family(&c, &be, family, err)) < 0)
-			goto out_conf;
+			goto out;
 		/* A UDP flow to the host port that was tracked before the rule existed would
 		 * keep bypassing it: drop such entries. Failures are only reported. */
 		for (size_t i = 0; i < c.n_maps; i++) {
 			cni_error *e = NULL;
 			if (strcmp(c.maps[i].proto, "udp") != 0)
 				continue;
-			if (pm_conntrack_delete_udp_dport(family, c.maps[i].host_port, &e) < 0)
+			if (cni_conntrack_delete_dport(family, IPPROTO_UDP,
+						       (unsigned int)c.maps[i].host_port, NULL,
+						       &e) < 0)
 				warn("failed to delete stale UDP conntrack entries", e);
 		}
 	}
@@ -459,9 +476,8 @@ pass:
 	*result = prev;
 	prev = NULL;
 	r = 0;
-out_conf:
-	pm_conf_clear(&c);
 out:
+	pm_conf_clear(&c);
 	cni_result_free(prev);
 	return r;
 }
@@ -472,17 +488,10 @@ static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 	pm_conf c;
 	int r;
 
-	if ((r = pc_prev_result(a->stdin_data, a->stdin_len, &prev, err)) < 0)
+	if ((r = load_chained(a, "Required prevResult missing", &c, &prev, err)) < 0)
 		return r;
-	if ((r = parse_conf(a, &c, err)) < 0)
-		goto out;
-	if (!prev) {
-		r = cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-				  "Required prevResult missing");
-		goto out_conf;
-	}
 	if (c.n_maps == 0)
-		goto out_conf;
+		goto out;
 	pick_addresses(&c, prev, err);
 	enum pm_backend be = resolve_backend(&c);
 	for (int f = 0; f < 2 && r == 0; f++) {
@@ -492,9 +501,8 @@ static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 		r = (be == PM_BACKEND_NFTABLES ? &pm_nftables_ops : &pm_iptables_ops)
 			->check(&c, family, err);
 	}
-out_conf:
-	pm_conf_clear(&c);
 out:
+	pm_conf_clear(&c);
 	cni_result_free(prev);
 	return r;
 }
