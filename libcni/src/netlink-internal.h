@@ -13,6 +13,7 @@
 struct cni_nl {
 	struct nl_sock *sk;
 	uint32_t sent_seq; /* sequence number of the last request sent */
+	int kernel_errno;  /* the kernel's reason when it refused that request, else 0 */
 };
 
 /* Best-effort name of ifindex for messages ("<ifindex>" when it cannot be had). */
@@ -31,10 +32,12 @@ int cni_nl_talk(cni_nl *nl, struct nl_msg *msg, cni_nl_reply_fn valid, void *arg
  * kept for cni_error_errno(): "<what>: <strerror>". neg_errno as cni_nl_talk returns it. */
 int cni_nl_fail_errno(cni_error **err, int neg_errno, const char *fmt, ...) CNI_PRINTF(3, 4);
 
-/* Fail with "<fmt...>: <kernel's reason>" for libnl's error nle (-CNI_ERR_NOT_FOUND for
- * ENODEV/ENOENT, else -CNI_ERR_SYSTEM); errno and cni_error_errno() hold the reason, the
- * socket is drained. */
-int cni_nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
+/* Fail with "<fmt...>: <kernel's reason>" for libnl's error nle on nl's socket (nl may be
+ * NULL) (-CNI_ERR_NOT_FOUND for ENODEV/ENOENT, else -CNI_ERR_SYSTEM); errno and
+ * cni_error_errno() hold the reason, the socket is drained. Where libnl folded the
+ * kernel's errno into a catch-all code (ENETDOWN and others become "Unspecific
+ * failure"), the errno the kernel sent is used. */
+int cni_nl_fail(cni_nl *nl, cni_error **err, int nle, const char *fmt, ...)
     CNI_PRINTF(4, 5);
 /* 1 to IFNAMSIZ-1 bytes, else -CNI_ERR_INVALID_ARG naming it. */
 int cni_nl_valid_ifname(const char *name, cni_error **err);

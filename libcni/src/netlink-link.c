@@ -139,7 +139,7 @@ static int link_create(cni_nl *nl, const cni_link_spec *s, const char *kind, boo
 	if (r < 0) {
 		if (s->parent)
 			cni_nl_ifname(nl, s->parent, parent, sizeof(parent));
-		return cni_nl_fail(nl->sk, err, r, "failed to create %s '%s'%s%s%s", what, s->name,
+		return cni_nl_fail(nl, err, r, "failed to create %s '%s'%s%s%s", what, s->name,
 			       *parent ? " on '" : "", parent, *parent ? "'" : "");
 	}
 	return 0;
@@ -289,7 +289,7 @@ int cni_link_get_details(cni_nl *nl, int ifindex, cni_link_details *out, cni_err
 			return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "link %d not found",
 					     ifindex);
 		}
-		return cni_nl_fail(nl->sk, err, r < 0 ? r : -NLE_FAILURE,
+		return cni_nl_fail(nl, err, r < 0 ? r : -NLE_FAILURE,
 			       "failed to look up link %d", ifindex);
 	}
 	const char *kind = rtnl_link_get_type(l);

@@ -45,7 +45,17 @@ static int note_sent_seq(struct nl_msg *msg, void *arg)
 	cni_nl *nl = arg;
 	nl_drain(nl->sk);
 	nl->sent_seq = nlmsg_hdr(msg)->nlmsg_seq;
+	nl->kernel_errno = 0;
 	return NL_OK;
+}
+
+/* The kernel refused a request read through libnl's own receive loop: keep its errno,
+ * which libnl may fold into NLE_FAILURE, and stop as libnl would. */
+static int note_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	(void)who;
+	((cni_nl *)arg)->kernel_errno = -e->error;
+	return NL_STOP;
 }
 
 static int check_seq(struct nl_msg *msg, void *arg)
@@ -107,10 +117,15 @@ static int failv(cni_error **err, int e, const char *reason, const char *fmt, va
 				   reason ? reason : strerror(e));
 }
 
-int cni_nl_fail(struct nl_sock *sk, cni_error **err, int nle, const char *fmt, ...)
+int cni_nl_fail(cni_nl *nl, cni_error **err, int nle, const char *fmt, ...)
 {
 	int e = nle_to_errno(nle);
-	nl_drain(sk);
+	if (e == EIO && nl && nl->kernel_errno > 0)
+		e = nl->kernel_errno;
+	if (nl) {
+		nl->kernel_errno = 0;
+		nl_drain(nl->sk);
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	int r = failv(err, e, e == EIO ? nl_geterror(nle) : NULL, fmt, ap);
@@ -247,6 +262,7 @@ int cni_nl_open(cni_nl **out, const cni_netns *ns, cni_error **err)
 	nl->sk = c.sk;
 	nl_socket_modify_cb(nl->sk, NL_CB_MSG_OUT, NL_CB_CUSTOM, note_sent_seq, nl);
 	nl_socket_modify_cb(nl->sk, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, check_seq, nl);
+	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, note_error, nl);
 	*out = nl;
 	return 0;
 }
@@ -315,7 +331,7 @@ int cni_link_get(cni_nl *nl, const char *name, cni_link_info *out, cni_error **e
 			errno = ENODEV;
 			return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "link '%s' not found", name);
 		}
-		return cni_nl_fail(nl->sk, err, r, "failed to look up link '%s'", name);
+		return cni_nl_fail(nl, err, r, "failed to look up link '%s'", name);
 	}
 	if (!l)
 		return link_no_answer(nl, err, name);
@@ -336,7 +352,7 @@ int cni_link_get_by_index(cni_nl *nl, int ifindex, cni_link_info *out, cni_error
 			errno = ENODEV;
 			return cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "link %d not found", ifindex);
 		}
-		return cni_nl_fail(nl->sk, err, r, "failed to look up link %d", ifindex);
+		return cni_nl_fail(nl, err, r, "failed to look up link %d", ifindex);
 	}
 	if (!l) {
 		char name[16];
@@ -353,7 +369,7 @@ int cni_link_list(cni_nl *nl, cni_link_info **out, size_t *count, cni_error **er
 	struct nl_cache *cache = NULL;
 	int r = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
 	if (r < 0)
-		return cni_nl_fail(nl->sk, err, r, "failed to list links");
+		return cni_nl_fail(nl, err, r, "failed to list links");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_link_info *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
@@ -434,7 +450,7 @@ int cni_veth_add(cni_nl *nl, const char *name, const char *peer, const cni_netns
 		rtnl_link_set_ns_fd(p, cni_netns_fd(peer_ns));
 	r = rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0)
-		r = cni_nl_fail(nl->sk, err, r, "failed to create veth pair '%s' / '%s'", name, peer);
+		r = cni_nl_fail(nl, err, r, "failed to create veth pair '%s' / '%s'", name, peer);
 out:
 	rtnl_link_put(p);
 	rtnl_link_veth_release(l);
@@ -450,7 +466,7 @@ static int link_create(cni_nl *nl, struct rtnl_link *l, const char *name, const 
 		rtnl_link_set_name(l, name);
 		r = rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL);
 		if (r < 0)
-			r = cni_nl_fail(nl->sk, err, r, "failed to create %s '%s'", what, name);
+			r = cni_nl_fail(nl, err, r, "failed to create %s '%s'", what, name);
 	}
 	rtnl_link_put(l);
 	return r < 0 ? r : 0;
@@ -479,7 +495,7 @@ int cni_link_del(cni_nl *nl, int ifindex, cni_error **err)
 	int r = rtnl_link_delete(nl->sk, l);
 	rtnl_link_put(l);
 	if (r < 0)
-		return cni_nl_fail(nl->sk, err, r, "failed to delete link '%s'", name);
+		return cni_nl_fail(nl, err, r, "failed to delete link '%s'", name);
 	return 0;
 }
 
@@ -499,7 +515,7 @@ static int link_change(cni_nl *nl, int ifindex, struct rtnl_link *change, const 
 	rtnl_link_put(change);
 	if (r < 0) {
 		cni_nl_ifname(nl, ifindex, name, sizeof(name));
-		return cni_nl_fail(nl->sk, err, r, "failed to %s on '%s'", what, name);
+		return cni_nl_fail(nl, err, r, "failed to %s on '%s'", what, name);
 	}
 	return 0;
 }
@@ -655,7 +671,7 @@ int cni_bridge_port_set(cni_nl *nl, int ifindex, int hairpin, int isolated, cni_
 	int r = nl_send_sync(nl->sk, m); /* frees m */
 	if (r < 0) {
 		cni_nl_ifname(nl, ifindex, name, sizeof(name));
-		return cni_nl_fail(nl->sk, err, r, "failed to set bridge port flags on '%s'", name);
+		return cni_nl_fail(nl, err, r, "failed to set bridge port flags on '%s'", name);
 	}
 	return 0;
 }
@@ -726,7 +742,7 @@ static int addr_op(cni_nl *nl, int ifindex, const cni_ipnet *addr, unsigned int 
 	rtnl_addr_put(a);
 	if (r < 0) {
 		cni_nl_ifname(nl, ifindex, name, sizeof(name));
-		return cni_nl_fail(nl->sk, err, r, "failed to %s address %s on '%s'", add ? "add" : "delete",
+		return cni_nl_fail(nl, err, r, "failed to %s address %s on '%s'", add ? "add" : "delete",
 			       strempty(cni_ipnet_format(addr, txt, sizeof(txt))), name);
 	}
 	return 0;
@@ -749,7 +765,7 @@ int cni_addr_list(cni_nl *nl, int ifindex, int family, cni_addr_info **out, size
 	struct nl_cache *cache = NULL;
 	int r = rtnl_addr_alloc_cache(nl->sk, &cache);
 	if (r < 0)
-		return cni_nl_fail(nl->sk, err, r, "failed to list addresses");
+		return cni_nl_fail(nl, err, r, "failed to list addresses");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_addr_info *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
@@ -863,7 +879,7 @@ static int route_fail(cni_nl *nl, const cni_route_spec *s, int nle, const char *
 	}
 	if (r == 0 && s->table && s->table != RT_TABLE_MAIN)
 		r = cni_buf_printf(&b, " in table %u", s->table);
-	r = cni_nl_fail(nl->sk, err, nle, "%s", b.data ? b.data : "failed to change a route");
+	r = cni_nl_fail(nl, err, nle, "%s", b.data ? b.data : "failed to change a route");
 	cni_buf_free(&b);
 	return r;
 }
@@ -938,7 +954,7 @@ int cni_route_list(cni_nl *nl, int family, unsigned int table, int ifindex,
 	struct nl_cache *cache = NULL;
 	int r = rtnl_route_alloc_cache(nl->sk, family ? family : AF_UNSPEC, 0, &cache);
 	if (r < 0)
-		return cni_nl_fail(nl->sk, err, r, "failed to list routes");
+		return cni_nl_fail(nl, err, r, "failed to list routes");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_route_spec *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
@@ -982,7 +998,7 @@ int cni_route_snapshot_take(cni_nl *nl, int family, unsigned int table, int ifin
 	struct nl_cache *cache = NULL;
 	int r = rtnl_route_alloc_cache(nl->sk, family ? family : AF_UNSPEC, 0, &cache);
 	if (r < 0)
-		return cni_nl_fail(nl->sk, err, r, "failed to list routes");
+		return cni_nl_fail(nl, err, r, "failed to list routes");
 	size_t cap = (size_t)nl_cache_nitems(cache);
 	cni_route_snapshot *s = calloc(1, sizeof(*s));
 	if (s)
@@ -1082,7 +1098,7 @@ int cni_vrf_get_table(cni_nl *nl, int ifindex, unsigned int *table, cni_error **
 	struct rtnl_link *l = NULL;
 	int r = rtnl_link_get_kernel(nl->sk, ifindex, NULL, &l);
 	if (r < 0)
-		return cni_nl_fail(nl->sk, err, r, "link %d not found", ifindex);
+		return cni_nl_fail(nl, err, r, "link %d not found", ifindex);
 	uint32_t t = 0;
 	if (!rtnl_link_is_vrf(l) || rtnl_link_vrf_get_tableid(l, &t) < 0) {
 		r = cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "link '%s' is not a VRF",
@@ -1100,7 +1116,7 @@ int cni_link_get_alias(cni_nl *nl, int ifindex, char **out, cni_error **err)
 	struct rtnl_link *l = NULL;
 	int r = rtnl_link_get_kernel(nl->sk, ifindex, NULL, &l);
 	if (r < 0)
-		return cni_nl_fail(nl->sk, err, r, "link %d not found", ifindex);
+		return cni_nl_fail(nl, err, r, "link %d not found", ifindex);
 	const char *alias = rtnl_link_get_ifalias(l);
 	*out = strdup(alias ? alias : "");
 	rtnl_link_put(l);
@@ -1157,7 +1173,7 @@ static int rule_op(cni_nl *nl, const cni_rule_spec *s, bool add, cni_error **err
 	if (r < 0) {
 		if (s->has_src)
 			cni_ipnet_format(&s->src, src, sizeof(src));
-		return cni_nl_fail(nl->sk, err, r, "failed to %s rule from %s lookup %u", add ? "add" : "delete",
+		return cni_nl_fail(nl, err, r, "failed to %s rule from %s lookup %u", add ? "add" : "delete",
 			       src, s->table);
 	}
 	return 0;
@@ -1178,7 +1194,7 @@ int cni_rule_list(cni_nl *nl, int family, cni_rule_spec **out, size_t *count, cn
 	struct nl_cache *cache = NULL;
 	int r = rtnl_rule_alloc_cache(nl->sk, family ? family : AF_UNSPEC, &cache);
 	if (r < 0)
-		return cni_nl_fail(nl->sk, err, r, "failed to list rules");
+		return cni_nl_fail(nl, err, r, "failed to list rules");
 	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
 	cni_rule_spec *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {

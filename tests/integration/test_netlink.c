@@ -141,6 +141,17 @@ static void test_addresses_routes_rules(void **state)
 	cni_error_free(e);
 	e = NULL;
 
+	/* a reason libnl folds into "Unspecific failure": the kernel's own is reported */
+	cni_route_spec u = CNI_ROUTE_SPEC_INIT;
+	assert_int_equal(cni_ipnet_parse("10.98.0.0/16", &u.dst), 0);
+	assert_int_equal(cni_ip_parse("10.55.0.1", &u.gw), 0);
+	u.has_gw = true;
+	assert_int_equal(cni_route_add(nl, &u, false, &e), -CNI_ERR_SYSTEM);
+	assert_int_equal(cni_error_errno(e), ENETUNREACH);
+	assert_non_null(strstr(cni_error_msg(e), ": Network is unreachable"));
+	cni_error_free(e);
+	e = NULL;
+
 	cni_route_spec t = CNI_ROUTE_SPEC_INIT;
 	assert_int_equal(cni_ipnet_parse("0.0.0.0/0", &t.dst), 0);
 	t.gw = r.gw;
