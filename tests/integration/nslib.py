@@ -76,6 +76,7 @@ def need_netns():
 
 def _on_signal(sig, _frame):
     cleanup()
+    _remove_tmpdirs()
     signal.signal(sig, signal.SIG_DFL)
     os.kill(os.getpid(), sig)
 
