@@ -664,18 +664,46 @@ CNI_EXPORT int cni_iptables_nft_chain_exists(int family, const char *table, cons
 	return fd < 0 ? fd : nft_chain_exists(fd, family, table, chain);
 }
 
+/* Whether iptables (the one found, legacy where the system chose it) lists chain in
+ * table: 1 yes, 0 no ("No chain/target/match"), negative when it cannot tell. */
+static int ipt_lists_chain(int family, const char *table, const char *chain)
+{
+	cni_spawn_result tr = CNI_SPAWN_RESULT_INIT;
+	char *args[] = {"--wait", "-t", (char *)table, "-S", (char *)chain, NULL};
+	int r = run_named(family == AF_INET6 ? "ip6tables" : "iptables", args, NULL, &tr, NULL);
+
+	if (r == 0 && exited_ok(&tr))
+		r = 1;
+	else if (r == 0)
+		r = WIFEXITED(tr.status) && WEXITSTATUS(tr.status) == 1 &&
+			    strstr(stderr_text(&tr), "No chain")
+			? 0
+			: -EIO;
+	cni_spawn_result_free(&tr);
+	return r;
+}
+
 CNI_EXPORT int cni_iptables_nft_confirm_gone(int family, const char *table,
 					     const char *const *chains, const char *why,
 					     cni_error **err)
 {
-	for (size_t i = 0; chains && chains[i]; i++)
+	/* x_tables (iptables-legacy) holds this table here too: nf_tables cannot see into
+	 * it, so iptables is asked, one chain at a time (a process each, only here) */
+	bool legacy = legacy_table_present(family, table);
+
+	for (size_t i = 0; chains && chains[i]; i++) {
+		const char *where = NULL;
 		if (cni_iptables_nft_chain_exists(family, table, chains[i]) == 1)
+			where = "nf_tables has";
+		else if (legacy && ipt_lists_chain(family, table, chains[i]) == 1)
+			where = family == AF_INET6 ? "ip6tables lists" : "iptables lists";
+		if (where)
 			return cni_error_set(err, CNI_ERR_SYSTEM, NULL,
-					     "%s did not show chain %s, which nf_tables has%s%s: "
-					     "not removed",
+					     "%s did not show chain %s, which %s%s%s: not removed",
 					     family == AF_INET6 ? "ip6tables-save"
 								: "iptables-save",
-					     chains[i], why ? ": " : "", why ? why : "");
+					     chains[i], where, why ? ": " : "", why ? why : "");
+	}
 	return 0;
 }
 

@@ -106,9 +106,12 @@ CNI_EXPORT int cni_iptables_nft_chain_exists(int family, const char *table, cons
 /**
  * A teardown's check after iptables-save showed none of `chains` (NULL-terminated) in
  * `table`, or could not read it (why: the reason, else NULL): 0 when nf_tables has none
- * of them either (or cannot be asked, or iptables keeps its chains elsewhere: legacy),
- * else -CNI_ERR_SYSTEM, "<iptables-save> did not show chain <c>, which nf_tables has:
- * not removed" (with ": <why>"), so that the DEL fails instead of leaving the chain.
+ * of them either (or cannot be asked) and, where the legacy x_tables hold that table in
+ * this namespace, `iptables -S <chain>` (the iptables found, as for
+ * cni_iptables_restore()) says there is no such chain (or cannot tell); else
+ * -CNI_ERR_SYSTEM, "<iptables-save> did not show chain <c>, which nf_tables has: not
+ * removed" ("which iptables lists" for legacy; with ": <why>"), so that the DEL fails
+ * instead of leaving the chain.
  */
 CNI_EXPORT int cni_iptables_nft_confirm_gone(int family, const char *table,
 					     const char *const *chains, const char *why,
