@@ -254,17 +254,20 @@ def daemon_tree(pid):
 
 
 def daemon_usage(pid):
-    """(processes, threads, fds, RSS in KiB summed over the process tree) of the daemon."""
+    """(processes, threads, fds, RSS and PSS in KiB summed over the process tree) of the
+    daemon. Summed RSS counts the pages processes share once per process, PSS divides them."""
     procs = daemon_tree(pid)
-    rss = 0
+    mem = {"Rss:": 0, "Pss:": 0}
     for p in procs:
         try:
-            with open(f"/proc/{p}/status") as f:
-                rss += next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
-        except (OSError, StopIteration):
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for l in f:
+                    if l.split()[0] in mem:
+                        mem[l.split()[0]] += int(l.split()[1])
+        except OSError:
             pass
     return (len(procs), len(os.listdir(f"/proc/{pid}/task")), len(os.listdir(f"/proc/{pid}/fd")),
-            rss)
+            mem["Rss:"], mem["Pss:"])
 
 
 def case_parallel_one_process(env):
@@ -272,16 +275,17 @@ def case_parallel_one_process(env):
     after 20 parallel ADDs and DELs (threads and descriptors back at their baseline)."""
     pid = env.daemon.pid
     # the baseline of an idle daemon (a keeper left by an earlier case would add a thread)
-    _, threads0, fds0, rss0 = daemon_usage(pid)
+    _, threads0, fds0, rss0, pss0 = daemon_usage(pid)
     cs = [(nslib.netns("dho"), f"one{i}") for i in range(20)]
     with concurrent.futures.ThreadPoolExecutor(20) as ex:
         got = list(ex.map(lambda a: env.plugin("ADD", env.conf(), a[0], a[1]), cs))
     for rc, res, err in got:
         expect(rc == 0, f"ADD failed: {res} {err}")
     time.sleep(1)
-    procs, threads, fds, rss = daemon_usage(pid)
-    print(f"     idle: {threads0} threads, {fds0} fds, RSS {rss0} KiB; with 20 leases: "
-          f"{procs} process(es), {threads} threads, {fds} fds, RSS {rss} KiB (process tree)")
+    procs, threads, fds, rss, pss = daemon_usage(pid)
+    print(f"     idle: {threads0} threads, {fds0} fds, RSS {rss0} KiB, PSS {pss0} KiB; with 20 "
+          f"leases: {procs} process(es), {threads} threads, {fds} fds, RSS {rss} KiB, "
+          f"PSS {pss} KiB (summed over the process tree)")
     expect(procs == 1, f"the daemon has {procs - 1} child processes")
     # a keeper thread per lease (the short-lived threads that enter a namespace come and go)
     wait_for(lambda: daemon_usage(pid)[1] == threads0 + 20, 5,
