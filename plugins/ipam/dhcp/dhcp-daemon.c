@@ -449,9 +449,21 @@ struct worker {
 };
 
 static pthread_mutex_t workers_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t workers_done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t workers_done; /* on CLOCK_MONOTONIC, set up by workers_init() */
 static struct worker *workers;
 static int reap_fd = -1; /* eventfd: a worker may be joined */
+
+static int workers_init(void)
+{
+	pthread_condattr_t ca;
+	int r = pthread_condattr_init(&ca);
+
+	if (r == 0 && (r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0)
+		r = pthread_cond_init(&workers_done, &ca);
+	pthread_condattr_destroy(&ca);
+	reap_fd = r ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return r ? -r : reap_fd < 0 ? -errno : 0;
+}
 
 static void notify(int efd)
 {
@@ -502,7 +514,7 @@ static void stop_keeper(struct worker *me, const char *key)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += 5;
 	pthread_mutex_lock(&workers_lock);
 	struct worker *w = keeper_of(key, me);
@@ -1176,13 +1188,14 @@ int dhcp_daemon_main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	lfd = listen_socket();
-	reap_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (lfd < 0 || reap_fd < 0) {
-		if (reap_fd < 0)
-			logmsg("cannot create an eventfd: %s", strerror(errno));
+	int r = workers_init();
+	if (r < 0) {
+		logmsg("cannot set up the threads' eventfd and condition: %s", strerror(-r));
 		return 1;
 	}
+	lfd = listen_socket();
+	if (lfd < 0)
+		return 1;
 	if (opts.pidfile) {
 		FILE *f = fopen(opts.pidfile, "we");
 		if (f) {
@@ -1201,7 +1214,7 @@ int dhcp_daemon_main(int argc, char **argv)
 	while (!atomic_load(&stop_flag)) {
 		/* the signals interrupt poll(); the timeout covers one that came just before */
 		struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = reap_fd, .events = POLLIN}};
-		int c, r;
+		int c;
 		if (poll(p, 2, 1000) <= 0)
 			continue;
 		if (p[1].revents)
