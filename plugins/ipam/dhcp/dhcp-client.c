@@ -17,7 +17,7 @@
 
 #include <cni/cni.h>
 
-volatile sig_atomic_t *dhcp_cancel;
+_Thread_local int dhcp_cancel_fd = -1;
 
 struct sock_job {
 	const struct dhcp_params *p;
@@ -145,6 +145,13 @@ static size_t common_opts(const struct dhcp_params *p, struct dhcp_opt *o, uint8
 	return n;
 }
 
+static bool cancelled(void)
+{
+	struct pollfd p = {.fd = dhcp_cancel_fd, .events = POLLIN};
+
+	return dhcp_cancel_fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
 /* Sends m to dst and waits for an answer of one of the wanted types with our xid,
  * retransmitting with a doubling interval (1 s first, capped at resendmax) until
  * deadline (monotonic ms). */
@@ -158,11 +165,12 @@ static int exchange(const struct dhcp_params *p, int fd, const uint8_t *pkt, siz
 
 	for (;;) {
 		int64_t now = now_ms();
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
+					{.fd = dhcp_cancel_fd, .events = POLLIN}};
 		ssize_t n;
 		int wait;
 
-		if (dhcp_cancel && *dhcp_cancel)
+		if (cancelled())
 			return -ECANCELED;
 		if (now >= deadline)
 			return -ETIMEDOUT;
@@ -176,7 +184,8 @@ static int exchange(const struct dhcp_params *p, int fd, const uint8_t *pkt, siz
 				interval = p->resendmax_ms;
 		}
 		wait = (int)((next < deadline ? next : deadline) - now);
-		if (poll(&pfd, 1, wait) <= 0)
+		/* the cancel descriptor ends the wait; the check above then returns */
+		if (poll(pfd, 2, wait) <= 0)
 			continue;
 		n = recv(fd, raw, DHCP_MAX_LEN, MSG_DONTWAIT);
 		if (n <= 0)

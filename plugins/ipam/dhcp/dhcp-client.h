@@ -4,7 +4,6 @@
 #ifndef CNI_DHCP_CLIENT_H
 #define CNI_DHCP_CLIENT_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,8 +42,10 @@ struct dhcp_lease {
 	uint32_t lease_time, t1, t2;
 };
 
-/* When set and non-zero, exchanges in progress give up with -ECANCELED. */
-extern volatile sig_atomic_t *dhcp_cancel;
+/* A descriptor of the calling thread's (an eventfd or a pipe's read end; -1, the default,
+ * for none): once it is readable, exchanges in progress on this thread give up with
+ * -ECANCELED. It is polled, never read, so it stays set. */
+extern _Thread_local int dhcp_cancel_fd;
 
 /* Opens the client socket in params->netns; fd or -errno, *mac gets the hardware address. */
 int dhcp_client_socket(const struct dhcp_params *p, uint8_t mac[6]);

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The dhcp daemon. The main process only listens: each connection gets a forked handler
- * that reads one request (size- and time-limited) and answers it. A handler that
- * acquired a lease stays on as that lease's keeper: it renews at T1, rebinds at T2,
- * releases on SIGTERM (sent by a DEL's handler) and stops when the link or namespace is
- * gone. Every lease is a file in the state directory, written before the ADD is answered,
- * so a daemon killed with -9 (its keepers die with it) restarts a keeper per file.
- * Keepers hold no namespace between exchanges: a container's namespace is never kept
- * alive by us.
+ * The dhcp daemon, one process. The main thread only listens: each connection gets a
+ * handler thread that reads one request (size- and time-limited) and answers it. A
+ * handler that acquired a lease stays on as that lease's keeper: it renews at T1, rebinds
+ * at T2, releases when a DEL's (or GC's) handler asks it to and ends when the link or
+ * namespace is gone; the thread ends with its lease. Every lease is a file in the state
+ * directory, written before the ADD is answered, so a daemon killed with -9 (its keepers
+ * die with it) restarts a keeper per file. Keepers hold no namespace between exchanges,
+ * and no thread of ours is ever in one (libcni enters it on a short-lived thread of its
+ * own): a container's namespace is never kept alive by us.
  */
 #include "dhcp-daemon.h"
 
@@ -19,17 +20,18 @@
 #include <jansson.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,39 +51,34 @@ static struct daemon_opts opts = {
     .resendmax_ms = 62000,
 };
 
-static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t child_flag;
-static volatile sig_atomic_t release_flag; /* a keeper's SIGUSR1: release, then exit */
-static volatile sig_atomic_t wake_flag;    /* either: cut an exchange short */
+/* SIGTERM or SIGINT (the service stopping): every thread ends, the leases stay for the
+ * next daemon. Lock-free, so the signal handler may set it. */
+static atomic_int stop_flag;
 
+/* One line in one write(): the threads' lines never interleave. */
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logmsg(const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[1100];
 	va_list ap;
-	int n;
+	int n = snprintf(buf, sizeof(buf), "dhcp[%d]: ", (int)getpid()), m;
+	size_t room = sizeof(buf) - (size_t)n - 1; /* and the newline */
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	m = vsnprintf(buf + n, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (m < 0)
 		return;
-	fprintf(stderr, "dhcp[%d]: %s\n", (int)getpid(), buf);
+	n += (size_t)m < room ? m : (int)room - 1;
+	buf[n++] = '\n';
+	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+		return; /* nowhere to say so */
 }
 
 static void on_stop(int sig)
 {
-	if (sig == SIGUSR1)
-		release_flag = 1;
-	else
-		stop_flag = 1;
-	wake_flag = 1;
-}
-
-static void on_child(int sig)
-{
 	(void)sig;
-	child_flag = 1;
+	atomic_store(&stop_flag, 1);
 }
 
 /* A duration as Go prints them: "10s", "1m30s", "500ms", "2h"; or plain seconds. */
@@ -164,7 +161,9 @@ static int hex_decode(const char *s, uint8_t *out, size_t max, size_t *n)
 }
 
 /* Start time of a process (field 22 of /proc/pid/stat), 0 when it does not exist: a pid
- * plus its start time names a process even after pids wrap. */
+ * plus its start time names a process even after pids wrap. A lease file names the
+ * process that keeps it (the daemon; a keeper process in daemons that forked one per
+ * lease), for people; this daemon knows its keepers by their lease's key. */
 static unsigned long long proc_start(pid_t pid)
 {
 	char path[64], buf[1024], *p;
@@ -310,7 +309,8 @@ static int copy_str(char *dst, size_t size, json_t *v)
 	return 0;
 }
 
-static int state_read(const char *path, struct attach *a, pid_t *pid, unsigned long long *start)
+/* Reads a lease file; "pid" and "start" are not needed to resume it. */
+static int state_read(const char *path, struct attach *a)
 {
 	json_t *o = json_load_file(path, 0, NULL);
 	char msg[256];
@@ -334,8 +334,6 @@ static int state_read(const char *path, struct attach *a, pid_t *pid, unsigned l
 				json_integer_value(json_object_get(o, "acquired"))) < 0)
 		goto out;
 	a->stopped = json_is_true(json_object_get(o, "stopped"));
-	*pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
-	*start = (unsigned long long)json_integer_value(json_object_get(o, "start"));
 	r = 0;
 out:
 	json_decref(o);
@@ -430,19 +428,151 @@ char *dhcp_lease_result_json(const struct dhcp_lease *l, int priority)
 	return out;
 }
 
+/* ---- threads ---------------------------------------------------------------------------- */
+
+/*
+ * A thread of the daemon's: a connection's handler, which stays on as the keeper of the
+ * lease it acquired, or a keeper resumed from a lease file. Every worker is in the list
+ * from before its thread starts until the main thread has joined it; the list, key, conn,
+ * done and waiters are under workers_lock.
+ */
+struct worker {
+	struct worker *next;
+	pthread_t thread;
+	int conn;              /* the connection; -1 once the thread closed it */
+	int wake;              /* eventfd, readable once the thread is to end (dhcp_cancel_fd) */
+	char key[256];         /* the lease it keeps; "" while it only handles a request */
+	atomic_bool release;   /* a DEL's or GC's: release the lease, then end */
+	bool done;             /* the thread has finished with its lease and connection */
+	int waiters;           /* stop_keeper()s waiting for done: not joined before 0 */
+	struct attach *resume; /* a lease file's attachment to keep, handed over at start */
+};
+
+static pthread_mutex_t workers_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t workers_done; /* on CLOCK_MONOTONIC, set up by workers_init() */
+static struct worker *workers;
+static int reap_fd = -1; /* eventfd: a worker may be joined */
+
+static int workers_init(void)
+{
+	pthread_condattr_t ca;
+	int r = pthread_condattr_init(&ca);
+
+	if (r == 0 && (r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0)
+		r = pthread_cond_init(&workers_done, &ca);
+	pthread_condattr_destroy(&ca);
+	reap_fd = r ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return r ? -r : reap_fd < 0 ? -errno : 0;
+}
+
+static void notify(int efd)
+{
+	uint64_t one = 1;
+
+	if (write(efd, &one, sizeof(one)) < 0)
+		return; /* an eventfd at its maximum is readable anyway */
+}
+
+static void worker_close_conn(struct worker *w)
+{
+	pthread_mutex_lock(&workers_lock);
+	int fd = w->conn;
+	w->conn = -1;
+	pthread_mutex_unlock(&workers_lock);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Sets (or, with "", clears) the key of the lease w keeps, where DEL finds it. */
+static void worker_claim(struct worker *w, const char *key)
+{
+	pthread_mutex_lock(&workers_lock);
+	snprintf(w->key, sizeof(w->key), "%s", key);
+	pthread_mutex_unlock(&workers_lock);
+}
+
+/* The live keeper of key other than me; under workers_lock. */
+static struct worker *keeper_of(const char *key, const struct worker *me)
+{
+	for (struct worker *w = workers; w; w = w->next)
+		if (w != me && !w->done && strcmp(w->key, key) == 0)
+			return w;
+	return NULL;
+}
+
+static bool keeper_alive(const char *key)
+{
+	pthread_mutex_lock(&workers_lock);
+	bool alive = keeper_of(key, NULL) != NULL;
+	pthread_mutex_unlock(&workers_lock);
+	return alive;
+}
+
+/* Asks the keeper of key, if there is one, to release its lease and waits until it has
+ * ended: a release sends one message and waits for none, so 5 s is ample. */
+static void stop_keeper(struct worker *me, const char *key)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&workers_lock);
+	struct worker *w = keeper_of(key, me);
+	if (w) {
+		atomic_store(&w->release, true);
+		notify(w->wake);
+		w->waiters++;
+		while (!w->done &&
+		       pthread_cond_timedwait(&workers_done, &workers_lock, &until) == 0)
+			;
+		if (--w->waiters == 0 && w->done)
+			notify(reap_fd);
+	}
+	pthread_mutex_unlock(&workers_lock);
+}
+
+/* Joins the workers that are done. */
+static void reap(void)
+{
+	struct worker **pp = &workers, *gone = NULL;
+	uint64_t n;
+
+	if (read(reap_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		logmsg("cannot read the reaper's eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&workers_lock);
+	while (*pp) {
+		struct worker *w = *pp;
+		if (w->done && !w->waiters) {
+			*pp = w->next;
+			w->next = gone;
+			gone = w;
+		} else {
+			pp = &w->next;
+		}
+	}
+	pthread_mutex_unlock(&workers_lock);
+	while (gone) {
+		struct worker *w = gone;
+		gone = w->next;
+		pthread_join(w->thread, NULL);
+		close(w->wake);
+		free(w);
+	}
+}
+
 /* ---- the keeper ------------------------------------------------------------------------ */
 
 static void keeper_release(struct attach *a)
 {
-	char path[4200];
+	char path[4200], ip[INET_ADDRSTRLEN];
 
 	int r = dhcp_release(&a->p, &a->l);
 
 	if (r == 0)
-		logmsg("%s: released %s", a->key, inet_ntoa((struct in_addr){a->l.ack.yiaddr}));
+		logmsg("%s: released %s", a->key, ip4(a->l.ack.yiaddr, ip));
 	else
 		logmsg("%s: could not send the release of %s: %s", a->key,
-		       inet_ntoa((struct in_addr){a->l.ack.yiaddr}), strerror(-r));
+		       ip4(a->l.ack.yiaddr, ip), strerror(-r));
 	state_path(path, sizeof(path), a->key, "json");
 	cni_file_remove(path, NULL);
 }
@@ -456,30 +586,22 @@ static void keeper_drop(struct attach *a, const char *why)
 	cni_file_remove(path, NULL);
 }
 
-static void sleep_ms(unsigned ms)
+/* Keeps a's lease until a DEL releases it, it is lost or the daemon stops. */
+static void keeper_loop(struct worker *w, struct attach *a)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-	nanosleep(&ts, NULL); /* SIGTERM cuts it short */
-}
-
-/* Never returns. */
-static void keeper_loop(struct attach *a)
-{
+	char ip[INET_ADDRSTRLEN];
 	int64_t retry_at = 0;
 
-	dhcp_cancel = &wake_flag;
 	for (;;) {
 		int64_t now = (int64_t)time(NULL), t1 = a->l.acquired + a->l.t1,
 			t2 = a->l.acquired + a->l.t2, end = a->l.acquired + a->l.lease_time;
-		if (release_flag) {
-			wake_flag = 0; /* the release must not be cancelled */
+		if (atomic_load(&w->release)) {
 			keeper_release(a);
-			_exit(0);
+			return;
 		}
-		/* SIGTERM (the daemon's service stopping): the lease stays for the next daemon */
-		if (stop_flag)
-			_exit(0);
+		/* the daemon's service stopping: the lease stays for the next daemon */
+		if (atomic_load(&stop_flag))
+			return;
 		if (!dhcp_link_present(&a->p)) {
 			/* the main plugin's DEL removes the link before it calls us: the lease
 			 * file stays (marked) so that DEL, or GC, still releases the lease */
@@ -487,11 +609,11 @@ static void keeper_loop(struct attach *a)
 			a->stopped = true;
 			if (state_write(a) < 0)
 				keeper_drop(a, "cannot mark the lease file");
-			_exit(0);
+			return;
 		}
 		if (now >= end) {
 			keeper_drop(a, "lease expired");
-			_exit(0);
+			return;
 		}
 		if (now >= t1 && now >= retry_at) {
 			bool rebind = now >= t2;
@@ -500,71 +622,22 @@ static void keeper_loop(struct attach *a)
 			int r = dhcp_extend(&a->p, &a->l, rebind, tmo);
 			if (r == 0) {
 				logmsg("%s: %s %s for %us", a->key, rebind ? "rebound" : "renewed",
-				       inet_ntoa((struct in_addr){a->l.ack.yiaddr}), a->l.lease_time);
+				       ip4(a->l.ack.yiaddr, ip), a->l.lease_time);
 				if (state_write(a) < 0)
 					logmsg("%s: could not write the lease file", a->key);
 			} else if (r == -ECONNREFUSED) {
 				keeper_drop(a, "the server refused the renewal (NAK)");
-				_exit(0);
+				return;
 			} else if (r != -ECANCELED) {
 				/* RFC 2131 4.4.5: try again after half the time left */
 				retry_at = now + (left / 2 > 1 ? left / 2 : 1);
 			}
 			continue;
 		}
-		sleep_ms(1000);
+		/* a second, or until a DEL or the daemon's stop wakes us */
+		struct pollfd p = {.fd = w->wake, .events = POLLIN};
+		poll(&p, 1, 1000);
 	}
-}
-
-/* A process of the daemon's: it dies with the daemon, so a restarted daemon finds no
- * keeper of the previous one and starts its own. */
-static void die_with_parent(pid_t parent)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(1);
-}
-
-static void resume_all(void)
-{
-	DIR *dir = opendir(opts.statedir);
-	struct dirent *de;
-	pid_t self = getpid();
-
-	if (!dir)
-		return;
-	while ((de = readdir(dir))) {
-		char path[4200];
-		struct attach a;
-		pid_t pid;
-		unsigned long long start;
-		size_t l = strlen(de->d_name);
-
-		if (l < 5 || strcmp(de->d_name + l - 5, ".json") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", opts.statedir, de->d_name);
-		if (state_read(path, &a, &pid, &start) < 0) {
-			logmsg("%s: unreadable lease file, ignored", path);
-			continue;
-		}
-		if (time(NULL) >= a.l.acquired + a.l.lease_time) {
-			logmsg("%s: lease expired while no daemon ran", a.key);
-			unlink(path);
-			continue;
-		}
-		if (a.stopped)
-			continue; /* waits for its DEL */
-		if (fork() == 0) {
-			die_with_parent(self);
-			closedir(dir);
-			logmsg("%s: resuming lease of %s", a.key,
-			       inet_ntoa((struct in_addr){a.l.ack.yiaddr}));
-			if (state_write(&a) < 0)
-				_exit(1);
-			keeper_loop(&a);
-		}
-	}
-	closedir(dir);
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -646,27 +719,18 @@ static int lock_key(const char *key)
 	return fd;
 }
 
-/* Stops the keeper of key (it releases) or, without a live keeper, releases itself.
- * Returns true when there was a lease. */
-static bool stop_lease(const char *key)
+/* Ends the lease of key: its keeper releases it or, without one (its link went, or it
+ * was never resumed), we release it from its lease file. */
+static void stop_lease(struct worker *me, const char *key)
 {
 	char path[4200];
-	struct attach a;
-	pid_t pid;
-	unsigned long long start;
+	struct attach *a = malloc(sizeof(*a));
 
+	stop_keeper(me, key);
 	state_path(path, sizeof(path), key, "json");
-	if (state_read(path, &a, &pid, &start) < 0 || strcmp(a.key, key) != 0)
-		return false;
-	if (pid > 0 && start && proc_start(pid) == start && kill(pid, SIGUSR1) == 0) {
-		for (int i = 0; i < 150 && access(path, F_OK) == 0; i++)
-			sleep_ms(20);
-		if (access(path, F_OK) != 0)
-			return true;
-		kill(pid, SIGKILL);
-	}
-	keeper_release(&a);
-	return true;
+	if (a && state_read(path, a) == 0 && strcmp(a->key, key) == 0)
+		keeper_release(a);
+	free(a);
 }
 
 static void build_key(char *key, size_t size, const char *cid, const char *net, const char *ifn)
@@ -674,19 +738,121 @@ static void build_key(char *key, size_t size, const char *cid, const char *net, 
 	snprintf(key, size, "%s/%s/%s", cid, net, ifn);
 }
 
-static void handle(int fd, pid_t daemon_pid)
+/* GC: releases this network's leases that are not among the valid attachments. a is
+ * room for reading lease files. */
+static void handle_gc(struct worker *w, int fd, json_t *req, struct attach *a)
+{
+	json_t *valid = json_object_get(req, "valid"), *v;
+	const char *gc_net = json_string_value(json_object_get(req, "network"));
+	DIR *dir;
+	struct dirent *de;
+	size_t i;
+
+	if (!json_is_array(valid) || !gc_net) {
+		reply_error(fd, 6, "daemon: gc needs \"network\" and \"valid\", an array");
+		return;
+	}
+	dir = opendir(opts.statedir);
+	while (dir && (de = readdir(dir))) {
+		char path[4200];
+		bool keep = false;
+		size_t l = strlen(de->d_name);
+		if (l < 5 || strcmp(de->d_name + l - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", opts.statedir, de->d_name);
+		/* only the leases of the network being collected */
+		if (state_read(path, a) < 0 || strcmp(a->network, gc_net) != 0)
+			continue;
+		json_array_foreach(valid, i, v)
+		{
+			char k[256];
+			build_key(k, sizeof(k),
+				  json_string_value(json_object_get(v, "containerID")) ?: "",
+				  json_string_value(json_object_get(v, "network")) ?: "",
+				  json_string_value(json_object_get(v, "ifName")) ?: "");
+			if (strcmp(k, a->key) == 0)
+				keep = true;
+		}
+		if (!keep) {
+			char key[256];
+			memcpy(key, a->key, sizeof(key));
+			int lk = lock_key(key);
+			logmsg("%s: not among the valid attachments, released by GC", key);
+			stop_lease(w, key);
+			if (lk >= 0)
+				close(lk);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	reply(fd, json_object());
+}
+
+/* The rest of an ADD once its request is valid (a filled, the lock on the lease files
+ * held): true when a is a lease to keep now. */
+static bool handle_add(struct worker *w, int fd, struct attach *a, int *lock)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	/* an ADD again for the same attachment replaces its lease */
+	stop_lease(w, a->key);
+	close(*lock);
+	*lock = -1;
+	int r = dhcp_acquire(&a->p, &a->l);
+	if (r < 0) {
+		if (r == -ETIMEDOUT)
+			reply_error(fd, 11, "no DHCP answer for %s on %s within %ums", a->key,
+				    a->p.ifname, a->p.timeout_ms);
+		else
+			reply_error(fd, 999, "DHCP for %s on %s in %s failed: %s", a->key,
+				    a->p.ifname, a->p.netns,
+				    r == -ECONNREFUSED ? "the server refused (NAK)" : strerror(-r));
+		return false;
+	}
+	/* The plugin stops waiting after DHCP_PLUGIN_TIMEOUT_MS (and a runtime may kill it
+	 * sooner): a lease nobody will hear of, or DEL, is given back at once. */
+	if (client_gone(fd)) {
+		logmsg("%s: the client left before the lease was answered", a->key);
+		keeper_release(a);
+		return false;
+	}
+	*lock = lock_key(a->key);
+	if (*lock >= 0)
+		worker_claim(w, a->key); /* a DEL from now on asks us */
+	if (*lock < 0 || state_write(a) < 0) {
+		worker_claim(w, "");
+		dhcp_release(&a->p, &a->l);
+		reply_error(fd, 5, "daemon: cannot write the lease file of %s", a->key);
+		return false;
+	}
+	logmsg("%s: leased %s for %us from the server %s", a->key, ip4(a->l.ack.yiaddr, ip),
+	       a->l.lease_time, a->l.server ? "known" : "unknown");
+	if (reply_lease(fd, a) < 0) {
+		logmsg("%s: the answer could not be delivered", a->key);
+		keeper_release(a);
+		return false;
+	}
+	return true;
+}
+
+/* Answers the request on w's connection and closes it. Returns the attachment when it is
+ * a new lease for this thread to keep, NULL when the thread is done. */
+static struct attach *handle(struct worker *w)
 {
 	char *buf = malloc(DHCP_MAX_REQUEST_BYTES + 1), msg[256];
 	size_t len = 0;
-	json_t *req;
+	json_t *req = NULL;
 	json_error_t jerr;
 	const char *cmd, *cid, *net, *ifn, *ns;
-	struct attach *a = calloc(1, sizeof(*a));
+	struct attach *a = calloc(1, sizeof(*a)), *keep = NULL;
 	struct timeval tv = {5, 0};
-	int lock = -1;
+	int fd = w->conn, lock = -1;
 
-	if (!buf || !a)
-		_exit(1);
+	if (!buf || !a) {
+		free(buf);
+		reply_error(fd, 999, "daemon: out of memory");
+		goto out;
+	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (len < DHCP_MAX_REQUEST_BYTES) {
 		ssize_t n = recv(fd, buf + len, DHCP_MAX_REQUEST_BYTES - len, 0);
@@ -701,67 +867,24 @@ static void handle(int fd, pid_t daemon_pid)
 	free(buf);
 	if (!json_is_object(req)) {
 		reply_error(fd, 6, "daemon: request is not a JSON object: %s", jerr.text);
-		_exit(0);
+		goto out;
 	}
 	if (json_integer_value(json_object_get(req, "version")) != DHCP_PROTO_VERSION) {
 		reply_error(fd, 1, "daemon: protocol version %d expected", DHCP_PROTO_VERSION);
-		_exit(0);
+		goto out;
 	}
 	cmd = json_string_value(json_object_get(req, "command"));
 	if (!cmd) {
 		reply_error(fd, 6, "daemon: request without command");
-		_exit(0);
+		goto out;
 	}
 	if (strcmp(cmd, "status") == 0) {
 		reply(fd, json_object());
-		_exit(0);
+		goto out;
 	}
 	if (strcmp(cmd, "gc") == 0) {
-		json_t *valid = json_object_get(req, "valid"), *v;
-		const char *gc_net = json_string_value(json_object_get(req, "network"));
-		DIR *dir = opendir(opts.statedir);
-		struct dirent *de;
-		size_t i;
-		if (!json_is_array(valid) || !gc_net) {
-			reply_error(fd, 6, "daemon: gc needs \"network\" and \"valid\", an array");
-			_exit(0);
-		}
-		while (dir && (de = readdir(dir))) {
-			char path[4200];
-			pid_t pid;
-			unsigned long long start;
-			bool keep = false;
-			size_t l = strlen(de->d_name);
-			if (l < 5 || strcmp(de->d_name + l - 5, ".json") != 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", opts.statedir, de->d_name);
-			/* only the leases of the network being collected */
-			if (state_read(path, a, &pid, &start) < 0 || strcmp(a->network, gc_net) != 0)
-				continue;
-			json_array_foreach(valid, i, v)
-			{
-				char k[256];
-				build_key(k, sizeof(k),
-					  json_string_value(json_object_get(v, "containerID")) ?: "",
-					  json_string_value(json_object_get(v, "network")) ?: "",
-					  json_string_value(json_object_get(v, "ifName")) ?: "");
-				if (strcmp(k, a->key) == 0)
-					keep = true;
-			}
-			if (!keep) {
-				char key[256];
-				memcpy(key, a->key, sizeof(key));
-				int lk = lock_key(key);
-				logmsg("%s: not among the valid attachments, released by GC", key);
-				stop_lease(key);
-				if (lk >= 0)
-					close(lk);
-			}
-		}
-		if (dir)
-			closedir(dir);
-		reply(fd, json_object());
-		_exit(0);
+		handle_gc(w, fd, req, a);
+		goto out;
 	}
 	cid = json_string_value(json_object_get(req, "containerID"));
 	net = json_string_value(json_object_get(req, "network"));
@@ -769,12 +892,12 @@ static void handle(int fd, pid_t daemon_pid)
 	ns = json_string_value(json_object_get(req, "netns"));
 	if (!cid || !*cid || !net || !*net || !ifn || !*ifn || strlen(ifn) >= IFNAMSIZ) {
 		reply_error(fd, 4, "daemon: containerID, network and ifName (< 16 bytes) are needed");
-		_exit(0);
+		goto out;
 	}
 	if (strlen(cid) + strlen(net) + strlen(ifn) + 2 > 254) {
 		reply_error(fd, 7, "daemon: client identifier %s/%s/%s is longer than 254 bytes",
 			    cid, net, ifn);
-		_exit(0);
+		goto out;
 	}
 	build_key(a->key, sizeof(a->key), cid, net, ifn);
 	snprintf(a->network, sizeof(a->network), "%s", net);
@@ -783,85 +906,190 @@ static void handle(int fd, pid_t daemon_pid)
 	lock = lock_key(a->key);
 	if (lock < 0) {
 		reply_error(fd, 5, "daemon: cannot lock the lease of %s: %s", a->key, strerror(errno));
-		_exit(0);
+		goto out;
 	}
 	if (strcmp(cmd, "del") == 0) {
-		stop_lease(a->key);
+		stop_lease(w, a->key);
 		reply(fd, json_object());
-		_exit(0);
+		goto out;
 	}
 	if (strcmp(cmd, "check") == 0) {
 		char path[4200];
-		pid_t pid;
-		unsigned long long start;
-		struct attach cur;
+		struct attach *cur = malloc(sizeof(*cur));
 		state_path(path, sizeof(path), a->key, "json");
-		if (state_read(path, &cur, &pid, &start) < 0 || strcmp(cur.key, a->key) != 0) {
+		if (!cur) {
+			reply_error(fd, 999, "daemon: out of memory");
+		} else if (state_read(path, cur) < 0 || strcmp(cur->key, a->key) != 0) {
 			reply_error(fd, 3, "daemon: no lease for %s", a->key);
-		} else if (time(NULL) >= cur.l.acquired + cur.l.lease_time) {
+		} else if (time(NULL) >= cur->l.acquired + cur->l.lease_time) {
 			reply_error(fd, 999, "daemon: the lease of %s has expired", a->key);
-		} else if (!start || proc_start(pid) != start) {
+		} else if (cur->stopped || !keeper_alive(cur->key)) {
 			reply_error(fd, 999, "daemon: the lease of %s is not being maintained",
 				    a->key);
 		} else {
-			reply_lease(fd, &cur);
+			reply_lease(fd, cur);
 		}
-		_exit(0);
+		free(cur);
+		goto out;
 	}
 	if (strcmp(cmd, "add") != 0) {
 		reply_error(fd, 4, "daemon: unknown command \"%s\"", cmd);
-		_exit(0);
+		goto out;
 	}
 	if (!ns || !*ns ||
 	    snprintf(a->p.netns, sizeof(a->p.netns), "%s%s", opts.hostprefix, ns) >=
 		(int)sizeof(a->p.netns)) {
 		reply_error(fd, 4, "daemon: netns is needed");
-		_exit(0);
+		goto out;
 	}
 	if (parse_params(req, a, msg, sizeof(msg)) < 0) {
 		reply_error(fd, 7, "daemon: %s", msg);
-		_exit(0);
+		goto out;
 	}
+	if (handle_add(w, fd, a, &lock)) {
+		keep = a;
+		a = NULL;
+	}
+out:
 	json_decref(req);
-	/* an ADD again for the same attachment replaces its lease */
-	stop_lease(a->key);
-	close(lock);
-	int r = dhcp_acquire(&a->p, &a->l);
-	if (r < 0) {
-		if (r == -ETIMEDOUT)
-			reply_error(fd, 11, "no DHCP answer for %s on %s within %ums", a->key,
-				    a->p.ifname, a->p.timeout_ms);
-		else
-			reply_error(fd, 999, "DHCP for %s on %s in %s failed: %s", a->key,
-				    a->p.ifname, a->p.netns,
-				    r == -ECONNREFUSED ? "the server refused (NAK)" : strerror(-r));
-		_exit(0);
+	free(a);
+	worker_close_conn(w);
+	if (lock >= 0)
+		close(lock);
+	return keep;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct attach *a = w->resume;
+	char ip[INET_ADDRSTRLEN];
+
+	dhcp_cancel_fd = w->wake;
+	if (a) {
+		logmsg("%s: resuming lease of %s", a->key, ip4(a->l.ack.yiaddr, ip));
+		/* the file names its keeper: this daemon now */
+		if (state_write(a) < 0) {
+			logmsg("%s: cannot write the lease file, not resumed", a->key);
+			free(a);
+			a = NULL;
+		}
+	} else {
+		a = handle(w);
 	}
-	/* The plugin stops waiting after DHCP_PLUGIN_TIMEOUT_MS (and a runtime may kill it
-	 * sooner): a lease nobody will hear of, or DEL, is given back at once. */
-	if (client_gone(fd)) {
-		logmsg("%s: the client left before the lease was answered", a->key);
-		keeper_release(a);
-		_exit(0);
+	if (a)
+		keeper_loop(w, a);
+	free(a);
+	pthread_mutex_lock(&workers_lock);
+	w->done = true;
+	pthread_cond_broadcast(&workers_done);
+	pthread_mutex_unlock(&workers_lock);
+	notify(reap_fd);
+	return NULL;
+}
+
+/* Starts a worker on connection conn (taken, also on failure) or to keep resume's lease
+ * (taken when it started). 0 or -errno. */
+static int worker_start(int conn, struct attach *resume)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	sigset_t block, old;
+	int r;
+
+	if (!w || (w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		r = w ? -errno : -ENOMEM;
+		free(w);
+		if (conn >= 0)
+			close(conn);
+		return r;
 	}
-	lock = lock_key(a->key);
-	if (lock < 0 || state_write(a) < 0) {
-		dhcp_release(&a->p, &a->l);
-		reply_error(fd, 5, "daemon: cannot write the lease file of %s", a->key);
-		_exit(0);
+	w->conn = conn;
+	w->resume = resume;
+	if (resume)
+		snprintf(w->key, sizeof(w->key), "%s", resume->key);
+	/* the workers take no signals: SIGTERM and SIGINT interrupt the main thread's poll() */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_mutex_lock(&workers_lock);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	r = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0) {
+		w->next = workers;
+		workers = w;
 	}
-	logmsg("%s: leased %s for %us from the server %s", a->key,
-	       inet_ntoa((struct in_addr){a->l.ack.yiaddr}), a->l.lease_time,
-	       a->l.server ? "known" : "unknown");
-	if (reply_lease(fd, a) < 0) {
-		logmsg("%s: the answer could not be delivered", a->key);
-		keeper_release(a);
-		_exit(0);
+	pthread_mutex_unlock(&workers_lock);
+	if (r) {
+		close(w->wake);
+		free(w);
+		if (conn >= 0)
+			close(conn);
+		return -r;
 	}
-	close(fd);
-	close(lock);
-	(void)daemon_pid;
-	keeper_loop(a);
+	return 0;
+}
+
+/* SIGTERM: every worker ends (a keeper keeps its lease for the next daemon; a handler
+ * still reading its request gets the request's end). Waits up to 10 s for them: false
+ * when some are still busy (they end with the process). */
+static bool stop_workers(void)
+{
+	pthread_mutex_lock(&workers_lock);
+	for (struct worker *w = workers; w; w = w->next) {
+		notify(w->wake);
+		if (w->conn >= 0)
+			shutdown(w->conn, SHUT_RD);
+	}
+	pthread_mutex_unlock(&workers_lock);
+	for (int i = 0; i < 100; i++) {
+		struct pollfd p = {.fd = reap_fd, .events = POLLIN};
+		reap();
+		pthread_mutex_lock(&workers_lock);
+		bool left = workers != NULL;
+		pthread_mutex_unlock(&workers_lock);
+		if (!left)
+			return true;
+		poll(&p, 1, 100);
+	}
+	logmsg("threads still busy after 10 s: exiting without them");
+	return false;
+}
+
+static void resume_all(void)
+{
+	DIR *dir = opendir(opts.statedir);
+	struct dirent *de;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		char path[4200];
+		struct attach *a;
+		size_t l = strlen(de->d_name);
+
+		if (l < 5 || strcmp(de->d_name + l - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", opts.statedir, de->d_name);
+		a = malloc(sizeof(*a));
+		if (!a || state_read(path, a) < 0) {
+			logmsg("%s: %s, ignored", path, a ? "unreadable lease file" : "out of memory");
+			free(a);
+			continue;
+		}
+		if (time(NULL) >= a->l.acquired + a->l.lease_time) {
+			logmsg("%s: lease expired while no daemon ran", a->key);
+			unlink(path);
+			free(a);
+			continue;
+		}
+		int r = a->stopped ? 0 : worker_start(-1, a); /* a stopped one waits for its DEL */
+		if (r < 0)
+			logmsg("%s: cannot start its keeper: %s", a->key, strerror(-r));
+		if (r < 0 || a->stopped)
+			free(a);
+	}
+	closedir(dir);
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
@@ -960,6 +1188,11 @@ int dhcp_daemon_main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
+	int r = workers_init();
+	if (r < 0) {
+		logmsg("cannot set up the threads' eventfd and condition: %s", strerror(-r));
+		return 1;
+	}
 	lfd = listen_socket();
 	if (lfd < 0)
 		return 1;
@@ -972,34 +1205,30 @@ int dhcp_daemon_main(int argc, char **argv)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = on_child;
-	sigaction(SIGCHLD, &sa, NULL);
+	/* what a DEL of a daemon that forked keepers sent them: the pid in a lease file it
+	 * wrote may be ours now */
+	signal(SIGUSR1, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	logmsg("listening on %s, leases in %s", opts.socketpath, opts.statedir);
 	resume_all();
-	while (!stop_flag) {
-		struct pollfd p = {.fd = lfd, .events = POLLIN};
+	while (!atomic_load(&stop_flag)) {
+		/* the signals interrupt poll(); the timeout covers one that came just before */
+		struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = reap_fd, .events = POLLIN}};
 		int c;
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-		child_flag = 0;
-		if (poll(&p, 1, 1000) <= 0)
+		if (poll(p, 2, 1000) <= 0)
+			continue;
+		if (p[1].revents)
+			reap();
+		if (!p[0].revents)
 			continue;
 		c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0)
-			continue;
-		pid_t pid = fork();
-		if (pid == 0) {
-			close(lfd);
-			die_with_parent(self);
-			signal(SIGCHLD, SIG_DFL);
-			handle(c, self);
-			_exit(0);
-		}
-		close(c);
+		if (c >= 0 && (r = worker_start(c, NULL)) < 0)
+			logmsg("cannot start a thread for a request: %s", strerror(-r));
 	}
 	/* leases stay: a stopped daemon (an upgrade, a restart) resumes them from the files */
 	logmsg("stopping; leases are kept in %s", opts.statedir);
-	return 0; /* the keepers die with us (PR_SET_PDEATHSIG) */
+	close(lfd);
+	if (stop_workers())
+		close(reap_fd); /* else a late thread may still write to it */
+	return 0;
 }

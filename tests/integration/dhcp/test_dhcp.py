@@ -236,6 +236,76 @@ def case_parallel(env):
     wait_for(lambda: not (addrs & {l[2] for l in env.leases()}), 5, "all 20 leases released")
 
 
+def daemon_tree(pid):
+    """pid and all its descendants."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                kids.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(d))
+        except (OSError, ValueError, IndexError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += kids.get(p, [])
+    return out
+
+
+def daemon_usage(pid):
+    """(processes, threads, fds, RSS and PSS in KiB summed over the process tree) of the
+    daemon. Summed RSS counts the pages processes share once per process, PSS divides them."""
+    procs = daemon_tree(pid)
+    mem = {"Rss:": 0, "Pss:": 0}
+    for p in procs:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for l in f:
+                    if l.split()[0] in mem:
+                        mem[l.split()[0]] += int(l.split()[1])
+        except OSError:
+            pass
+    return (len(procs), len(os.listdir(f"/proc/{pid}/task")), len(os.listdir(f"/proc/{pid}/fd")),
+            mem["Rss:"], mem["Pss:"])
+
+
+def case_parallel_one_process(env):
+    """The daemon is one process: a thread per lease that ends with the lease, nothing left
+    after 20 parallel ADDs and DELs (threads and descriptors back at their baseline)."""
+    pid = env.daemon.pid
+    # the baseline of an idle daemon (a keeper left by an earlier case adds a thread, and
+    # now and then a short-lived one that enters a namespace: the least of a few samples)
+    samples = []
+    for _ in range(5):
+        samples.append(daemon_usage(pid))
+        time.sleep(0.05)
+    threads0, fds0 = min(u[1] for u in samples), min(u[2] for u in samples)
+    rss0, pss0 = samples[-1][3:]
+    cs = [(nslib.netns("dho"), f"one{i}") for i in range(20)]
+    with concurrent.futures.ThreadPoolExecutor(20) as ex:
+        got = list(ex.map(lambda a: env.plugin("ADD", env.conf(), a[0], a[1]), cs))
+    for rc, res, err in got:
+        expect(rc == 0, f"ADD failed: {res} {err}")
+    time.sleep(1)
+    procs, threads, fds, rss, pss = daemon_usage(pid)
+    print(f"     idle: {threads0} threads, {fds0} fds, RSS {rss0} KiB, PSS {pss0} KiB; with 20 "
+          f"leases: {procs} process(es), {threads} threads, {fds} fds, RSS {rss} KiB, "
+          f"PSS {pss} KiB (summed over the process tree)")
+    expect(procs == 1, f"the daemon has {procs - 1} child processes")
+    # a keeper thread per lease (the short-lived threads that enter a namespace come and go)
+    wait_for(lambda: daemon_usage(pid)[1] == threads0 + 20, 5,
+             f"{threads0 + 20} threads (got {daemon_usage(pid)[1]})")
+    with concurrent.futures.ThreadPoolExecutor(20) as ex:
+        got = list(ex.map(lambda a: env.plugin("DEL", env.conf(), a[0], a[1]), cs))
+    for rc, res, err in got:
+        expect(rc == 0, f"DEL failed: {res} {err}")
+    wait_for(lambda: daemon_usage(pid)[:3] == (1, threads0, fds0), 5,
+             f"1 process, {threads0} threads and {fds0} fds again (got {daemon_usage(pid)[:3]})")
+    for ns, _ in cs:
+        nslib.del_netns(ns)
+
+
 def case_daemon_kill9_restart(env):
     c = nslib.netns("dhc")
     rc, res, err = env.plugin("ADD", env.conf(), c, "ctrk")
@@ -653,7 +723,7 @@ def main():
         nslib.skip("dnsmasq (dnsmasq-base) is not installed")
     only = sys.argv[1:]
     cases = [case_lease_result_and_container, case_macvlan, case_static_routes_and_provide,
-             case_parallel,
+             case_parallel, case_parallel_one_process,
              case_daemon_kill9_restart, case_daemon_sigterm_restart, case_link_gone_stops,
              case_add_fails_after_lease, case_client_left, case_gc, case_socket_activation,
              case_daemon_bad_input, case_no_server, case_no_daemon, case_daemon_silent,
