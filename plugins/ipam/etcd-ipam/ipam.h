@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef ETCD_IPAM_IPAM_H
+#define ETCD_IPAM_IPAM_H
+
+/*
+ * etcd-ipam's handlers (ADD, CHECK, DEL, GC, STATUS taking cni_cmd_args), shared by the
+ * one-shot plugin (etcd-ipamd run as a plugin) and the resident daemon.
+ */
+
+#include <stdbool.h>
+
+#include <cni/cni.h>
+
+extern const cni_plugin_funcs etcd_ipam_funcs;
+
+/*
+ * Resident mode (the daemon): etcd connections are kept between requests (one per set of
+ * endpoints, TLS files and credentials) and ADD remembers the free addresses of the
+ * node's own blocks, so a steady-state ADD is one transaction. Not thread-safe: the
+ * handlers are then called one at a time.
+ */
+void etcd_ipam_set_resident(bool on);
+/* Drops the kept connections and the cache (the daemon's exit, and tests). */
+void etcd_ipam_forget(void);
+
+#endif
