@@ -693,12 +693,15 @@ def test_daemon_kill9(tmp):
             for _ in range(3):
                 time.sleep(rnd.uniform(0.1, 0.4))
                 DAEMONS.kill("nodeD")
-                time.sleep(rnd.uniform(0, 0.2))
+                # while it is down (its socket file left behind, refusing), the plugin
+                # runs etcd-ipamd one-shot: only the request in flight at the kill fails
+                time.sleep(0.3)
                 DAEMONS.start("nodeD")
             fut.result()
         good = {c: o["ips"][0]["address"] for c, (rc, o) in got.items() if rc == 0}
         failed = [c for c, (rc, o) in got.items() if rc != 0]
         assert all(got[c][1].get("code") == 11 for c in failed), got
+        assert len(failed) <= 3, failed
         assert len(set(good.values())) == len(good), "duplicate addresses"
         n = check_complete(cl, "net1", 1)
         assert n >= len(good), (n, len(good))
