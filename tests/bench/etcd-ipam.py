@@ -7,6 +7,7 @@ Prints, for both ways the plugin runs, ADD latency p50/p99 (one exec of the plug
 ADD, as a runtime does) and the throughput of 8 concurrent nodes:
 - exec: no daemon listens, the plugin execs etcd-ipamd as a one-shot plugin per call;
 - daemon: one etcd-ipamd per node (as one per host), the plugin forwards to it;
+- 8 nodes through one shared etcd-ipamd, serving one request at a time or 8 at once;
 and, as the baseline measured in the same run, the reference host-local's
 (/usr/lib/cni/host-local) ADD latency on a local data dir. The reference has no etcd
 IPAM, so the ratio says what the cluster round trips cost.
@@ -115,6 +116,34 @@ def mode(cl, daemonized, tag, out):
     return lat
 
 
+def shared_daemon(cl, threads, tag, out):
+    """8 nodes at once through ONE etcd-ipamd (-threads 1: one request at a time, or
+    more): which way of serving suits a daemon that many clients share."""
+    path = f"{t.DAEMONS.dir}/{tag}.sock"
+    log = open(f"{t.DAEMONS.dir}/{tag}.log", "ab")
+    d = subprocess.Popen([t.DAEMOND, "-socketpath", path, "-threads", str(threads)],
+                         stdout=log, stderr=log)
+    try:
+        while not os.path.exists(path):
+            time.sleep(0.02)
+        t.DAEMONIZED = False
+
+        def cfg(node):
+            c = json.loads(t.conf(cl, node))
+            c["ipam"]["daemonSocket"] = path
+            return json.dumps(c)
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=8) as ex:
+            futs = [ex.submit(timed_adds, cfg(f"{tag}n{i}"), f"{tag}-par{i}", N // 2)
+                    for i in range(8)]
+            for f in futs:
+                f.result()
+        out[f"{tag}_nodes8_adds_per_s"] = round(8 * (N // 2) / (time.perf_counter() - t0), 1)
+    finally:
+        d.terminate()
+        d.wait()
+
+
 def main():
     # ETCD_BENCH_DIR=/dev/shm keeps etcd's write-ahead log in memory: the figures then
     # say what the plugin and the cluster's round trips cost, without the disk's fsync
@@ -127,6 +156,8 @@ def main():
         cl.start_all()
         lat = mode(cl, False, "exec", out)
         dlat = mode(cl, True, "daemon", out)
+        shared_daemon(cl, 1, "one_daemon_1thread", out)
+        shared_daemon(cl, 8, "one_daemon_8threads", out)
         parts = cluster_parts(t.conf(cl, "exec0"), "strace", min(N, 100))
         ref = None
         if os.path.exists("/usr/lib/cni/host-local"):

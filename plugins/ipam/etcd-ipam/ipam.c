@@ -338,9 +338,11 @@ static bool key_addr(const char *key, int family, cni_ipaddr *out)
 
 static bool resident;
 
-/* etcd handles kept between requests, one per endpoints/TLS/credentials combination */
+/* etcd handles kept between requests, one per endpoints/TLS/credentials combination;
+ * like the cache below, one per daemon thread (no locks: each is only a hint or a
+ * connection) */
 #define POOL_MAX 8
-static struct {
+static _Thread_local struct {
 	char *key;
 	etcd *e;
 } pool[POOL_MAX];
@@ -417,7 +419,7 @@ typedef struct cblock {
 
 #define CACHE_NETS   16
 #define CACHE_BLOCKS 64
-static struct cnet {
+static _Thread_local struct cnet {
 	char *key; /* endpoints, prefix, network, node */
 	cblock b[CACHE_BLOCKS];
 	size_t n;
@@ -508,9 +510,19 @@ static void cache_mark(const cfg *c, const cni_ipaddr *ip, bool used)
 	}
 }
 
+/* where a thread starts looking in a cached block, so the threads of one daemon serving
+ * one node do not all try the same address (the loser's txn would fail and re-read) */
+static _Thread_local unsigned worker, workers = 1;
+
 void etcd_ipam_set_resident(bool on)
 {
 	resident = on;
+}
+
+void etcd_ipam_set_worker(unsigned idx, unsigned n)
+{
+	worker = idx;
+	workers = n ? n : 1;
 }
 
 void etcd_ipam_forget(void)
@@ -941,7 +953,9 @@ static bool cached_pick(const cfg *c, pick *p)
 
 				if (cb->block != r->block || !block_serves(r, &cb->start))
 					continue;
-				for (uint32_t k = 0; k < cb->size && !found; k++) {
+				for (uint32_t m = 0, k; m < cb->size && !found; m++) {
+					k = (uint32_t)(m + (uint64_t)cb->size * worker / workers) %
+					    cb->size;
 					if (cb->used[k] || !cni_ip_add(&cb->start, k, &ip) ||
 					    !in_range(r, &ip) || reserved(r, &ip))
 						continue;

@@ -5,15 +5,17 @@
  * Run with CNI_COMMAND set (or with --oneshot) it is the whole plugin for one call, as a
  * runtime would run it: the thin `etcd-ipam` plugin execs it so when no daemon listens.
  * Otherwise it is the daemon: it listens on a unix socket (systemd socket activation, or
- * -socketpath), and answers one request per connection, one at a time, with the same
- * handlers, keeping its etcd connections open and the free addresses of the node's own
- * blocks in memory (ipam.h). Requests are served in turn by one thread: the handlers'
- * connection pool and cache need no locks, and a steady-state ADD is one etcd round trip.
+ * -socketpath), and answers one request per connection with the same handlers, keeping
+ * its etcd connections open and the free addresses of the node's own blocks in memory
+ * (ipam.h), so a steady-state ADD is one etcd round trip. -threads N (default 1) serves
+ * N requests at once, each thread with its own connections and cache (no locks; no
+ * process is started per request).
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +33,7 @@
 #include "proto.h"
 
 #define ABOUT "CNI etcd-ipam plugin (libcni-c " LIBCNI_C_VERSION ")"
-/* a client gets this long to send its request (the daemon serves one at a time) */
+/* a client gets this long to send its request (it holds a serving thread meanwhile) */
 #define REQUEST_WAIT_MS 5000
 #define MAX_REQUEST     (CNI_SKEL_DEFAULT_MAX_STDIN + 65536)
 
@@ -244,9 +246,39 @@ static int listen_socket(const char *path)
 	return fd;
 }
 
+#define MAX_THREADS 64
+
+typedef struct worker_arg {
+	int lfd;
+	unsigned idx, n;
+} worker_arg;
+
+static void *worker_main(void *p)
+{
+	const worker_arg *w = p;
+
+	etcd_ipam_set_worker(w->idx, w->n);
+	while (!stop_flag) {
+		struct pollfd pf = {.fd = w->lfd, .events = POLLIN};
+		int c;
+
+		if (poll(&pf, 1, 1000) <= 0)
+			continue;
+		/* the listening socket is non-blocking: another thread may have taken it */
+		c = accept4(w->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		fcntl(c, F_SETFL, fcntl(c, F_GETFL) & ~O_NONBLOCK);
+		serve(c);
+		close(c);
+	}
+	etcd_ipam_forget();
+	return NULL;
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: etcd-ipamd [-socketpath P] [-pidfile P]\n"
+	fprintf(stderr, "usage: etcd-ipamd [-socketpath P] [-pidfile P] [-threads N]\n"
 			"       etcd-ipamd --oneshot   (with CNI_COMMAND and the config on stdin)\n");
 	return 2;
 }
@@ -255,6 +287,9 @@ static int daemon_main(int argc, char **argv)
 {
 	const char *path = ETCD_IPAM_DEFAULT_SOCKET, *pidfile = NULL;
 	struct sigaction sa = {.sa_handler = on_stop};
+	pthread_t th[MAX_THREADS];
+	worker_arg wa[MAX_THREADS];
+	unsigned long nth = 1;
 	int lfd;
 
 	for (int i = 1; i < argc; i++) {
@@ -266,7 +301,17 @@ static int daemon_main(int argc, char **argv)
 			path = argv[++i];
 		else if (!strcmp(o, "-pidfile"))
 			pidfile = argv[++i];
-		else
+		else if (!strcmp(o, "-threads")) {
+			char *end;
+
+			errno = 0;
+			nth = strtoul(argv[++i], &end, 10);
+			if (errno || *end || nth < 1 || nth > MAX_THREADS) {
+				fprintf(stderr, "etcd-ipamd: -threads %s: 1..%d\n", argv[i],
+					MAX_THREADS);
+				return 2;
+			}
+		} else
 			return usage();
 	}
 	lfd = listen_socket(path);
@@ -284,21 +329,19 @@ static int daemon_main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	etcd_ipam_set_resident(true);
-	logmsg("listening on %s", path);
-	while (!stop_flag) {
-		struct pollfd p = {.fd = lfd, .events = POLLIN};
-		int c;
-
-		if (poll(&p, 1, 1000) <= 0)
-			continue;
-		c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0)
-			continue;
-		serve(c);
-		close(c);
+	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
+	logmsg("listening on %s, %lu thread%s", path, nth, nth > 1 ? "s" : "");
+	for (unsigned i = 0; i < nth; i++) {
+		wa[i] = (worker_arg){.lfd = lfd, .idx = i, .n = (unsigned)nth};
+		if (i && pthread_create(&th[i], NULL, worker_main, &wa[i]) != 0) {
+			logmsg("cannot start thread %u: running with %u", i, i);
+			nth = i;
+		}
 	}
+	worker_main(&wa[0]);
+	for (unsigned i = 1; i < nth; i++)
+		pthread_join(th[i], NULL);
 	logmsg("stopping");
-	etcd_ipam_forget();
 	close(lfd);
 	return 0;
 }
@@ -308,6 +351,7 @@ int main(int argc, char **argv)
 	int r;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	json_object_seed(0); /* before any thread: jansson seeds its hashes once */
 	if (argc == 2 && (!strcmp(argv[1], "--oneshot") || !strcmp(argv[1], "-oneshot")))
 		r = cni_plugin_main(&etcd_ipam_funcs, NULL, ABOUT);
 	else if (argc == 1 && getenv("CNI_COMMAND"))
