@@ -648,6 +648,26 @@ def daemon_cases(tmp):
         assert rc == 0, out
         assert add(cfg, "s5") == a4
         ok("DEL through the daemon, the address reused by the next ADD")
+
+        # socket activation, as libcni-c-etcd-ipam.socket does it (fd 3, LISTEN_FDS)
+        act = shutil.which("systemd-socket-activate")
+        if act:
+            path = f"{tmp}/activated.sock"
+            log = open(f"{tmp}/activated.log", "ab")
+            p = subprocess.Popen([act, "-l", path, DAEMOND], stdout=log, stderr=log)
+            try:
+                deadline = time.time() + 10
+                while not os.path.exists(path) and time.time() < deadline:
+                    time.sleep(0.02)
+                acfg = json.loads(cfg)
+                acfg["ipam"]["daemonSocket"] = path
+                a6 = add(json.dumps(acfg), "s6")
+                assert a6 not in (a1, a2, a3, a4), a6
+                assert b"listening" in open(f"{tmp}/activated.log", "rb").read()
+                ok(f"a socket-activated daemon answers ({a6})")
+            finally:
+                p.terminate()
+                p.wait()
     finally:
         cl.stop()
 
