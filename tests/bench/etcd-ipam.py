@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: Apache-2.0
 """etcd-ipam benchmark against a real 3-member etcd cluster on loopback.
 
-usage: [ETCD_BENCH_DIR=/dev/shm] etcd-ipam.py <build dir> [N]
+usage: [ETCD_BENCH_DIR=/dev/shm] [ETCD_IPAM_BEFORE=<older etcd-ipam>] etcd-ipam.py <build dir> [N]
 Prints, for both ways the plugin runs, ADD latency p50/p99 (one exec of the plugin per
 ADD, as a runtime does) and the throughput of 8 concurrent nodes:
 - exec: no daemon listens, the plugin execs etcd-ipamd as a one-shot plugin per call;
 - daemon: one etcd-ipamd per node (as one per host), the plugin forwards to it;
 - 8 nodes through one shared etcd-ipamd, serving one request at a time or 8 at once;
-and, as the baseline measured in the same run, the reference host-local's
+(ETCD_IPAM_BEFORE: also the ADD latency of another etcd-ipam executable, e.g. the one
+from before the daemon, on the same cluster) and, as the baseline measured in the same
+run, the reference host-local's
 (/usr/lib/cni/host-local) ADD latency on a local data dir. The reference has no etcd
 IPAM, so the ratio says what the cluster round trips cost.
 """
@@ -44,10 +46,10 @@ def timed_adds(cfg, prefix, n, plugin=None):
 
 
 def cluster_parts(cfg, prefix, n):
-    """The part of each ADD spent talking to etcd: from its connect() to its last read,
-    as strace (seccomp-filtered to those calls, so the rest runs at full speed) stamps
-    them. What remains of an ADD is the exec, mostly the dynamic loader mapping libcurl
-    and its 30-odd libraries."""
+    """Exec mode: the part of each ADD spent talking to etcd, from etcd-ipamd's first TCP
+    connect() to its last read, as strace (seccomp-filtered to those calls, so the rest
+    runs at full speed) stamps them. What remains of an ADD is the two execs, mostly the
+    dynamic loader mapping libcurl and its 30-odd libraries."""
     parts = []
     t.DAEMONIZED = False
     env = dict(os.environ, CNI_COMMAND="ADD", CNI_IFNAME="eth0", CNI_NETNS=t.NETNS,
@@ -59,8 +61,13 @@ def cluster_parts(cfg, prefix, n):
                                 "-e", "trace=connect,recvfrom", t.PLUGIN],
                                input=cfg.encode(), env=env, capture_output=True)
             assert p.returncode == 0, p.stdout
-            stamps = [float(line.split()[1]) for line in open(log.name)
-                      if "connect(" in line or "recvfrom(" in line]
+            # the etcd part only: from the first TCP connect (not the plugin's look for
+            # a daemon's unix socket, nor the exec of etcd-ipamd before it)
+            lines = open(log.name).read().splitlines()
+            first = next(i for i, ln in enumerate(lines)
+                         if "connect(" in ln and "AF_INET" in ln)
+            stamps = [float(ln.split()[1]) for ln in lines[first:]
+                      if "connect(" in ln or "recvfrom(" in ln]
             parts.append(stamps[-1] - stamps[0])
     return parts
 
@@ -155,6 +162,13 @@ def main():
     try:
         cl.start_all()
         lat = mode(cl, False, "exec", out)
+        old = os.environ.get("ETCD_IPAM_BEFORE")
+        if old:
+            # the single-executable plugin of before the daemon, same cluster, same run
+            t.DAEMONIZED = False
+            olat = timed_adds(t.conf(cl, "before0"), "before-seq", N, old)
+            out["before_add_p50_ms"] = round(pct(olat, 0.5), 2)
+            out["before_add_p99_ms"] = round(pct(olat, 0.99), 2)
         dlat = mode(cl, True, "daemon", out)
         shared_daemon(cl, 1, "one_daemon_1thread", out)
         shared_daemon(cl, 8, "one_daemon_8threads", out)
