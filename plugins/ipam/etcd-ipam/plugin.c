@@ -235,6 +235,18 @@ static int run_oneshot(const cni_cmd_args *a, char **out, cni_error **err)
 	return r;
 }
 
+/* A result as printed (by the daemon in the newest version, by a one-shot run in the
+ * config's): parsed in the version it names; skel prints it in the config's. */
+static int parse_result(const char *js, cni_result **out, cni_error **err)
+{
+	json_t *o = json_loads(js, 0, NULL);
+	const char *v = json_string_value(json_object_get(o, "cniVersion"));
+	int r = cni_result_from_json(out, v ? v : CNI_SPEC_VERSION, js, strlen(js), err);
+
+	json_decref(o);
+	return r;
+}
+
 /* Daemon or one-shot; for ADD *result from the answer. */
 static int forward(const cni_cmd_args *a, cni_result **result, cni_error **err)
 {
@@ -248,7 +260,7 @@ static int forward(const cni_cmd_args *a, cni_result **result, cni_error **err)
 	if (r == 0) {
 		r = run_oneshot(a, &out, err);
 		if (r == 0 && result)
-			r = cni_result_from_json(result, CNI_SPEC_VERSION, out, strlen(out), err);
+			r = parse_result(out, result, err);
 		cni_free(out);
 		return r;
 	}
@@ -264,7 +276,7 @@ static int forward(const cni_cmd_args *a, cni_result **result, cni_error **err)
 				  msg ? msg : "etcd-ipamd failed");
 	} else if (result) {
 		js = json_dumps(json_object_get(ans, "result"), JSON_COMPACT);
-		r = js ? cni_result_from_json(result, CNI_SPEC_VERSION, js, strlen(js), err)
+		r = js ? parse_result(js, result, err)
 		       : cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
 				       "etcd-ipam: etcd-ipamd at %s answered ADD without a result",
 				       w.socket);

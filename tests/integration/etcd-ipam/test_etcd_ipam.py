@@ -649,6 +649,26 @@ def daemon_cases(tmp):
         assert add(cfg, "s5") == a4
         ok("DEL through the daemon, the address reused by the next ADD")
 
+        # the same answers both ways, in every result version and for errors
+        for v in ("0.3.1", "0.4.0", "1.0.0", "1.1.0"):
+            outs = []
+            for sock in (cfg, json.dumps(other)):
+                c = json.loads(sock)
+                c["cniVersion"] = v
+                rc, out = run("ADD", json.dumps(c), f"v{v}-{len(outs)}")
+                assert rc == 0, out
+                for ip in out["ips"]:
+                    ip["address"] = "x"
+                outs.append(out)
+            assert outs[0] == outs[1] and outs[0]["cniVersion"] == v, outs
+        errs = []
+        for sock in (cfg, json.dumps(other)):
+            c = json.loads(sock)
+            c["ipam"]["ranges"][0][0]["rangeStart"] = "10.99.0.1"
+            errs.append(run("ADD", json.dumps(c), "bad"))
+        assert errs[0] == errs[1] and errs[0][0] == 1 and errs[0][1]["code"] == 7, errs
+        ok("daemon and one-shot give the same results (0.3.1 to 1.1.0) and errors")
+
         # socket activation, as libcni-c-etcd-ipam.socket does it (fd 3, LISTEN_FDS)
         act = shutil.which("systemd-socket-activate")
         if act:
