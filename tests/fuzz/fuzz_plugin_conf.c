@@ -113,7 +113,7 @@ static int fuzz_sublink_load(ps_conf *c, const cni_cmd_args *a, cni_error **e)
 #define LOAD(c, a, e) load_conf(a, c, e)
 #define CLEAR(c, ok)  ((void)(ok), us_conf_done(c))
 #elif defined(FUZZ_PLUGIN_ETCD_IPAM)
-#include "ipam/etcd-ipam/main.c"
+#include "ipam/etcd-ipam/ipam.c"
 #define CONF_T	      cfg
 #define LOAD(c, a, e) cfg_load(a, c, e)
 #define CLEAR(c, ok)  ((void)(ok), cfg_clear(c))

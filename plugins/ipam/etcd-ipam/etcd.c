@@ -17,6 +17,7 @@ struct etcd {
 	size_t nurls, preferred;
 	etcd_opts o;
 	char *token; /* auth token when a user is set */
+	char *strs[7]; /* owned copies of the option strings (o points at them) */
 	CURL *curl;
 	bool serializable; /* reads answered by the member itself (etcd_set_serializable) */
 };
@@ -154,11 +155,14 @@ static int post_one(etcd *e, const char *url, const char *path, const char *body
 
 /* POST to the preferred member, then the others; a member that answered with an HTTP
  * error (not a transport failure) is final: the request reached the cluster. */
+static int authenticate(etcd *e, cni_error **err);
+
 static int post(etcd *e, const char *path, json_t *req, json_t **resp, cni_error **err)
 {
 	char *body = json_dumps(req, JSON_COMPACT), why[512] = "", *out = NULL;
 	json_error_t je;
 	long status = 0;
+	bool reauthed = false;
 
 	if (!body)
 		return cni_error_oom(err);
@@ -175,6 +179,20 @@ static int post(etcd *e, const char *path, json_t *req, json_t **resp, cni_error
 			    0) {
 				e->preferred = i;
 				break;
+			}
+			/* a token expired while a resident client idled (etcd drops simple
+			 * tokens after minutes without use): authenticate again, once */
+			if (status == 401 && e->token && strcmp(path, "/v3/auth/authenticate") &&
+			    !reauthed) {
+				reauthed = true;
+				free(e->token);
+				e->token = NULL;
+				if (authenticate(e, err) == 0) {
+					k--;
+					continue;
+				}
+				free(body);
+				return -1;
 			}
 			if (status >= 400 && status < 500) {
 				round = ETCD_ROUNDS;
@@ -226,6 +244,19 @@ int etcd_open(etcd **out, const etcd_opts *o, cni_error **err)
 	if (!e)
 		return cni_error_oom(err);
 	e->o = *o;
+	{
+		const char **f[] = {&e->o.endpoints, &e->o.ca_file,  &e->o.cert_file,
+				    &e->o.key_file,  &e->o.username, &e->o.password};
+
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+			e->strs[i] = *f[i] ? strdup(*f[i]) : NULL;
+			if (*f[i] && !e->strs[i]) {
+				etcd_close(e);
+				return cni_error_oom(err);
+			}
+			*f[i] = e->strs[i];
+		}
+	}
 	list = strdup(o->endpoints ? o->endpoints : "");
 	e->urls = calloc(strlen(list ? list : "") / 2 + 2, sizeof(char *));
 	if (!list || !e->urls) {
@@ -276,6 +307,8 @@ void etcd_close(etcd *e)
 		free(e->urls[i]);
 	free(e->urls);
 	free(e->token);
+	for (size_t i = 0; i < sizeof(e->strs) / sizeof(e->strs[0]); i++)
+		free(e->strs[i]);
 	if (e->curl)
 		curl_easy_cleanup(e->curl);
 	free(e);

@@ -2,8 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """etcd-ipam against a real 3-member etcd cluster on 127.0.0.1.
 
-usage: test_etcd_ipam.py <plugin> main|kill9|ranges
+usage: test_etcd_ipam.py <plugin> main|kill9|ranges|daemon|daemon-kill9
 (ranges: only the range-set cases, which main runs too)
+main, kill9 and ranges run the plugin without a daemon (each config names a socket
+nothing listens on, so the plugin execs etcd-ipamd as a one-shot plugin); daemon and
+daemon-kill9 run the same cases with one etcd-ipamd per node name, plus the daemon's own
+cases (its cache made stale behind its back, killed -9 mid-run, a daemon that never
+answers).
 """
 import json
 import os
@@ -21,6 +26,56 @@ PLUGIN = sys.argv[1]
 MODE = sys.argv[2] if len(sys.argv) > 2 else "main"
 NSNAME = f"etcdipam-{os.getpid()}"
 NETNS = f"/var/run/netns/{NSNAME}"
+DAEMONIZED = MODE.startswith("daemon")
+DAEMOND = os.path.join(os.path.dirname(PLUGIN), "etcd-ipamd")
+
+
+class Daemons:
+    """One etcd-ipamd per node name (as one per host), started on first use, each on a
+    socket of its own under dir; without DAEMONIZED every config names a socket nothing
+    listens on."""
+
+    def __init__(self):
+        self.dir = None
+        self.procs = {}
+
+    def path(self, node):
+        return f"{self.dir}/d-{node}.sock"
+
+    def sock(self, node):
+        if not DAEMONIZED:
+            return f"{self.dir}/nobody.sock"
+        if node not in self.procs or self.procs[node].poll() is not None:
+            self.start(node)
+        return self.path(node)
+
+    def start(self, node):
+        path = self.path(node)
+        log = open(f"{self.dir}/d-{node}.log", "ab")
+        self.procs[node] = subprocess.Popen([DAEMOND, "-socketpath", path], stdout=log,
+                                            stderr=log)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.connect(path)
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"etcd-ipamd for {node} did not listen")
+
+    def kill(self, node, sig=signal.SIGKILL):
+        p = self.procs.pop(node, None)
+        if p and p.poll() is None:
+            p.send_signal(sig)
+            p.wait()
+
+    def stop_all(self):
+        for node in list(self.procs):
+            self.kill(node, signal.SIGTERM)
+
+
+DAEMONS = Daemons()
 
 
 def free_ports(n):
@@ -93,7 +148,7 @@ class Cluster:
 
 def conf(cl, node, subnet="10.60.0.0/16", block=26, tls=None, extra=None):
     ipam = {"type": "etcd-ipam", "etcd_endpoints": cl.endpoints, "etcd_prefix": "/t",
-            "nodename": node, "blockSize": block,
+            "nodename": node, "blockSize": block, "daemonSocket": DAEMONS.sock(node),
             "ranges": [[{"subnet": subnet, "gateway": subnet.split("/")[0][:-1] + "1"}]],
             "routes": [{"dst": "0.0.0.0/0"}]}
     if tls:
@@ -154,7 +209,8 @@ def ok(msg):
 
 def conf_ranges(cl, node, ranges, name="net2", **ipam_extra):
     ipam = {"type": "etcd-ipam", "etcd_endpoints": cl.endpoints, "etcd_prefix": "/t",
-            "nodename": node, "ranges": ranges, "routes": [{"dst": "0.0.0.0/0"}]}
+            "nodename": node, "ranges": ranges, "routes": [{"dst": "0.0.0.0/0"}],
+            "daemonSocket": DAEMONS.sock(node)}
     ipam.update(ipam_extra)
     return json.dumps({"cniVersion": "1.1.0", "name": name, "type": "x", "ipam": ipam})
 
@@ -552,12 +608,167 @@ def test_kill9(tmp):
         cl.stop()
 
 
+def in_block(addr, block_key, size):
+    start = int(block_key.rsplit("/", 1)[1], 16)
+    a = int.from_bytes(socket.inet_aton(addr.split("/")[0]), "big")
+    return start <= a < start + size
+
+
+def daemon_cases(tmp):
+    """What only the daemon has: a cache that can go stale, a socket that can hang."""
+    cl = Cluster(f"{tmp}/dc")
+    os.makedirs(cl.tmp)
+    try:
+        cl.start_all()
+        cfg = conf(cl, "nodeC", subnet="10.61.0.0/24", block=28)
+        a1 = add(cfg, "s1")
+        # the same node's one-shot plugin (no daemon) takes the address the daemon's
+        # cache still holds free: the daemon's txn fails its compare and it reads again
+        other = json.loads(cfg)
+        other["ipam"]["daemonSocket"] = f"{tmp}/nobody.sock"
+        a2 = add(json.dumps(other), "s2")
+        a3 = add(cfg, "s3")
+        assert len({a1, a2, a3}) == 3, (a1, a2, a3)
+        check_complete(cl, "net1", 1)
+        ok(f"a one-shot run behind the daemon's back took {a2}: the daemon gave {a3}")
+
+        # the block the daemon allocates from is given to another node behind its back
+        blocks = etcd_kv(cl, "/t/net1/blocks/")
+        mine = [k for k, v in blocks.items() if v == "nodeC"]
+        assert len(mine) == 1 and in_block(a3, mine[0], 16), (blocks, a3)
+        etcdctl(cl, "put", mine[0], "nodeZ")
+        a4 = add(cfg, "s4")
+        assert not in_block(a4, mine[0], 16), (a4, mine)
+        assert len({a1, a2, a3, a4}) == 4
+        check_complete(cl, "net1", 1)
+        ok(f"its block moved to another node by etcdctl: the daemon claimed another ({a4})")
+
+        # DEL through the daemon frees the address for its next ADD
+        rc, out = run("DEL", cfg, "s4")
+        assert rc == 0, out
+        assert add(cfg, "s5") == a4
+        ok("DEL through the daemon, the address reused by the next ADD")
+
+        # the same answers both ways, in every result version and for errors
+        for v in ("0.3.1", "0.4.0", "1.0.0", "1.1.0"):
+            outs = []
+            for sock in (cfg, json.dumps(other)):
+                c = json.loads(sock)
+                c["cniVersion"] = v
+                rc, out = run("ADD", json.dumps(c), f"v{v}-{len(outs)}")
+                assert rc == 0, out
+                for ip in out["ips"]:
+                    ip["address"] = "x"
+                outs.append(out)
+            assert outs[0] == outs[1] and outs[0]["cniVersion"] == v, outs
+        errs = []
+        for sock in (cfg, json.dumps(other)):
+            c = json.loads(sock)
+            c["ipam"]["ranges"][0][0]["rangeStart"] = "10.99.0.1"
+            errs.append(run("ADD", json.dumps(c), "bad"))
+        assert errs[0] == errs[1] and errs[0][0] == 1 and errs[0][1]["code"] == 7, errs
+        ok("daemon and one-shot give the same results (0.3.1 to 1.1.0) and errors")
+
+        # socket activation, as libcni-c-etcd-ipam.socket does it (fd 3, LISTEN_FDS)
+        act = shutil.which("systemd-socket-activate")
+        if act:
+            path = f"{tmp}/activated.sock"
+            log = open(f"{tmp}/activated.log", "ab")
+            p = subprocess.Popen([act, "-l", path, DAEMOND], stdout=log, stderr=log)
+            try:
+                deadline = time.time() + 10
+                while not os.path.exists(path) and time.time() < deadline:
+                    time.sleep(0.02)
+                acfg = json.loads(cfg)
+                acfg["ipam"]["daemonSocket"] = path
+                a6 = add(json.dumps(acfg), "s6")
+                assert a6 not in (a1, a2, a3, a4), a6
+                assert b"listening" in open(f"{tmp}/activated.log", "rb").read()
+                ok(f"a socket-activated daemon answers ({a6})")
+            finally:
+                p.terminate()
+                p.wait()
+    finally:
+        cl.stop()
+
+    # a daemon that takes the connection and never answers: 11 naming the socket, bounded
+    path = f"{tmp}/mute.sock"
+    mute = socket.socket(socket.AF_UNIX)
+    mute.bind(path)
+    mute.listen(8)
+    try:
+        cfg = json.loads(conf(cl, "nodeM"))
+        cfg["ipam"].update(daemonSocket=path, daemonTimeout=2)
+        t0 = time.time()
+        rc, out = run("ADD", json.dumps(cfg), "m1", timeout=30)
+        dt = time.time() - t0
+        assert rc != 0 and out.get("code") == 11 and path in out.get("msg", ""), out
+        assert 1.5 < dt < 6, dt
+        ok(f"a daemon that never answers: code 11 naming {path} after {dt:.1f}s")
+    finally:
+        mute.close()
+
+
+def test_daemon(tmp):
+    daemon_cases(tmp)
+    test_main(tmp)
+
+
+def test_daemon_kill9(tmp):
+    test_kill9(tmp)
+    rnd = random.Random(int(os.environ.get("SEED", "16")))
+    cl = Cluster(f"{tmp}/dk")
+    os.makedirs(cl.tmp)
+    try:
+        cl.start_all()
+        cfg = conf(cl, "nodeD", subnet="10.82.0.0/24", block=28)
+        got = {}
+
+        def adds():
+            for i in range(150):
+                got[f"dk{i}"] = run("ADD", cfg, f"dk{i}")
+
+        with ThreadPoolExecutor(max_workers=1) as ex:
+            fut = ex.submit(adds)
+            for _ in range(3):
+                time.sleep(rnd.uniform(0.1, 0.4))
+                DAEMONS.kill("nodeD")
+                # while it is down (its socket file left behind, refusing), the plugin
+                # runs etcd-ipamd one-shot: only the request in flight at the kill fails
+                time.sleep(0.3)
+                DAEMONS.start("nodeD")
+            fut.result()
+        good = {c: o["ips"][0]["address"] for c, (rc, o) in got.items() if rc == 0}
+        failed = [c for c, (rc, o) in got.items() if rc != 0]
+        assert all(got[c][1].get("code") == 11 for c in failed), got
+        assert len(failed) <= 3, failed
+        assert len(set(good.values())) == len(good), "duplicate addresses"
+        n = check_complete(cl, "net1", 1)
+        assert n >= len(good), (n, len(good))
+        ok(f"etcd-ipamd killed -9 three times during 150 ADDs: {len(good)} succeeded, "
+           f"{len(failed)} failed with 11, {n} complete attachments, no duplicates")
+        valid = [{"containerID": c, "ifname": "eth0"} for c in good]
+        rc, out = run("GC", conf(cl, "nodeD", subnet="10.82.0.0/24", block=28,
+                                 extra={"cni.dev/valid-attachments": valid}))
+        assert rc == 0, out
+        assert check_complete(cl, "net1", 1) == len(good)
+        for c in failed:
+            good[c] = add(cfg, c)
+        assert len(set(good.values())) == 150
+        ok("GC released what the killed daemon's requests held; the failed ADDs retried")
+    finally:
+        cl.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="etcd-ipam-")
+    DAEMONS.dir = tmp
     subprocess.run(["ip", "netns", "add", NSNAME], check=True)
     try:
-        {"kill9": test_kill9, "ranges": test_ranges_only}.get(MODE, test_main)(tmp)
+        {"kill9": test_kill9, "ranges": test_ranges_only, "daemon": test_daemon,
+         "daemon-kill9": test_daemon_kill9}.get(MODE, test_main)(tmp)
     finally:
+        DAEMONS.stop_all()
         subprocess.run(["ip", "netns", "del", NSNAME])
         shutil.rmtree(tmp, ignore_errors=True)
     print("PASS")

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "etcd.h"
+#include "ipam.h"
 
 #define MAX_TRIES  64
 #define MAX_RANGES 64
@@ -332,6 +333,210 @@ static bool key_addr(const char *key, int family, cni_ipaddr *out)
 	return true;
 }
 
+
+/* ---- resident mode (the daemon): kept connections and the own blocks' free addresses -- */
+
+static bool resident;
+
+/* etcd handles kept between requests, one per endpoints/TLS/credentials combination;
+ * like the cache below, one per daemon thread (no locks: each is only a hint or a
+ * connection) */
+#define POOL_MAX 8
+static _Thread_local struct {
+	char *key;
+	etcd *e;
+} pool[POOL_MAX];
+
+static char *pool_key(const etcd_opts *o)
+{
+	const char *f[] = {o->endpoints, o->ca_file, o->cert_file, o->key_file, o->username,
+			   o->password};
+	size_t len = 1;
+	char *k;
+
+	for (size_t i = 0; i < 6; i++)
+		len += strlen(f[i] ? f[i] : "") + 1;
+	k = malloc(len);
+	if (!k)
+		return NULL;
+	*k = 0;
+	for (size_t i = 0; i < 6; i++) {
+		strcat(k, f[i] ? f[i] : "");
+		strcat(k, "\n");
+	}
+	return k;
+}
+
+static int open_etcd(const cfg *c, etcd **e, cni_error **err)
+{
+	char *k;
+	int r;
+
+	if (!resident)
+		return etcd_open(e, &c->eo, err);
+	k = pool_key(&c->eo);
+	if (!k)
+		return cni_error_oom(err);
+	for (size_t i = 0; i < POOL_MAX; i++)
+		if (pool[i].key && !strcmp(pool[i].key, k)) {
+			free(k);
+			*e = pool[i].e;
+			etcd_set_serializable(*e, false);
+			return 0;
+		}
+	r = etcd_open(e, &c->eo, err);
+	if (r < 0) {
+		free(k);
+		return r;
+	}
+	/* the last slot makes room: the oldest combination goes */
+	free(pool[POOL_MAX - 1].key);
+	etcd_close(pool[POOL_MAX - 1].e);
+	memmove(&pool[1], &pool[0], (POOL_MAX - 1) * sizeof(pool[0]));
+	pool[0].key = k;
+	pool[0].e = *e;
+	return 0;
+}
+
+static void done_etcd(etcd *e)
+{
+	if (!resident)
+		etcd_close(e);
+}
+
+/*
+ * What ADD last read of the node's own blocks: which addresses were held. Only a hint:
+ * the txn still requires each address key absent and the block still ours, so a stale
+ * entry can only make that txn fail, after which the entry is dropped and ADD reads
+ * fresh.
+ */
+typedef struct cblock {
+	cni_ipaddr start;
+	int block;
+	uint32_t size;
+	unsigned char *used;
+} cblock;
+
+#define CACHE_NETS   16
+#define CACHE_BLOCKS 64
+static _Thread_local struct cnet {
+	char *key; /* endpoints, prefix, network, node */
+	cblock b[CACHE_BLOCKS];
+	size_t n;
+} cache[CACHE_NETS];
+
+static void cnet_clear(struct cnet *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		free(n->b[i].used);
+	free(n->key);
+	memset(n, 0, sizeof(*n));
+}
+
+static struct cnet *cache_of(const cfg *c, bool create)
+{
+	char k[KEYLEN * 2];
+
+	snprintf(k, sizeof(k), "%s\n%s\n%s\n%s", c->eo.endpoints, c->prefix, c->name, c->node);
+	for (size_t i = 0; i < CACHE_NETS; i++)
+		if (cache[i].key && !strcmp(cache[i].key, k))
+			return &cache[i];
+	if (!create)
+		return NULL;
+	cnet_clear(&cache[CACHE_NETS - 1]);
+	memmove(&cache[1], &cache[0], (CACHE_NETS - 1) * sizeof(cache[0]));
+	memset(&cache[0], 0, sizeof(cache[0]));
+	cache[0].key = strdup(k);
+	return cache[0].key ? &cache[0] : NULL;
+}
+
+static void cache_drop(const cfg *c)
+{
+	struct cnet *n = cache_of(c, false);
+
+	if (n)
+		cnet_clear(n);
+}
+
+/* Remember what a read of own block b found (used: one byte per address). */
+static void cache_block(const cfg *c, const rng *r, const cni_ipaddr *b,
+			const unsigned char *used, uint32_t size)
+{
+	struct cnet *n = resident ? cache_of(c, true) : NULL;
+	cblock *cb = NULL;
+
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n && !cb; i++)
+		if (cni_ip_equal(&n->b[i].start, b))
+			cb = &n->b[i];
+	if (!cb) {
+		if (n->n == CACHE_BLOCKS) {
+			free(n->b[0].used);
+			memmove(&n->b[0], &n->b[1], (CACHE_BLOCKS - 1) * sizeof(n->b[0]));
+			n->n--;
+		}
+		cb = &n->b[n->n];
+		memset(cb, 0, sizeof(*cb));
+	}
+	free(cb->used);
+	cb->used = malloc(size);
+	if (!cb->used) {
+		if (cb == &n->b[n->n])
+			return;
+		cnet_clear(n);
+		return;
+	}
+	memcpy(cb->used, used, size);
+	cb->start = *b;
+	cb->block = r->block;
+	cb->size = size;
+	if (cb == &n->b[n->n])
+		n->n++;
+}
+
+/* Mark ip held or free in a cached block that has it. */
+static void cache_mark(const cfg *c, const cni_ipaddr *ip, bool used)
+{
+	struct cnet *n = resident ? cache_of(c, false) : NULL;
+	uint64_t off;
+
+	for (size_t i = 0; n && i < n->n; i++) {
+		cblock *cb = &n->b[i];
+
+		if (cb->start.family == ip->family && cni_ip_cmp(ip, &cb->start) >= 0 &&
+		    cni_ip_diff(ip, &cb->start, &off) && off < cb->size)
+			cb->used[off] = used;
+	}
+}
+
+/* where a thread starts looking in a cached block, so the threads of one daemon serving
+ * one node do not all try the same address (the loser's txn would fail and re-read) */
+static _Thread_local unsigned worker, workers = 1;
+
+void etcd_ipam_set_resident(bool on)
+{
+	resident = on;
+}
+
+void etcd_ipam_set_worker(unsigned idx, unsigned n)
+{
+	worker = idx;
+	workers = n ? n : 1;
+}
+
+void etcd_ipam_forget(void)
+{
+	for (size_t i = 0; i < POOL_MAX; i++) {
+		free(pool[i].key);
+		etcd_close(pool[i].e);
+		pool[i].key = NULL;
+		pool[i].e = NULL;
+	}
+	for (size_t i = 0; i < CACHE_NETS; i++)
+		cnet_clear(&cache[i]);
+}
+
 static int check_ids(const cni_cmd_args *a, cni_error **err)
 {
 	int r = cni_validate_container_id(a->container_id, err);
@@ -436,7 +641,7 @@ static bool block_serves(const rng *r, const cni_ipaddr *b)
 }
 
 /* A free address of r in block b: 1 found, 0 none, <0 error. */
-static int free_in_block(etcd *e, const cfg *c, const rng *r, const cni_ipaddr *b,
+static int free_in_block(etcd *e, const cfg *c, const rng *r, const cni_ipaddr *b, bool own,
 			 cni_ipaddr *out, cni_error **err)
 {
 	uint32_t size = block_len(r);
@@ -464,6 +669,8 @@ static int free_in_block(etcd *e, const cfg *c, const rng *r, const cni_ipaddr *
 		if (key_addr(kv.kv[i].key, b->family, &ip))
 			used[((uint32_t)ip.addr[n - 2] << 8 | ip.addr[n - 1]) & (size - 1)] = 1;
 	etcd_kvs_clear(&kv);
+	if (own)
+		cache_block(c, r, b, used, size);
 	for (uint32_t i = 0; i < size && !ret; i++) {
 		if (used[i] || !cni_ip_add(b, i, &ip) || !in_range(r, &ip) || reserved(r, &ip))
 			continue;
@@ -539,7 +746,7 @@ static int pick_in_range(etcd *e, const cfg *c, const rng *r, const blist *bl, p
 		for (size_t i = 0; i < bl->n && !ret; i++) {
 			if (!!strcmp(bl->owner[i], c->node) == own || !block_serves(r, &bl->start[i]))
 				continue;
-			ret = free_in_block(e, c, r, &bl->start[i], &p->ip, err);
+			ret = free_in_block(e, c, r, &bl->start[i], own, &p->ip, err);
 			p->mine = own;
 			p->block = bl->start[i];
 		}
@@ -635,10 +842,6 @@ static int allocate_pass(etcd *e, const cfg *c, const char *id, const char *ifna
 	return ret;
 }
 
-static int open_etcd(const cfg *c, etcd **e, cni_error **err)
-{
-	return etcd_open(e, &c->eo, err);
-}
 
 /* ADD, DEL, CHECK: the ids, the config and a connection */
 static int begin(const cni_cmd_args *a, cfg *c, etcd **e, cni_error **err)
@@ -732,6 +935,66 @@ static int unreadable(const cni_cmd_args *a, cni_error **err)
 			     a->container_id, a->ifname);
 }
 
+/* Resident mode: a free address per range set from the cached own blocks, no read.
+ * false when a range set has none cached (then ADD takes the reading path). */
+static bool cached_pick(const cfg *c, pick *p)
+{
+	struct cnet *n = cache_of(c, false);
+
+	for (size_t s = 0; s < c->nsets; s++) {
+		bool found = false;
+
+		for (size_t i = 0; i < c->nr && !found && n; i++) {
+			const rng *r = &c->r[i];
+
+			for (size_t j = 0; r->set == s && j < n->n && !found; j++) {
+				const cblock *cb = &n->b[j];
+				cni_ipaddr ip;
+
+				if (cb->block != r->block || !block_serves(r, &cb->start))
+					continue;
+				for (uint32_t m = 0, k; m < cb->size && !found; m++) {
+					k = (uint32_t)(m + (uint64_t)cb->size * worker / workers) %
+					    cb->size;
+					if (cb->used[k] || !cni_ip_add(&cb->start, k, &ip) ||
+					    !in_range(r, &ip) || reserved(r, &ip))
+						continue;
+					p[s] = (pick){.ip = ip, .mine = true, .block = cb->start};
+					found = true;
+				}
+			}
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* The fast path: one txn on what the cache says. 1 allocated, 0 take the reading path
+ * (nothing cached, or the txn's compares failed: the cache is dropped), <0 error. */
+static int add_cached(etcd *e, const cfg *c, const char *id, const char *ifname, att *out,
+		      cni_error **err)
+{
+	pick p[MAX_RANGES];
+	int r;
+
+	if (!resident || !cached_pick(c, p))
+		return 0;
+	r = commit_attachment(e, c, id, ifname, p, c->nsets, err);
+	if (r != 1) {
+		cache_drop(c);
+		return r < 0 ? r : 0;
+	}
+	memset(out, 0, sizeof(*out));
+	out->present = true;
+	out->n = c->nsets;
+	for (size_t s = 0; s < c->nsets; s++) {
+		out->ip[s] = p[s].ip;
+		cache_mark(c, &p[s].ip, true);
+	}
+	return 1;
+}
+
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
 	cfg c;
@@ -748,8 +1011,12 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 	 */
 	bool fresh = false;
 	if (r == 0)
+		r = add_cached(e, &c, a->container_id, a->ifname, &at, err);
+	if (r == 1)
+		r = 0;
+	if (r == 0 && !at.present)
 		etcd_set_serializable(e, true);
-	for (int tries = 0; r == 0 && tries < MAX_TRIES; tries++) {
+	for (int tries = 0; r == 0 && !at.present && tries < MAX_TRIES; tries++) {
 		size_t full = 0;
 
 		r = lookup(e, &c, a->container_id, a->ifname, &at, err);
@@ -761,6 +1028,8 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 		if (r < 0)
 			break;
 		if (at.present) {
+			for (size_t i = 0; i < at.n; i++)
+				cache_mark(&c, &at.ip[i], true);
 			r = 0;
 			break;
 		}
@@ -777,7 +1046,7 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 		r = unreadable(a, err);
 	if (r == 0)
 		r = build_result(&c, &at, result, err);
-	etcd_close(e);
+	done_etcd(e);
 	cfg_clear(&c);
 	return r;
 }
@@ -826,8 +1095,13 @@ static int release(etcd *e, const cfg *c, const char *id, const char *ifname, cn
 			if (r < 0)
 				return r;
 		}
-		if (ok)
+		if (ok) {
+			/* a record another holder kept is then wrongly free in the cache: a
+			 * later txn's compare catches that */
+			for (size_t i = 0; i < at.n; i++)
+				cache_mark(c, &at.ip[i], false);
 			return 0;
+		}
 	}
 	return cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
 			     "etcd-ipam: release of %s/%s kept racing", id, ifname);
@@ -843,7 +1117,7 @@ static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 	r = begin(a, &c, &e, err);
 	if (r == 0)
 		r = release(e, &c, a->container_id, a->ifname, err);
-	etcd_close(e);
+	done_etcd(e);
 	cfg_clear(&c);
 	return r;
 }
@@ -886,7 +1160,7 @@ static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 		}
 		etcd_kvs_clear(&kv);
 	}
-	etcd_close(e);
+	done_etcd(e);
 	cfg_clear(&c);
 	return r;
 }
@@ -943,7 +1217,7 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 	}
 	etcd_kvs_clear(&kv);
 	free(end);
-	etcd_close(e);
+	done_etcd(e);
 	cfg_clear(&c);
 	return r;
 }
@@ -999,10 +1273,14 @@ static int cmd_status(const cni_cmd_args *a, cni_error **err, void *ud)
 			r = full;
 	}
 	cni_error_free(e2);
-	etcd_close(e);
+	done_etcd(e);
 	cfg_clear(&c);
 	return r;
 }
 
-CNI_PLUGIN_MAIN("CNI etcd-ipam plugin (libcni-c " LIBCNI_C_VERSION ")", .add = cmd_add,
-		.del = cmd_del, .check = cmd_check, .gc = cmd_gc, .status = cmd_status)
+const cni_plugin_funcs etcd_ipam_funcs = {.version = CNI_PLUGIN_FUNCS_VERSION,
+					   .add = cmd_add,
+					   .del = cmd_del,
+					   .check = cmd_check,
+					   .gc = cmd_gc,
+					   .status = cmd_status};

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * etcd-ipamd: the resident etcd-ipam client, and the one-shot plugin.
+ *
+ * Run with CNI_COMMAND set (or with --oneshot) it is the whole plugin for one call, as a
+ * runtime would run it: the thin `etcd-ipam` plugin execs it so when no daemon listens.
+ * Otherwise it is the daemon: it listens on a unix socket (systemd socket activation, or
+ * -socketpath), and answers one request per connection with the same handlers, keeping
+ * its etcd connections open and the free addresses of the node's own blocks in memory
+ * (ipam.h), so a steady-state ADD is one etcd round trip. -threads N (default 1) serves
+ * N requests at once, each thread with its own connections and cache (no locks; no
+ * process is started per request).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "ipam.h"
+#include "proto.h"
+
+#define ABOUT "CNI etcd-ipam plugin (libcni-c " LIBCNI_C_VERSION ")"
+/* a client gets this long to send its request (it holds a serving thread meanwhile) */
+#define REQUEST_WAIT_MS 5000
+#define MAX_REQUEST     (CNI_SKEL_DEFAULT_MAX_STDIN + 65536)
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void logmsg(const char *fmt, ...) CNI_PRINTF(1, 2);
+static void logmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("etcd-ipamd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* One line from fd within REQUEST_WAIT_MS; NULL when the client sent none. */
+static char *read_request(int fd, size_t *len)
+{
+	struct timespec t0;
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (buf) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		long left = REQUEST_WAIT_MS - ms_since(&t0);
+		ssize_t got;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		if (n + 1 == cap) {
+			char *nb = cap >= MAX_REQUEST ? NULL : realloc(buf, cap * 2);
+
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		got = recv(fd, buf + n, cap - 1 - n, MSG_DONTWAIT);
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+		if (memchr(buf + n - (size_t)got, '\n', (size_t)got)) {
+			buf[n] = 0;
+			*len = n;
+			return buf;
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+static const char *field(json_t *req, const char *k)
+{
+	const char *v = json_string_value(json_object_get(req, k));
+
+	return v ? v : "";
+}
+
+/* Runs one request with the handlers; the answer object is new. */
+static json_t *run_request(json_t *req)
+{
+	const char *cmd = field(req, "command");
+	cni_cmd_args a = {.version = CNI_CMD_ARGS_VERSION,
+			  .command = cmd,
+			  .container_id = field(req, "containerID"),
+			  .netns = field(req, "netns"),
+			  .ifname = field(req, "ifname"),
+			  .args = field(req, "args"),
+			  .path = field(req, "path"),
+			  .netns_override = field(req, "netnsOverride"),
+			  .stdin_data = field(req, "config")};
+	const cni_plugin_funcs *f = &etcd_ipam_funcs;
+	cni_cmd_fn fn = NULL;
+	json_t *ans = json_pack("{s:i}", "version", ETCD_IPAM_PROTO_VERSION);
+	cni_result *res = NULL;
+	cni_error *err = NULL;
+	int r;
+
+	if (!ans)
+		return NULL;
+	a.stdin_len = strlen(a.stdin_data);
+	if (json_integer_value(json_object_get(req, "version")) != ETCD_IPAM_PROTO_VERSION) {
+		r = cni_error_set(&err, CNI_ERR_DECODING_FAILURE, NULL,
+				  "etcd-ipamd: request of protocol version %lld, this daemon "
+				  "speaks %d",
+				  (long long)json_integer_value(json_object_get(req, "version")),
+				  ETCD_IPAM_PROTO_VERSION);
+	} else if (!strcmp(cmd, "ADD")) {
+		r = f->add(&a, &res, &err, NULL);
+	} else {
+		fn = !strcmp(cmd, "DEL")      ? f->del
+		     : !strcmp(cmd, "CHECK")  ? f->check
+		     : !strcmp(cmd, "GC")     ? f->gc
+		     : !strcmp(cmd, "STATUS") ? f->status
+					      : NULL;
+		r = fn ? fn(&a, &err, NULL)
+		       : cni_error_set(&err, CNI_ERR_INVALID_ENVIRONMENT_VARIABLES, NULL,
+				       "etcd-ipamd: unknown command \"%s\"", cmd);
+	}
+	if (r == 0 && res) {
+		char *js = NULL;
+
+		if (cni_result_to_json(res, &js, &err) < 0)
+			r = -1;
+		else
+			json_object_set_new(ans, "result", json_loads(js, 0, NULL));
+		cni_free(js);
+	}
+	if (r < 0) {
+		const char *d = err ? cni_error_details(err) : NULL;
+		json_t *e = json_pack("{s:i,s:s}", "code", err ? cni_error_spec_code(err) : 999,
+				      "msg", err ? cni_error_msg(err) : "etcd-ipamd: request failed");
+
+		if (e && d)
+			json_object_set_new(e, "details", json_string(d));
+		json_object_del(ans, "result");
+		json_object_set_new(ans, "error", e);
+	}
+	cni_result_free(res);
+	cni_error_free(err);
+	return ans;
+}
+
+static void serve(int fd)
+{
+	size_t len = 0;
+	char *line = read_request(fd, &len), *out;
+	json_t *req = line ? json_loadb(line, len, JSON_DISABLE_EOF_CHECK, NULL) : NULL, *ans;
+
+	free(line);
+	if (!json_is_object(req)) {
+		json_decref(req);
+		return; /* nothing to answer: the client gets EOF */
+	}
+	ans = run_request(req);
+	json_decref(req);
+	out = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+	json_decref(ans);
+	if (out) {
+		size_t n = strlen(out), off = 0;
+
+		out[n] = '\n';
+		while (off < n + 1) {
+			ssize_t w = send(fd, out + off, n + 1 - off, MSG_NOSIGNAL);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	free(out);
+}
+
+static int listen_socket(const char *path)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[sizeof(sa.sun_path)], *slash;
+	int fd;
+
+	/* systemd socket activation: our socket is fd 3 */
+	if (pid && fds && strtol(pid, NULL, 10) == getpid() && strtol(fds, NULL, 10) >= 1) {
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_FDNAMES");
+		fcntl(3, F_SETFD, FD_CLOEXEC);
+		return 3;
+	}
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		logmsg("socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	memcpy(dir, path, strlen(path) + 1);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0700);
+	}
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 256) < 0) {
+		logmsg("cannot listen on %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	chmod(path, 0600);
+	return fd;
+}
+
+#define MAX_THREADS 64
+
+typedef struct worker_arg {
+	int lfd;
+	unsigned idx, n;
+} worker_arg;
+
+static void *worker_main(void *p)
+{
+	const worker_arg *w = p;
+
+	etcd_ipam_set_worker(w->idx, w->n);
+	while (!stop_flag) {
+		struct pollfd pf = {.fd = w->lfd, .events = POLLIN};
+		int c;
+
+		if (poll(&pf, 1, 1000) <= 0)
+			continue;
+		/* the listening socket is non-blocking: another thread may have taken it */
+		c = accept4(w->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		fcntl(c, F_SETFL, fcntl(c, F_GETFL) & ~O_NONBLOCK);
+		serve(c);
+		close(c);
+	}
+	etcd_ipam_forget();
+	return NULL;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: etcd-ipamd [-socketpath P] [-pidfile P] [-threads N]\n"
+			"       etcd-ipamd --oneshot   (with CNI_COMMAND and the config on stdin)\n");
+	return 2;
+}
+
+static int daemon_main(int argc, char **argv)
+{
+	const char *path = ETCD_IPAM_DEFAULT_SOCKET, *pidfile = NULL;
+	struct sigaction sa = {.sa_handler = on_stop};
+	pthread_t th[MAX_THREADS];
+	worker_arg wa[MAX_THREADS];
+	unsigned long nth = 1;
+	int lfd;
+
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i] + (argv[i][0] == '-' && argv[i][1] == '-');
+
+		if (i + 1 >= argc)
+			return usage();
+		if (!strcmp(o, "-socketpath"))
+			path = argv[++i];
+		else if (!strcmp(o, "-pidfile"))
+			pidfile = argv[++i];
+		else if (!strcmp(o, "-threads")) {
+			char *end;
+
+			errno = 0;
+			nth = strtoul(argv[++i], &end, 10);
+			if (errno || *end || nth < 1 || nth > MAX_THREADS) {
+				fprintf(stderr, "etcd-ipamd: -threads %s: 1..%d\n", argv[i],
+					MAX_THREADS);
+				return 2;
+			}
+		} else
+			return usage();
+	}
+	lfd = listen_socket(path);
+	if (lfd < 0)
+		return 1;
+	if (pidfile) {
+		FILE *f = fopen(pidfile, "we");
+
+		if (f) {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		}
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	etcd_ipam_set_resident(true);
+	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
+	logmsg("listening on %s, %lu thread%s", path, nth, nth > 1 ? "s" : "");
+	for (unsigned i = 0; i < nth; i++) {
+		wa[i] = (worker_arg){.lfd = lfd, .idx = i, .n = (unsigned)nth};
+		if (i && pthread_create(&th[i], NULL, worker_main, &wa[i]) != 0) {
+			logmsg("cannot start thread %u: running with %u", i, i);
+			nth = i;
+		}
+	}
+	worker_main(&wa[0]);
+	for (unsigned i = 1; i < nth; i++)
+		pthread_join(th[i], NULL);
+	logmsg("stopping");
+	close(lfd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int r;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	json_object_seed(0); /* before any thread: jansson seeds its hashes once */
+	if (argc == 2 && (!strcmp(argv[1], "--oneshot") || !strcmp(argv[1], "-oneshot")))
+		r = cni_plugin_main(&etcd_ipam_funcs, NULL, ABOUT);
+	else if (argc == 1 && getenv("CNI_COMMAND"))
+		r = cni_plugin_main(&etcd_ipam_funcs, NULL, ABOUT);
+	else
+		r = daemon_main(argc, argv);
+	curl_global_cleanup();
+	return r;
+}
