@@ -6,10 +6,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "plugin-buf.h"
+#include "plugin-daemon.h"
 #include "plugin-json.h"
 
 static json_t *parse(const char *text)
@@ -219,13 +225,98 @@ static void test_sbuf(void **state)
 	free(b.s);
 }
 
+
+static void test_go_uint32_integer(void **state)
+{
+	cni_error *e = NULL;
+	unsigned int u = 7;
+	long long ll = 0;
+	bool present = false;
+
+	(void)state;
+	json_t *o = parse("{\"a\": 4294967295, \"b\": -1, \"c\": 4294967296, \"d\": 2.5,"
+			  " \"e\": 9000000000}");
+	assert_int_equal(pj_go_uint32(&netconf, o, "a", "a", &u, &present, &e), 0);
+	assert_true(present);
+	assert_int_equal(u, 4294967295u);
+	assert_true(pj_go_uint32(&netconf, o, "b", "b", &u, NULL, &e) < 0);
+	assert_error(e, CNI_ERR_DECODING_FAILURE,
+		     "failed to load netconf: json: cannot unmarshal number -1 into Go struct "
+		     "field NetConf.b of type uint32");
+	e = NULL;
+	assert_true(pj_go_uint32(&netconf, o, "c", "c", &u, NULL, &e) < 0);
+	cni_error_free(e);
+	e = NULL;
+	assert_true(pj_go_uint32(&netconf, o, "d", "d", &u, NULL, &e) < 0);
+	cni_error_free(e);
+	e = NULL;
+	assert_int_equal(u, 4294967295u); /* failures leave it alone */
+	/* a wider type takes what uint32 does not */
+	assert_int_equal(pj_go_integer(&netconf, o, "e", "e", "int64", -9.2e18, 9.2e18, &ll,
+				       &present, &e),
+			 0);
+	assert_true(ll == 9000000000LL);
+	assert_int_equal(pj_go_integer(&netconf, o, "zz", "zz", "int64", -9.2e18, 9.2e18, &ll,
+				       &present, &e),
+			 0);
+	assert_false(present);
+	json_decref(o);
+}
+
+static void test_daemon_listen(void **state)
+{
+	char dir[] = "/tmp/cni-pc-daemon-XXXXXX", path[128], sub[96];
+	cni_error *e = NULL;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/run", dir);
+	snprintf(path, sizeof(path), "%s/d.sock", sub);
+	/* the directory is made; a stale file in the socket's place is replaced */
+	int fd = pc_daemon_listen(path, 4, &e);
+	assert_true(fd >= 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(sub, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	fd = pc_daemon_listen(path, 4, &e);
+	assert_true(fd >= 0);
+	int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(c);
+	close(fd);
+
+	char longp[200];
+	memset(longp, 'x', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	assert_int_equal(pc_daemon_listen(longp, 4, &e), -CNI_ERR_INVALID_ARG);
+	assert_non_null(strstr(cni_error_msg(e), "socket path too long"));
+	cni_error_free(e);
+	e = NULL;
+	/* a directory that cannot be made names it and the reason */
+	assert_true(pc_daemon_listen("/proc/cni-no/d.sock", 4, &e) < 0);
+	assert_non_null(strstr(cni_error_msg(e), "/proc/cni-no"));
+	cni_error_free(e);
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind),	       cmocka_unit_test(test_lookup_rules),
 		cmocka_unit_test(test_go_int),	       cmocka_unit_test(test_go_string_bool),
 		cmocka_unit_test(test_go_load),	       cmocka_unit_test(test_expected),
-		cmocka_unit_test(test_sbuf),
+		cmocka_unit_test(test_sbuf),	       cmocka_unit_test(test_go_uint32_integer),
+		cmocka_unit_test(test_daemon_listen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,8 @@
 
 #include <cni/file.h>
 
+#include "plugin-daemon.h"
+
 struct daemon_opts {
 	const char *socketpath, *pidfile, *hostprefix, *statedir;
 	bool broadcast;
@@ -1094,42 +1096,6 @@ static void resume_all(void)
 
 /* ---- main ------------------------------------------------------------------------------ */
 
-static int listen_socket(void)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	/* systemd socket activation: our socket is fd 3 */
-	if (pid && fds && strtol(pid, NULL, 10) == getpid() && strtol(fds, NULL, 10) >= 1) {
-		unsetenv("LISTEN_PID");
-		unsetenv("LISTEN_FDS");
-		unsetenv("LISTEN_FDNAMES");
-		fcntl(3, F_SETFD, FD_CLOEXEC);
-		return 3;
-	}
-	if (strlen(opts.socketpath) >= sizeof(sa.sun_path)) {
-		logmsg("socket path too long: %s", opts.socketpath);
-		return -1;
-	}
-	strcpy(sa.sun_path, opts.socketpath);
-	char dir[sizeof(sa.sun_path)];
-	snprintf(dir, sizeof(dir), "%s", opts.socketpath);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		mkdir(dir, 0700);
-	}
-	unlink(opts.socketpath);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
-		logmsg("cannot listen on %s: %s", opts.socketpath, strerror(errno));
-		return -1;
-	}
-	chmod(opts.socketpath, 0600);
-	return fd;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: dhcp daemon [-socketpath P] [-pidfile P] [-hostprefix P] "
@@ -1193,9 +1159,13 @@ int dhcp_daemon_main(int argc, char **argv)
 		logmsg("cannot set up the threads' eventfd and condition: %s", strerror(-r));
 		return 1;
 	}
-	lfd = listen_socket();
-	if (lfd < 0)
+	cni_error *lerr = NULL;
+	lfd = pc_daemon_listen(opts.socketpath, 128, &lerr);
+	if (lfd < 0) {
+		logmsg("%s", cni_error_msg(lerr));
+		cni_error_free(lerr);
 		return 1;
+	}
 	if (opts.pidfile) {
 		FILE *f = fopen(opts.pidfile, "we");
 		if (f) {

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "ipam.h"
+#include "plugin-daemon.h"
 #include "proto.h"
 
 #define ABOUT "CNI etcd-ipam plugin (libcni-c " LIBCNI_C_VERSION ")"
@@ -208,44 +209,6 @@ static void serve(int fd)
 	free(out);
 }
 
-static int listen_socket(const char *path)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[sizeof(sa.sun_path)], *slash;
-	int fd;
-
-	/* systemd socket activation: our socket is fd 3 */
-	if (pid && fds && strtol(pid, NULL, 10) == getpid() && strtol(fds, NULL, 10) >= 1) {
-		unsetenv("LISTEN_PID");
-		unsetenv("LISTEN_FDS");
-		unsetenv("LISTEN_FDNAMES");
-		fcntl(3, F_SETFD, FD_CLOEXEC);
-		return 3;
-	}
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		logmsg("socket path too long: %s", path);
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	memcpy(dir, path, strlen(path) + 1);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		mkdir(dir, 0700);
-	}
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 256) < 0) {
-		logmsg("cannot listen on %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	chmod(path, 0600);
-	return fd;
-}
-
 #define MAX_THREADS 64
 
 typedef struct worker_arg {
@@ -314,9 +277,13 @@ static int daemon_main(int argc, char **argv)
 		} else
 			return usage();
 	}
-	lfd = listen_socket(path);
-	if (lfd < 0)
+	cni_error *lerr = NULL;
+	lfd = pc_daemon_listen(path, 256, &lerr);
+	if (lfd < 0) {
+		logmsg("%s", cni_error_msg(lerr));
+		cni_error_free(lerr);
 		return 1;
+	}
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "we");
 
