@@ -212,8 +212,8 @@ int pj_go_integer(const pj_go *go, const json_t *obj, const char *key, const cha
 int pj_go_int(const pj_go *go, const json_t *obj, const char *key, const char *field, int *out,
 	      bool *present, cni_error **err)
 {
-	long long v;
-	bool has;
+	long long v = 0;
+	bool has = false;
 	int r = pj_go_integer(go, obj, key, field, "int", -2147483648.0, 2147483647.0, &v, &has,
 			      err);
 
@@ -227,8 +227,8 @@ int pj_go_int(const pj_go *go, const json_t *obj, const char *key, const char *f
 int pj_go_uint32(const pj_go *go, const json_t *obj, const char *key, const char *field,
 		 unsigned int *out, bool *present, cni_error **err)
 {
-	long long v;
-	bool has;
+	long long v = 0;
+	bool has = false;
 	int r = pj_go_integer(go, obj, key, field, "uint32", 0, 4294967295.0, &v, &has, err);
 
 	if (present)

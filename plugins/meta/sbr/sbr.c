@@ -49,7 +49,7 @@ static const pj_go GO = {.what = "failed to parse network configuration", .type 
 static int conf_load(struct sbr_conf *c, const cni_cmd_args *args, cni_error **err)
 {
 	char txt[CNI_IP_STRLEN];
-	long long table;
+	long long table = 0;
 	json_t *v;
 	int r;
 
