@@ -15,6 +15,7 @@ runs on, as when a runtime kills a plugin). Then, as a runtime would:
   crashsweep.py --plugins DIR [--only a,b] [--runs N] [--seed S] [--report-only]
 """
 import argparse
+import atexit
 import json
 import os
 import random
@@ -38,7 +39,9 @@ IPAM = {"host-local": 2, "ptp+host-local": 1, "bridge+host-local": 1,
         # (one VLAN id per master: the killed attachment may still hold 17)
         "vlan+host-local": (1, lambda c: dict(c, vlanId=18)),
         # (two networks, one range each; the result names the master's address only)
-        "multus": 2}
+        "multus": 2,
+        # (the second attachment's port and files have names of their own: its container id)
+        "userspace+host-local": 2}
 
 
 def ipam_of(scen):
@@ -68,7 +71,8 @@ def start(fx, cmd, cid, netns=None, change=None):
         conf = change(conf)
     env = {"CNI_COMMAND": cmd, "CNI_CONTAINERID": cid, "CNI_NETNS": netns or fx.cpath,
            "CNI_IFNAME": sc.ifname, "CNI_PATH": fx.dir, "PATH": os.environ.get("PATH", "")}
-    args = (["ip", "netns", "exec", fx.h, "env", "-i"] + ["%s=%s" % kv for kv in env.items()] +
+    args = (["ip", "netns", "exec", sc.plugin_ns(fx), "env", "-i"] +
+            ["%s=%s" % kv for kv in env.items()] +
             [os.path.join(fx.dir, sc.plugin)])
     p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
@@ -192,6 +196,7 @@ def main():
     only = [s for s in a.only.split(",") if s]
     rng = random.Random(a.seed)
     bad, report, t0 = 0, {}, time.time()
+    atexit.register(fs.stop_servers)
     for scen in fs.SCENARIOS:
         if only and scen.name not in only and scen.plugin not in only:
             continue
@@ -204,7 +209,7 @@ def main():
         c = Crash(scen, a.plugins, a.runs, rng)
         try:
             st = c.run()
-        except (RuntimeError, subprocess.TimeoutExpired) as e:
+        except (RuntimeError, subprocess.SubprocessError) as e:
             print("%-18s ERROR %s" % (scen.name, e))
             nslib.cleanup()
             bad += 1
