@@ -41,7 +41,7 @@ IPAM = {"host-local": 2, "ptp+host-local": 1, "bridge+host-local": 1,
         # (two networks, one range each; the result names the master's address only)
         "multus": 2,
         # (the second attachment's port and files have names of their own: its container id)
-        "userspace+host-local": 2}
+        "userspace+host-local": 2, "userspace-server+host-local": 2}
 
 
 def ipam_of(scen):
@@ -191,7 +191,10 @@ def main():
     ap.add_argument("--json", default="")
     ap.add_argument("--label", default="")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--dpdk", action="store_true",
+                    help="also userspace in server mode, with ovs-vswitchd-dpdk")
     a = ap.parse_args()
+    fs.DpdkUserspaceScenario.enabled = a.dpdk
     nslib.need_root()
     only = [s for s in a.only.split(",") if s]
     rng = random.Random(a.seed)
@@ -200,7 +203,8 @@ def main():
     for scen in fs.SCENARIOS:
         if only and scen.name not in only and scen.plugin not in only:
             continue
-        if not os.access(os.path.join(a.plugins, scen.plugin), os.X_OK):
+        if not os.access(os.path.join(a.plugins, scen.plugin), os.X_OK) or \
+                getattr(scen, "enabled", True) is False:
             continue
         lacks = scen.kernel_lacks()
         if lacks:

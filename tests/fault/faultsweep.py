@@ -387,6 +387,17 @@ def free_ports(n):
     return ports
 
 
+# what ovs-vswitchd writes (status, statistics, counters), not configuration: not compared
+OVS_STATUS = {"statistics", "status", "ofport", "ifindex", "mac_in_use", "link_state",
+              "link_speed", "link_resets", "duplex", "admin_state", "mtu", "cur_cfg",
+              "next_cfg", "datapath_id", "datapath_version", "dpdk_initialized",
+              "dpdk_version", "ovs_version", "db_version", "system_type", "system_version",
+              "iface_types", "datapath_types", "datapaths", "error", "lacp_current",
+              "bfd_status", "rstp_status", "rstp_statistics", "cfm_fault", "cfm_fault_status",
+              "cfm_flap_count", "cfm_health", "cfm_remote_mpids", "cfm_remote_opstate"}
+OVS_STATUS_TABLES = {"Datapath", "CT_Zone", "CT_Timeout_Policy"}
+
+
 class UserspaceScenario(Scenario):
     """userspace (OVS-DPDK's vhost-user ports) with host-local, against a private
     ovsdb-server started once per sweep (its database under a temporary directory, its
@@ -502,12 +513,114 @@ class UserspaceScenario(Scenario):
             return v
         out = []
         for t, row in rows:
-            row = {k: named(v) for k, v in row.items() if k not in ("_uuid", "_version")}
+            if t in OVS_STATUS_TABLES:
+                continue
+            row = {k: named(v) for k, v in row.items()
+                   if k not in ("_uuid", "_version") and k not in OVS_STATUS}
             # (a set's order is the server's: sort what a set holds)
             row = {k: ["set", sorted(map(json.dumps, v[1]))] if isinstance(v, list) and
                    v and v[0] in ("set", "map") else v for k, v in row.items()}
             out.append("%s %s" % (t, json.dumps(row, sort_keys=True)))
         return {"ovsdb": sorted(out)}
+
+
+class DpdkUserspaceScenario(UserspaceScenario):
+    """userspace in server mode: OVS makes the vhost-user socket and the plugin links it
+    into the shared directory, so this needs ovs-vswitchd-dpdk, started once per run (with
+    --dpdk only) in a namespace of its own: 384 hugepages of 2 MiB taken from the host
+    and given back at the end, --no-pci, its lcore and PMD pinned to core 0, which the PMD
+    busy-polls while a port exists (docs/reliability.md)."""
+
+    ovs = None
+    enabled = False  # --dpdk
+    VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
+    PAGES = 384
+
+    def __init__(self):
+        Scenario.__init__(self, "userspace-server+host-local", "userspace", self.make_conf,
+                          needs=("OVS-DPDK (openvswitch-switch-dpdk)",
+                                 "test -x " + self.VSWITCHD))
+
+    def available(self, plugdir):
+        return self.enabled and UserspaceScenario.available(self, plugdir)
+
+    @classmethod
+    def start_ovs(cls):
+        tmp = tempfile.mkdtemp(prefix="cni-fault-dpdk-")
+        run, huge = tmp + "/run", tmp + "/huge"
+        os.makedirs(run)
+        os.makedirs(huge)
+        sock = run + "/db.sock"
+        ns = "cni-fault-ovs-%d" % os.getpid()
+        env = dict(os.environ, OVS_RUNDIR=run, OVS_LOGDIR=tmp, OVS_DBDIR=tmp)
+        with open("/proc/sys/vm/nr_hugepages") as f:
+            pages = int(f.read())
+        state = {"pages": None, "mounted": False}
+
+        def stop():
+            for d in ("ovs-vswitchd", "ovsdb-server"):
+                try:
+                    with open("%s/%s.pid" % (run, d)) as f:
+                        stop_pid(int(f.read().strip()), wait=10)
+                except (OSError, ValueError):
+                    pass
+            if state["mounted"]:
+                subprocess.run(["umount", huge], capture_output=True)
+            if state["pages"] is not None:
+                with open("/proc/sys/vm/nr_hugepages", "w") as f:
+                    f.write(str(state["pages"]))
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+        _servers.append(stop)
+        state["pages"] = pages
+        with open("/proc/sys/vm/nr_hugepages", "w") as f:
+            f.write(str(pages + cls.PAGES))
+        with open("/proc/meminfo") as f:
+            free = int(re.search(r"HugePages_Free:\s+(\d+)", f.read()).group(1))
+        if free < cls.PAGES:
+            raise RuntimeError("only %d of %d hugepages to be had" % (free, cls.PAGES))
+        subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev", huge],
+                       check=True, capture_output=True)
+        state["mounted"] = True
+        nslib.sh("ip netns add %s" % ns)
+        vsctl = ["ovs-vsctl", "--db=unix:" + sock, "--timeout=20"]
+        subprocess.run(["ovsdb-tool", "create", tmp + "/conf.db",
+                        "/usr/share/openvswitch/vswitch.ovsschema"], check=True, env=env,
+                       capture_output=True)
+        subprocess.run(["ip", "netns", "exec", ns, "ovsdb-server", "--remote=punix:" + sock,
+                        "--pidfile=%s/ovsdb-server.pid" % run, "--detach", "-vconsole:off",
+                        "--unixctl=%s/ovsdb-server.ctl" % run,
+                        "--log-file=%s/ovsdb.log" % tmp, tmp + "/conf.db"],
+                       check=True, env=env, capture_output=True)
+        subprocess.run(vsctl + ["--no-wait", "init"], check=True, capture_output=True)
+        subprocess.run(vsctl + [
+            "--no-wait", "set", "Open_vSwitch", ".", "other_config:dpdk-init=true",
+            "other_config:dpdk-extra=--no-pci --huge-dir %s --file-prefix fault%d" % (
+                huge, os.getpid()),
+            "other_config:dpdk-socket-mem=256", "other_config:dpdk-socket-limit=320",
+            "other_config:per-port-memory=true", "other_config:dpdk-lcore-mask=0x1",
+            "other_config:pmd-cpu-mask=0x1"], check=True, capture_output=True)
+        subprocess.run(["ip", "netns", "exec", ns, cls.VSWITCHD, "unix:" + sock,
+                        "--pidfile=%s/ovs-vswitchd.pid" % run, "--detach", "-vconsole:off",
+                        "--unixctl=%s/ovs-vswitchd.ctl" % run,
+                        "--log-file=%s/vswitchd.log" % tmp],
+                       check=True, env=env, capture_output=True, timeout=120)
+        for _ in range(150):
+            r = subprocess.run(vsctl + ["get", "Open_vSwitch", ".", "dpdk_initialized"],
+                               capture_output=True, text=True)
+            if r.stdout.strip() == "true":
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("DPDK not initialised")
+        cls.ovs = (sock, "fud%d" % (os.getpid() % 100000))
+
+    def make_conf(self, fx):
+        c = UserspaceScenario.make_conf(self, fx)
+        c["host"]["vhost"]["mode"] = "server"
+        c["container"]["vhost"]["mode"] = "client"
+        c["ipam"] = hl(fx, "10.86.0.0/24", "fd86::/64")
+        return c
 
 
 class EtcdScenario(Scenario):
@@ -772,6 +885,7 @@ SCENARIOS = [
                  "FLANNEL_MTU=1400\nFLANNEL_IPMASQ=false\n")),
     DhcpScenario(),
     UserspaceScenario(),
+    DpdkUserspaceScenario(),
     EtcdScenario(),
     ChainScenario("chain", "bridge+portmap+bandwidth+firewall+tuning",
                   lambda fx: {"cniVersion": "1.0.0", "name": "fchain", "plugins": [
@@ -972,8 +1086,11 @@ def main():
     ap.add_argument("--cnitool", default="", help="cnitool, for the chain scenario")
     ap.add_argument("--strict-del", action="store_true",
                     help="an injected DEL that reports success must have left nothing")
+    ap.add_argument("--dpdk", action="store_true",
+                    help="also userspace in server mode, with ovs-vswitchd-dpdk")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
+    DpdkUserspaceScenario.enabled = a.dpdk
     nslib.need_root()
     if not shutil.which("strace"):
         nslib.skip("no strace")
@@ -1017,6 +1134,9 @@ def sweep_all(a, only, classes, regs, report):
     bad = 0
     for scen in SCENARIOS:
         if only and scen.name not in only and scen.plugin not in only:
+            continue
+        if getattr(scen, "enabled", True) is False:
+            print("%-18s skipped: only with --dpdk" % scen.name)
             continue
         if not scen.available(a.plugins):
             print("%-18s skipped: no %s" % (scen.name, scen.plugin))
