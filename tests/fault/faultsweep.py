@@ -1008,9 +1008,12 @@ class Sweep:
                 if rc2 != 0:
                     self.note(what, "failed, then DEL failed", [out2[:200], err2[-300:]])
                     self.stats["left"] += 1
-            d = diff(self.baseline_del if lost else
-                     self.baseline if self.scen.runtime_dels else self.baseline_link,
-                     self.fx.state())
+            now = self.fx.state()
+            d = diff(self.baseline if self.scen.runtime_dels else self.baseline_link, now)
+            if lost and d:
+                # (the message may be a delegate's, an IPAM plugin that could not write its
+                # result, and the ADD then undone as a failure: nothing left is right too)
+                d = diff(self.baseline_del, now)
             if not self.scen.failed_properly(rc, out, errout, cls):
                 self.stats["bad_output"] += 1
                 self.note(what, "failed without error JSON (rc %d)" % rc,
