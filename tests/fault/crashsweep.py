@@ -41,7 +41,9 @@ IPAM = {"host-local": 2, "ptp+host-local": 1, "bridge+host-local": 1,
         # (two networks, one range each; the result names the master's address only)
         "multus": 2,
         # (the second attachment's port and files have names of their own: its container id)
-        "userspace+host-local": 2, "userspace-server+host-local": 2}
+        "userspace+host-local": 2, "userspace-server+host-local": 2,
+        # (its addresses are etcd's keys: EtcdScenario.reservations)
+        "etcd-ipam": 2}
 
 
 def ipam_of(scen):
@@ -90,7 +92,10 @@ def finish(p):
 
 
 def reservations(fx):
-    """host-local's reservations: address -> container id."""
+    """host-local's reservations (or the scenario's own store's): address -> container
+    id."""
+    if hasattr(fx.scen, "reservations"):
+        return fx.scen.reservations(fx)
     res = {}
     for root, _, files in os.walk(fx.tmp):
         for f in files:

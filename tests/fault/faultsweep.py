@@ -41,6 +41,7 @@ import argparse
 import atexit
 import base64
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -706,6 +707,17 @@ class EtcdScenario(Scenario):
     def teardown(self, fx):
         if self.etcd:
             self.etcdctl("del", "--prefix", self.etcd[2])
+
+    def reservations(self, fx):
+        """The addresses held (ips/<hex>, ips6/<hex>, value "<node> <container> <ifname>"):
+        address -> container id, for crashsweep.py's check."""
+        res = {}
+        for kv in self.extra_state(fx)["etcd"]:
+            m = re.match(r".*/ips6?/([0-9a-f]+)=\S+ (\S+)", kv)
+            if m:
+                res[str(ipaddress.ip_address(int(m.group(1), 16)) if len(m.group(1)) == 8
+                        else ipaddress.IPv6Address(int(m.group(1), 16)))] = m.group(2)
+        return res
 
     def extra_state(self, fx):
         r = self.etcdctl("get", "--prefix", self.etcd[2], "-w", "json")
