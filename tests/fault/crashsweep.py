@@ -15,7 +15,6 @@ runs on, as when a runtime kills a plugin). Then, as a runtime would:
   crashsweep.py --plugins DIR [--only a,b] [--runs N] [--seed S] [--report-only]
 """
 import argparse
-import atexit
 import json
 import os
 import random
@@ -204,7 +203,7 @@ def main():
     only = [s for s in a.only.split(",") if s]
     rng = random.Random(a.seed)
     bad, report, t0 = 0, {}, time.time()
-    atexit.register(fs.stop_servers)
+    fs.stop_servers_at_exit()
     for scen in fs.SCENARIOS:
         if only and scen.name not in only and scen.plugin not in only:
             continue

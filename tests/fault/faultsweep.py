@@ -361,6 +361,22 @@ def stop_servers():
         _servers.pop()()
 
 
+def _on_signal(sig, _frame):
+    stop_servers()
+    nslib.cleanup()
+    signal.signal(sig, signal.SIG_DFL)
+    os.kill(os.getpid(), sig)
+
+
+def stop_servers_at_exit():
+    """Servers stopped at exit and on SIGINT/SIGTERM (nslib's own handler, which this one
+    replaces, removes the namespaces and re-raises the signal: atexit would not run)."""
+    atexit.register(stop_servers)
+    nslib.install_cleanup()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+
+
 def stop_pid(pid, wait=5):
     try:
         os.kill(pid, signal.SIGTERM)
@@ -556,7 +572,7 @@ class DpdkUserspaceScenario(UserspaceScenario):
         env = dict(os.environ, OVS_RUNDIR=run, OVS_LOGDIR=tmp, OVS_DBDIR=tmp)
         with open("/proc/sys/vm/nr_hugepages") as f:
             pages = int(f.read())
-        state = {"pages": None, "mounted": False}
+        state = {"pages": None, "mounted": False}  # pages: set once ours were asked for
 
         def stop():
             for d in ("ovs-vswitchd", "ovsdb-server"):
@@ -568,8 +584,12 @@ class DpdkUserspaceScenario(UserspaceScenario):
             if state["mounted"]:
                 subprocess.run(["umount", huge], capture_output=True)
             if state["pages"] is not None:
+                # (our pages back, not the number we found: another run may have added
+                # its own since)
+                with open("/proc/sys/vm/nr_hugepages") as f:
+                    now = int(f.read())
                 with open("/proc/sys/vm/nr_hugepages", "w") as f:
-                    f.write(str(state["pages"]))
+                    f.write(str(max(0, now - cls.PAGES)))
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
             shutil.rmtree(tmp, ignore_errors=True)
         _servers.append(stop)
@@ -1130,7 +1150,7 @@ def main():
                                                       w[4:5] == ["strict"]))
     report, bad = {}, 0
     t0 = time.time()
-    atexit.register(stop_servers)
+    stop_servers_at_exit()
     try:
         bad = sweep_all(a, only, classes, regs, report)
     finally:
