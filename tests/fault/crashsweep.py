@@ -12,7 +12,7 @@ runs on, as when a runtime kills a plugin). Then, as a runtime would:
   - both are deleted (DEL of the killed ADD, as the spec asks of a runtime), and the state
     must be the baseline again: nothing left.
 
-  crashsweep.py --plugins DIR [--only a,b] [--runs N] [--seed S] [--report-only]
+  crashsweep.py --plugins DIR [--only a,b] [--runs N] [--seed S] [--report-only] [--dpdk]
 """
 import argparse
 import json

@@ -29,10 +29,12 @@ poll (classes connect, read, poll), which the other scenarios do not try.
 Everything runs in network namespaces made here (the "host" is a test namespace).
 
   faultsweep.py --plugins DIR [--only a,b] [--classes a,b] [--points K] [--json FILE]
-                [--label NAME] [--report-only] [--regressions FILE]
+                [--label NAME] [--report-only] [--regressions FILE] [--dpdk]
 
---points K tries at most K points per class and verb, spread over 1..N (the CI subset);
-without it every N is tried (the full sweep, tests/fault/sweep.sh). --regressions runs the
+--dpdk adds userspace in server mode, against an ovs-vswitchd-dpdk of its own (hugepages,
+a polling core: not for the CI subset). --points K tries at most K points per class and
+verb, spread over 1..N (the CI subset); without it every N is tried (the full sweep,
+tests/fault/sweep.sh). --regressions runs the
 points listed in FILE (regressions.txt: where bugs were found) first. Exit status 1 when a
 run left something behind or failed without the spec's error JSON (unless
 --report-only), 77 when it cannot run here.
