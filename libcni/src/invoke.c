@@ -650,7 +650,7 @@ static cni_inproc_main inproc_for(const char *path)
  * stdin, its stdout collected; a failure is the error it printed, with its code.
  */
 static int run_inproc(cni_inproc_main main_fn, const char *path, char **env, const char *conf,
-		      size_t conf_len, char **out, size_t *out_len, cni_error **err)
+		      size_t conf_len, char **out, size_t *out_len, bool *ok, cni_error **err)
 {
 	_cleanup_close_ int in = cni_memfd_with("cni-delegate-in", conf, conf_len);
 	_cleanup_close_ int stdout_fd = cni_memfd_with("cni-delegate-out", NULL, 0);
@@ -689,6 +689,7 @@ static int run_inproc(cni_inproc_main main_fn, const char *path, char **env, con
 		return c;
 	}
 	cni_error_free(call.err);
+	*ok = true;
 	return out ? cni_fd_read_all(stdout_fd, out, out_len, err) : 0;
 }
 
@@ -717,15 +718,23 @@ static int delegate(const char *type, const char *verb, const char *conf, size_t
 	_cleanup_free_ char *stdout_data = NULL;
 	size_t stdout_len = 0;
 	cni_inproc_main inproc = inproc_for(plugin);
-	if (inproc)
+	bool ok = false; /* the delegate itself succeeded */
+	if (inproc) {
 		r = run_inproc(inproc, plugin, env, conf, conf_len, out ? &stdout_data : NULL,
-			       out ? &stdout_len : NULL, err);
-	else
+			       out ? &stdout_len : NULL, &ok, err);
+	} else {
 		r = cni_exec_plugin_raw(plugin, (const char *const *)env, conf, conf_len, NULL,
 					out ? &stdout_data : NULL, out ? &stdout_len : NULL, err);
-	if (r < 0 || !out)
-		return r;
-	return parse_result(conf, conf_len, stdout_data, stdout_len, out, err);
+		ok = r == 0;
+	}
+	if (r >= 0 && out)
+		r = parse_result(conf, conf_len, stdout_data, stdout_len, out, err);
+	/* An ADD that succeeded but whose result was lost here (its output could not be
+	 * read, or not parsed) is a failure to the caller, which will not undo it: undo it
+	 * now, or an IPAM plugin's reservation stays for good. */
+	if (r < 0 && ok && out)
+		(void)delegate(type, "DEL", conf, conf_len, NULL, NULL);
+	return r;
 }
 
 int cni_delegate_add(const char *type, const char *conf, size_t conf_len, cni_result **out,

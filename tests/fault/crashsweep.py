@@ -12,7 +12,7 @@ runs on, as when a runtime kills a plugin). Then, as a runtime would:
   - both are deleted (DEL of the killed ADD, as the spec asks of a runtime), and the state
     must be the baseline again: nothing left.
 
-  crashsweep.py --plugins DIR [--only a,b] [--runs N] [--seed S] [--report-only]
+  crashsweep.py --plugins DIR [--only a,b] [--runs N] [--seed S] [--report-only] [--dpdk]
 """
 import argparse
 import json
@@ -38,7 +38,11 @@ IPAM = {"host-local": 2, "ptp+host-local": 1, "bridge+host-local": 1,
         # (one VLAN id per master: the killed attachment may still hold 17)
         "vlan+host-local": (1, lambda c: dict(c, vlanId=18)),
         # (two networks, one range each; the result names the master's address only)
-        "multus": 2}
+        "multus": 2,
+        # (the second attachment's port and files have names of their own: its container id)
+        "userspace+host-local": 2, "userspace-server+host-local": 2,
+        # (its addresses are etcd's keys: EtcdScenario.reservations)
+        "etcd-ipam": 2}
 
 
 def ipam_of(scen):
@@ -68,7 +72,8 @@ def start(fx, cmd, cid, netns=None, change=None):
         conf = change(conf)
     env = {"CNI_COMMAND": cmd, "CNI_CONTAINERID": cid, "CNI_NETNS": netns or fx.cpath,
            "CNI_IFNAME": sc.ifname, "CNI_PATH": fx.dir, "PATH": os.environ.get("PATH", "")}
-    args = (["ip", "netns", "exec", fx.h, "env", "-i"] + ["%s=%s" % kv for kv in env.items()] +
+    args = (["ip", "netns", "exec", sc.plugin_ns(fx), "env", "-i"] +
+            ["%s=%s" % kv for kv in env.items()] +
             [os.path.join(fx.dir, sc.plugin)])
     p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
@@ -86,7 +91,10 @@ def finish(p):
 
 
 def reservations(fx):
-    """host-local's reservations: address -> container id."""
+    """host-local's reservations (or the scenario's own store's): address -> container
+    id."""
+    if hasattr(fx.scen, "reservations"):
+        return fx.scen.reservations(fx)
     res = {}
     for root, _, files in os.walk(fx.tmp):
         for f in files:
@@ -187,15 +195,20 @@ def main():
     ap.add_argument("--json", default="")
     ap.add_argument("--label", default="")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--dpdk", action="store_true",
+                    help="also userspace in server mode, with ovs-vswitchd-dpdk")
     a = ap.parse_args()
+    fs.DpdkUserspaceScenario.enabled = a.dpdk
     nslib.need_root()
     only = [s for s in a.only.split(",") if s]
     rng = random.Random(a.seed)
     bad, report, t0 = 0, {}, time.time()
+    fs.stop_servers_at_exit()
     for scen in fs.SCENARIOS:
         if only and scen.name not in only and scen.plugin not in only:
             continue
-        if not os.access(os.path.join(a.plugins, scen.plugin), os.X_OK):
+        if not os.access(os.path.join(a.plugins, scen.plugin), os.X_OK) or \
+                getattr(scen, "enabled", True) is False:
             continue
         lacks = scen.kernel_lacks()
         if lacks:
@@ -204,7 +217,7 @@ def main():
         c = Crash(scen, a.plugins, a.runs, rng)
         try:
             st = c.run()
-        except (RuntimeError, subprocess.TimeoutExpired) as e:
+        except (RuntimeError, subprocess.SubprocessError) as e:
             print("%-18s ERROR %s" % (scen.name, e))
             nslib.cleanup()
             bad += 1

@@ -15,11 +15,15 @@ OUT=${2:-.}
 CNITOOL=${CNITOOL:-$(dirname "$OURS")/tools/cnitool/cnitool}
 CHAIN=()
 [ -x "$CNITOOL" ] && CHAIN=(--cnitool "$CNITOOL")
+# userspace in server mode needs ovs-vswitchd-dpdk: 384 hugepages and a core its PMD
+# polls while a port exists (NO_DPDK=1 leaves that scenario out)
+DPDK=(--dpdk)
+[ -n "${NO_DPDK:-}" ] && DPDK=()
 python3 "$HERE/faultsweep.py" --plugins "$OURS" --label ours --json "$OUT/fault-ours.json" \
-	--strict-del --regressions "$HERE/regressions.txt" "${CHAIN[@]}"
+	--strict-del --regressions "$HERE/regressions.txt" "${CHAIN[@]}" "${DPDK[@]}"
 ours=$?
 python3 "$HERE/crashsweep.py" --plugins "$OURS" --label ours --runs 100 \
-	--json "$OUT/crash-ours.json" || ours=1
+	--json "$OUT/crash-ours.json" "${DPDK[@]}" || ours=1
 if [ -d /usr/lib/cni ]; then
 	python3 "$HERE/faultsweep.py" --plugins /usr/lib/cni --label reference \
 		--json "$OUT/fault-reference.json" --report-only "${CHAIN[@]}"

@@ -273,6 +273,41 @@ static void copy_uuid(char out[40], json_t *res, size_t op)
 	snprintf(out, 40, "%s", json_is_string(u) ? json_string_value(u) : "");
 }
 
+/* The UUID of the row of table whose name is name into out, "" when there is none. */
+static int row_uuid(ovsdb *db, const char *table, const char *name, char out[40],
+		    cni_error **err)
+{
+	static const char *const cols[] = {"_uuid", NULL};
+	json_t *rows = NULL;
+	int r = ovsdb_select(db, table, "name", name, cols, &rows, err);
+	json_t *u = json_array_get(json_object_get(json_array_get(rows, 0), "_uuid"), 1);
+	snprintf(out, 40, "%s", r == 0 && json_is_string(u) ? json_string_value(u) : "");
+	json_decref(rows);
+	return r;
+}
+
+/* A transaction that failed other than by OVSDB's answer (a send, receive or poll that
+ * failed, the deadline) may have been applied, its answer lost. Look: our port there
+ * means it was (nobody else adds a port of this name: the ADD checked it was free), and
+ * the ADD goes on with what it made, as if the answer had come. When even looking fails,
+ * the rollback is told to delete the port by name all the same. */
+static int lost_answer(ovsdb *db, const us_conf *c, bool have_bridge, us_made *made, int r)
+{
+	char port[40];
+	ovsdb_renew(db, c->timeout_ms);
+	if (row_uuid(db, "Port", c->port, port, NULL) < 0) {
+		made->port = true;
+		return r;
+	}
+	if (!port[0])
+		return r;
+	made->port = true;
+	if (!have_bridge && (row_uuid(db, "Bridge", c->bridge, made->bridge, NULL) < 0 ||
+			     row_uuid(db, "Port", c->bridge, made->bport, NULL) < 0))
+		made->bridge[0] = made->bport[0] = '\0';
+	return 0;
+}
+
 /* One try at adding the port: to the bridge, asserting in the same transaction that the
  * bridge is still there (a failed ADD's rollback may delete one it made); or with a new
  * bridge (netdev datapath and its internal port) when there is none. */
@@ -322,14 +357,21 @@ static int add_port_once(ovsdb *db, const us_conf *c, bool have_bridge, us_made 
 				   named_set("br")));
 	}
 	json_t *res = NULL;
-	int r = ovsdb_transact(db, ops, &res, err);
+	cni_error *e = NULL;
+	int r = ovsdb_transact(db, ops, &res, &e);
 	if (r == 0) {
 		made->port = true;
 		if (!have_bridge) {
 			copy_uuid(made->bport, res, 3);
 			copy_uuid(made->bridge, res, 4);
 		}
+	} else if (r != -CNI_ERR_INTERNAL) { /* OVSDB's own "no" is atomic: nothing applied */
+		r = lost_answer(db, c, have_bridge, made, r);
 	}
+	if (r < 0 && err && !*err)
+		*err = e;
+	else
+		cni_error_free(e);
 	json_decref(res);
 	return r;
 }
