@@ -478,9 +478,12 @@ static int plugin_run(const cni_plugin_funcs *funcs, const cni_plugin_info *info
 	case VERB_ADD:
 		r = do_add(&ctx, err);
 		if (r == 0 && (r = deliver(out_fd, ctx.output, err)) < 0 && funcs->del) {
-			/* The runtime will not see this attachment: take it back. */
+			/* The runtime will not see this attachment: take it back, as a DEL
+			 * (a callback that looks at the command sees DEL). */
+			cni_cmd_args undo = args;
 			cni_error *ignored = NULL;
-			(void)funcs->del(&args, &ignored, funcs->userdata);
+			undo.command = "DEL";
+			(void)funcs->del(&undo, &ignored, funcs->userdata);
 			cni_error_free(ignored);
 		}
 		free(TAKE_PTR(ctx.output));

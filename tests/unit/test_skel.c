@@ -39,12 +39,14 @@ typedef struct calls {
 	int fail_code;	       /* callbacks return -fail_code when not 0 */
 	bool fail_with_error;  /* ... and set *err */
 	const char *seen_args; /* CNI_ARGS of the last call */
+	const char *seen_command; /* CNI_COMMAND the last call was given */
 	size_t seen_stdin_len;
 } calls;
 
 static int record(calls *c, const cni_cmd_args *a, cni_error **err)
 {
 	c->seen_args = a->args;
+	c->seen_command = a->command;
 	c->seen_stdin_len = a->stdin_len;
 	if (!c->fail_code)
 		return 0;
@@ -727,6 +729,8 @@ static void test_add_undone_when_result_is_lost(void **state)
 	assert_non_null(strstr(cni_error_msg(e), "error writing to stdout: "));
 	assert_int_equal(c.add, 1);
 	assert_int_equal(c.del, 1);
+	/* the undoing call is a DEL to a callback that looks (etcd-ipam forwards it) */
+	assert_string_equal(c.seen_command, "DEL");
 	cni_error_free(e);
 	close(io.stdin_fd);
 	close(io.stdout_fd);

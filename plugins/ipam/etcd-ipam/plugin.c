@@ -71,10 +71,10 @@ static long ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-static char *request_line(const cni_cmd_args *a)
+static char *request_line(const cni_cmd_args *a, const char *verb)
 {
 	json_t *req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s%}", "version",
-				ETCD_IPAM_PROTO_VERSION, "command", a->command, "containerID",
+				ETCD_IPAM_PROTO_VERSION, "command", verb, "containerID",
 				a->container_id, "netns", a->netns, "ifname", a->ifname, "args",
 				a->args, "path", a->path, "netnsOverride", a->netns_override,
 				"config", a->stdin_data, a->stdin_len);
@@ -97,7 +97,8 @@ static char *request_line(const cni_cmd_args *a)
  * (ENOENT, ECONNREFUSED: run it ourselves), <0 error (11 when the daemon does not answer
  * within w->wait_ms).
  */
-static int ask_daemon(const where *w, const cni_cmd_args *a, json_t **ans, cni_error **err)
+static int ask_daemon(const where *w, const cni_cmd_args *a, const char *verb, json_t **ans,
+		      cni_error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct timespec t0;
@@ -120,7 +121,7 @@ static int ask_daemon(const where *w, const cni_cmd_args *a, json_t **ans, cni_e
 				     "etcd-ipam: cannot connect to etcd-ipamd at %s: %s", w->socket,
 				     strerror(e));
 	}
-	line = request_line(a);
+	line = request_line(a, verb);
 	if (!line) {
 		close(fd);
 		return cni_error_oom(err);
@@ -212,13 +213,13 @@ static int find_daemon(const cni_cmd_args *a, char **out, cni_error **err)
 }
 
 /* No daemon: etcd-ipamd runs the call as a one-shot plugin. *out is its stdout. */
-static int run_oneshot(const cni_cmd_args *a, char **out, cni_error **err)
+static int run_oneshot(const cni_cmd_args *a, const char *verb, char **out, cni_error **err)
 {
 	cni_exec_args ea = CNI_EXEC_ARGS_INIT;
 	char *exe = NULL, **env = NULL;
 	int r;
 
-	ea.command = a->command;
+	ea.command = verb;
 	ea.container_id = a->container_id;
 	ea.netns = a->netns;
 	ea.ifname = a->ifname;
@@ -247,8 +248,10 @@ static int parse_result(const char *js, cni_result **out, cni_error **err)
 	return r;
 }
 
-/* Daemon or one-shot; for ADD *result from the answer. */
-static int forward(const cni_cmd_args *a, cni_result **result, cni_error **err)
+/* verb (not a->command: skel takes a failed ADD back with DEL under ADD's arguments) by
+ * the daemon or one-shot; for ADD *result from the answer. */
+static int forward(const cni_cmd_args *a, const char *verb, cni_result **result,
+		   cni_error **err)
 {
 	json_t *ans = NULL, *e;
 	char *out = NULL, *js = NULL;
@@ -256,9 +259,9 @@ static int forward(const cni_cmd_args *a, cni_result **result, cni_error **err)
 	int r = where_of(a, &w, err);
 
 	if (r == 0)
-		r = ask_daemon(&w, a, &ans, err);
+		r = ask_daemon(&w, a, verb, &ans, err);
 	if (r == 0) {
-		r = run_oneshot(a, &out, err);
+		r = run_oneshot(a, verb, &out, err);
 		if (r == 0 && result)
 			r = parse_result(out, result, err);
 		cni_free(out);
@@ -289,14 +292,32 @@ static int forward(const cni_cmd_args *a, cni_result **result, cni_error **err)
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
 	(void)ud;
-	return forward(a, result, err);
+	return forward(a, "ADD", result, err);
 }
 
-static int cmd_other(const cni_cmd_args *a, cni_error **err, void *ud)
+static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 {
 	(void)ud;
-	return forward(a, NULL, err);
+	return forward(a, "DEL", NULL, err);
+}
+
+static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
+{
+	(void)ud;
+	return forward(a, "CHECK", NULL, err);
+}
+
+static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
+{
+	(void)ud;
+	return forward(a, "GC", NULL, err);
+}
+
+static int cmd_status(const cni_cmd_args *a, cni_error **err, void *ud)
+{
+	(void)ud;
+	return forward(a, "STATUS", NULL, err);
 }
 
 CNI_PLUGIN_MAIN("CNI etcd-ipam plugin (libcni-c " LIBCNI_C_VERSION ")", .add = cmd_add,
-		.del = cmd_other, .check = cmd_other, .gc = cmd_other, .status = cmd_other)
+		.del = cmd_del, .check = cmd_check, .gc = cmd_gc, .status = cmd_status)
