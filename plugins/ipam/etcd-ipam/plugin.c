@@ -248,16 +248,25 @@ static int parse_result(const char *js, cni_result **out, cni_error **err)
 	return r;
 }
 
+/* How long the DEL that takes back an ADD of unknown outcome waits for a daemon. */
+#define UNDO_WAIT_MS 3000
+
 /* verb (not a->command: skel takes a failed ADD back with DEL under ADD's arguments) by
- * the daemon or one-shot; for ADD *result from the answer. */
+ * the daemon or one-shot; for ADD *result from the answer. wait_cap_ms (0: none) bounds
+ * the wait for a daemon; *answered (optional) says whether a failure is the daemon's own
+ * answer, whose outcome is known. */
 static int forward(const cni_cmd_args *a, const char *verb, cni_result **result,
-		   cni_error **err)
+		   long wait_cap_ms, bool *answered, cni_error **err)
 {
 	json_t *ans = NULL, *e;
 	char *out = NULL, *js = NULL;
 	where w;
 	int r = where_of(a, &w, err);
 
+	if (answered)
+		*answered = false;
+	if (r == 0 && wait_cap_ms > 0 && w.wait_ms > wait_cap_ms)
+		w.wait_ms = wait_cap_ms;
 	if (r == 0)
 		r = ask_daemon(&w, a, verb, &ans, err);
 	if (r == 0) {
@@ -277,6 +286,8 @@ static int forward(const cni_cmd_args *a, const char *verb, cni_result **result,
 		r = cni_error_set(err, code > 0 && code < 1000 ? (int)code : CNI_ERR_INTERNAL,
 				  json_string_value(json_object_get(e, "details")), "%s",
 				  msg ? msg : "etcd-ipamd failed");
+		if (answered)
+			*answered = true;
 	} else if (result) {
 		js = json_dumps(json_object_get(ans, "result"), JSON_COMPACT);
 		r = js ? parse_result(js, result, err)
@@ -291,32 +302,44 @@ static int forward(const cni_cmd_args *a, const char *verb, cni_result **result,
 
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
+	bool answered;
+	int r;
+
 	(void)ud;
-	return forward(a, "ADD", result, err);
+	r = forward(a, "ADD", result, 0, &answered, err);
+	if (r < 0 && !answered) {
+		/* The ADD may have been made all the same: its answer lost on the way, or a
+		 * one-shot run's output cut short. The runtime will not learn of it: take it
+		 * back (a DEL of nothing changes nothing), with a bounded wait. */
+		cni_error *ignored = NULL;
+		(void)forward(a, "DEL", NULL, UNDO_WAIT_MS, NULL, &ignored);
+		cni_error_free(ignored);
+	}
+	return r;
 }
 
 static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
 {
 	(void)ud;
-	return forward(a, "DEL", NULL, err);
+	return forward(a, "DEL", NULL, 0, NULL, err);
 }
 
 static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
 {
 	(void)ud;
-	return forward(a, "CHECK", NULL, err);
+	return forward(a, "CHECK", NULL, 0, NULL, err);
 }
 
 static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 {
 	(void)ud;
-	return forward(a, "GC", NULL, err);
+	return forward(a, "GC", NULL, 0, NULL, err);
 }
 
 static int cmd_status(const cni_cmd_args *a, cni_error **err, void *ud)
 {
 	(void)ud;
-	return forward(a, "STATUS", NULL, err);
+	return forward(a, "STATUS", NULL, 0, NULL, err);
 }
 
 CNI_PLUGIN_MAIN("CNI etcd-ipam plugin (libcni-c " LIBCNI_C_VERSION ")", .add = cmd_add,
