@@ -236,25 +236,13 @@ static int run_oneshot(const cni_cmd_args *a, const char *verb, char **out, cni_
 	return r;
 }
 
-/* A result as printed (by the daemon in the newest version, by a one-shot run in the
- * config's): parsed in the version it names; skel prints it in the config's. */
-static int parse_result(const char *js, cni_result **out, cni_error **err)
-{
-	json_t *o = json_loads(js, 0, NULL);
-	const char *v = json_string_value(json_object_get(o, "cniVersion"));
-	int r = cni_result_from_json(out, v ? v : CNI_SPEC_VERSION, js, strlen(js), err);
-
-	json_decref(o);
-	return r;
-}
-
 /* How long the DEL that takes back an ADD of unknown outcome waits for a daemon. */
 #define UNDO_WAIT_MS 3000
 
-/* verb (not a->command: skel takes a failed ADD back with DEL under ADD's arguments) by
- * the daemon or one-shot; for ADD *result from the answer. wait_cap_ms (0: none) bounds
- * the wait for a daemon; *answered (optional) says whether a failure is the daemon's own
- * answer, whose outcome is known. */
+/* verb by the daemon or one-shot; for ADD *result from the answer (parsed in the version
+ * it names: the daemon prints the newest, a one-shot run the config's). wait_cap_ms (0:
+ * none) bounds the wait for a daemon; *answered (optional) says whether a failure is the
+ * daemon's own answer, whose outcome is known. */
 static int forward(const cni_cmd_args *a, const char *verb, cni_result **result,
 		   long wait_cap_ms, bool *answered, cni_error **err)
 {
@@ -272,7 +260,7 @@ static int forward(const cni_cmd_args *a, const char *verb, cni_result **result,
 	if (r == 0) {
 		r = run_oneshot(a, verb, &out, err);
 		if (r == 0 && result)
-			r = parse_result(out, result, err);
+			r = cni_result_from_json(result, NULL, out, strlen(out), err);
 		cni_free(out);
 		return r;
 	}
@@ -290,7 +278,7 @@ static int forward(const cni_cmd_args *a, const char *verb, cni_result **result,
 			*answered = true;
 	} else if (result) {
 		js = json_dumps(json_object_get(ans, "result"), JSON_COMPACT);
-		r = js ? parse_result(js, result, err)
+		r = js ? cni_result_from_json(result, NULL, js, strlen(js), err)
 		       : cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
 				       "etcd-ipam: etcd-ipamd at %s answered ADD without a result",
 				       w.socket);
@@ -318,29 +306,13 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 	return r;
 }
 
-static int cmd_del(const cni_cmd_args *a, cni_error **err, void *ud)
+/* DEL, CHECK, GC and STATUS: the command skel was run with (its undoing DEL of a failed
+ * ADD included: skel gives that one the command DEL). */
+static int cmd_other(const cni_cmd_args *a, cni_error **err, void *ud)
 {
 	(void)ud;
-	return forward(a, "DEL", NULL, 0, NULL, err);
-}
-
-static int cmd_check(const cni_cmd_args *a, cni_error **err, void *ud)
-{
-	(void)ud;
-	return forward(a, "CHECK", NULL, 0, NULL, err);
-}
-
-static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
-{
-	(void)ud;
-	return forward(a, "GC", NULL, 0, NULL, err);
-}
-
-static int cmd_status(const cni_cmd_args *a, cni_error **err, void *ud)
-{
-	(void)ud;
-	return forward(a, "STATUS", NULL, 0, NULL, err);
+	return forward(a, a->command, NULL, 0, NULL, err);
 }
 
 CNI_PLUGIN_MAIN("CNI etcd-ipam plugin (libcni-c " LIBCNI_C_VERSION ")", .add = cmd_add,
-		.del = cmd_del, .check = cmd_check, .gc = cmd_gc, .status = cmd_status)
+		.del = cmd_other, .check = cmd_other, .gc = cmd_other, .status = cmd_other)
