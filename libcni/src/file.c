@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Files and descriptors: whole reads, atomic writes, mkdir -p, memfds, $PATH lookups. */
+#include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "buf-internal.h"
 #include "error-internal.h"
@@ -69,13 +73,8 @@ static int write_all(int fd, const void *data, size_t len)
 }
 
 /* An unnamed file in path's directory (-errno when O_TMPFILE cannot be had there). */
-static int open_unnamed(const char *path, unsigned int mode)
+static int open_unnamed(const char *dir, unsigned int mode)
 {
-	const char *slash = strrchr(path, '/');
-	_cleanup_free_ char *dir =
-	    slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-	if (!dir)
-		return -ENOMEM;
 	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode & 07777);
 	return fd < 0 ? -errno : fd;
 }
@@ -93,38 +92,87 @@ static int link_unnamed(int fd, const char *name)
 	return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
 }
 
+#define TMP_SUFFIX  ".tmp."
+#define TMP_TAG_LEN 16
+
+/* "<path>.tmp.<16 hex digits>": a name no other writer of path uses at the same time. */
+static void tmp_name(char *tmp, size_t path_len)
+{
+	static _Atomic uint64_t counter;
+	uint64_t tag = 0;
+	if (getrandom(&tag, sizeof(tag), GRND_NONBLOCK) != (ssize_t)sizeof(tag)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		tag =
+		    ((uint64_t)gettid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20);
+	}
+	tag ^= counter++;
+	snprintf(tmp + path_len, sizeof(TMP_SUFFIX) + TMP_TAG_LEN, TMP_SUFFIX "%016" PRIx64, tag);
+}
+
+/* Whether name is base's temporary: "<base>.tmp" (older writers) or "<base>.tmp.<tag>". */
+static bool is_tmp_of(const char *name, const char *base)
+{
+	size_t bl = strlen(base);
+	if (strncmp(name, base, bl) != 0)
+		return false;
+	name += bl;
+	if (strcmp(name, ".tmp") == 0)
+		return true;
+	if (strncmp(name, TMP_SUFFIX, strlen(TMP_SUFFIX)) != 0)
+		return false;
+	name += strlen(TMP_SUFFIX);
+	return strlen(name) == TMP_TAG_LEN && strspn(name, "0123456789abcdef") == TMP_TAG_LEN;
+}
+
+/* path's directory as a new string ("." when path has none). */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+}
+
 int cni_file_write_atomic(const char *path, const void *data, size_t len, unsigned int mode,
 			  unsigned int flags, cni_error **err)
 {
 	if (isempty(path) || (!data && len))
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL,
 				     "cni_file_write_atomic: no path or no data");
-	_cleanup_free_ char *tmp = cni_strdupf("%s.tmp", path);
-	if (!tmp)
+	size_t pl = strlen(path);
+	_cleanup_free_ char *dir = dir_of(path);
+	_cleanup_free_ char *tmp = malloc(pl + sizeof(TMP_SUFFIX) + TMP_TAG_LEN);
+	if (!dir || !tmp)
 		return cni_error_oom(err);
+	memcpy(tmp, path, pl);
 	bool named = false;
-	int fd = open_unnamed(path, mode), r;
-	if (fd == -ENOMEM)
-		return cni_error_oom(err);
+	int fd = open_unnamed(dir, mode), r;
 	if (fd < 0) {
-		named = true;
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+		/* no O_TMPFILE here: a new file under a fresh temporary name */
+		for (int i = 0; i < 16 && fd < 0; i++) {
+			tmp_name(tmp, pl);
+			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+				  mode & 07777);
+			if (fd < 0 && errno != EEXIST)
+				break;
+		}
 		if (fd < 0)
-			return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
-					     "failed to create %s: %s", tmp, strerror(errno));
+			return cni_error_set_errno(err, errno, CNI_ERR_IO_FAILURE,
+						   "failed to create %s: %s", tmp, strerror(errno));
+		named = true;
 	}
 	if ((r = fchmod(fd, mode & 07777) < 0 ? -errno : 0) < 0 ||
 	    (r = write_all(fd, data, len)) < 0 ||
 	    (r = (flags & CNI_FILE_DURABLE) && fsync(fd) < 0 ? -errno : 0) < 0)
 		goto fail;
-	if (!named) {
-		/* a "<path>.tmp" of an earlier, killed write is stale: replaced */
-		if ((r = link_unnamed(fd, tmp)) == -EEXIST && unlink(tmp) == 0)
-			r = link_unnamed(fd, tmp);
-		if (r < 0)
+	for (int i = 0; !named && i < 16; i++) {
+		tmp_name(tmp, pl);
+		if ((r = link_unnamed(fd, tmp)) == 0)
+			named = true;
+		else if (r != -EEXIST)
 			goto fail;
-		named = true;
 	}
+	if (!named)
+		goto fail;
 	r = close(fd) < 0 ? -errno : 0;
 	fd = -1;
 	if (r < 0 || (r = rename(tmp, path) < 0 ? -errno : 0) < 0)
@@ -153,8 +201,36 @@ int cni_file_remove_leftover(const char *path, cni_error **err)
 {
 	if (isempty(path))
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "cni_file_remove: no path");
-	_cleanup_free_ char *tmp = cni_strdupf("%s.tmp", path);
-	return tmp ? remove_one(tmp, err) : cni_error_oom(err);
+	_cleanup_free_ char *dir = dir_of(path);
+	if (!dir)
+		return cni_error_oom(err);
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return cni_error_set_errno(err, errno, CNI_ERR_IO_FAILURE,
+					   "failed to read directory %s: %s", dir, strerror(errno));
+	}
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return cni_error_oom(err);
+	}
+	int r = 0;
+	for (struct dirent *de; r == 0 && (de = readdir(d));) {
+		if (!is_tmp_of(de->d_name, base))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
+			int e = errno;
+			r = cni_error_set_errno(err, e, CNI_ERR_IO_FAILURE,
+						"failed to remove %s/%s: %s", dir, de->d_name,
+						strerror(e));
+		}
+	}
+	closedir(d);
+	return r;
 }
 
 int cni_file_remove(const char *path, cni_error **err)

@@ -180,40 +180,54 @@ static void test_write_in_read_only_dir(void **state)
 }
 
 /*
- * What a write killed between its link and its rename leaves ("<path>.tmp") is replaced
- * by the next write and taken by cni_file_remove(), which is also fine with nothing there.
+ * What a write killed between its link and its rename leaves ("<path>.tmp.<tag>", or the
+ * "<path>.tmp" of older versions) stays beside the file until cni_file_remove() or
+ * cni_file_remove_leftover() takes it; both are also fine with nothing there.
  */
 static void test_stale_tmp_and_remove(void **state)
 {
 	_cleanup_free_ char *p = in_dir("state");
 	_cleanup_free_ char *tmp = in_dir("state.tmp");
+	_cleanup_free_ char *tagged = in_dir("state.tmp.0123456789abcdef");
+	_cleanup_free_ char *other = in_dir("state.tmp.not-ours");
+	_cleanup_free_ char *longer = in_dir("statefile.tmp.0123456789abcdef");
 	char *out = NULL;
 	cni_error *e = NULL;
 
 	assert_int_equal(cni_file_write_atomic(tmp, "half", 4, 0600, 0, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(tagged, "half", 4, 0600, 0, NULL), 0);
 	assert_int_equal(cni_file_write_atomic(p, "whole", 5, 0600, CNI_FILE_DURABLE, NULL), 0);
-	assert_int_equal(access(tmp, F_OK), -1);
 	assert_int_equal(cni_read_file(p, 0, &out, NULL, NULL), 0);
 	assert_string_equal(out, "whole");
 	free(out);
 
-	/* only the leftover goes, the file stays */
-	assert_int_equal(cni_file_write_atomic(tmp, "half", 4, 0600, 0, NULL), 0);
+	/* only the leftovers go: the file, a name that only looks alike and another file's
+	 * leftover stay */
+	assert_int_equal(cni_file_write_atomic(other, "x", 1, 0600, 0, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(longer, "x", 1, 0600, 0, NULL), 0);
 	assert_int_equal(cni_file_remove_leftover(p, NULL), 0);
 	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(access(tagged, F_OK), -1);
 	assert_int_equal(access(p, F_OK), 0);
+	assert_int_equal(access(other, F_OK), 0);
+	assert_int_equal(access(longer, F_OK), 0);
 	assert_int_equal(cni_file_remove_leftover(p, NULL), 0); /* nothing left over */
+	assert_int_equal(unlink(other), 0);
+	assert_int_equal(unlink(longer), 0);
 
 	/* a crash leftover beside the file: both go */
-	assert_int_equal(cni_file_write_atomic(tmp, "half", 4, 0600, 0, NULL), 0);
+	assert_int_equal(cni_file_write_atomic(tagged, "half", 4, 0600, 0, NULL), 0);
 	assert_int_equal(cni_file_remove(p, NULL), 0);
 	assert_int_equal(access(p, F_OK), -1);
-	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(access(tagged, F_OK), -1);
 	/* only the leftover (the kill came before the first rename) */
 	assert_int_equal(cni_file_write_atomic(tmp, "half", 4, 0600, 0, NULL), 0);
 	assert_int_equal(cni_file_remove(p, NULL), 0);
 	assert_int_equal(access(tmp, F_OK), -1);
 	assert_int_equal(cni_file_remove(p, NULL), 0); /* nothing there */
+	/* a path whose directory is gone has nothing left over */
+	_cleanup_free_ char *gone = in_dir("nodir/state");
+	assert_int_equal(cni_file_remove(gone, NULL), 0);
 
 	/* what cannot be removed is an error naming it */
 	_cleanup_free_ char *d = in_dir("full");
@@ -267,6 +281,53 @@ static void test_readers_see_whole_files(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(count_entries(dir, "race.tmp"), 0);
+}
+
+/*
+ * Writers of one path at once (processes, as plugins for one network are): every write
+ * succeeds, the file always holds one writer's whole content, and no temporary is left.
+ * With one shared temporary name, a writer renamed another's file or lost its own.
+ */
+static void test_concurrent_writers(void **state)
+{
+	enum { WRITERS = 4, ROUNDS = 300, SIZE = 4096 };
+	_cleanup_free_ char *p = in_dir("shared");
+	pid_t pids[WRITERS];
+	assert_int_equal(cni_file_write_atomic(p, "0", 1, 0600, 0, NULL), 0);
+	for (int w = 0; w < WRITERS; w++) {
+		pids[w] = fork();
+		assert_true(pids[w] >= 0);
+		if (pids[w] == 0) {
+			static char content[SIZE];
+			int bad = 0;
+			memset(content, 'a' + w, sizeof(content));
+			for (int i = 0; i < ROUNDS; i++) {
+				cni_error *e = NULL;
+				char *out = NULL;
+				size_t len = 0;
+				if (cni_file_write_atomic(p, content, sizeof(content), 0600, 0,
+							  &e) < 0)
+					bad |= 1;
+				cni_error_free(e);
+				if (cni_read_file(p, 0, &out, &len, NULL) < 0 ||
+				    (len != SIZE && len != 1))
+					bad |= 2;
+				for (size_t k = 1; out && len == SIZE && k < len; k++)
+					if (out[k] != out[0])
+						bad |= 4;
+				free(out);
+			}
+			free(p);
+			_exit(bad);
+		}
+	}
+	for (int w = 0; w < WRITERS; w++) {
+		int status;
+		assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_int_equal(count_entries(dir, "shared.tmp"), 0);
 }
 
 static void test_mkdir_p(void **state)
@@ -362,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_write_in_read_only_dir),
 		cmocka_unit_test(test_stale_tmp_and_remove),
 		cmocka_unit_test(test_readers_see_whole_files),
+		cmocka_unit_test(test_concurrent_writers),
 		cmocka_unit_test(test_mkdir_p),
 		cmocka_unit_test(test_memfd_and_fd_read),
 		cmocka_unit_test(test_find_in_dirs),

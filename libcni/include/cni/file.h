@@ -20,23 +20,26 @@ CNI_BEGIN_DECL
  * Replace path's content with data (len bytes), mode for a new file.
  *
  * The content is written to an unnamed file in path's directory (O_TMPFILE), linked as
- * "<path>.tmp" and renamed over path; where O_TMPFILE is missing, "<path>.tmp" is written
- * directly. A process killed at any point leaves path whole (old or new) and at most
- * "<path>.tmp", which the next write replaces and cni_file_remove() removes. Writers of
- * one path must not run at once (hold a cni_filelock). The directory must exist.
+ * "<path>.tmp.<16 hex digits>", a name of this write's own, and renamed over path; where
+ * O_TMPFILE is missing, that temporary name is created directly. Writers of one path may
+ * run at once: each renames its own whole file, and the last rename wins. A process killed
+ * at any point leaves path whole (old or new) and at most its temporary file, which
+ * cni_file_remove() and cni_file_remove_leftover() remove. The directory must exist.
  */
 CNI_EXPORT int cni_file_write_atomic(const char *path, const void *data, size_t len,
 				     unsigned int mode, unsigned int flags, cni_error **err);
 
 /**
- * Remove path and the "<path>.tmp" an interrupted cni_file_write_atomic() may have left.
- * Neither being there is success.
+ * Remove path and the temporary files ("<path>.tmp.<tag>", and the "<path>.tmp" of versions
+ * before 0.2) that interrupted cni_file_write_atomic() calls may have left. Nothing being
+ * there is success. Do not run it while another process writes path: its temporary file
+ * would go and its write fail.
  */
 CNI_EXPORT int cni_file_remove(const char *path, cni_error **err);
 
 /**
- * Remove only what an interrupted cni_file_write_atomic() of path may have left, keeping
- * path itself. Nothing there is success.
+ * Remove only what interrupted cni_file_write_atomic() calls of path may have left, keeping
+ * path itself (path's directory is read to find them). Nothing there is success.
  */
 CNI_EXPORT int cni_file_remove_leftover(const char *path, cni_error **err);
 
