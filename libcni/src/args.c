@@ -151,12 +151,8 @@ int cni_args_check_known(const cni_args *a, const char *const *known, cni_error 
 	}
 	if (r == 0)
 		r = cni_buf_puts(&b, "]");
-	if (r < 0) {
-		cni_buf_free(&b);
-		return cni_error_oom(err);
-	}
-	if (unknown && !ignore)
-		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "%s", b.data);
+	if (r < 0 || (unknown && !ignore))
+		return cni_error_set_buf(err, CNI_ERR_INTERNAL, r, &b);
 	cni_buf_free(&b);
-	return r;
+	return 0;
 }

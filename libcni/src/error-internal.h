@@ -4,6 +4,7 @@
 #define CNI_ERROR_INTERNAL_H
 
 #include "internal.h"
+#include "buf-internal.h"
 
 /*
  * A versioned struct handed in to fn (a public function): 0 when 0 < version <= current,
@@ -22,6 +23,12 @@ void cni_error_set_foreign(cni_error *e);
  * library's range (it would read as, say, -CNI_ERR_NOT_FOUND) or 0 (the reference's
  * ErrUnknown) returns -CNI_ERR_EXEC, and a library error with code 0 -CNI_ERR_INTERNAL. */
 int cni_error_return_code(const cni_error *e);
+
+/*
+ * Fail with the message built in b: code and b's text, or out of memory when building it
+ * failed (r nonzero, b possibly cut short). Frees b either way.
+ */
+int cni_error_set_buf(cni_error **err, int code, int r, cni_buf *b);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(cni_error *, cni_error_free)
 #define _cleanup_error_ _cleanup_(cni_error_freep)

@@ -94,6 +94,13 @@ int cni_error_oom(cni_error **err)
 	return cni_error_set(err, CNI_ERR_NOMEM, NULL, "out of memory");
 }
 
+int cni_error_set_buf(cni_error **err, int code, int r, cni_buf *b)
+{
+	r = r ? cni_error_oom(err) : cni_error_set(err, code, NULL, "%s", b->data);
+	cni_buf_free(b);
+	return r;
+}
+
 int cni_error_prefix(cni_error *e, const char *fmt, ...)
 {
 	char *prefix = NULL, *msg = NULL;

@@ -494,29 +494,20 @@ after:
 	scan_space(&sc);
 	if (scan_eof(&sc))
 		goto fail_end;
-	if (stack[depth - 1] == 'o') {
-		if (sc.s[sc.pos] == ',') {
-			sc.pos++;
-			goto key;
-		}
-		if (sc.s[sc.pos] == '}') {
-			sc.pos++;
-			depth--;
-			goto after;
-		}
-		r = scan_fail(&sc, "after object key:value pair");
-		goto fail;
-	}
+	/* a comma goes on to the next member or element, the closing bracket ends them */
 	if (sc.s[sc.pos] == ',') {
 		sc.pos++;
+		if (stack[depth - 1] == 'o')
+			goto key;
 		goto value;
 	}
-	if (sc.s[sc.pos] == ']') {
+	if (sc.s[sc.pos] == (stack[depth - 1] == 'o' ? '}' : ']')) {
 		sc.pos++;
 		depth--;
 		goto after;
 	}
-	r = scan_fail(&sc, "after array element");
+	r = scan_fail(&sc, stack[depth - 1] == 'o' ? "after object key:value pair"
+						   : "after array element");
 	goto fail;
 key:
 	scan_space(&sc);

@@ -136,13 +136,7 @@ int cni_find_in_path(const char *plugin, const char *const *paths, char **out, c
 		r = cni_buf_puts(&b, " in path ");
 	if (!r)
 		r = format_go_list(&b, paths);
-	if (r) {
-		cni_buf_free(&b);
-		return cni_error_oom(err);
-	}
-	r = cni_error_set(err, CNI_ERR_NOT_FOUND, NULL, "%s", b.data);
-	cni_buf_free(&b);
-	return r;
+	return cni_error_set_buf(err, CNI_ERR_NOT_FOUND, r, &b);
 }
 
 /* ---- environment (AsEnv) ---- */
@@ -436,13 +430,7 @@ static int plugin_failed(const char *path, const cni_spawn_result *pr, size_t ma
 		if (!r)
 			r = how_it_ended(&b, pr->status);
 	}
-	if (r) {
-		cni_buf_free(&b);
-		return cni_error_oom(err);
-	}
-	r = cni_error_set(err, code, NULL, "%s", b.data);
-	cni_buf_free(&b);
-	return r;
+	return cni_error_set_buf(err, code, r, &b);
 }
 
 int cni_exec_plugin_raw(const char *plugin_path, const char *const *envp, const char *stdin_data,

@@ -275,6 +275,37 @@ void cni_nl_close(cni_nl *nl)
 	free(nl);
 }
 
+/*
+ * What a listing keeps of one object of a cache: keep writes it to item (a zeroed slot
+ * of the array) and returns true, or returns false, writing nothing, to pass the object
+ * by. arg is the listing's filter.
+ */
+typedef bool (*cache_keep_fn)(struct nl_object *o, void *item, const void *arg);
+
+/*
+ * The objects of cache that keep takes, in cache order, into a new array of elem-sized
+ * items (*out, free() it; room for every object, never NULL) and their number in
+ * *count. Frees cache either way.
+ */
+static int cache_to_array(struct nl_cache *cache, size_t elem, cache_keep_fn keep, const void *arg,
+			  void **out, size_t *count, cni_error **err)
+{
+	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
+	char *v = calloc(n ? n : 1, elem);
+
+	if (!v) {
+		nl_cache_free(cache);
+		return cni_error_oom(err);
+	}
+	for (struct nl_object *o = nl_cache_get_first(cache); o && i < n; o = nl_cache_get_next(o))
+		if (keep(o, v + i * elem, arg))
+			i++;
+	nl_cache_free(cache);
+	*out = v;
+	*count = i;
+	return 0;
+}
+
 /* ---- links ---- */
 
 static void fill_link(struct rtnl_link *l, cni_link_info *out)
@@ -364,24 +395,24 @@ int cni_link_get_by_index(cni_nl *nl, int ifindex, cni_link_info *out, cni_error
 	return 0;
 }
 
+static bool link_keep(struct nl_object *o, void *item, const void *arg)
+{
+	(void)arg;
+	fill_link((struct rtnl_link *)o, item);
+	return true;
+}
+
 int cni_link_list(cni_nl *nl, cni_link_info **out, size_t *count, cni_error **err)
 {
 	struct nl_cache *cache = NULL;
+	void *v;
 	int r = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
 	if (r < 0)
 		return cni_nl_fail(nl, err, r, "failed to list links");
-	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
-	cni_link_info *v = calloc(n ? n : 1, sizeof(*v));
-	if (!v) {
-		nl_cache_free(cache);
-		return cni_error_oom(err);
-	}
-	for (struct nl_object *o = nl_cache_get_first(cache); o && i < n; o = nl_cache_get_next(o))
-		fill_link((struct rtnl_link *)o, &v[i++]);
-	nl_cache_free(cache);
-	*out = v;
-	*count = i;
-	return 0;
+	r = cache_to_array(cache, sizeof(**out), link_keep, NULL, &v, count, err);
+	if (r == 0)
+		*out = v;
+	return r;
 }
 
 void cni_nl_ifname(cni_nl *nl, int ifindex, char *buf, size_t len)
@@ -759,36 +790,44 @@ int cni_addr_del(cni_nl *nl, int ifindex, const cni_ipnet *addr, cni_error **err
 	return addr_op(nl, ifindex, addr, 0, false, err);
 }
 
+/* Which addresses or routes a listing keeps: 0 is any ifindex (or family). */
+struct list_filter {
+	int ifindex;
+	int family;
+	unsigned int table;
+};
+
+static bool addr_keep(struct nl_object *o, void *item, const void *arg)
+{
+	const struct list_filter *f = arg;
+	struct rtnl_addr *a = (struct rtnl_addr *)o;
+	cni_addr_info *ai = item;
+
+	if (f->ifindex && rtnl_addr_get_ifindex(a) != f->ifindex)
+		return false;
+	if (f->family && rtnl_addr_get_family(a) != f->family)
+		return false;
+	ai->ifindex = rtnl_addr_get_ifindex(a);
+	ip_from_nl(rtnl_addr_get_local(a), &ai->addr);
+	ai->addr.prefix = rtnl_addr_get_prefixlen(a);
+	ai->scope = rtnl_addr_get_scope(a);
+	ai->flags = rtnl_addr_get_flags(a);
+	return true;
+}
+
 int cni_addr_list(cni_nl *nl, int ifindex, int family, cni_addr_info **out, size_t *count,
 		  cni_error **err)
 {
+	const struct list_filter f = {.ifindex = ifindex, .family = family};
 	struct nl_cache *cache = NULL;
+	void *v;
 	int r = rtnl_addr_alloc_cache(nl->sk, &cache);
 	if (r < 0)
 		return cni_nl_fail(nl, err, r, "failed to list addresses");
-	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
-	cni_addr_info *v = calloc(n ? n : 1, sizeof(*v));
-	if (!v) {
-		nl_cache_free(cache);
-		return cni_error_oom(err);
-	}
-	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_addr *a = (struct rtnl_addr *)o;
-		if (ifindex && rtnl_addr_get_ifindex(a) != ifindex)
-			continue;
-		if (family && rtnl_addr_get_family(a) != family)
-			continue;
-		v[i].ifindex = rtnl_addr_get_ifindex(a);
-		ip_from_nl(rtnl_addr_get_local(a), &v[i].addr);
-		v[i].addr.prefix = rtnl_addr_get_prefixlen(a);
-		v[i].scope = rtnl_addr_get_scope(a);
-		v[i].flags = rtnl_addr_get_flags(a);
-		i++;
-	}
-	nl_cache_free(cache);
-	*out = v;
-	*count = i;
-	return 0;
+	r = cache_to_array(cache, sizeof(**out), addr_keep, &f, &v, count, err);
+	if (r == 0)
+		*out = v;
+	return r;
 }
 
 /* ---- routes ---- */
@@ -948,33 +987,32 @@ static void route_to_spec(struct rtnl_route *rt, cni_route_spec *s)
 		s->advmss = m;
 }
 
+static bool route_keep(struct nl_object *o, void *item, const void *arg)
+{
+	const struct list_filter *f = arg;
+	struct rtnl_route *rt = (struct rtnl_route *)o;
+	struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, 0);
+	int nh_if = nh ? rtnl_route_nh_get_ifindex(nh) : 0;
+
+	if (rtnl_route_get_table(rt) != f->table || (f->ifindex && nh_if != f->ifindex))
+		return false;
+	route_to_spec(rt, item);
+	return true;
+}
+
 int cni_route_list(cni_nl *nl, int family, unsigned int table, int ifindex,
 		   cni_route_spec **out, size_t *count, cni_error **err)
 {
+	const struct list_filter f = {.ifindex = ifindex, .table = table ? table : RT_TABLE_MAIN};
 	struct nl_cache *cache = NULL;
+	void *v;
 	int r = rtnl_route_alloc_cache(nl->sk, family ? family : AF_UNSPEC, 0, &cache);
 	if (r < 0)
 		return cni_nl_fail(nl, err, r, "failed to list routes");
-	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
-	cni_route_spec *v = calloc(n ? n : 1, sizeof(*v));
-	if (!v) {
-		nl_cache_free(cache);
-		return cni_error_oom(err);
-	}
-	if (!table)
-		table = RT_TABLE_MAIN;
-	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_route *rt = (struct rtnl_route *)o;
-		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, 0);
-		int nh_if = nh ? rtnl_route_nh_get_ifindex(nh) : 0;
-		if (rtnl_route_get_table(rt) != table || (ifindex && nh_if != ifindex))
-			continue;
-		route_to_spec(rt, &v[i++]);
-	}
-	nl_cache_free(cache);
-	*out = v;
-	*count = i;
-	return 0;
+	r = cache_to_array(cache, sizeof(**out), route_keep, &f, &v, count, err);
+	if (r == 0)
+		*out = v;
+	return r;
 }
 
 struct cni_route_snapshot {
@@ -992,37 +1030,43 @@ void cni_route_snapshot_free(cni_route_snapshot *s)
 	free(s);
 }
 
+/* A snapshot keeps a reference to each route it takes. */
+static bool snapshot_keep(struct nl_object *o, void *item, const void *arg)
+{
+	const struct list_filter *f = arg;
+	struct rtnl_route *rt = (struct rtnl_route *)o;
+
+	if ((rtnl_route_get_flags(rt) & RTM_F_CLONED) ||
+	    (f->table != CNI_ROUTE_TABLE_ANY && rtnl_route_get_table(rt) != f->table))
+		return false;
+	if (f->ifindex && (rtnl_route_get_nnexthops(rt) != 1 ||
+			   rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0)) != f->ifindex))
+		return false;
+	nl_object_get(o);
+	*(struct rtnl_route **)item = rt;
+	return true;
+}
+
 int cni_route_snapshot_take(cni_nl *nl, int family, unsigned int table, int ifindex,
 			    cni_route_snapshot **out, cni_error **err)
 {
+	const struct list_filter f = {.ifindex = ifindex, .table = table ? table : RT_TABLE_MAIN};
 	struct nl_cache *cache = NULL;
+	void *v;
 	int r = rtnl_route_alloc_cache(nl->sk, family ? family : AF_UNSPEC, 0, &cache);
 	if (r < 0)
 		return cni_nl_fail(nl, err, r, "failed to list routes");
-	size_t cap = (size_t)nl_cache_nitems(cache);
 	cni_route_snapshot *s = calloc(1, sizeof(*s));
-	if (s)
-		s->routes = calloc(cap ? cap : 1, sizeof(*s->routes));
-	if (!s || !s->routes) {
-		free(s);
+	if (!s) {
 		nl_cache_free(cache);
 		return cni_error_oom(err);
 	}
-	if (!table)
-		table = RT_TABLE_MAIN;
-	for (struct nl_object *o = nl_cache_get_first(cache); o && s->n < cap;
-	     o = nl_cache_get_next(o)) {
-		struct rtnl_route *rt = (struct rtnl_route *)o;
-		if ((rtnl_route_get_flags(rt) & RTM_F_CLONED) ||
-		    (table != CNI_ROUTE_TABLE_ANY && rtnl_route_get_table(rt) != table))
-			continue;
-		if (ifindex && (rtnl_route_get_nnexthops(rt) != 1 ||
-				rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0)) != ifindex))
-			continue;
-		nl_object_get(o);
-		s->routes[s->n++] = rt;
+	r = cache_to_array(cache, sizeof(*s->routes), snapshot_keep, &f, &v, &s->n, err);
+	if (r < 0) {
+		free(s);
+		return r;
 	}
-	nl_cache_free(cache);
+	s->routes = v;
 	*out = s;
 	return 0;
 }
@@ -1189,38 +1233,38 @@ int cni_rule_del(cni_nl *nl, const cni_rule_spec *r, cni_error **err)
 	return rule_op(nl, r, false, err);
 }
 
+static bool rule_keep(struct nl_object *o, void *item, const void *arg)
+{
+	struct rtnl_rule *ru = (struct rtnl_rule *)o;
+	cni_rule_spec *s = item;
+
+	(void)arg;
+	*s = (cni_rule_spec)CNI_RULE_SPEC_INIT;
+	s->family = rtnl_rule_get_family(ru);
+	s->table = rtnl_rule_get_table(ru);
+	s->priority = rtnl_rule_get_prio(ru);
+	if (rtnl_rule_get_src(ru)) {
+		s->has_src = true;
+		ip_from_nl(rtnl_rule_get_src(ru), &s->src);
+	}
+	if (rtnl_rule_get_dst(ru)) {
+		s->has_dst = true;
+		ip_from_nl(rtnl_rule_get_dst(ru), &s->dst);
+	}
+	return true;
+}
+
 int cni_rule_list(cni_nl *nl, int family, cni_rule_spec **out, size_t *count, cni_error **err)
 {
 	struct nl_cache *cache = NULL;
+	void *v;
 	int r = rtnl_rule_alloc_cache(nl->sk, family ? family : AF_UNSPEC, &cache);
 	if (r < 0)
 		return cni_nl_fail(nl, err, r, "failed to list rules");
-	size_t n = (size_t)nl_cache_nitems(cache), i = 0;
-	cni_rule_spec *v = calloc(n ? n : 1, sizeof(*v));
-	if (!v) {
-		nl_cache_free(cache);
-		return cni_error_oom(err);
-	}
-	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_rule *ru = (struct rtnl_rule *)o;
-		cni_rule_spec *s = &v[i++];
-		*s = (cni_rule_spec)CNI_RULE_SPEC_INIT;
-		s->family = rtnl_rule_get_family(ru);
-		s->table = rtnl_rule_get_table(ru);
-		s->priority = rtnl_rule_get_prio(ru);
-		if (rtnl_rule_get_src(ru)) {
-			s->has_src = true;
-			ip_from_nl(rtnl_rule_get_src(ru), &s->src);
-		}
-		if (rtnl_rule_get_dst(ru)) {
-			s->has_dst = true;
-			ip_from_nl(rtnl_rule_get_dst(ru), &s->dst);
-		}
-	}
-	nl_cache_free(cache);
-	*out = v;
-	*count = i;
-	return 0;
+	r = cache_to_array(cache, sizeof(**out), rule_keep, NULL, &v, count, err);
+	if (r == 0)
+		*out = v;
+	return r;
 }
 
 int cni_random_veth_name(char *buf, size_t len, cni_error **err)

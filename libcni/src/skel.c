@@ -85,19 +85,28 @@ static const char *env_lookup(const char *const *envp, const char *name)
 
 /* ---- I/O ---- */
 
+/*
+ * After a read or write on fd failed with errno: true when it is worth trying again,
+ * that is on EINTR, and on EAGAIN (a non-blocking stdio) once fd is ready for events.
+ * False leaves errno saying why not.
+ */
+static bool retry_io(int fd, short events)
+{
+	if (errno == EINTR)
+		return true;
+	if (errno != EAGAIN)
+		return false;
+	struct pollfd p = {.fd = fd, .events = events};
+	return poll(&p, 1, -1) >= 0 || errno == EINTR;
+}
+
 static int write_all(int fd, const char *data, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, data, len);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (retry_io(fd, POLLOUT))
 				continue;
-			if (errno == EAGAIN) {
-				struct pollfd p = {.fd = fd, .events = POLLOUT};
-				if (poll(&p, 1, -1) < 0 && errno != EINTR)
-					return -errno;
-				continue;
-			}
 			return -errno;
 		}
 		data += n;
@@ -128,16 +137,8 @@ static int read_stdin(int fd, size_t max, char **out, size_t *out_len, cni_error
 		}
 		ssize_t n = read(fd, buf + len, cap - len);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (retry_io(fd, POLLIN))
 				continue;
-			if (errno == EAGAIN) {
-				struct pollfd p = {.fd = fd, .events = POLLIN};
-				if (poll(&p, 1, -1) < 0 && errno != EINTR)
-					return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
-							     "error reading from stdin: %s",
-							     strerror(errno));
-				continue;
-			}
 			return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL,
 					     "error reading from stdin: %s", strerror(errno));
 		}

@@ -154,18 +154,22 @@ int pj_go_load(const pj_go *go, const char *data, size_t len, const char *gotype
 	return 0;
 }
 
-static json_t *go_get(const pj_go *go, const json_t *obj, const char *key)
+/* The member a typed getter decodes (NULL: absent or null); *present (when asked) says
+ * whether there is one. */
+static json_t *go_member(const pj_go *go, const json_t *obj, const char *key, bool *present)
 {
-	return go->get ? go->get(obj, key) : pj_get(obj, key);
+	json_t *v = go->get ? go->get(obj, key) : pj_get(obj, key);
+
+	if (present)
+		*present = v != NULL;
+	return v;
 }
 
 int pj_go_string(const pj_go *go, const json_t *obj, const char *key, const char *field,
 		 const char **out, bool *present, cni_error **err)
 {
-	json_t *v = go_get(go, obj, key);
+	json_t *v = go_member(go, obj, key, present);
 
-	if (present)
-		*present = v != NULL;
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
@@ -177,10 +181,8 @@ int pj_go_string(const pj_go *go, const json_t *obj, const char *key, const char
 int pj_go_bool(const pj_go *go, const json_t *obj, const char *key, const char *field, bool *out,
 	       bool *present, cni_error **err)
 {
-	json_t *v = go_get(go, obj, key);
+	json_t *v = go_member(go, obj, key, present);
 
-	if (present)
-		*present = v != NULL;
 	if (!v)
 		return 0;
 	if (!json_is_boolean(v))
@@ -193,11 +195,9 @@ int pj_go_integer(const pj_go *go, const json_t *obj, const char *key, const cha
 		  const char *gotype, double min, double max, long long *out, bool *present,
 		  cni_error **err)
 {
-	json_t *v = go_get(go, obj, key);
+	json_t *v = go_member(go, obj, key, present);
 	double d;
 
-	if (present)
-		*present = v != NULL;
 	if (!v)
 		return 0;
 	if (!pj_number(v, &d))

@@ -183,6 +183,15 @@ static void test_addresses_routes_rules(void **state)
 	assert_int_equal(cni_rule_add(nl, &rule, NULL), 0);
 	out = nstest_output(p, "ip rule show");
 	assert_non_null(strstr(out, "1000:\tfrom 10.123.4.5 lookup 100"));
+	cni_rule_spec *rules = NULL;
+	assert_int_equal(cni_rule_list(nl, AF_INET, &rules, &n, NULL), 0);
+	found = false;
+	for (size_t i = 0; i < n; i++)
+		if (rules[i].priority == 1000 && rules[i].table == 100 && rules[i].has_src &&
+		    rules[i].src.prefix == 32 && cni_ip_equal(&rules[i].src.ip, &rule.src.ip))
+			found = true;
+	assert_true(found);
+	cni_free(rules);
 	assert_int_equal(cni_rule_del(nl, &rule, NULL), 0);
 
 	assert_int_equal(cni_addr_del(nl, li.ifindex, &a4, NULL), 0);
@@ -217,6 +226,15 @@ static void test_bridge_ports(void **state)
 	assert_string_equal(nstest_output(p, cmd), "0\n1\n");
 	assert_int_equal(cni_link_get(nl, veth, &v, NULL), 0);
 	assert_int_equal(v.master, br.ifindex);
+	cni_link_info *links = NULL;
+	size_t n = 0, seen = 0;
+	assert_int_equal(cni_link_list(nl, &links, &n, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		if ((links[i].ifindex == br.ifindex && strcmp(links[i].kind, "bridge") == 0) ||
+		    (strcmp(links[i].name, veth) == 0 && links[i].master == br.ifindex))
+			seen++;
+	assert_int_equal(seen, 2);
+	cni_free(links);
 	assert_int_equal(cni_link_set_master(nl, v.ifindex, 0, NULL), 0);
 	assert_int_equal(cni_link_get(nl, veth, &v, NULL), 0);
 	assert_int_equal(v.master, 0);

@@ -28,6 +28,28 @@ static void test_set_returns_negative_code(void **state)
 	assert_int_equal(cni_error_set(NULL, CNI_ERR_IO_FAILURE, NULL, "x"), -5);
 }
 
+/* cni_error_set_buf: the built message, or out of memory when building it failed; b is
+ * freed either way (valgrind and ASan see a leak otherwise). */
+static void test_set_buf(void **state)
+{
+	cni_error *e = NULL;
+	cni_buf b = CNI_BUF_INIT;
+
+	assert_int_equal(cni_buf_printf(&b, "failed %d%%", 50), 0);
+	assert_int_equal(cni_error_set_buf(&e, CNI_ERR_NOT_FOUND, 0, &b), -CNI_ERR_NOT_FOUND);
+	assert_null(b.data);
+	assert_string_equal(cni_error_msg(e), "failed 50%");
+	cni_error_free(e);
+	e = NULL;
+
+	assert_int_equal(cni_buf_puts(&b, "cut sho"), 0);
+	assert_int_equal(cni_error_set_buf(&e, CNI_ERR_NOT_FOUND, -CNI_ERR_NOMEM, &b),
+			 -CNI_ERR_NOMEM);
+	assert_null(b.data);
+	assert_string_equal(cni_error_msg(e), "out of memory");
+	cni_error_free(e);
+}
+
 static void test_errno_dup_and_prefix(void **state)
 {
 	cni_error *e = NULL;
@@ -101,6 +123,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_returns_negative_code),
 		cmocka_unit_test(test_errno_dup_and_prefix),
+		cmocka_unit_test(test_set_buf),
 		cmocka_unit_test(test_return_code),
 		cmocka_unit_test(test_code_names),
 		cmocka_unit_test(test_go_quote),
