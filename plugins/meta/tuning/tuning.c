@@ -378,40 +378,18 @@ static int sysctl_file(const char *key, const char *ifname, char **out, cni_erro
 		memmove(tok + ilen, tok + 6, strlen(tok + 6) + 1);
 		memcpy(tok, ifname, ilen);
 	}
-	/* clean "/proc/sys/" + k: drop empty and "." elements, resolve ".." lexically */
-	size_t cap = strlen(PROC_SYS) + strlen(k) + 3;
+	/* "/proc/sys/" + k cleaned lexically (empty and "." elements go, ".." resolves) */
+	size_t cap = strlen(PROC_SYS) + strlen(k) + 2;
 	char *full = malloc(cap);
-	path = malloc(cap);
-	if (!full || !path) {
+	if (full) {
+		snprintf(full, cap, "%s/%s", PROC_SYS, k);
+		path = cni_path_clean(full);
 		free(full);
-		free(path);
+	}
+	if (!path) {
 		free(k);
 		return cni_error_oom(err);
 	}
-	snprintf(full, cap, "%s/%s", PROC_SYS, k);
-	size_t w = 0;
-	for (const char *rd = full; *rd;) {
-		while (*rd == '/')
-			rd++;
-		size_t n = strcspn(rd, "/");
-		if (n == 0 || (n == 1 && rd[0] == '.')) {
-			/* nothing to keep */
-		} else if (n == 2 && rd[0] == '.' && rd[1] == '.') {
-			while (w > 0 && path[w - 1] != '/')
-				w--;
-			if (w > 0)
-				w--; /* and the '/' before it */
-		} else {
-			path[w++] = '/';
-			memcpy(path + w, rd, n);
-			w += n;
-		}
-		rd += n;
-	}
-	if (w == 0)
-		path[w++] = '/';
-	path[w] = '\0';
-	free(full);
 	if (strncmp(path, PROC_SYS "/net/", strlen(PROC_SYS "/net/")) != 0) {
 		cni_error_set(&e, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 			      "invalid net sysctl key: \"%s\"", k);
