@@ -17,6 +17,7 @@
 #include "plugin-buf.h"
 #include "plugin-daemon.h"
 #include "plugin-json.h"
+#include "plugin-netns.h"
 
 static json_t *parse(const char *text)
 {
@@ -309,6 +310,73 @@ static void test_daemon_listen(void **state)
 	rmdir(dir);
 }
 
+/* What pc_netns_run_path_del() ran: how often, and what it made it return. */
+struct del_probe {
+	int calls;
+	int ret;
+};
+
+static int del_fn(void *ud, cni_error **err)
+{
+	struct del_probe *p = ud;
+	p->calls++;
+	if (p->ret < 0)
+		return cni_error_set(err, -p->ret, NULL, "del_fn failed");
+	return 0;
+}
+
+static void test_netns_run_path_del(void **state)
+{
+	struct del_probe p = {0, 0};
+	cni_error *e = NULL;
+	char file[] = "/tmp/cni-pc-netns-XXXXXX";
+
+	(void)state;
+	/* no namespace, or one that is gone: success, nothing run */
+	assert_int_equal(pc_netns_run_path_del("", false, del_fn, &p, &e), 0);
+	assert_int_equal(
+	    pc_netns_run_path_del("/run/netns/cni-pc-no-such-ns", true, del_fn, &p, &e), 0);
+	assert_int_equal(p.calls, 0);
+	assert_null(e);
+	/* a path that is not a namespace is not "gone": its error comes back */
+	int fd = mkstemp(file);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(pc_netns_run_path_del(file, false, del_fn, &p, &e),
+			 -CNI_ERR_INVALID_ENVIRONMENT_VARIABLES);
+	assert_non_null(e);
+	cni_error_free(e);
+	e = NULL;
+	assert_int_equal(pc_netns_run_path_del(file, false, del_fn, &p, NULL),
+			 -CNI_ERR_INVALID_ENVIRONMENT_VARIABLES);
+	unlink(file);
+	assert_int_equal(p.calls, 0);
+
+	/* our own namespace: entering it needs CAP_SYS_ADMIN */
+	cni_netns *self = NULL;
+	if (cni_netns_open("/proc/self/ns/net", &self, NULL) < 0 ||
+	    cni_netns_run(self, del_fn, &p, NULL) < 0) {
+		cni_netns_close(self);
+		skip();
+	}
+	cni_netns_close(self);
+	p.calls = 0;
+	assert_int_equal(pc_netns_run_path_del("/proc/self/ns/net", true, del_fn, &p, &e), 0);
+	assert_int_equal(p.calls, 1);
+	assert_null(e);
+	/* fn's failure comes back as it is ... */
+	p.ret = -CNI_ERR_INTERNAL;
+	assert_int_equal(pc_netns_run_path_del("/proc/self/ns/net", false, del_fn, &p, &e),
+			 -CNI_ERR_INTERNAL);
+	assert_error(e, CNI_ERR_INTERNAL, "del_fn failed");
+	e = NULL;
+	/* ... but for -CNI_ERR_NOT_FOUND: what it looked for is gone */
+	p.ret = -CNI_ERR_NOT_FOUND;
+	assert_int_equal(pc_netns_run_path_del("/proc/self/ns/net", false, del_fn, &p, &e), 0);
+	assert_null(e);
+	assert_int_equal(p.calls, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_go_load),	       cmocka_unit_test(test_expected),
 		cmocka_unit_test(test_sbuf),	       cmocka_unit_test(test_go_uint32_integer),
 		cmocka_unit_test(test_daemon_listen),
+		cmocka_unit_test(test_netns_run_path_del),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

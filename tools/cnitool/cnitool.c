@@ -193,10 +193,7 @@ static char *working_dir(void)
 static char *abs_path(const char *p)
 {
 	char *cwd = NULL, *joined, *out;
-	size_t n, len;
-	size_t *starts; /* start offsets of the kept components in out */
-	size_t depth = 0;
-	const char *s;
+	size_t n;
 
 	if (p[0] != '/') {
 		cwd = working_dir();
@@ -205,43 +202,14 @@ static char *abs_path(const char *p)
 	}
 	n = (cwd ? strlen(cwd) + 1 : 0) + strlen(p) + 1;
 	joined = malloc(n);
-	out = malloc(n + 1);
-	starts = calloc(n, sizeof(*starts));
-	if (!joined || !out || !starts)
+	if (!joined)
 		oom();
 	snprintf(joined, n, "%s%s%s", cwd ? cwd : "", cwd ? "/" : "", p);
 	free(cwd);
-
-	len = 0;
-	s = joined;
-	while (*s) {
-		const char *e;
-		size_t clen;
-
-		while (*s == '/')
-			s++;
-		if (!*s)
-			break;
-		e = strchr(s, '/');
-		clen = e ? (size_t)(e - s) : strlen(s);
-		if (clen == 1 && s[0] == '.') {
-			/* skip */
-		} else if (clen == 2 && s[0] == '.' && s[1] == '.') {
-			if (depth > 0)
-				len = starts[--depth];
-		} else {
-			starts[depth++] = len;
-			out[len++] = '/';
-			memcpy(out + len, s, clen);
-			len += clen;
-		}
-		s += clen;
-	}
-	if (len == 0)
-		out[len++] = '/';
-	out[len] = '\0';
+	out = cni_path_clean(joined);
+	if (!out)
+		oom();
 	free(joined);
-	free(starts);
 	return out;
 }
 

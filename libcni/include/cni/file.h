@@ -6,7 +6,7 @@
  * @file cni/file.h
  * @brief State files a plugin keeps between ADD and DEL, written so that a reader (or the
  * next run, after a crash) sees the old content or the new one, and so that a DEL can
- * remove everything a killed write left.
+ * remove everything a killed write left; and the lexical cleaning of a path.
  */
 
 #include "error.h"
@@ -45,6 +45,17 @@ CNI_EXPORT int cni_file_remove_leftover(const char *path, cni_error **err);
 
 /** mkdir -p: path and its missing parents, made with mode; existing ones are fine. */
 CNI_EXPORT int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err);
+
+/**
+ * path cleaned lexically, as Go's filepath.Clean does (so a name built the reference's
+ * way comes out the same): repeated '/' become one, "." elements go, ".." takes back the
+ * element before it ("/.." is "/"; a relative path keeps the ".." it cannot resolve), no
+ * trailing '/' but for "/" itself, and "" is ".". The file system is not looked at
+ * (symbolic links stay as they are). Since LIBCNI_C_0.2.
+ *
+ * Returns a new string (cni_free()), NULL when out of memory.
+ */
+CNI_EXPORT char *cni_path_clean(const char *path);
 
 CNI_END_DECL
 

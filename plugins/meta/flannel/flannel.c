@@ -316,9 +316,13 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 	return r;
 }
 
-/* DEL and CHECK work on the saved delegate config (absent: nothing was added). */
-static int with_saved(const cni_cmd_args *args, bool del, cni_error **err)
+/* DEL and CHECK, the command skel was run with (its undoing DEL of a failed ADD included:
+ * skel gives that one the command DEL), work on the saved delegate config (absent:
+ * nothing was added). */
+static int with_saved(const cni_cmd_args *args, cni_error **err, void *ud)
 {
+	(void)ud;
+	bool del = !strcmp(args->command, "DEL");
 	struct fconf c;
 	char path[4096];
 	json_t *d = NULL;
@@ -345,18 +349,6 @@ static int with_saved(const cni_cmd_args *args, bool del, cni_error **err)
 	json_decref(d);
 	json_decref(c.root);
 	return r;
-}
-
-static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
-{
-	(void)ud;
-	return with_saved(args, true, err);
-}
-
-static int cmd_check(const cni_cmd_args *args, cni_error **err, void *ud)
-{
-	(void)ud;
-	return with_saved(args, false, err);
 }
 
 /* Whether name is a container ID among valid (cni.dev/valid-attachments). */
@@ -450,9 +442,12 @@ static bool delegate_too_old(const json_t *d)
 	return !v || !cni_version_ge(v, "1.1.0");
 }
 
-/* GC and STATUS, both asked of the delegate of the current lease. */
-static int current_verb(const cni_cmd_args *args, bool gc, cni_error **err)
+/* GC and STATUS (the command skel was run with), both asked of the delegate of the current
+ * lease. STATUS is ready when the lease is readable and the delegate says it is. */
+static int current_verb(const cni_cmd_args *args, cni_error **err, void *ud)
 {
+	(void)ud;
+	bool gc = !strcmp(args->command, "GC");
 	struct fconf c;
 	json_t *d = NULL, *stale = json_array();
 	char *text = NULL;
@@ -487,18 +482,5 @@ static int current_verb(const cni_cmd_args *args, bool gc, cni_error **err)
 	return r;
 }
 
-static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
-{
-	(void)ud;
-	return current_verb(args, true, err);
-}
-
-/* Ready when the lease is readable and the delegate says it is. */
-static int cmd_status(const cni_cmd_args *args, cni_error **err, void *ud)
-{
-	(void)ud;
-	return current_verb(args, false, err);
-}
-
-CNI_PLUGIN_MAIN("CNI flannel plugin (libcni-c)", .add = cmd_add, .del = cmd_del, .check = cmd_check,
-		.gc = cmd_gc, .status = cmd_status)
+CNI_PLUGIN_MAIN("CNI flannel plugin (libcni-c)", .add = cmd_add, .del = with_saved,
+		.check = with_saved, .gc = current_verb, .status = current_verb)

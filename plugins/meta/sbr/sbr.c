@@ -17,6 +17,7 @@
 #include <cni/cni.h>
 
 #include "plugin-json.h"
+#include "plugin-netns.h"
 #include "plugin-util.h"
 
 #define FIRST_TABLE 100
@@ -516,24 +517,14 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 {
 	struct sbr_conf c;
-	cni_error *local = NULL;
 	int r;
 	(void)ud;
 
 	if ((r = conf_load(&c, args, err)) < 0)
 		goto out;
-	if (!*args->netns)
-		goto out; /* no namespace: the rules went with it */
+	/* no namespace, or one that is gone: the rules went with it */
 	struct work w = {&c, args->ifname, NULL, 0};
-	r = pc_netns_run_path(args->netns, true, del_in_ns, &w, &local);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		cni_error_free(local);
-		r = 0;
-	} else if (r < 0) {
-		*err = local;
-	} else {
-		cni_error_free(local);
-	}
+	r = pc_netns_run_path_del(args->netns, true, del_in_ns, &w, err);
 out:
 	conf_free(&c);
 	return r;

@@ -378,40 +378,18 @@ static int sysctl_file(const char *key, const char *ifname, char **out, cni_erro
 		memmove(tok + ilen, tok + 6, strlen(tok + 6) + 1);
 		memcpy(tok, ifname, ilen);
 	}
-	/* clean "/proc/sys/" + k: drop empty and "." elements, resolve ".." lexically */
-	size_t cap = strlen(PROC_SYS) + strlen(k) + 3;
+	/* "/proc/sys/" + k cleaned lexically (empty and "." elements go, ".." resolves) */
+	size_t cap = strlen(PROC_SYS) + strlen(k) + 2;
 	char *full = malloc(cap);
-	path = malloc(cap);
-	if (!full || !path) {
+	if (full) {
+		snprintf(full, cap, "%s/%s", PROC_SYS, k);
+		path = cni_path_clean(full);
 		free(full);
-		free(path);
+	}
+	if (!path) {
 		free(k);
 		return cni_error_oom(err);
 	}
-	snprintf(full, cap, "%s/%s", PROC_SYS, k);
-	size_t w = 0;
-	for (const char *rd = full; *rd;) {
-		while (*rd == '/')
-			rd++;
-		size_t n = strcspn(rd, "/");
-		if (n == 0 || (n == 1 && rd[0] == '.')) {
-			/* nothing to keep */
-		} else if (n == 2 && rd[0] == '.' && rd[1] == '.') {
-			while (w > 0 && path[w - 1] != '/')
-				w--;
-			if (w > 0)
-				w--; /* and the '/' before it */
-		} else {
-			path[w++] = '/';
-			memcpy(path + w, rd, n);
-			w += n;
-		}
-		rd += n;
-	}
-	if (w == 0)
-		path[w++] = '/';
-	path[w] = '\0';
-	free(full);
 	if (strncmp(path, PROC_SYS "/net/", strlen(PROC_SYS "/net/")) != 0) {
 		cni_error_set(&e, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
 			      "invalid net sysctl key: \"%s\"", k);
@@ -568,43 +546,32 @@ static int mkdir_p(const char *dir, cni_error **err)
 static int backup_write(const struct tuning_conf *c, const cni_link_info *li, const char *cid,
 			const char *ifname, cni_error **err)
 {
-	char buf[256];
-	size_t o = 0;
-	bool first = true;
-#define ADD(...) o += (size_t)snprintf(buf + o, sizeof(buf) - o, __VA_ARGS__)
-	ADD("{");
-	if (c->mac && *c->mac) {
-		ADD("%s\n \"mac\": \"%s\"", first ? "" : ",", li->mac);
-		first = false;
-	}
-	if (c->promisc) {
-		ADD("%s\n \"promisc\": %s", first ? "" : ",",
-		    (li->flags & IFF_PROMISC) ? "true" : "false");
-		first = false;
-	}
-	if (c->mtu) {
-		ADD("%s\n \"mtu\": %u", first ? "" : ",", li->mtu);
-		first = false;
-	}
-	if (c->has_allmulti) {
-		ADD("%s\n \"allmulti\": %s", first ? "" : ",",
-		    (li->flags & IFF_ALLMULTI) ? "true" : "false");
-		first = false;
-	}
-	if (c->has_txqlen) {
-		ADD("%s\n \"txQLen\": %u", first ? "" : ",", li->txqlen);
-		first = false;
-	}
-	ADD("%s}", first ? "" : "\n");
-#undef ADD
-	int r = mkdir_p(c->data_dir, err);
-	if (r < 0)
-		return r;
-	char *path = backup_path(c->data_dir, cid, ifname);
-	if (!path)
+	json_t *o = json_object();
+	char *text = NULL, *path = NULL;
+	int r = o ? 0 : -1;
+
+	if (c->mac && *c->mac)
+		r |= json_object_set_new(o, "mac", json_string(li->mac));
+	if (c->promisc)
+		r |= json_object_set_new(o, "promisc", json_boolean(li->flags & IFF_PROMISC));
+	if (c->mtu)
+		r |= json_object_set_new(o, "mtu", json_integer(li->mtu));
+	if (c->has_allmulti)
+		r |= json_object_set_new(o, "allmulti", json_boolean(li->flags & IFF_ALLMULTI));
+	if (c->has_txqlen)
+		r |= json_object_set_new(o, "txQLen", json_integer(li->txqlen));
+	/* in the order set, one space of indent: {\n "mac": "...",\n "mtu": 1500\n} */
+	if (r == 0)
+		text = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!text)
 		return cni_error_oom(err);
-	r = cni_file_write_atomic(path, buf, strlen(buf), 0600, 0, err);
+	if ((r = mkdir_p(c->data_dir, err)) == 0 && !(path = backup_path(c->data_dir, cid, ifname)))
+		r = cni_error_oom(err);
+	if (r == 0)
+		r = cni_file_write_atomic(path, text, strlen(text), 0600, 0, err);
 	free(path);
+	free(text);
 	return r;
 }
 

@@ -17,6 +17,7 @@
 #include <cni/cni.h>
 
 #include "plugin-json.h"
+#include "plugin-netns.h"
 #include "plugin-util.h"
 
 struct vrf_conf {
@@ -371,21 +372,14 @@ static int cmd_add(const cni_cmd_args *args, cni_result **result, cni_error **er
 static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 {
 	struct vrf_conf c;
-	cni_error *local = NULL;
 	int r;
 	(void)ud;
-	if ((r = conf_load(&c, args, err)) < 0 || !*args->netns)
+	if ((r = conf_load(&c, args, err)) < 0)
 		goto out;
+	/* no namespace, or one that is gone: the VRF went with it */
 	struct work w = {&c, args->ifname};
-	r = pc_netns_run_path(args->netns, false, del_in_ns, &w, &local);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		r = 0; /* the namespace is gone, and the VRF with it */
-	} else if (r < 0) {
-		cni_error_prefix(local, "cmdDel failed");
-		*err = local;
-		local = NULL;
-	}
-	cni_error_free(local);
+	r = PC_PREFIXED(pc_netns_run_path_del(args->netns, false, del_in_ns, &w, err), err,
+			"cmdDel failed");
 out:
 	conf_free(&c);
 	return r;
