@@ -47,54 +47,6 @@ int cni_split_path(const char *list, char ***out, cni_error **err)
 	return 0;
 }
 
-/*
- * Lexical path cleaning as the reference's filepath.Join does it: repeated slashes
- * collapse, "." elements go, ".." removes the previous element (never above "/").
- */
-static char *path_clean(const char *path)
-{
-	size_t n = strlen(path);
-	bool rooted = path[0] == '/';
-	char *out = malloc(n + 2);
-	if (!out)
-		return NULL;
-	size_t w = 0, dotdot = 0; /* dotdot: where ".." may backtrack to */
-	if (rooted) {
-		out[w++] = '/';
-		dotdot = 1;
-	}
-	for (size_t r = 0; r < n;) {
-		if (path[r] == '/') {
-			r++;
-		} else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
-			r++;
-		} else if (path[r] == '.' && path[r + 1] == '.' &&
-			   (r + 2 == n || path[r + 2] == '/')) {
-			r += 2;
-			if (w > dotdot) {
-				w--;
-				while (w > dotdot && out[w] != '/')
-					w--;
-			} else if (!rooted) {
-				if (w > 0)
-					out[w++] = '/';
-				out[w++] = '.';
-				out[w++] = '.';
-				dotdot = w;
-			}
-		} else {
-			if ((rooted && w != 1) || (!rooted && w != 0))
-				out[w++] = '/';
-			while (r < n && path[r] != '/')
-				out[w++] = path[r++];
-		}
-	}
-	if (w == 0)
-		out[w++] = '.';
-	out[w] = '\0';
-	return out;
-}
-
 static int format_go_list(cni_buf *b, const char *const *v)
 {
 	/* Go prints a []string with %s as "[a b c]". */
@@ -118,7 +70,7 @@ int cni_find_in_path(const char *plugin, const char *const *paths, char **out, c
 		_cleanup_free_ char *joined = cni_strdupf("%s/%s", paths[i], plugin);
 		if (!joined)
 			return cni_error_oom(err);
-		_cleanup_free_ char *full = path_clean(joined);
+		_cleanup_free_ char *full = cni_path_clean(joined);
 		if (!full)
 			return cni_error_oom(err);
 		struct stat st;
