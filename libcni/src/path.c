@@ -8,6 +8,8 @@
 
 char *cni_path_clean(const char *path)
 {
+	if (!path)
+		return NULL;
 	bool rooted = path[0] == '/';
 	/* never longer than path, but for the "." an empty one becomes */
 	char *out = malloc(strlen(path) + 2);

@@ -67,6 +67,7 @@ static void test_clean_cases(void **state)
 				 cases[i].want);
 		cni_free(got);
 	}
+	assert_null(cni_path_clean(NULL));
 }
 
 /* Cleaning a clean path changes nothing. */

@@ -53,7 +53,7 @@ CNI_EXPORT int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err)
  * trailing '/' but for "/" itself, and "" is ".". The file system is not looked at
  * (symbolic links stay as they are). Since LIBCNI_C_0.2.
  *
- * Returns a new string (cni_free()), NULL when out of memory.
+ * Returns a new string (cni_free()), NULL when out of memory or path is NULL.
  */
 CNI_EXPORT char *cni_path_clean(const char *path);
 
