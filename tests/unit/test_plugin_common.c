@@ -16,6 +16,7 @@
 
 #include "plugin-buf.h"
 #include "plugin-daemon.h"
+#include "plugin-ipam.h"
 #include "plugin-json.h"
 
 static json_t *parse(const char *text)
@@ -309,6 +310,28 @@ static void test_daemon_listen(void **state)
 	rmdir(dir);
 }
 
+static void test_ipam_check_families(void **state)
+{
+	cni_error *e = NULL;
+
+	(void)state;
+	/* one address a family fits every version; more need 0.3.0 or later */
+	assert_int_equal(pc_ipam_check_families("0.2.0", 1, 1, &e), 0);
+	assert_int_equal(pc_ipam_check_families("0.1.0", 0, 0, &e), 0);
+	assert_int_equal(pc_ipam_check_families("0.3.0", 2, 3, &e), 0);
+	assert_int_equal(pc_ipam_check_families("1.0.0", 4, 0, &e), 0);
+	assert_null(e);
+	assert_int_equal(pc_ipam_check_families("0.2.0", 2, 0, &e),
+			 -CNI_ERR_INVALID_NETWORK_CONFIG);
+	assert_error(e, CNI_ERR_INVALID_NETWORK_CONFIG,
+		     "CNI version 0.2.0 does not support more than 1 address per family");
+	e = NULL;
+	assert_int_equal(pc_ipam_check_families("0.1.0", 1, 2, &e),
+			 -CNI_ERR_INVALID_NETWORK_CONFIG);
+	assert_error(e, CNI_ERR_INVALID_NETWORK_CONFIG,
+		     "CNI version 0.1.0 does not support more than 1 address per family");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_go_load),	       cmocka_unit_test(test_expected),
 		cmocka_unit_test(test_sbuf),	       cmocka_unit_test(test_go_uint32_integer),
 		cmocka_unit_test(test_daemon_listen),
+		cmocka_unit_test(test_ipam_check_families),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include <cni/cni.h>
 
 #include "plugin-cleanup.h"
+#include "plugin-ipam.h"
 #include "plugin-json.h"
 
 static bool isempty_str(const char *s)
@@ -503,13 +504,7 @@ static int load_conf(struct static_conf *c, const cni_cmd_args *args, cni_error 
 		else
 			n6++;
 	}
-	/* 0.1.0 and 0.2.0 results have one ip4 and one ip6 slot */
-	if ((n4 > 1 || n6 > 1) && !cni_version_ge(c->cni_version, "0.3.0"))
-		return cni_error_set(
-		    err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-		    "CNI version %s does not support more than 1 address per family",
-		    c->cni_version);
-	return 0;
+	return pc_ipam_check_families(c->cni_version, n4, n6, err);
 }
 
 static int cmd_add(const cni_cmd_args *args, cni_result **out, cni_error **err, void *userdata)
