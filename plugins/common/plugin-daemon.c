@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plugin-daemon.h"
@@ -62,4 +64,72 @@ int pc_daemon_listen(const char *path, int backlog, cni_error **err)
 					   strerror(e));
 	}
 	return fd;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int pc_daemon_exchange(int fd, const char *line, long timeout_ms, size_t cap, json_int_t version,
+		       json_t **ans)
+{
+	struct timespec t0;
+	size_t off = 0, olen = strlen(line), len = 0, have = 0;
+	char *buf = NULL;
+
+	*ans = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		bool sending = off < olen;
+		struct pollfd p = {.fd = fd, .events = sending ? POLLOUT : POLLIN};
+		long left = timeout_ms - ms_since(&t0);
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
+			free(buf);
+			return -ETIMEDOUT;
+		}
+		if (sending) {
+			n = send(fd, line + off, olen - off, MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				break;
+			if (n > 0)
+				off += (size_t)n;
+			continue;
+		}
+		/* the buffer grows as the answer comes, up to cap */
+		if (len + 1 >= have) {
+			size_t want = have ? have * 2 : 4096;
+			char *nb;
+
+			if (want > cap)
+				want = cap;
+			nb = realloc(buf, want);
+			if (!nb)
+				break;
+			buf = nb;
+			have = want;
+		}
+		n = recv(fd, buf + len, have - 1 - len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(buf + len - (size_t)n, '\n', (size_t)n) || len == cap - 1)
+			break;
+	}
+	*ans = buf ? json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+	free(buf);
+	if (!json_is_object(*ans) ||
+	    json_integer_value(json_object_get(*ans, "version")) != version) {
+		json_decref(*ans);
+		*ans = NULL;
+		return -EPROTO;
+	}
+	return 0;
 }

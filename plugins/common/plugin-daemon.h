@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What our plugins' resident daemons (dhcp's, etcd-ipamd) share: their listening socket.
+ * What our plugins' resident daemons (dhcp's, etcd-ipamd) share: their listening socket,
+ * and on the plugin's side, one request and its answer.
  */
 #ifndef CNI_PLUGIN_DAEMON_H
 #define CNI_PLUGIN_DAEMON_H
+
+#include <stddef.h>
+
+#include <jansson.h>
 
 #include <cni/cni.h>
 
@@ -16,5 +21,17 @@
  * a negative code with *err naming the path and the reason.
  */
 int pc_daemon_listen(const char *path, int backlog, cni_error **err);
+
+/*
+ * The plugin's side of the daemons' protocol (one JSON object a line each way): send line
+ * (ending with its newline) on fd, a connected non-blocking stream socket, then read the
+ * answer up to its first newline, the daemon's close, or cap - 1 bytes, all within
+ * timeout_ms from now. The answer must be a JSON object (what follows its first value is
+ * ignored) whose "version" is version. 0 with *ans (new); -ETIMEDOUT when the daemon took
+ * longer; -EPROTO when what came back (maybe nothing: the daemon closed, or sending failed)
+ * is not such an answer. *ans is NULL on failure; fd stays open.
+ */
+int pc_daemon_exchange(int fd, const char *line, long timeout_ms, size_t cap, json_int_t version,
+		       json_t **ans);
 
 #endif

@@ -406,6 +406,20 @@ static int temp_name(const cni_cmd_args *args, char *buf, size_t len, cni_error 
 	return r < 0 ? cni_error_set(err, -r, NULL, "failed to make a temporary name") : 0;
 }
 
+/* The outcome r of a call that left its error in e, for a DEL: what is not found is gone
+ * already, no error (*gone set, e dropped, 0); any other failure passes e on to *err. */
+static int gone_ok(int r, cni_error *e, bool *gone, cni_error **err)
+{
+	*gone = r == -CNI_ERR_NOT_FOUND;
+	if (*gone) {
+		cni_error_free(e);
+		return 0;
+	}
+	if (r < 0)
+		*err = e;
+	return r;
+}
+
 /* A link of our kind under this attachment's temporary name in the container: left by an
  * ADD killed before its rename. Removed; 0 also when there is none. */
 static int remove_stale(cni_nl *nl, const ps_info *info, const cni_cmd_args *args,
@@ -417,13 +431,9 @@ static int remove_stale(cni_nl *nl, const ps_info *info, const cni_cmd_args *arg
 	if (r < 0 || cni_link_get(nl, tmp, &li, NULL) < 0 || strcmp(li.kind, info->link_kind) != 0)
 		return r;
 	cni_error *e = NULL;
-	if ((r = cni_link_del(nl, li.ifindex, &e)) < 0 && errno == ENODEV) {
-		cni_error_free(e);
-		return 0;
-	}
-	if (r < 0)
-		*err = e;
-	return r;
+	bool gone;
+	r = cni_link_del(nl, li.ifindex, &e);
+	return gone_ok(r, e, &gone, err);
 }
 
 /* Made under the temporary name in the container (a random one should another link hold
@@ -956,6 +966,7 @@ static int cmd_del_kind(ps_kind kind, const cni_cmd_args *args, cni_error **err)
 	cni_link_info li = CNI_LINK_INFO_INIT;
 	cni_error *e = NULL;
 	size_t len = 0;
+	bool gone;
 	int r;
 
 	if ((r = load_conf(kind, args, false, &c, err)) < 0)
@@ -966,17 +977,12 @@ static int cmd_del_kind(ps_kind kind, const cni_cmd_args *args, cni_error **err)
 	if (isempty_str(args->netns))
 		goto hostdev;
 	r = cni_netns_open(args->netns, &ns, &e);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		/* the namespace is gone, and the link with it (a physical host device is back
-		 * in the host: host-device finishes its return there) */
-		cni_error_free(e);
-		r = 0;
-		goto hostdev;
-	}
-	if (r < 0) {
-		*err = e;
+	if ((r = gone_ok(r, e, &gone, err)) < 0)
 		goto out;
-	}
+	/* the namespace is gone, and the link with it (a physical host device is back in
+	 * the host: host-device finishes its return there) */
+	if (gone)
+		goto hostdev;
 	if ((r = cni_nl_open(&nl, ns, err)) < 0)
 		goto out;
 hostdev:
@@ -989,25 +995,13 @@ hostdev:
 	if ((r = remove_stale(nl, c.info, args, err)) < 0)
 		goto out;
 	r = cni_link_get(nl, args->ifname, &li, &e);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		cni_error_free(e);
-		r = 0;
+	if ((r = gone_ok(r, e, &gone, err)) < 0 || gone)
 		goto out;
-	}
-	if (r < 0) {
-		*err = e;
-		goto out;
-	}
 	/* only a link of our kind: a DEL must not remove what another plugin made */
 	if (strcmp(li.kind, c.info->link_kind) != 0)
 		goto out;
 	r = cni_link_del(nl, li.ifindex, &e);
-	if (r < 0 && errno == ENODEV) {
-		cni_error_free(e);
-		r = 0;
-	} else if (r < 0) {
-		*err = e;
-	}
+	r = gone_ok(r, e, &gone, err);
 out:
 	cni_nl_close(nl);
 	cni_netns_close(ns);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* plugins/common: member lookup rules, Go-style decoding errors, the growable string. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #include "plugin-buf.h"
 #include "plugin-daemon.h"
+#include "plugin-ipam.h"
 #include "plugin-json.h"
 #include "plugin-netns.h"
 
@@ -377,6 +379,82 @@ static void test_netns_run_path_del(void **state)
 	assert_int_equal(p.calls, 3);
 }
 
+static void test_ipam_check_families(void **state)
+{
+	cni_error *e = NULL;
+
+	(void)state;
+	/* one address a family fits every version; more need 0.3.0 or later */
+	assert_int_equal(pc_ipam_check_families("0.2.0", 1, 1, &e), 0);
+	assert_int_equal(pc_ipam_check_families("0.1.0", 0, 0, &e), 0);
+	assert_int_equal(pc_ipam_check_families("0.3.0", 2, 3, &e), 0);
+	assert_int_equal(pc_ipam_check_families("1.0.0", 4, 0, &e), 0);
+	assert_null(e);
+	assert_int_equal(pc_ipam_check_families("0.2.0", 2, 0, &e),
+			 -CNI_ERR_INVALID_NETWORK_CONFIG);
+	assert_error(e, CNI_ERR_INVALID_NETWORK_CONFIG,
+		     "CNI version 0.2.0 does not support more than 1 address per family");
+	e = NULL;
+	assert_int_equal(pc_ipam_check_families("0.1.0", 1, 2, &e),
+			 -CNI_ERR_INVALID_NETWORK_CONFIG);
+	assert_error(e, CNI_ERR_INVALID_NETWORK_CONFIG,
+		     "CNI version 0.1.0 does not support more than 1 address per family");
+}
+
+/* fd's peer has answer waiting (closed for writing after it when shut); the exchange's
+ * result, the answer in *ans, and what the peer received checked against line */
+static int exchange(const char *answer, bool shut, long timeout_ms, size_t cap, json_t **ans)
+{
+	int sv[2], r;
+	char got[64] = "";
+	ssize_t n;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	if (answer)
+		assert_int_equal(write(sv[1], answer, strlen(answer)), (ssize_t)strlen(answer));
+	if (shut)
+		shutdown(sv[1], SHUT_WR);
+	r = pc_daemon_exchange(sv[0], "{\"q\":1}\n", timeout_ms, cap, 3, ans);
+	n = read(sv[1], got, sizeof(got) - 1);
+	assert_int_equal(n, 8);
+	assert_string_equal(got, "{\"q\":1}\n");
+	close(sv[0]);
+	close(sv[1]);
+	return r;
+}
+
+static void test_daemon_exchange(void **state)
+{
+	json_t *ans = NULL;
+
+	(void)state;
+	/* the answer is the first JSON value; what follows it is ignored */
+	assert_int_equal(exchange("{\"version\":3,\"ok\":true}\n{\"x\"", false, 2000, 4096, &ans),
+			 0);
+	assert_non_null(ans);
+	assert_true(json_is_true(json_object_get(ans, "ok")));
+	json_decref(ans);
+	/* an answer without its newline ends where the daemon closes */
+	assert_int_equal(exchange("{\"version\":3}", true, 2000, 4096, &ans), 0);
+	json_decref(ans);
+	/* another version, not an object, nothing at all: no valid answer */
+	assert_int_equal(exchange("{\"version\":2}\n", false, 2000, 4096, &ans), -EPROTO);
+	assert_null(ans);
+	assert_int_equal(exchange("[3]\n", false, 2000, 4096, &ans), -EPROTO);
+	assert_null(ans);
+	assert_int_equal(exchange(NULL, true, 2000, 4096, &ans), -EPROTO);
+	assert_null(ans);
+	/* a daemon that keeps quiet */
+	assert_int_equal(exchange(NULL, false, 50, 4096, &ans), -ETIMEDOUT);
+	assert_null(ans);
+	/* at most cap - 1 bytes are read: {"version":3} is 13 */
+	assert_int_equal(exchange("{\"version\":3}\n", false, 2000, 14, &ans), 0);
+	json_decref(ans);
+	assert_int_equal(exchange("{\"version\":3}\n", false, 2000, 13, &ans), -EPROTO);
+	assert_null(ans);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +464,8 @@ int main(void)
 		cmocka_unit_test(test_sbuf),	       cmocka_unit_test(test_go_uint32_integer),
 		cmocka_unit_test(test_daemon_listen),
 		cmocka_unit_test(test_netns_run_path_del),
+		cmocka_unit_test(test_ipam_check_families),
+		cmocka_unit_test(test_daemon_exchange),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -269,6 +269,22 @@ static int acquire_once(const struct dhcp_params *p, int fd, const uint8_t mac[6
 				  DHCP_NAK, deadline, offer, raw, raw_len);
 }
 
+/* A client socket (its MAC in mac) and the message an exchange decodes into (*msg, new):
+ * the socket, or a negative errno. */
+static int client_open(const struct dhcp_params *p, uint8_t mac[6], struct dhcp_msg **msg)
+{
+	int fd = dhcp_client_socket(p, mac);
+
+	if (fd < 0)
+		return fd;
+	*msg = malloc(sizeof(**msg));
+	if (!*msg) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return fd;
+}
+
 int dhcp_acquire(const struct dhcp_params *p, struct dhcp_lease *out)
 {
 	uint8_t mac[6], raw[DHCP_MAX_LEN];
@@ -277,14 +293,9 @@ int dhcp_acquire(const struct dhcp_params *p, struct dhcp_lease *out)
 	size_t raw_len;
 	int fd, r;
 
-	fd = dhcp_client_socket(p, mac);
+	fd = client_open(p, mac, &offer);
 	if (fd < 0)
 		return fd;
-	offer = malloc(sizeof(*offer));
-	if (!offer) {
-		close(fd);
-		return -ENOMEM;
-	}
 	/* a NAK to our REQUEST (the offered address went to another client meanwhile, as
 	 * happens when many clients start at once) sends us back to DISCOVER, RFC 2131 3.1 */
 	do {
@@ -307,14 +318,9 @@ int dhcp_extend(const struct dhcp_params *p, struct dhcp_lease *l, bool rebind,
 	size_t raw_len;
 	int fd, len, r;
 
-	fd = dhcp_client_socket(p, mac);
+	fd = client_open(p, mac, &ack);
 	if (fd < 0)
 		return fd;
-	ack = malloc(sizeof(*ack));
-	if (!ack) {
-		close(fd);
-		return -ENOMEM;
-	}
 	/* RENEWING/REBINDING (RFC 2131 4.3.2): ciaddr set, no server id or requested ip;
 	 * the broadcast flag because the address may not be configured on the link */
 	struct dhcp_out m = {.xid = xid, .flags = DHCP_FLAG_BROADCAST, .type = DHCP_REQUEST,

@@ -8,13 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cni/cni.h>
@@ -22,6 +20,10 @@
 #include "dhcp-daemon.h"
 #include "dhcp-packet.h"
 #include "plugin-cleanup.h"
+#include "plugin-daemon.h"
+
+/* The longest answer we read from the daemon, with its terminator. */
+#define DHCP_MAX_ANSWER 65536
 
 /* How long a failed ADD waits for the daemon to take its lease back. */
 #define DHCP_UNDO_TIMEOUT_MS 3000L
@@ -189,9 +191,8 @@ static int call_daemon_within(const char *sock, json_t *req, json_t **reply, lon
 			      cni_error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timespec t0, t;
-	char *out, buf[65536];
-	size_t len = 0;
+	char *out, *line;
+	size_t olen;
 	int fd, r;
 
 	*reply = NULL;
@@ -199,6 +200,15 @@ static int call_daemon_within(const char *sock, json_t *req, json_t **reply, lon
 	out = json_dumps(req, JSON_COMPACT);
 	if (!out)
 		return cni_error_oom(err);
+	/* the request is one line */
+	olen = strlen(out);
+	line = realloc(out, olen + 2);
+	if (!line) {
+		free(out);
+		return cni_error_oom(err);
+	}
+	out = line;
+	memcpy(out + olen, "\n", 2);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -208,43 +218,14 @@ static int call_daemon_within(const char *sock, json_t *req, json_t **reply, lon
 				  sock, strerror(errno));
 		goto out;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	size_t olen = strlen(out), off = 0;
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = off < olen + 1 ? POLLOUT : POLLIN};
-		long spent;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (spent >= timeout_ms || poll(&p, 1, (int)(timeout_ms - spent)) == 0) {
-			r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
-					  "the dhcp daemon at %s did not answer within %ld ms", sock,
-					  timeout_ms);
-			goto out;
-		}
-		if (off < olen + 1) {
-			ssize_t n = off < olen ? send(fd, out + off, olen - off, MSG_NOSIGNAL)
-					       : send(fd, "\n", 1, MSG_NOSIGNAL);
-			if (n < 0 && errno != EAGAIN && errno != EINTR)
-				break;
-			if (n > 0)
-				off += (size_t)n;
-			continue;
-		}
-		ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(buf, '\n', len) || len == sizeof(buf) - 1)
-			break;
+	r = pc_daemon_exchange(fd, out, timeout_ms, DHCP_MAX_ANSWER, DHCP_PROTO_VERSION, reply);
+	if (r == -ETIMEDOUT) {
+		r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
+				  "the dhcp daemon at %s did not answer within %ld ms", sock,
+				  timeout_ms);
+		goto out;
 	}
-	buf[len] = 0;
-	*reply = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
-	if (!json_is_object(*reply) ||
-	    json_integer_value(json_object_get(*reply, "version")) != DHCP_PROTO_VERSION) {
-		json_decref(*reply);
-		*reply = NULL;
+	if (r < 0) {
 		r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
 				  "the dhcp daemon at %s gave no valid answer (a daemon of "
 				  "another version?)",

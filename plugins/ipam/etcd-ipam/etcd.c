@@ -154,16 +154,18 @@ static int post_one(etcd *e, const char *url, const char *path, const char *body
 }
 
 /* POST to the preferred member, then the others; a member that answered with an HTTP
- * error (not a transport failure) is final: the request reached the cluster. */
+ * error (not a transport failure) is final: the request reached the cluster. req is taken
+ * (NULL: building it ran out of memory). */
 static int authenticate(etcd *e, cni_error **err);
 
 static int post(etcd *e, const char *path, json_t *req, json_t **resp, cni_error **err)
 {
-	char *body = json_dumps(req, JSON_COMPACT), why[512] = "", *out = NULL;
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL, why[512] = "", *out = NULL;
 	json_error_t je;
 	long status = 0;
 	bool reauthed = false;
 
+	json_decref(req);
 	if (!body)
 		return cni_error_oom(err);
 	/* A few rounds over all members: a 5xx ("leader changed" while a new leader is
@@ -220,10 +222,7 @@ static int authenticate(etcd *e, cni_error **err)
 	const char *tok;
 	int r;
 
-	if (!req)
-		return cni_error_oom(err);
 	r = post(e, "/v3/auth/authenticate", req, &resp, err);
-	json_decref(req);
 	if (r < 0)
 		return r;
 	tok = json_string_value(json_object_get(resp, "token"));
@@ -362,7 +361,6 @@ int etcd_range(etcd *e, const char *key, const char *range_end, bool keys_only,
 	if (e->serializable)
 		json_object_set_new(req, "serializable", json_true());
 	r = post(e, "/v3/kv/range", req, &resp, err);
-	json_decref(req);
 	if (r < 0)
 		return r;
 	out->count = rev_of(resp, "count");
@@ -465,10 +463,7 @@ int etcd_txn_commit(etcd *e, etcd_txn *t, bool *ok, cni_error **err)
 	json_t *resp = NULL;
 	int r;
 
-	if (!req)
-		return cni_error_oom(err);
 	r = post(e, "/v3/kv/txn", req, &resp, err);
-	json_decref(req);
 	if (r < 0)
 		return r;
 	*ok = json_is_true(json_object_get(resp, "succeeded"));

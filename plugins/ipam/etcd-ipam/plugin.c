@@ -10,19 +10,18 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include <cni/cni.h>
 
+#include "plugin-daemon.h"
 #include "proto.h"
 
 #define DAEMON_NAME "etcd-ipamd"
@@ -63,14 +62,6 @@ static int where_of(const cni_cmd_args *a, where *w, cni_error **err)
 	return r;
 }
 
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 static char *request_line(const cni_cmd_args *a, const char *verb)
 {
 	json_t *req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s%}", "version",
@@ -101,9 +92,7 @@ static int ask_daemon(const where *w, const cni_cmd_args *a, const char *verb, j
 		      cni_error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timespec t0;
-	char *line = NULL, *buf = NULL;
-	size_t off = 0, len = 0, cap = 0;
+	char *line = NULL;
 	int fd, r;
 
 	memcpy(sa.sun_path, w->socket, strlen(w->socket) + 1);
@@ -126,49 +115,15 @@ static int ask_daemon(const where *w, const cni_cmd_args *a, const char *verb, j
 		close(fd);
 		return cni_error_oom(err);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		bool sending = line[off] != 0;
-		struct pollfd p = {.fd = fd, .events = sending ? POLLOUT : POLLIN};
-		long left = w->wait_ms - ms_since(&t0);
-		ssize_t n;
-
-		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
-			r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
-					  "etcd-ipam: etcd-ipamd at %s did not answer within %ld ms",
-					  w->socket, w->wait_ms);
-			goto out;
-		}
-		if (sending) {
-			n = send(fd, line + off, strlen(line + off), MSG_NOSIGNAL);
-			if (n > 0)
-				off += (size_t)n;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
-				break;
-			continue;
-		}
-		if (len + 1 >= cap) {
-			char *nb = cap >= ETCD_IPAM_MAX_ANSWER ? NULL
-							       : realloc(buf, cap ? cap * 2 : 4096);
-			if (!nb)
-				break;
-			buf = nb;
-			cap = cap ? cap * 2 : 4096;
-		}
-		n = recv(fd, buf + len, cap - 1 - len, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(buf + len - (size_t)n, '\n', (size_t)n))
-			break;
+	r = pc_daemon_exchange(fd, line, w->wait_ms, ETCD_IPAM_MAX_ANSWER, ETCD_IPAM_PROTO_VERSION,
+			       ans);
+	if (r == -ETIMEDOUT) {
+		r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
+				  "etcd-ipam: etcd-ipamd at %s did not answer within %ld ms",
+				  w->socket, w->wait_ms);
+		goto out;
 	}
-	*ans = buf ? json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
-	if (!json_is_object(*ans) ||
-	    json_integer_value(json_object_get(*ans, "version")) != ETCD_IPAM_PROTO_VERSION) {
-		json_decref(*ans);
-		*ans = NULL;
+	if (r < 0) {
 		r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
 				  "etcd-ipam: etcd-ipamd at %s gave no valid answer (closed the "
 				  "connection, or a daemon of another version)",
@@ -177,7 +132,6 @@ static int ask_daemon(const where *w, const cni_cmd_args *a, const char *verb, j
 	}
 	r = 1;
 out:
-	free(buf);
 	free(line);
 	close(fd);
 	return r;

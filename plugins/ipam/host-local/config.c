@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "host-local.h"
+#include "plugin-ipam.h"
 #include "plugin-json.h"
 
 #define CFG_ERR CNI_ERR_INVALID_NETWORK_CONFIG
@@ -463,11 +464,9 @@ int hl_config_parse(const char *data, size_t len, const char *env_args, hl_confi
 		else
 			nv6++;
 	}
-	if ((nv4 > 1 || nv6 > 1) && !cni_version_ge(c->cni_version, "0.3.0"))
-		return cni_error_set(
-		    err, CFG_ERR, NULL,
-		    "CNI version %s does not support more than 1 address per family",
-		    c->cni_version);
+	r = pc_ipam_check_families(c->cni_version, nv4, nv6, err);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i + 1 < c->nsets; i++)
 		for (size_t j = i + 1; j < c->nsets; j++)
 			if (hl_rangeset_overlaps(&c->sets[i], &c->sets[j]))

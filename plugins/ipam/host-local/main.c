@@ -69,6 +69,15 @@ static int open_store(const hl_config *c, hl_store **out, cni_error **err)
 	return hl_store_open(out, c->data_dir, c->name, &o, err);
 }
 
+/* The config's store, opened and locked. */
+static int open_store_locked(const hl_config *c, hl_store **s, cni_error **err)
+{
+	int r = open_store(c, s, err);
+	if (r == 0)
+		r = hl_store_lock(*s, err);
+	return r;
+}
+
 static int build_result(const hl_config *c, const cni_ipaddr *ips, const hl_range **ranges,
 			const hl_dns *dns, cni_result **out, cni_error **err)
 {
@@ -150,10 +159,7 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 		r = cni_error_oom(err);
 		goto out;
 	}
-	r = open_store(c, &s, err);
-	if (r < 0)
-		goto out;
-	r = hl_store_lock(s, err);
+	r = open_store_locked(c, &s, err);
 	if (r < 0)
 		goto out;
 
@@ -217,9 +223,7 @@ static int open_locked(const cni_cmd_args *a, bool for_id, hl_config **c, hl_sto
 {
 	int r = load(a, for_id, c, err);
 	if (r == 0)
-		r = open_store(*c, s, err);
-	if (r == 0)
-		r = hl_store_lock(*s, err);
+		r = open_store_locked(*c, s, err);
 	return r;
 }
 
@@ -295,10 +299,7 @@ static int cmd_gc(const cni_cmd_args *a, cni_error **err, void *ud)
 		if (!valid[i].ifname)
 			valid[i].ifname = "";
 	}
-	r = open_store(c, &s, err);
-	if (r < 0)
-		return r;
-	r = hl_store_lock(s, err);
+	r = open_store_locked(c, &s, err);
 	if (r < 0)
 		return r;
 	r = hl_store_gc(s, valid, n, NULL, err);

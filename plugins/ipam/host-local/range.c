@@ -33,9 +33,21 @@ static bool contains_partial(const cni_ipnet *subnet, const cni_ipaddr *start,
 	return true;
 }
 
-int hl_range_canonicalize(const hl_range_spec *spec, hl_range *out, cni_error **err)
+/* "<what> <ip> not in network <subnet>": a range's start or end outside its subnet */
+static int not_in_network(cni_error **err, const char *what, const cni_ipaddr *ip,
+			  const cni_ipnet *subnet)
 {
 	char a[CNI_IPNET_STRLEN], b[CNI_IPNET_STRLEN];
+
+	format_ip(ip, a, sizeof(a));
+	format_net(subnet, b, sizeof(b));
+	return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL, "%s %s not in network %s",
+			     what, a, b);
+}
+
+int hl_range_canonicalize(const hl_range_spec *spec, hl_range *out, cni_error **err)
+{
+	char a[CNI_IPNET_STRLEN];
 	hl_range r;
 	int bits = cni_ip_bits(&spec->subnet.ip);
 
@@ -65,24 +77,16 @@ int hl_range_canonicalize(const hl_range_spec *spec, hl_range *out, cni_error **
 
 	if (spec->has_start) {
 		if (!contains_partial(&r.subnet, NULL, spec->has_end ? &spec->end : NULL,
-				      &spec->start)) {
-			format_ip(&spec->start, a, sizeof(a));
-			format_net(&r.subnet, b, sizeof(b));
-			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-					     "RangeStart %s not in network %s", a, b);
-		}
+				      &spec->start))
+			return not_in_network(err, "RangeStart", &spec->start, &r.subnet);
 		r.start = spec->start;
 	} else {
 		cni_ip_next(&r.subnet.ip, &r.start);
 	}
 
 	if (spec->has_end) {
-		if (!contains_partial(&r.subnet, &r.start, NULL, &spec->end)) {
-			format_ip(&spec->end, a, sizeof(a));
-			format_net(&r.subnet, b, sizeof(b));
-			return cni_error_set(err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-					     "RangeEnd %s not in network %s", a, b);
-		}
+		if (!contains_partial(&r.subnet, &r.start, NULL, &spec->end))
+			return not_in_network(err, "RangeEnd", &spec->end, &r.subnet);
 		r.end = spec->end;
 	} else {
 		cni_ipnet_last(&r.subnet, &r.end);

@@ -17,6 +17,7 @@
 #include <cni/cni.h>
 
 #include "plugin-cleanup.h"
+#include "plugin-ipam.h"
 #include "plugin-json.h"
 
 static bool isempty_str(const char *s)
@@ -105,6 +106,19 @@ static int get_typed(const json_t *obj, const char *path, const char *key, json_
 	}
 	*out = v;
 	return 0;
+}
+
+/* Entry i of the array at path is of type t (or null, when null_ok): 0, else the error
+ * naming the entry. */
+static int check_entry(const char *path, size_t i, const json_t *v, json_type t, bool null_ok,
+		       cni_error **err)
+{
+	char p[96];
+
+	if (json_typeof(v) == t || (null_ok && json_is_null(v)))
+		return 0;
+	snprintf(p, sizeof(p), "%s[%zu]", path, i);
+	return pj_expected_value(err, p, t == JSON_OBJECT ? "an object" : "a string", v);
 }
 
 /* A []string: new NULL-terminated array of borrowed strings, NULL when absent or empty
@@ -231,9 +245,9 @@ static int load_routes(struct static_conf *c, const json_t *ipam, cni_error **er
 		char path[64];
 		bool has;
 
-		snprintf(path, sizeof(path), "ipam.routes[%zu]", i);
-		if (!json_is_object(v))
-			return pj_expected_value(err, path, "an object", v);
+		r = check_entry("ipam.routes", i, v, JSON_OBJECT, false, err);
+		if (r < 0)
+			return r;
 		snprintf(path, sizeof(path), "ipam.routes[%zu].", i);
 		r = get_string(v, path, "dst", &dst, err);
 		if (r < 0)
@@ -279,9 +293,9 @@ static int load_addresses(struct static_conf *c, const json_t *ipam, cni_error *
 		bool has_gw = false;
 		cni_ipaddr gw;
 
-		snprintf(path, sizeof(path), "ipam.addresses[%zu]", i);
-		if (!json_is_object(v) && !json_is_null(v))
-			return pj_expected_value(err, path, "an object", v);
+		r = check_entry("ipam.addresses", i, v, JSON_OBJECT, true, err);
+		if (r < 0)
+			return r;
 		snprintf(path, sizeof(path), "ipam.addresses[%zu].", i);
 		if (json_is_object(v)) {
 			r = get_string(v, path, "address", &text, err);
@@ -416,19 +430,19 @@ out:
 static int load_ip_list(struct static_conf *c, const json_t *obj, const char *path, cni_error **err)
 {
 	json_t *arr, *v;
+	char p[64];
 	size_t i;
 	int r;
 
 	r = get_typed(obj, path, "ips", JSON_ARRAY, &arr, err);
 	if (r < 0 || !arr || json_array_size(arr) == 0)
 		return r;
+	snprintf(p, sizeof(p), "%sips", path);
 	json_array_foreach(arr, i, v)
 	{
-		if (!json_is_string(v) && !json_is_null(v)) {
-			char p[96];
-			snprintf(p, sizeof(p), "%sips[%zu]", path, i);
-			return pj_expected_value(err, p, "a string", v);
-		}
+		r = check_entry(p, i, v, JSON_STRING, true, err);
+		if (r < 0)
+			return r;
 	}
 	clear_addresses(c);
 	json_array_foreach(arr, i, v)
@@ -503,13 +517,7 @@ static int load_conf(struct static_conf *c, const cni_cmd_args *args, cni_error 
 		else
 			n6++;
 	}
-	/* 0.1.0 and 0.2.0 results have one ip4 and one ip6 slot */
-	if ((n4 > 1 || n6 > 1) && !cni_version_ge(c->cni_version, "0.3.0"))
-		return cni_error_set(
-		    err, CNI_ERR_INVALID_NETWORK_CONFIG, NULL,
-		    "CNI version %s does not support more than 1 address per family",
-		    c->cni_version);
-	return 0;
+	return pc_ipam_check_families(c->cni_version, n4, n6, err);
 }
 
 static int cmd_add(const cni_cmd_args *args, cni_result **out, cni_error **err, void *userdata)

@@ -64,30 +64,36 @@ static int bad(cni_error **err, const char *key, const char *why, const char *va
 			     key, why, val ? " (got \"" : "", val ? val : "", val ? "\")" : "");
 }
 
-/* An optional string member: *out stays as it was when absent. */
-static int opt_string(json_t *obj, const char *key, const char *field, const char **out,
-		      cni_error **err)
-{
-	json_t *v = json_object_get(obj, key);
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return bad_type(err, field, "a string", v);
-	*out = json_string_value(v);
-	return 0;
-}
-
-static int opt_object(json_t *obj, const char *key, const char *field, json_t **out,
-		      cni_error **err)
+/* An optional member of JSON type t (want names it in errors): *out is NULL when absent
+ * or null. */
+static int opt_member(json_t *obj, const char *key, const char *field, json_type t,
+		      const char *want, json_t **out, cni_error **err)
 {
 	json_t *v = json_object_get(obj, key);
 	*out = NULL;
 	if (!v || json_is_null(v))
 		return 0;
-	if (!json_is_object(v))
-		return bad_type(err, field, "an object", v);
+	if (json_typeof(v) != t)
+		return bad_type(err, field, want, v);
 	*out = v;
 	return 0;
+}
+
+/* An optional string member: *out stays as it was when absent. */
+static int opt_string(json_t *obj, const char *key, const char *field, const char **out,
+		      cni_error **err)
+{
+	json_t *v;
+	int r = opt_member(obj, key, field, JSON_STRING, "a string", &v, err);
+	if (v)
+		*out = json_string_value(v);
+	return r;
+}
+
+static int opt_object(json_t *obj, const char *key, const char *field, json_t **out,
+		      cni_error **err)
+{
+	return opt_member(obj, key, field, JSON_OBJECT, "an object", out, err);
 }
 
 /* host or container: engine, iftype, netType, vhost.mode; *mode is "" when absent. */
@@ -183,10 +189,11 @@ static int load_conf(const cni_cmd_args *args, us_conf *c, cni_error **err)
 	if ((r = opt_string(c->root, "vhostSocketDir", "vhostSocketDir", &c->sock_dir, err)) < 0)
 		return r;
 	c->timeout_ms = DEFAULT_TIMEOUT_MS;
-	json_t *t = json_object_get(c->root, "ovsdbTimeout");
-	if (t && !json_is_null(t)) {
-		if (!json_is_integer(t))
-			return bad_type(err, "ovsdbTimeout", "an integer", t);
+	json_t *t;
+	if ((r = opt_member(c->root, "ovsdbTimeout", "ovsdbTimeout", JSON_INTEGER, "an integer", &t,
+			    err)) < 0)
+		return r;
+	if (t) {
 		if (json_integer_value(t) < 1 || json_integer_value(t) > 600) {
 			char n[32];
 			snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(t));

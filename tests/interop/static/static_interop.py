@@ -159,6 +159,16 @@ def cases():
     add("address-not-string", conf("1.0.0", ipam(addresses=[{"address": 5}])),
         ours={"code": 7, "msg": "ipam.addresses[0].address: expected a string, got 5",
               "why": "message names the key and value instead of Go's decoder types"})
+    add("route-not-object", conf("1.0.0", ipam(routes=[5])),
+        ours={"code": 7, "msg": "ipam.routes[0]: expected an object, got 5",
+              "why": "message names the key and value instead of Go's decoder types"})
+    add("address-entry-not-object", conf("1.0.0", ipam(addresses=[None, "x"])),
+        ours={"code": 7, "msg": 'ipam.addresses[1]: expected an object, got "x"',
+              "why": "message names the key and value instead of Go's decoder types"})
+    add("runtimeconfig-ip-not-string", conf("1.0.0", ipam(), runtimeConfig={"ips": [
+        "10.1.0.1/24", {"a": 1}]}),
+        ours={"code": 7, "msg": 'runtimeConfig.ips[1]: expected a string, got {"a":1}',
+              "why": "message names the key and value instead of Go's decoder types"})
     add("ipam-not-object", conf("1.0.0", "static"),
         ours={"code": 7, "msg": 'ipam: expected an object, got "static"',
               "why": "message names the key and value instead of Go's decoder types"})
