@@ -472,6 +472,48 @@ static void test_child_stops_reading(void **state)
 	cni_spawn_result_free(&res); /* twice is fine */
 }
 
+/* in_all_read: a child that exits 0 without reading all of stdin is told apart from one
+ * that read it (small input: all of it sat in the pipe; large: never all written). */
+static void test_input_all_read(void **state)
+{
+	size_t n = 1 << 20;
+	char *big = calloc(1, n);
+	assert_non_null(big);
+	const struct {
+		const char *script;
+		const char *in;
+		size_t len;
+		bool unread;
+	} cases[] = {
+	    {"cat >/dev/null", "batch\n", 6, false},
+	    {"exit 0", "batch\n", 6, true},
+	    {"head -c 3 >/dev/null", "batch\n", 6, true},
+	    {"exec 0<&-; exit 0", big, n, true},
+	    {"cat >/dev/null", big, n, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+		cni_spawn_opts o = plain;
+		o.in = cases[i].in;
+		o.in_len = cases[i].len;
+		o.in_all_read = true;
+		o.timeout_ms = 20000;
+		assert_int_equal(sh(cases[i].script, &o, &res, NULL), 0);
+		assert_true(WIFEXITED(res.status));
+		assert_int_equal(WEXITSTATUS(res.status), 0);
+		if (res.in_unread != cases[i].unread)
+			fail_msg("%s: in_unread %d", cases[i].script, res.in_unread);
+		cni_spawn_result_free(&res);
+		/* without the option nothing is told */
+		o.in_all_read = false;
+		res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+		assert_int_equal(sh(cases[i].script, &o, &res, NULL), 0);
+		assert_false(res.in_unread);
+		cni_spawn_result_free(&res);
+	}
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_exec_failure),
 		cmocka_unit_test(test_child_stops_reading),
+		cmocka_unit_test(test_input_all_read),
 		cmocka_unit_test(files_input_output_status),
 		cmocka_unit_test(files_merge_err_and_fd_input),
 		cmocka_unit_test(files_side_by_side_large_output),
