@@ -23,8 +23,8 @@ and what a scenario's servers hold (dnsmasq's leases, OVSDB's rows, etcd's keys)
 
 Servers a scenario needs (ovsdb-server for userspace, a 3-member etcd for etcd-ipam) are
 started once per run, on private sockets, ports and directories, and stopped by PID at the
-end, also on failure. Those two scenarios also fail the client socket's connect, read and
-poll (classes connect, read, poll), which the other scenarios do not try.
+end, also on failure. Every scenario also fails connect, read and poll (classes connect,
+read, poll): a server's client socket, a child's pipes (a delegate, iptables-save).
 
 Everything runs in network namespaces made here (the "host" is a test namespace).
 
@@ -68,15 +68,15 @@ CLASSES = {
     "mkdir": ("mkdir,mkdirat", "EIO"),
     "setns": ("setns", "EINVAL"),
     "spawn": ("clone,clone3,vfork,fork", "EAGAIN"),
-    # the calls of a client's socket (OVSDB, etcd's HTTP gateway) the classes above leave
-    # out; tried only in the scenarios that name them (Scenario.extra_classes)
+    # the calls of a client's socket (OVSDB, etcd's HTTP gateway, dhcp's daemon) and of a
+    # child's pipes (a delegate's result, iptables-save's dump) the classes above leave out
     "connect": ("connect", "ECONNREFUSED"),
     "read": ("read,readv", "EIO"),
     "poll": ("poll,ppoll", "ENOMEM"),
 }
-# the classes every scenario tries (the others: only where a scenario asks for them)
+# the classes every scenario tries (--classes names a subset)
 DEFAULT_CLASSES = ("netlink-send", "netlink-recv", "openat", "write", "rename", "mkdir",
-                   "setns", "spawn")
+                   "setns", "spawn", "connect", "read", "poll")
 CID = "fault%d" % os.getpid()
 # --strict-del: an injected DEL that reports success must have left nothing itself (the
 # runtime will not retry it); by default only its retry is judged, as the issue asked
@@ -229,7 +229,6 @@ class Scenario:
     ifname = "eth0"
     sysctls = ()
     runtime_dels = False  # a failed ADD is judged after the DEL a runtime sends
-    extra_classes = ()  # classes beyond DEFAULT_CLASSES this scenario tries
 
     def __init__(self, name, plugin, conf, setup=None, ifname=None, sysctls=(), main_link=False,
                  needs=None, runtime_dels=False):
@@ -429,7 +428,6 @@ class UserspaceScenario(Scenario):
     replaced by the rows' names), with the shared directory's files and host-local's
     reservations under the scenario's directory."""
 
-    extra_classes = ("connect", "read", "poll")
     ifname = "net1"
     ovs = None  # (socket, bridge) once started
 
@@ -654,7 +652,6 @@ class EtcdScenario(Scenario):
     go on to the next endpoint. The state adds every key and value under the scenario's
     etcd_prefix."""
 
-    extra_classes = ("connect", "read", "poll")
     etcd = None  # (namespace, endpoints, prefix) once started
 
     def __init__(self):
@@ -1113,7 +1110,7 @@ def main():
     ap.add_argument("--plugins", required=True)
     ap.add_argument("--only", default="")
     ap.add_argument("--classes", default="",
-                    help="classes to try (default: %s, and those a scenario adds)" %
+                    help="classes to try (default: %s)" %
                     ",".join(DEFAULT_CLASSES))
     ap.add_argument("--points", type=int, default=0)
     ap.add_argument("--json", default="")
@@ -1183,7 +1180,7 @@ def sweep_all(a, only, classes, regs, report):
             print("%-18s skipped: no %s here" % (scen.name, lacks))
             continue
         t = time.time()
-        cls = classes or list(DEFAULT_CLASSES) + list(scen.extra_classes)
+        cls = classes or list(DEFAULT_CLASSES)
         sw = Sweep(scen, a.plugins, cls, a.points, a.verbose)
         try:
             st = sw.run(regs.get(scen.name, ()))
