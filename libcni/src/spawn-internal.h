@@ -37,8 +37,9 @@ typedef struct cni_spawn_opts {
 	size_t max_err;		 /* stderr bytes kept, see err_tail */
 	bool err_tail; /* true: keep the last max_err bytes of stderr (err_cut tells whether
 			* any were dropped); false: more stderr than that is an overflow too */
-	/* cni_spawn_run() only: the child should read all of in (res->in_unread says when it
-	 * exited without; its early close of stdin is then no EPIPE, it is waited for) */
+	/* the child should read all of in: res->in_unread says when it exited without (in
+	 * cni_spawn_run() its early close of stdin is then no EPIPE, it is waited for; in
+	 * cni_spawn_start(), with in/in_len, the memfd's offset tells) */
 	bool in_all_read;
 	/* cni_spawn_start() only: */
 	bool in_is_fd;	/* stdin is in_fd (read from its offset) instead of in/in_len */

@@ -515,6 +515,7 @@ struct cni_spawn_proc {
 	pid_t pid;
 	int pidfd;
 	int out, err; /* memfds; err -1 when merged into out */
+	int in;	      /* with opts.in_all_read: the stdin memfd, its offset the child's */
 	int64_t deadline;
 	cni_spawn_opts opts;
 };
@@ -531,6 +532,7 @@ static int memfd_new(const char *name, const char *data, size_t len)
 
 static void proc_free(cni_spawn_proc *p)
 {
+	close_fd(&p->in);
 	close_fd(&p->pidfd);
 	close_fd(&p->out);
 	close_fd(&p->err);
@@ -544,7 +546,7 @@ int cni_spawn_start(char *const *argv, char *const *envp, const cni_spawn_opts *
 	int in = -1, r;
 	if (!p)
 		return failed_at(failed, CNI_SPAWN_STEP_ALLOC, -ENOMEM);
-	p->pidfd = p->out = p->err = -1;
+	p->pidfd = p->out = p->err = p->in = -1;
 	p->opts = *opts;
 	if (opts->in_is_fd) {
 		in = fcntl(opts->in_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
@@ -566,7 +568,10 @@ int cni_spawn_start(char *const *argv, char *const *envp, const cni_spawn_opts *
 	const int child[3] = {in, p->out, opts->merge_err ? p->out : p->err};
 	p->deadline = opts->timeout_ms ? now_ms() + opts->timeout_ms + 1 : 0;
 	r = spawn_child(argv, envp ? envp : environ, child, p->deadline != 0, &p->pid);
-	close(in);
+	if (opts->in_all_read && !opts->in_is_fd && r == 0)
+		p->in = in; /* the child shares its offset: what it read, see cni_spawn_wait() */
+	else
+		close(in);
 	if (r < 0) {
 		proc_free(p);
 		return failed_at(failed, CNI_SPAWN_STEP_EXEC, r);
@@ -633,6 +638,8 @@ int cni_spawn_wait(cni_spawn_proc *p, cni_spawn_result *res)
 		kill(p->pid, SIGKILL);
 		reap(p->pid, &res->status);
 	}
+	if (p->in >= 0 && lseek(p->in, 0, SEEK_CUR) < (off_t)p->opts.in_len)
+		res->in_unread = true;
 	r = err_tail_init(&p->opts, res);
 	enum cni_spawn_end end = res->end;
 	if (r == 0)

@@ -333,6 +333,30 @@ static void files_input_output_status(void **state)
 	cni_spawn_result_free(&res);
 }
 
+/* in_all_read with stdin on a memfd: its offset tells what the child read. */
+static void files_input_all_read(void **state)
+{
+	const struct {
+		const char *script;
+		bool unread;
+	} cases[] = {{"cat >/dev/null", false}, {"exit 0", true}, {"exec 0<&-; exit 0", true}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cni_spawn_opts o = {.in = "batch\n", .in_len = 6, .max_out = 1024, .max_err = 1024};
+		for (int opt = 1; opt >= 0; opt--) {
+			cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+			o.in_all_read = opt;
+			cni_spawn_proc *p = files_start_sh(cases[i].script, &o);
+			assert_int_equal(cni_spawn_wait(p, &res), 0);
+			assert_true(WIFEXITED(res.status));
+			assert_int_equal(WEXITSTATUS(res.status), 0);
+			if (res.in_unread != (opt && cases[i].unread))
+				fail_msg("%s (in_all_read %d): in_unread %d", cases[i].script, opt,
+					 res.in_unread);
+			cni_spawn_result_free(&res);
+		}
+	}
+}
+
 static void files_merge_err_and_fd_input(void **state)
 {
 	int fd = cni_memfd_with("test-in", "abcdef", 6);
@@ -526,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_child_stops_reading),
 		cmocka_unit_test(test_input_all_read),
 		cmocka_unit_test(files_input_output_status),
+		cmocka_unit_test(files_input_all_read),
 		cmocka_unit_test(files_merge_err_and_fd_input),
 		cmocka_unit_test(files_side_by_side_large_output),
 		cmocka_unit_test(files_timeout_kills_group),
