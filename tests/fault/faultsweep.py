@@ -8,7 +8,8 @@ class made to fail, for every N (strace -e inject=...:when=N; strace counts per 
 so in a plugin that starts iptables the N-th call of each process fails). After each run
 the state of the test namespaces is compared with the state before:
 
-  injected ADD: success (then a clean DEL must leave nothing), or the spec's error JSON
+  injected ADD: success (with as many firewall lines as a clean ADD makes, then a clean
+                DEL must leave nothing), or the spec's error JSON
                 on stdout and nothing left behind (when the error is that the result
                 could not be written, skel has taken the ADD back with the plugin's DEL:
                 then what a DEL leaves, e.g. bandwidth's qdiscs on the main plugin's veth);
