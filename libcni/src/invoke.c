@@ -207,9 +207,12 @@ int cni_exec_args_to_env(const cni_exec_args *args, const char *const *base_env,
 
 /* ---- running a plugin ---- */
 
-/* Run the plugin; errors (it could not be run at all) carry invoke's messages. */
+/* Run the plugin; errors (it could not be run at all) carry invoke's messages. *lost (when
+ * not NULL) is set when it was started but our I/O with it failed: it ran for nothing we
+ * know of, and may have done its work. */
 static int run_plugin(const char *path, char *const *envp, const char *in, size_t in_len,
-		      const cni_exec_options *opts, cni_spawn_result *pr, cni_error **err)
+		      const cni_exec_options *opts, cni_spawn_result *pr, cni_error **err,
+		      bool *lost)
 {
 	const cni_spawn_opts so = {
 	    .in = in,
@@ -239,6 +242,8 @@ static int run_plugin(const char *path, char *const *envp, const char *in, size_
 		return cni_error_set(err, CNI_ERR_EXEC, NULL, "failed to run plugin \"%s\": %s",
 				     path, strerror(-r));
 	case CNI_SPAWN_STEP_IO:
+		if (lost)
+			*lost = true;
 		break;
 	}
 	return cni_error_set(err, r == -ENOMEM ? CNI_ERR_NOMEM : CNI_ERR_SYSTEM, NULL,
@@ -385,9 +390,9 @@ static int plugin_failed(const char *path, const cni_spawn_result *pr, size_t ma
 	return cni_error_set_buf(err, code, r, &b);
 }
 
-int cni_exec_plugin_raw(const char *plugin_path, const char *const *envp, const char *stdin_data,
-			size_t stdin_len, const cni_exec_options *opts, char **out, size_t *out_len,
-			cni_error **err)
+static int exec_raw(const char *plugin_path, const char *const *envp, const char *stdin_data,
+		    size_t stdin_len, const cni_exec_options *opts, char **out, size_t *out_len,
+		    cni_error **err, bool *lost)
 {
 	if (isempty(plugin_path))
 		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "no plugin path provided");
@@ -402,7 +407,8 @@ int cni_exec_plugin_raw(const char *plugin_path, const char *const *envp, const 
 				     "stdin_data is NULL but stdin_len is %zu", stdin_len);
 
 	cni_spawn_result pr = CNI_SPAWN_RESULT_INIT;
-	int r = run_plugin(plugin_path, (char *const *)envp, stdin_data, stdin_len, opts, &pr, err);
+	int r = run_plugin(plugin_path, (char *const *)envp, stdin_data, stdin_len, opts, &pr, err,
+			   lost);
 	if (r < 0)
 		goto done;
 	if (pr.end != CNI_SPAWN_EXITED || !WIFEXITED(pr.status) || WEXITSTATUS(pr.status) != 0) {
@@ -422,6 +428,13 @@ int cni_exec_plugin_raw(const char *plugin_path, const char *const *envp, const 
 done:
 	cni_spawn_result_free(&pr);
 	return r;
+}
+
+int cni_exec_plugin_raw(const char *plugin_path, const char *const *envp, const char *stdin_data,
+			size_t stdin_len, const cni_exec_options *opts, char **out, size_t *out_len,
+			cni_error **err)
+{
+	return exec_raw(plugin_path, envp, stdin_data, stdin_len, opts, out, out_len, err, NULL);
 }
 
 /* ---- with and without a result ---- */
@@ -658,20 +671,21 @@ static int delegate(const char *type, const char *verb, const char *conf, size_t
 	_cleanup_free_ char *stdout_data = NULL;
 	size_t stdout_len = 0;
 	cni_inproc_main inproc = inproc_for(plugin);
-	bool ok = false; /* the delegate itself succeeded */
+	bool ok = false; /* the delegate itself succeeded (or may have: its run was lost) */
 	if (inproc) {
 		r = run_inproc(inproc, plugin, env, conf, conf_len, out ? &stdout_data : NULL,
 			       out ? &stdout_len : NULL, &ok, err);
 	} else {
-		r = cni_exec_plugin_raw(plugin, (const char *const *)env, conf, conf_len, NULL,
-					out ? &stdout_data : NULL, out ? &stdout_len : NULL, err);
-		ok = r == 0;
+		r = exec_raw(plugin, (const char *const *)env, conf, conf_len, NULL,
+			     out ? &stdout_data : NULL, out ? &stdout_len : NULL, err, &ok);
+		ok = ok || r == 0;
 	}
 	if (r >= 0 && out)
 		r = parse_result(conf, conf_len, stdout_data, stdout_len, out, err);
 	/* An ADD that succeeded but whose result was lost here (its output could not be
-	 * read, or not parsed) is a failure to the caller, which will not undo it: undo it
-	 * now, or an IPAM plugin's reservation stays for good. */
+	 * read, or not parsed, or our I/O with it failed while it ran) is a failure to the
+	 * caller, which will not undo it: undo it now, or an IPAM plugin's reservation
+	 * stays for good. */
 	if (r < 0 && ok && out)
 		(void)delegate(type, "DEL", conf, conf_len, NULL, NULL);
 	return r;

@@ -148,6 +148,7 @@ static int tool_start(const char *tool, const char *const *args, const char *inp
 	    .in_len = input ? strlen(input) : 0,
 	    .max_out = TOOL_MAX_OUTPUT,
 	    .merge_err = true,
+	    .in_all_read = input != NULL,
 	};
 	char *argv[8];
 	size_t argc = 0;
@@ -180,6 +181,10 @@ static int tool_finish(tool_run *t, char **output, int *status, cni_error **err)
 		r = -EFBIG;
 	if (r < 0)
 		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL, "%s: %s", t->path, strerror(-r));
+	else if (res.in_unread && WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0)
+		/* it read part of its input as all of it (a failed read taken for its end) */
+		r = cni_error_set(err, CNI_ERR_SYSTEM, NULL,
+				  "%s exited 0 without reading its whole input", t->path);
 	else if (!(*output = cni_buf_steal(&res.out)))
 		r = cni_error_oom(err);
 	else

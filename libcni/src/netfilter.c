@@ -74,6 +74,7 @@ static int run_named(const char *name, char *const *args, const char *in, cni_sp
 	    .in_len = in ? strlen(in) : 0,
 	    .max_out = TOOL_MAX_OUTPUT,
 	    .max_err = TOOL_MAX_OUTPUT,
+	    .in_all_read = in != NULL,
 	};
 	_cleanup_free_ char *path = find_tool(name);
 	char *argv[16];
@@ -144,6 +145,10 @@ CNI_EXPORT int cni_iptables_restore(int family, const char *batch, cni_error **e
 		describe_status(&tr, st, sizeof(st));
 		r = cni_error_set(err, CNI_ERR_INTERNAL, batch, "%s failed (%s): %s", tool, st,
 				  stderr_text(&tr));
+	} else if (r == 0 && tr.in_unread) {
+		/* it read part of the batch as all of it (a failed read taken for its end) */
+		r = cni_error_set(err, CNI_ERR_INTERNAL, batch,
+				  "%s exited 0 without reading its whole input", tool);
 	}
 	cni_spawn_result_free(&tr);
 	return r;

@@ -37,6 +37,10 @@ typedef struct cni_spawn_opts {
 	size_t max_err;		 /* stderr bytes kept, see err_tail */
 	bool err_tail; /* true: keep the last max_err bytes of stderr (err_cut tells whether
 			* any were dropped); false: more stderr than that is an overflow too */
+	/* the child should read all of in: res->in_unread says when it exited without (in
+	 * cni_spawn_run() its early close of stdin is then no EPIPE, it is waited for; in
+	 * cni_spawn_start(), with in/in_len, the memfd's offset tells) */
+	bool in_all_read;
 	/* cni_spawn_start() only: */
 	bool in_is_fd;	/* stdin is in_fd (read from its offset) instead of in/in_len */
 	int in_fd;
@@ -50,9 +54,10 @@ typedef struct cni_spawn_result {
 	bool err_cut; /* earlier stderr was dropped (err_tail mode) */
 	int status;   /* waitpid() status */
 	enum cni_spawn_end end;
+	bool in_unread; /* with opts.in_all_read: part of stdin was never read */
 } cni_spawn_result;
 
-#define CNI_SPAWN_RESULT_INIT {CNI_BUF_INIT, CNI_BUF_INIT, false, 0, CNI_SPAWN_EXITED}
+#define CNI_SPAWN_RESULT_INIT {CNI_BUF_INIT, CNI_BUF_INIT, false, 0, CNI_SPAWN_EXITED, false}
 
 void cni_spawn_result_free(cni_spawn_result *res);
 

@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <linux/close_range.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -384,6 +385,8 @@ static int pump(pid_t pid, int pidfd, int fds[3], const cni_spawn_opts *o, int64
 	}
 	free(chunk);
 	close_fd(&fds[0]);
+	if (o->in_all_read && in_off < in_len)
+		res->in_unread = true;
 
 	if (pidfd >= 0 || !deadline) {
 		reap(pid, &res->status);
@@ -457,8 +460,12 @@ int cni_spawn_run(char *const *argv, char *const *envp, const cni_spawn_opts *op
 	/* +1: now_ms() truncates, so the child always gets at least timeout_ms */
 	int64_t deadline = opts->timeout_ms ? now_ms() + opts->timeout_ms + 1 : 0;
 	r = spawn_child(argv, envp ? envp : environ, child, deadline != 0, &pid);
+	/* in_all_read: stdin's read end stays open here, to count what the child left in it
+	 * (a tool that takes a failed read for the end of its input exits 0 having done
+	 * nothing) */
 	for (int i = 0; i < 3; i++)
-		close_fd(&child[i]);
+		if (i > 0 || !opts->in_all_read || r < 0)
+			close_fd(&child[i]);
 	if (r < 0) {
 		r = failed_at(failed, CNI_SPAWN_STEP_EXEC, r);
 		goto out;
@@ -478,6 +485,9 @@ int cni_spawn_run(char *const *argv, char *const *envp, const cni_spawn_opts *op
 	bool got_epipe = false;
 
 	r = pump(pid, pidfd, parent, opts, deadline, res, &got_epipe);
+	int unread = 0;
+	if (r == 0 && child[0] >= 0 && ioctl(child[0], FIONREAD, &unread) == 0 && unread > 0)
+		res->in_unread = true;
 
 	if (got_epipe && !was_pending) {
 		const struct timespec zero = {0, 0};
@@ -505,6 +515,7 @@ struct cni_spawn_proc {
 	pid_t pid;
 	int pidfd;
 	int out, err; /* memfds; err -1 when merged into out */
+	int in;	      /* with opts.in_all_read: the stdin memfd, its offset the child's */
 	int64_t deadline;
 	cni_spawn_opts opts;
 };
@@ -521,6 +532,7 @@ static int memfd_new(const char *name, const char *data, size_t len)
 
 static void proc_free(cni_spawn_proc *p)
 {
+	close_fd(&p->in);
 	close_fd(&p->pidfd);
 	close_fd(&p->out);
 	close_fd(&p->err);
@@ -534,7 +546,7 @@ int cni_spawn_start(char *const *argv, char *const *envp, const cni_spawn_opts *
 	int in = -1, r;
 	if (!p)
 		return failed_at(failed, CNI_SPAWN_STEP_ALLOC, -ENOMEM);
-	p->pidfd = p->out = p->err = -1;
+	p->pidfd = p->out = p->err = p->in = -1;
 	p->opts = *opts;
 	if (opts->in_is_fd) {
 		in = fcntl(opts->in_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
@@ -556,7 +568,10 @@ int cni_spawn_start(char *const *argv, char *const *envp, const cni_spawn_opts *
 	const int child[3] = {in, p->out, opts->merge_err ? p->out : p->err};
 	p->deadline = opts->timeout_ms ? now_ms() + opts->timeout_ms + 1 : 0;
 	r = spawn_child(argv, envp ? envp : environ, child, p->deadline != 0, &p->pid);
-	close(in);
+	if (opts->in_all_read && !opts->in_is_fd && r == 0)
+		p->in = in; /* the child shares its offset: what it read, see cni_spawn_wait() */
+	else
+		close(in);
 	if (r < 0) {
 		proc_free(p);
 		return failed_at(failed, CNI_SPAWN_STEP_EXEC, r);
@@ -623,6 +638,8 @@ int cni_spawn_wait(cni_spawn_proc *p, cni_spawn_result *res)
 		kill(p->pid, SIGKILL);
 		reap(p->pid, &res->status);
 	}
+	if (p->in >= 0 && lseek(p->in, 0, SEEK_CUR) < (off_t)p->opts.in_len)
+		res->in_unread = true;
 	r = err_tail_init(&p->opts, res);
 	enum cni_spawn_end end = res->end;
 	if (r == 0)

@@ -333,6 +333,30 @@ static void files_input_output_status(void **state)
 	cni_spawn_result_free(&res);
 }
 
+/* in_all_read with stdin on a memfd: its offset tells what the child read. */
+static void files_input_all_read(void **state)
+{
+	const struct {
+		const char *script;
+		bool unread;
+	} cases[] = {{"cat >/dev/null", false}, {"exit 0", true}, {"exec 0<&-; exit 0", true}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cni_spawn_opts o = {.in = "batch\n", .in_len = 6, .max_out = 1024, .max_err = 1024};
+		for (int opt = 1; opt >= 0; opt--) {
+			cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+			o.in_all_read = opt;
+			cni_spawn_proc *p = files_start_sh(cases[i].script, &o);
+			assert_int_equal(cni_spawn_wait(p, &res), 0);
+			assert_true(WIFEXITED(res.status));
+			assert_int_equal(WEXITSTATUS(res.status), 0);
+			if (res.in_unread != (opt && cases[i].unread))
+				fail_msg("%s (in_all_read %d): in_unread %d", cases[i].script, opt,
+					 res.in_unread);
+			cni_spawn_result_free(&res);
+		}
+	}
+}
+
 static void files_merge_err_and_fd_input(void **state)
 {
 	int fd = cni_memfd_with("test-in", "abcdef", 6);
@@ -472,6 +496,48 @@ static void test_child_stops_reading(void **state)
 	cni_spawn_result_free(&res); /* twice is fine */
 }
 
+/* in_all_read: a child that exits 0 without reading all of stdin is told apart from one
+ * that read it (small input: all of it sat in the pipe; large: never all written). */
+static void test_input_all_read(void **state)
+{
+	size_t n = 1 << 20;
+	char *big = calloc(1, n);
+	assert_non_null(big);
+	const struct {
+		const char *script;
+		const char *in;
+		size_t len;
+		bool unread;
+	} cases[] = {
+	    {"cat >/dev/null", "batch\n", 6, false},
+	    {"exit 0", "batch\n", 6, true},
+	    {"head -c 3 >/dev/null", "batch\n", 6, true},
+	    {"exec 0<&-; exit 0", big, n, true},
+	    {"cat >/dev/null", big, n, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cni_spawn_result res = CNI_SPAWN_RESULT_INIT;
+		cni_spawn_opts o = plain;
+		o.in = cases[i].in;
+		o.in_len = cases[i].len;
+		o.in_all_read = true;
+		o.timeout_ms = 20000;
+		assert_int_equal(sh(cases[i].script, &o, &res, NULL), 0);
+		assert_true(WIFEXITED(res.status));
+		assert_int_equal(WEXITSTATUS(res.status), 0);
+		if (res.in_unread != cases[i].unread)
+			fail_msg("%s: in_unread %d", cases[i].script, res.in_unread);
+		cni_spawn_result_free(&res);
+		/* without the option nothing is told */
+		o.in_all_read = false;
+		res = (cni_spawn_result)CNI_SPAWN_RESULT_INIT;
+		assert_int_equal(sh(cases[i].script, &o, &res, NULL), 0);
+		assert_false(res.in_unread);
+		cni_spawn_result_free(&res);
+	}
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,7 +548,9 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_exec_failure),
 		cmocka_unit_test(test_child_stops_reading),
+		cmocka_unit_test(test_input_all_read),
 		cmocka_unit_test(files_input_output_status),
+		cmocka_unit_test(files_input_all_read),
 		cmocka_unit_test(files_merge_err_and_fd_input),
 		cmocka_unit_test(files_side_by_side_large_output),
 		cmocka_unit_test(files_timeout_kills_group),

@@ -114,7 +114,8 @@ CNI_EXPORT int cni_get_version_info(const char *plugin_path, const cni_exec_opti
  * Inside our multi-call plugin binary, a delegate that is a link to that binary (its
  * host-local or static) runs in the calling process with exactly that environment and
  * input (docs/plugins/README.md); everywhere else it is exec'd.
- * When an ADD succeeded but its result cannot be read or parsed, cni_delegate_add() runs
+ * When an ADD succeeded but its result cannot be read or parsed, or an exec'd delegate
+ * was lost (our I/O with it failed while it ran; it is killed), cni_delegate_add() runs
  * the delegate's DEL before it fails, so that what the delegate made (an IPAM
  * reservation) is not left with nobody to undo it.
  */

@@ -23,7 +23,8 @@ CNI_EXPORT bool cni_nftables_usable(void);
 /**
  * Apply a restore batch (`*nat\n:CHAIN - [0:0]\n-A ...\nCOMMIT\n`) with
  * `iptables-restore --noflush --wait` (ip6tables-restore for AF_INET6). The whole batch
- * applies or none of it does. Errors quote the tool's stderr.
+ * applies or none of it does. Errors quote the tool's stderr. A tool that exits 0 without
+ * reading the whole batch (it took a failed read for the end of it) is a failure too.
  */
 CNI_EXPORT int cni_iptables_restore(int family, const char *batch, cni_error **err);
 

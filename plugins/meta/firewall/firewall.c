@@ -289,8 +289,8 @@ static void undo_batch(sbuf *undo, const char *applied)
 	sb_printf(undo, "COMMIT\n");
 }
 
-/* Add family's rules for prev; on success *undo (when not NULL) gets the batch that takes
- * them back, or stays NULL when nothing was added. */
+/* Add family's rules for prev; *undo (when not NULL) gets the batch that takes them back,
+ * also when the restore failed, or stays NULL when nothing was tried. */
 static int add_family(const fw_conf *c, const cni_result *prev, int family, char **undo,
 		      cni_error **err)
 {
@@ -348,7 +348,9 @@ static int add_family(const fw_conf *c, const cni_result *prev, int family, char
 		sb_printf(&b, "COMMIT\n");
 		r = b.oom ? cni_error_oom(err)
 			  : cni_iptables_restore(family, b.s, err);
-		if (r >= 0) {
+		/* a failed run may still have committed the batch (the tool exited 0 while
+		 * our I/O with it failed): the undo batch is kept either way */
+		if (!b.oom) {
 			sbuf u = {0};
 			undo_batch(&u, b.s + strlen("*filter\n"));
 			if (u.oom)
