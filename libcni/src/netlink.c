@@ -405,7 +405,7 @@ static bool link_keep(struct nl_object *o, void *item, const void *arg)
 int cni_link_list(cni_nl *nl, cni_link_info **out, size_t *count, cni_error **err)
 {
 	struct nl_cache *cache = NULL;
-	void *v;
+	void *v = NULL;
 	int r = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
 	if (r < 0)
 		return cni_nl_fail(nl, err, r, "failed to list links");
@@ -820,7 +820,7 @@ int cni_addr_list(cni_nl *nl, int ifindex, int family, cni_addr_info **out, size
 {
 	const struct list_filter f = {.ifindex = ifindex, .family = family};
 	struct nl_cache *cache = NULL;
-	void *v;
+	void *v = NULL;
 	int r = rtnl_addr_alloc_cache(nl->sk, &cache);
 	if (r < 0)
 		return cni_nl_fail(nl, err, r, "failed to list addresses");
@@ -1005,7 +1005,7 @@ int cni_route_list(cni_nl *nl, int family, unsigned int table, int ifindex,
 {
 	const struct list_filter f = {.ifindex = ifindex, .table = table ? table : RT_TABLE_MAIN};
 	struct nl_cache *cache = NULL;
-	void *v;
+	void *v = NULL;
 	int r = rtnl_route_alloc_cache(nl->sk, family ? family : AF_UNSPEC, 0, &cache);
 	if (r < 0)
 		return cni_nl_fail(nl, err, r, "failed to list routes");
@@ -1052,7 +1052,7 @@ int cni_route_snapshot_take(cni_nl *nl, int family, unsigned int table, int ifin
 {
 	const struct list_filter f = {.ifindex = ifindex, .table = table ? table : RT_TABLE_MAIN};
 	struct nl_cache *cache = NULL;
-	void *v;
+	void *v = NULL;
 	int r = rtnl_route_alloc_cache(nl->sk, family ? family : AF_UNSPEC, 0, &cache);
 	if (r < 0)
 		return cni_nl_fail(nl, err, r, "failed to list routes");
@@ -1257,7 +1257,7 @@ static bool rule_keep(struct nl_object *o, void *item, const void *arg)
 int cni_rule_list(cni_nl *nl, int family, cni_rule_spec **out, size_t *count, cni_error **err)
 {
 	struct nl_cache *cache = NULL;
-	void *v;
+	void *v = NULL;
 	int r = rtnl_rule_alloc_cache(nl->sk, family ? family : AF_UNSPEC, &cache);
 	if (r < 0)
 		return cni_nl_fail(nl, err, r, "failed to list rules");
