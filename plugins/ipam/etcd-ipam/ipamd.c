@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -112,68 +113,123 @@ static const char *field(json_t *req, const char *k)
 	return v ? v : "";
 }
 
-/* Runs one request with the handlers; the answer object is new. */
+/* A memfd holding len bytes of data, at offset 0; -1 when it cannot be made. */
+static int memfd_holding(const char *name, const char *data, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	size_t off = 0;
+
+	while (fd >= 0 && off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if (fd >= 0 && lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* What was written to the memfd fd, as a new JSON string (NULL: cannot). */
+static json_t *memfd_text(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	size_t n = 0;
+	char *buf;
+	json_t *s;
+
+	if (size < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		return NULL;
+	buf = malloc((size_t)size + 1);
+	while (buf && n < (size_t)size) {
+		ssize_t got = read(fd, buf + n, (size_t)size - n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	s = buf && n == (size_t)size ? json_stringn(buf, n) : NULL;
+	free(buf);
+	return s;
+}
+
+/*
+ * Runs one request as the one-shot plugin runs: skel (cni_plugin_main_io) with the
+ * request's CNI_* variables as its environment, the config as its stdin and memfds as its
+ * stdout and stderr, so the answer is what etcd-ipamd --oneshot would print and its exit
+ * code. skel keeps no state between calls and reads only the environment it is given:
+ * each serving thread runs it on its own. The answer object is new; NULL when it cannot
+ * be made (the client then gets EOF, which it reports).
+ */
 static json_t *run_request(json_t *req)
 {
-	const char *cmd = field(req, "command");
-	cni_cmd_args a = {.version = CNI_CMD_ARGS_VERSION,
-			  .command = cmd,
-			  .container_id = field(req, "containerID"),
-			  .netns = field(req, "netns"),
-			  .ifname = field(req, "ifname"),
-			  .args = field(req, "args"),
-			  .path = field(req, "path"),
-			  .netns_override = field(req, "netnsOverride"),
-			  .stdin_data = field(req, "config")};
-	const cni_plugin_funcs *f = &etcd_ipam_funcs;
-	cni_cmd_fn fn = NULL;
-	json_t *ans = json_pack("{s:i}", "version", ETCD_IPAM_PROTO_VERSION);
-	cni_result *res = NULL;
-	cni_error *err = NULL;
+	static const struct {
+		const char *var, *key;
+	} vars[] = {
+	    {"CNI_COMMAND", "command"},
+	    {"CNI_CONTAINERID", "containerID"},
+	    {"CNI_NETNS", "netns"},
+	    {"CNI_IFNAME", "ifname"},
+	    {"CNI_ARGS", "args"},
+	    {"CNI_PATH", "path"},
+	    {"CNI_NETNS_OVERRIDE", "netnsOverride"},
+	};
+	char *env[sizeof(vars) / sizeof(vars[0]) + 1] = {NULL};
+	const char *config = field(req, "config");
+	cni_skel_io io = CNI_SKEL_IO_INIT;
+	json_t *ans = NULL, *out, *errs;
+	size_t i;
 	int r;
 
-	if (!ans)
-		return NULL;
-	a.stdin_len = strlen(a.stdin_data);
 	if (json_integer_value(json_object_get(req, "version")) != ETCD_IPAM_PROTO_VERSION) {
-		r = cni_error_set(&err, CNI_ERR_DECODING_FAILURE, NULL,
-				  "etcd-ipamd: request of protocol version %lld, this daemon "
-				  "speaks %d",
-				  (long long)json_integer_value(json_object_get(req, "version")),
-				  ETCD_IPAM_PROTO_VERSION);
-	} else if (!strcmp(cmd, "ADD")) {
-		r = f->add(&a, &res, &err, NULL);
-	} else {
-		fn = !strcmp(cmd, "DEL")      ? f->del
-		     : !strcmp(cmd, "CHECK")  ? f->check
-		     : !strcmp(cmd, "GC")     ? f->gc
-		     : !strcmp(cmd, "STATUS") ? f->status
-					      : NULL;
-		r = fn ? fn(&a, &err, NULL)
-		       : cni_error_set(&err, CNI_ERR_INVALID_ENVIRONMENT_VARIABLES, NULL,
-				       "etcd-ipamd: unknown command \"%s\"", cmd);
+		/* a plugin of another version: it reports the connection closed unanswered */
+		logmsg("a request of protocol version %lld, this daemon speaks %d: not answered",
+		       (long long)json_integer_value(json_object_get(req, "version")),
+		       ETCD_IPAM_PROTO_VERSION);
+		return NULL;
 	}
-	if (r == 0 && res) {
-		char *js = NULL;
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		size_t n = strlen(vars[i].var) + strlen(field(req, vars[i].key)) + 2;
 
-		if (cni_result_to_json(res, &js, &err) < 0)
-			r = -1;
-		else
-			json_object_set_new(ans, "result", json_loads(js, 0, NULL));
-		cni_free(js);
+		env[i] = malloc(n);
+		if (!env[i])
+			goto out;
+		snprintf(env[i], n, "%s=%s", vars[i].var, field(req, vars[i].key));
 	}
-	if (r < 0) {
-		const char *d = err ? cni_error_details(err) : NULL;
-		json_t *e = json_pack("{s:i,s:s}", "code", err ? cni_error_spec_code(err) : 999,
-				      "msg", err ? cni_error_msg(err) : "etcd-ipamd: request failed");
-
-		if (e && d)
-			json_object_set_new(e, "details", json_string(d));
-		json_object_del(ans, "result");
-		json_object_set_new(ans, "error", e);
+	io.envp = (const char *const *)env;
+	io.stdin_fd = memfd_holding("etcd-ipamd-in", config, strlen(config));
+	io.stdout_fd = memfd_holding("etcd-ipamd-out", NULL, 0);
+	io.stderr_fd = memfd_holding("etcd-ipamd-err", NULL, 0);
+	if (io.stdin_fd < 0 || io.stdout_fd < 0 || io.stderr_fd < 0)
+		goto out;
+	r = cni_plugin_main_io(&etcd_ipam_funcs, NULL, ABOUT, &io, NULL);
+	out = memfd_text(io.stdout_fd);
+	errs = memfd_text(io.stderr_fd);
+	if (out && errs)
+		ans = json_pack("{s:i,s:i,s:o,s:o}", "version", ETCD_IPAM_PROTO_VERSION, "code",
+				r < 0 ? 1 : 0, "stdout", out, "stderr", errs);
+	else {
+		json_decref(out);
+		json_decref(errs);
 	}
-	cni_result_free(res);
-	cni_error_free(err);
+out:
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		free(env[i]);
+	if (io.stdin_fd >= 0)
+		close(io.stdin_fd);
+	if (io.stdout_fd >= 0)
+		close(io.stdout_fd);
+	if (io.stderr_fd >= 0)
+		close(io.stderr_fd);
 	return ans;
 }
 

@@ -608,6 +608,25 @@ def test_kill9(tmp):
         cl.stop()
 
 
+def ask_daemon(path, env, config):
+    """One request to the etcd-ipamd listening on path, as the plugin sends it."""
+    keys = {"CNI_COMMAND": "command", "CNI_CONTAINERID": "containerID", "CNI_NETNS": "netns",
+            "CNI_IFNAME": "ifname", "CNI_ARGS": "args", "CNI_PATH": "path",
+            "CNI_NETNS_OVERRIDE": "netnsOverride"}
+    req = {"version": 2, "config": config}
+    req.update({k: env.get(v, "") for v, k in keys.items()})
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(path)
+        s.sendall(json.dumps(req).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            got = s.recv(65536)
+            assert got, f"etcd-ipamd closed without answering {req}"
+            buf += got
+    return json.loads(buf)
+
+
 def in_block(addr, block_key, size):
     start = int(block_key.rsplit("/", 1)[1], 16)
     a = int.from_bytes(socket.inet_aton(addr.split("/")[0]), "big")
@@ -668,6 +687,38 @@ def daemon_cases(tmp):
             errs.append(run("ADD", json.dumps(c), "bad"))
         assert errs[0] == errs[1] and errs[0][0] == 1 and errs[0][1]["code"] == 7, errs
         ok("daemon and one-shot give the same results (0.3.1 to 1.1.0) and errors")
+
+        # what skel checks before any handler runs, asked of the daemon directly (the
+        # plugin checks it too): the one-shot's exit code and error JSON, byte for byte
+        bad_version = json.loads(cfg)
+        bad_version["cniVersion"] = "9.9.9"
+        old_check = json.loads(cfg)
+        old_check["cniVersion"] = "0.3.1"
+        n_attached = etcd_count(cl, "/t/net1/attach/")
+        for what, cmd, cid, c in (("no CNI_CONTAINERID", "ADD", "", cfg),
+                                  ("a bad container id", "DEL", "a/b", cfg),
+                                  ("cniVersion 9.9.9", "ADD", "bv", json.dumps(bad_version)),
+                                  ("CHECK of a 0.3.1 config", "CHECK", "s1",
+                                   json.dumps(old_check)),
+                                  ("an unknown command", "FOO", "s1", cfg)):
+            env = dict(CNI_COMMAND=cmd, CNI_CONTAINERID=cid, CNI_NETNS=NETNS,
+                       CNI_IFNAME="eth0", CNI_PATH="/nonexistent")
+            one = subprocess.run([DAEMOND, "--oneshot"], input=c.encode(),
+                                 env=dict(os.environ, **env), capture_output=True)
+            ans = ask_daemon(DAEMONS.path("nodeC"), env, c)
+            assert one.returncode == 1 and json.loads(one.stdout)["code"], one
+            assert (ans["code"], ans["stdout"]) == (1, one.stdout.decode()), (what, ans, one)
+        assert etcd_count(cl, "/t/net1/attach/") == n_attached, "a refused request attached"
+        ok("daemon and one-shot refuse a bad environment or cniVersion alike (skel's checks)")
+
+        # a plugin of the previous protocol gets no answer (it says so), not a wrong one
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(DAEMONS.path("nodeC"))
+            s.sendall(json.dumps({"version": 1, "command": "ADD", "containerID": "old",
+                                  "config": cfg}).encode() + b"\n")
+            assert s.recv(65536) == b""
+        ok("a request of protocol version 1 is not answered")
 
         # socket activation, as libcni-c-etcd-ipam.socket does it (fd 3, LISTEN_FDS)
         act = shutil.which("systemd-socket-activate")
