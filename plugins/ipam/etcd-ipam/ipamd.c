@@ -113,43 +113,64 @@ static const char *field(json_t *req, const char *k)
 	return v ? v : "";
 }
 
-/* A memfd holding len bytes of data, at offset 0; -1 when it cannot be made. */
-static int memfd_holding(const char *name, const char *data, size_t len)
+/* A serving thread's stdin, stdout and stderr for skel: memfds made once and emptied for
+ * each request (making and closing three per request cost the daemon about 0.03 ms of CPU
+ * per ADD, against 0.2 ms for the rest). */
+typedef struct skel_files {
+	int fd[3];
+} skel_files;
+
+static int skel_files_open(skel_files *f)
 {
-	int fd = memfd_create(name, MFD_CLOEXEC);
+	static const char *const names[3] = {"etcd-ipamd-in", "etcd-ipamd-out", "etcd-ipamd-err"};
+
+	for (int i = 0; i < 3; i++) {
+		f->fd[i] = memfd_create(names[i], MFD_CLOEXEC);
+		if (f->fd[i] < 0) {
+			while (i-- > 0)
+				close(f->fd[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void skel_files_close(skel_files *f)
+{
+	for (int i = 0; i < 3; i++)
+		close(f->fd[i]);
+}
+
+/* Empties f and puts the config in its stdin; -1 when that fails. */
+static int skel_files_reset(const skel_files *f, const char *config, size_t len)
+{
 	size_t off = 0;
 
-	while (fd >= 0 && off < len) {
-		ssize_t w = write(fd, data + off, len - off);
+	for (int i = 0; i < 3; i++)
+		if (ftruncate(f->fd[i], 0) < 0 || lseek(f->fd[i], 0, SEEK_SET) < 0)
+			return -1;
+	while (off < len) {
+		ssize_t w = pwrite(f->fd[0], config + off, len - off, (off_t)off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0) {
-			close(fd);
+		if (w <= 0)
 			return -1;
-		}
 		off += (size_t)w;
 	}
-	if (fd >= 0 && lseek(fd, 0, SEEK_SET) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return 0;
 }
 
 /* What was written to the memfd fd, as a new JSON string (NULL: cannot). */
 static json_t *memfd_text(int fd)
 {
-	off_t size = lseek(fd, 0, SEEK_END);
+	off_t size = lseek(fd, 0, SEEK_CUR);
 	size_t n = 0;
-	char *buf;
+	char *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
 	json_t *s;
 
-	if (size < 0 || lseek(fd, 0, SEEK_SET) < 0)
-		return NULL;
-	buf = malloc((size_t)size + 1);
 	while (buf && n < (size_t)size) {
-		ssize_t got = read(fd, buf + n, (size_t)size - n);
+		ssize_t got = pread(fd, buf + n, (size_t)size - n, (off_t)n);
 
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -166,11 +187,12 @@ static json_t *memfd_text(int fd)
  * Runs one request as the one-shot plugin runs: skel (cni_plugin_main_io) with the
  * request's CNI_* variables as its environment, the config as its stdin and memfds as its
  * stdout and stderr, so the answer is what etcd-ipamd --oneshot would print and its exit
- * code. skel keeps no state between calls and reads only the environment it is given:
- * each serving thread runs it on its own. The answer object is new; NULL when it cannot
- * be made (the client then gets EOF, which it reports).
+ * code. skel keeps no state between calls, reads only the environment it is given and
+ * writes only to the files it is given: each serving thread runs it on its own. The
+ * answer object is new; NULL when it cannot be made (the client then gets EOF, which it
+ * reports).
  */
-static json_t *run_request(json_t *req)
+static json_t *run_request(json_t *req, const skel_files *f)
 {
 	static const struct {
 		const char *var, *key;
@@ -205,12 +227,12 @@ static json_t *run_request(json_t *req)
 			goto out;
 		snprintf(env[i], n, "%s=%s", vars[i].var, field(req, vars[i].key));
 	}
-	io.envp = (const char *const *)env;
-	io.stdin_fd = memfd_holding("etcd-ipamd-in", config, strlen(config));
-	io.stdout_fd = memfd_holding("etcd-ipamd-out", NULL, 0);
-	io.stderr_fd = memfd_holding("etcd-ipamd-err", NULL, 0);
-	if (io.stdin_fd < 0 || io.stdout_fd < 0 || io.stderr_fd < 0)
+	if (skel_files_reset(f, config, strlen(config)) < 0)
 		goto out;
+	io.envp = (const char *const *)env;
+	io.stdin_fd = f->fd[0];
+	io.stdout_fd = f->fd[1];
+	io.stderr_fd = f->fd[2];
 	r = cni_plugin_main_io(&etcd_ipam_funcs, NULL, ABOUT, &io, NULL);
 	out = memfd_text(io.stdout_fd);
 	errs = memfd_text(io.stderr_fd);
@@ -224,16 +246,10 @@ static json_t *run_request(json_t *req)
 out:
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		free(env[i]);
-	if (io.stdin_fd >= 0)
-		close(io.stdin_fd);
-	if (io.stdout_fd >= 0)
-		close(io.stdout_fd);
-	if (io.stderr_fd >= 0)
-		close(io.stderr_fd);
 	return ans;
 }
 
-static void serve(int fd)
+static void serve(int fd, const skel_files *f)
 {
 	size_t len = 0;
 	char *line = read_request(fd, &len), *out;
@@ -244,7 +260,7 @@ static void serve(int fd)
 		json_decref(req);
 		return; /* nothing to answer: the client gets EOF */
 	}
-	ans = run_request(req);
+	ans = run_request(req, f);
 	json_decref(req);
 	out = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
 	json_decref(ans);
@@ -275,7 +291,12 @@ typedef struct worker_arg {
 static void *worker_main(void *p)
 {
 	const worker_arg *w = p;
+	skel_files f;
 
+	if (skel_files_open(&f) < 0) {
+		logmsg("thread %u: cannot make its memfds: %s", w->idx, strerror(errno));
+		return NULL;
+	}
 	etcd_ipam_set_worker(w->idx, w->n);
 	while (!stop_flag) {
 		struct pollfd pf = {.fd = w->lfd, .events = POLLIN};
@@ -288,10 +309,11 @@ static void *worker_main(void *p)
 		if (c < 0)
 			continue;
 		fcntl(c, F_SETFL, fcntl(c, F_GETFL) & ~O_NONBLOCK);
-		serve(c);
+		serve(c, &f);
 		close(c);
 	}
 	etcd_ipam_forget();
+	skel_files_close(&f);
 	return NULL;
 }
 
