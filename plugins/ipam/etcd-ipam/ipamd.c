@@ -5,7 +5,8 @@
  * Run with CNI_COMMAND set (or with --oneshot) it is the whole plugin for one call, as a
  * runtime would run it: the thin `etcd-ipam` plugin execs it so when no daemon listens.
  * Otherwise it is the daemon: it listens on a unix socket (systemd socket activation, or
- * -socketpath), and answers one request per connection with the same handlers, keeping
+ * -socketpath), and answers one request per connection with the same handlers run
+ * through skel as the one-shot plugin runs them (its answer is that run's output), keeping
  * its etcd connections open and the free addresses of the node's own blocks in memory
  * (ipam.h), so a steady-state ADD is one etcd round trip. -threads N (default 1) serves
  * N requests at once, each thread with its own connections and cache (no locks; no
