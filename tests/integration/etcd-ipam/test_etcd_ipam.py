@@ -729,6 +729,19 @@ def daemon_cases(tmp):
             assert s.recv(65536) == b""
         ok("a request of protocol version 1 is not answered")
 
+        # the daemon's ADD result cannot be written to the plugin's stdout: as skel does,
+        # the plugin takes the ADD back (a DEL through the daemon) and reports the error
+        if shutil.which("strace"):
+            env = dict(os.environ, CNI_COMMAND="ADD", CNI_CONTAINERID="lost", CNI_IFNAME="eth0",
+                       CNI_NETNS=NETNS, CNI_PATH="/nonexistent")
+            p = subprocess.run(["strace", "-o", "/dev/null", "-e", "trace=write", "-e",
+                                "inject=write:error=EIO:when=1", PLUGIN], input=cfg.encode(),
+                               env=env, capture_output=True, timeout=60)
+            out = json.loads(p.stdout)
+            assert p.returncode == 1 and out["code"] == 5 and "writing" in out["msg"], p
+            assert not [k for k in etcd_kv(cl, "/t/net1/attach/") if "/lost/" in k]
+            ok("an ADD whose result could not be written is taken back")
+
         # socket activation, as libcni-c-etcd-ipam.socket does it (fd 3, LISTEN_FDS)
         act = shutil.which("systemd-socket-activate")
         if act:
