@@ -79,9 +79,9 @@ def socket_adds(cfg, prefix, n):
     lat = []
     path = json.loads(cfg)["ipam"]["daemonSocket"]
     for k in range(n):
-        req = json.dumps({"version": 1, "command": "ADD", "containerID": f"{prefix}-{k}",
-                          "netns": t.NETNS, "ifname": "eth0", "args": "", "path": "",
-                          "netnsOverride": "", "config": cfg}) + "\n"
+        req = json.dumps({"version": 2, "command": "ADD", "containerID": f"{prefix}-{k}",
+                          "netns": t.NETNS, "ifname": "eth0", "args": "",
+                          "path": "/nonexistent", "netnsOverride": "", "config": cfg}) + "\n"
         t0 = time.perf_counter()
         with socket.socket(socket.AF_UNIX) as s:
             s.connect(path)
@@ -93,7 +93,8 @@ def socket_adds(cfg, prefix, n):
                     break
                 ans += chunk
         lat.append(time.perf_counter() - t0)
-        assert "result" in json.loads(ans), ans
+        ans = json.loads(ans)
+        assert ans["code"] == 0 and "ips" in json.loads(ans["stdout"]), ans
     return lat
 
 

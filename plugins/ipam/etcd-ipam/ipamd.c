@@ -5,7 +5,8 @@
  * Run with CNI_COMMAND set (or with --oneshot) it is the whole plugin for one call, as a
  * runtime would run it: the thin `etcd-ipam` plugin execs it so when no daemon listens.
  * Otherwise it is the daemon: it listens on a unix socket (systemd socket activation, or
- * -socketpath), and answers one request per connection with the same handlers, keeping
+ * -socketpath), and answers one request per connection with the same handlers run
+ * through skel as the one-shot plugin runs them (its answer is that run's output), keeping
  * its etcd connections open and the free addresses of the node's own blocks in memory
  * (ipam.h), so a steady-state ADD is one etcd round trip. -threads N (default 1) serves
  * N requests at once, each thread with its own connections and cache (no locks; no
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -112,72 +114,143 @@ static const char *field(json_t *req, const char *k)
 	return v ? v : "";
 }
 
-/* Runs one request with the handlers; the answer object is new. */
-static json_t *run_request(json_t *req)
+/* A serving thread's stdin, stdout and stderr for skel: memfds made once and emptied for
+ * each request (making and closing three per request cost the daemon about 0.03 ms of CPU
+ * per ADD, against 0.2 ms for the rest). */
+typedef struct skel_files {
+	int fd[3];
+} skel_files;
+
+static int skel_files_open(skel_files *f)
 {
-	const char *cmd = field(req, "command");
-	cni_cmd_args a = {.version = CNI_CMD_ARGS_VERSION,
-			  .command = cmd,
-			  .container_id = field(req, "containerID"),
-			  .netns = field(req, "netns"),
-			  .ifname = field(req, "ifname"),
-			  .args = field(req, "args"),
-			  .path = field(req, "path"),
-			  .netns_override = field(req, "netnsOverride"),
-			  .stdin_data = field(req, "config")};
-	const cni_plugin_funcs *f = &etcd_ipam_funcs;
-	cni_cmd_fn fn = NULL;
-	json_t *ans = json_pack("{s:i}", "version", ETCD_IPAM_PROTO_VERSION);
-	cni_result *res = NULL;
-	cni_error *err = NULL;
+	static const char *const names[3] = {"etcd-ipamd-in", "etcd-ipamd-out", "etcd-ipamd-err"};
+
+	for (int i = 0; i < 3; i++) {
+		f->fd[i] = memfd_create(names[i], MFD_CLOEXEC);
+		if (f->fd[i] < 0) {
+			while (i-- > 0)
+				close(f->fd[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void skel_files_close(skel_files *f)
+{
+	for (int i = 0; i < 3; i++)
+		close(f->fd[i]);
+}
+
+/* Empties f and puts the config in its stdin; -1 when that fails. */
+static int skel_files_reset(const skel_files *f, const char *config, size_t len)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < 3; i++)
+		if (ftruncate(f->fd[i], 0) < 0 || lseek(f->fd[i], 0, SEEK_SET) < 0)
+			return -1;
+	while (off < len) {
+		ssize_t w = pwrite(f->fd[0], config + off, len - off, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* What was written to the memfd fd, as a new JSON string (NULL: cannot). */
+static json_t *memfd_text(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_CUR);
+	size_t n = 0;
+	char *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
+	json_t *s;
+
+	while (buf && n < (size_t)size) {
+		ssize_t got = pread(fd, buf + n, (size_t)size - n, (off_t)n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	s = buf && n == (size_t)size ? json_stringn(buf, n) : NULL;
+	free(buf);
+	return s;
+}
+
+/*
+ * Runs one request as the one-shot plugin runs: skel (cni_plugin_main_io) with the
+ * request's CNI_* variables as its environment, the config as its stdin and memfds as its
+ * stdout and stderr, so the answer is what etcd-ipamd --oneshot would print and its exit
+ * code. skel keeps no state between calls, reads only the environment it is given and
+ * writes only to the files it is given: each serving thread runs it on its own. The
+ * answer object is new; NULL when it cannot be made (the client then gets EOF, which it
+ * reports).
+ */
+static json_t *run_request(json_t *req, const skel_files *f)
+{
+	static const struct {
+		const char *var, *key;
+	} vars[] = {
+	    {"CNI_COMMAND", "command"},
+	    {"CNI_CONTAINERID", "containerID"},
+	    {"CNI_NETNS", "netns"},
+	    {"CNI_IFNAME", "ifname"},
+	    {"CNI_ARGS", "args"},
+	    {"CNI_PATH", "path"},
+	    {"CNI_NETNS_OVERRIDE", "netnsOverride"},
+	};
+	char *env[sizeof(vars) / sizeof(vars[0]) + 1] = {NULL};
+	const char *config = field(req, "config");
+	cni_skel_io io = CNI_SKEL_IO_INIT;
+	json_t *ans = NULL, *out, *errs;
+	size_t i;
 	int r;
 
-	if (!ans)
-		return NULL;
-	a.stdin_len = strlen(a.stdin_data);
 	if (json_integer_value(json_object_get(req, "version")) != ETCD_IPAM_PROTO_VERSION) {
-		r = cni_error_set(&err, CNI_ERR_DECODING_FAILURE, NULL,
-				  "etcd-ipamd: request of protocol version %lld, this daemon "
-				  "speaks %d",
-				  (long long)json_integer_value(json_object_get(req, "version")),
-				  ETCD_IPAM_PROTO_VERSION);
-	} else if (!strcmp(cmd, "ADD")) {
-		r = f->add(&a, &res, &err, NULL);
-	} else {
-		fn = !strcmp(cmd, "DEL")      ? f->del
-		     : !strcmp(cmd, "CHECK")  ? f->check
-		     : !strcmp(cmd, "GC")     ? f->gc
-		     : !strcmp(cmd, "STATUS") ? f->status
-					      : NULL;
-		r = fn ? fn(&a, &err, NULL)
-		       : cni_error_set(&err, CNI_ERR_INVALID_ENVIRONMENT_VARIABLES, NULL,
-				       "etcd-ipamd: unknown command \"%s\"", cmd);
+		/* a plugin of another version: it reports the connection closed unanswered */
+		logmsg("a request of protocol version %lld, this daemon speaks %d: not answered",
+		       (long long)json_integer_value(json_object_get(req, "version")),
+		       ETCD_IPAM_PROTO_VERSION);
+		return NULL;
 	}
-	if (r == 0 && res) {
-		char *js = NULL;
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		size_t n = strlen(vars[i].var) + strlen(field(req, vars[i].key)) + 2;
 
-		if (cni_result_to_json(res, &js, &err) < 0)
-			r = -1;
-		else
-			json_object_set_new(ans, "result", json_loads(js, 0, NULL));
-		cni_free(js);
+		env[i] = malloc(n);
+		if (!env[i])
+			goto out;
+		snprintf(env[i], n, "%s=%s", vars[i].var, field(req, vars[i].key));
 	}
-	if (r < 0) {
-		const char *d = err ? cni_error_details(err) : NULL;
-		json_t *e = json_pack("{s:i,s:s}", "code", err ? cni_error_spec_code(err) : 999,
-				      "msg", err ? cni_error_msg(err) : "etcd-ipamd: request failed");
-
-		if (e && d)
-			json_object_set_new(e, "details", json_string(d));
-		json_object_del(ans, "result");
-		json_object_set_new(ans, "error", e);
+	if (skel_files_reset(f, config, strlen(config)) < 0)
+		goto out;
+	io.envp = (const char *const *)env;
+	io.stdin_fd = f->fd[0];
+	io.stdout_fd = f->fd[1];
+	io.stderr_fd = f->fd[2];
+	r = cni_plugin_main_io(&etcd_ipam_funcs, NULL, ABOUT, &io, NULL);
+	out = memfd_text(io.stdout_fd);
+	errs = memfd_text(io.stderr_fd);
+	if (out && errs)
+		ans = json_pack("{s:i,s:i,s:o,s:o}", "version", ETCD_IPAM_PROTO_VERSION, "code",
+				r < 0 ? 1 : 0, "stdout", out, "stderr", errs);
+	else {
+		json_decref(out);
+		json_decref(errs);
 	}
-	cni_result_free(res);
-	cni_error_free(err);
+out:
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		free(env[i]);
 	return ans;
 }
 
-static void serve(int fd)
+static void serve(int fd, const skel_files *f)
 {
 	size_t len = 0;
 	char *line = read_request(fd, &len), *out;
@@ -188,7 +261,7 @@ static void serve(int fd)
 		json_decref(req);
 		return; /* nothing to answer: the client gets EOF */
 	}
-	ans = run_request(req);
+	ans = run_request(req, f);
 	json_decref(req);
 	out = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
 	json_decref(ans);
@@ -219,7 +292,12 @@ typedef struct worker_arg {
 static void *worker_main(void *p)
 {
 	const worker_arg *w = p;
+	skel_files f;
 
+	if (skel_files_open(&f) < 0) {
+		logmsg("thread %u: cannot make its memfds: %s", w->idx, strerror(errno));
+		return NULL;
+	}
 	etcd_ipam_set_worker(w->idx, w->n);
 	while (!stop_flag) {
 		struct pollfd pf = {.fd = w->lfd, .events = POLLIN};
@@ -232,10 +310,11 @@ static void *worker_main(void *p)
 		if (c < 0)
 			continue;
 		fcntl(c, F_SETFL, fcntl(c, F_GETFL) & ~O_NONBLOCK);
-		serve(c);
+		serve(c, &f);
 		close(c);
 	}
 	etcd_ipam_forget();
+	skel_files_close(&f);
 	return NULL;
 }
 

@@ -83,6 +83,15 @@ static char *request_line(const cni_cmd_args *a, const char *verb)
 	return nl;
 }
 
+/* A daemon that closed without an answer, or whose answer is not of our version. */
+static int no_valid_answer(const where *w, cni_error **err)
+{
+	return cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
+			     "etcd-ipam: etcd-ipamd at %s gave no valid answer (closed the "
+			     "connection, or a daemon of another version)",
+			     w->socket);
+}
+
 /*
  * One request to the daemon. 1 with *ans set (new), 0 when no daemon listens there
  * (ENOENT, ECONNREFUSED: run it ourselves), <0 error (11 when the daemon does not answer
@@ -124,10 +133,7 @@ static int ask_daemon(const where *w, const cni_cmd_args *a, const char *verb, j
 		goto out;
 	}
 	if (r < 0) {
-		r = cni_error_set(err, CNI_ERR_TRY_AGAIN_LATER, NULL,
-				  "etcd-ipam: etcd-ipamd at %s gave no valid answer (closed the "
-				  "connection, or a daemon of another version)",
-				  w->socket);
+		r = no_valid_answer(w, err);
 		goto out;
 	}
 	r = 1;
@@ -193,22 +199,71 @@ static int run_oneshot(const cni_cmd_args *a, const char *verb, char **out, cni_
 /* How long the DEL that takes back an ADD of unknown outcome waits for a daemon. */
 #define UNDO_WAIT_MS 3000
 
-/* verb by the daemon or one-shot; for ADD *result from the answer (parsed in the version
- * it names: the daemon prints the newest, a one-shot run the config's). wait_cap_ms (0:
- * none) bounds the wait for a daemon; *answered (optional) says whether a failure is the
- * daemon's own answer, whose outcome is known. */
-static int forward(const cni_cmd_args *a, const char *verb, cni_result **result,
-		   long wait_cap_ms, bool *answered, cni_error **err)
+static int write_all(int fd, const char *data, size_t len)
 {
-	json_t *ans = NULL, *e;
-	char *out = NULL, *js = NULL;
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * The daemon's answer: the exit code and output of its skel run on our input, which is
+ * what the one-shot plugin would have printed. Unless undo, it is written out as it is
+ * and the plugin exits with that code (so it returns only on failure: 0 from a DEL that
+ * undoes, <0 with *err set). *answered says whether the outcome is known.
+ */
+static int answer(const where *w, json_t *ans, const char *verb, bool undo, bool *answered,
+		  cni_error **err)
+{
+	json_t *code = json_object_get(ans, "code"), *out = json_object_get(ans, "stdout");
+	json_t *errs = json_object_get(ans, "stderr");
+	int r;
+
+	if (!json_is_integer(code) || json_integer_value(code) < 0 ||
+	    json_integer_value(code) > 255 || !json_is_string(out) ||
+	    (errs && !json_is_string(errs)))
+		return no_valid_answer(w, err);
+	if (undo)
+		return json_integer_value(code) == 0
+			   ? 0
+			   : cni_error_set(err, CNI_ERR_INTERNAL, NULL,
+					   "etcd-ipam: etcd-ipamd failed %s", verb);
+	if (errs)
+		(void)write_all(STDERR_FILENO, json_string_value(errs), json_string_length(errs));
+	r = write_all(STDOUT_FILENO, json_string_value(out), json_string_length(out));
+	if (r < 0) {
+		/* as skel's own: the runtime does not learn of an ADD, which is taken back */
+		*answered = json_integer_value(code) != 0;
+		return cni_error_set(err, CNI_ERR_IO_FAILURE, NULL, "error writing to stdout: %s",
+				     strerror(-r));
+	}
+	exit((int)json_integer_value(code));
+}
+
+/* verb by the daemon or one-shot. With a daemon its answer is printed as it is (see
+ * answer()); for a one-shot ADD *result from its output (parsed in the version it names:
+ * the config's). undo (the DEL that takes back an ADD of unknown outcome) bounds the wait
+ * for a daemon and prints nothing; *answered (optional) says whether a failure is the
+ * daemon's own answer, whose outcome is known. */
+static int forward(const cni_cmd_args *a, const char *verb, cni_result **result, bool undo,
+		   bool *answered, cni_error **err)
+{
+	json_t *ans = NULL;
+	char *out = NULL;
+	bool known = false;
 	where w;
 	int r = where_of(a, &w, err);
 
-	if (answered)
-		*answered = false;
-	if (r == 0 && wait_cap_ms > 0 && w.wait_ms > wait_cap_ms)
-		w.wait_ms = wait_cap_ms;
+	if (r == 0 && undo && w.wait_ms > UNDO_WAIT_MS)
+		w.wait_ms = UNDO_WAIT_MS;
 	if (r == 0)
 		r = ask_daemon(&w, a, verb, &ans, err);
 	if (r == 0) {
@@ -216,31 +271,17 @@ static int forward(const cni_cmd_args *a, const char *verb, cni_result **result,
 		if (r == 0 && result)
 			r = cni_result_from_json(result, NULL, out, strlen(out), err);
 		cni_free(out);
-		return r;
+	} else if (r > 0) {
+		r = answer(&w, ans, verb, undo, &known, err);
+		json_decref(ans);
 	}
-	if (r < 0)
-		return r;
-	e = json_object_get(ans, "error");
-	if (e) {
-		long long code = json_integer_value(json_object_get(e, "code"));
-		const char *msg = json_string_value(json_object_get(e, "msg"));
-
-		r = cni_error_set(err, code > 0 && code < 1000 ? (int)code : CNI_ERR_INTERNAL,
-				  json_string_value(json_object_get(e, "details")), "%s",
-				  msg ? msg : "etcd-ipamd failed");
-		if (answered)
-			*answered = true;
-	} else if (result) {
-		js = json_dumps(json_object_get(ans, "result"), JSON_COMPACT);
-		r = js ? cni_result_from_json(result, NULL, js, strlen(js), err)
-		       : cni_error_set(err, CNI_ERR_DECODING_FAILURE, NULL,
-				       "etcd-ipam: etcd-ipamd at %s answered ADD without a result",
-				       w.socket);
-		free(js);
-	}
-	json_decref(ans);
+	if (answered)
+		*answered = known;
 	return r;
 }
+
+/* Set once an ADD's result is skel's to print: a DEL after it is skel's taking it back. */
+static bool add_made;
 
 static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, void *ud)
 {
@@ -248,24 +289,26 @@ static int cmd_add(const cni_cmd_args *a, cni_result **result, cni_error **err, 
 	int r;
 
 	(void)ud;
-	r = forward(a, "ADD", result, 0, &answered, err);
+	r = forward(a, "ADD", result, false, &answered, err);
+	add_made = r == 0;
 	if (r < 0 && !answered) {
 		/* The ADD may have been made all the same: its answer lost on the way, or a
 		 * one-shot run's output cut short. The runtime will not learn of it: take it
 		 * back (a DEL of nothing changes nothing), with a bounded wait. */
 		cni_error *ignored = NULL;
-		(void)forward(a, "DEL", NULL, UNDO_WAIT_MS, NULL, &ignored);
+		(void)forward(a, "DEL", NULL, true, NULL, &ignored);
 		cni_error_free(ignored);
 	}
 	return r;
 }
 
-/* DEL, CHECK, GC and STATUS: the command skel was run with (its undoing DEL of a failed
- * ADD included: skel gives that one the command DEL). */
+/* DEL, CHECK, GC and STATUS: the command skel was run with (its undoing DEL of an ADD
+ * whose result it could not write included: skel gives that one the command DEL, and a
+ * daemon's answer to it is not this run's output). */
 static int cmd_other(const cni_cmd_args *a, cni_error **err, void *ud)
 {
 	(void)ud;
-	return forward(a, a->command, NULL, 0, NULL, err);
+	return forward(a, a->command, NULL, add_made, NULL, err);
 }
 
 CNI_PLUGIN_MAIN("CNI etcd-ipam plugin (libcni-c " LIBCNI_C_VERSION ")", .add = cmd_add,

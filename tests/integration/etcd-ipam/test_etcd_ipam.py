@@ -160,14 +160,19 @@ def conf(cl, node, subnet="10.60.0.0/16", block=26, tls=None, extra=None):
     return json.dumps(c)
 
 
-def run(cmd, cfg, cid="", ifname="eth0", timeout=60):
+def run_raw(cmd, cfg, cid="", ifname="eth0", timeout=60):
+    """The plugin's exit code and stdout as it is."""
     env = dict(os.environ, CNI_COMMAND=cmd, CNI_CONTAINERID=cid, CNI_IFNAME=ifname,
                CNI_NETNS=NETNS if cmd in ("ADD", "DEL", "CHECK") else "",
                CNI_PATH="/nonexistent")
     p = subprocess.run([PLUGIN], input=cfg.encode(), env=env, capture_output=True,
                        timeout=timeout)
-    out = json.loads(p.stdout) if p.stdout.strip() else {}
-    return p.returncode, out
+    return p.returncode, p.stdout
+
+
+def run(cmd, cfg, cid="", ifname="eth0", timeout=60):
+    rc, out = run_raw(cmd, cfg, cid, ifname, timeout)
+    return rc, json.loads(out) if out.strip() else {}
 
 
 def add(cfg, cid):
@@ -608,6 +613,25 @@ def test_kill9(tmp):
         cl.stop()
 
 
+def ask_daemon(path, env, config):
+    """One request to the etcd-ipamd listening on path, as the plugin sends it."""
+    keys = {"CNI_COMMAND": "command", "CNI_CONTAINERID": "containerID", "CNI_NETNS": "netns",
+            "CNI_IFNAME": "ifname", "CNI_ARGS": "args", "CNI_PATH": "path",
+            "CNI_NETNS_OVERRIDE": "netnsOverride"}
+    req = {"version": 2, "config": config}
+    req.update({k: env.get(v, "") for v, k in keys.items()})
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(path)
+        s.sendall(json.dumps(req).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            got = s.recv(65536)
+            assert got, f"etcd-ipamd closed without answering {req}"
+            buf += got
+    return json.loads(buf)
+
+
 def in_block(addr, block_key, size):
     start = int(block_key.rsplit("/", 1)[1], 16)
     a = int.from_bytes(socket.inet_aton(addr.split("/")[0]), "big")
@@ -655,19 +679,68 @@ def daemon_cases(tmp):
             for sock in (cfg, json.dumps(other)):
                 c = json.loads(sock)
                 c["cniVersion"] = v
-                rc, out = run("ADD", json.dumps(c), f"v{v}-{len(outs)}")
-                assert rc == 0, out
-                for ip in out["ips"]:
-                    ip["address"] = "x"
-                outs.append(out)
-            assert outs[0] == outs[1] and outs[0]["cniVersion"] == v, outs
+                rc, raw = run_raw("ADD", json.dumps(c), f"v{v}-{len(outs)}")
+                assert rc == 0, raw
+                out = json.loads(raw)
+                for ip in out["ips"]:  # the bytes but the address
+                    raw = raw.replace(ip["address"].encode(), b"x")
+                assert json.loads(raw)["cniVersion"] == v, raw
+                outs.append(raw)
+            assert outs[0] == outs[1], outs
         errs = []
         for sock in (cfg, json.dumps(other)):
             c = json.loads(sock)
             c["ipam"]["ranges"][0][0]["rangeStart"] = "10.99.0.1"
-            errs.append(run("ADD", json.dumps(c), "bad"))
-        assert errs[0] == errs[1] and errs[0][0] == 1 and errs[0][1]["code"] == 7, errs
-        ok("daemon and one-shot give the same results (0.3.1 to 1.1.0) and errors")
+            errs.append(run_raw("ADD", json.dumps(c), "bad"))
+        assert errs[0] == errs[1] and errs[0][0] == 1 and json.loads(errs[0][1])["code"] == 7, \
+            errs
+        ok("daemon and one-shot print the same results (0.3.1 to 1.1.0) and errors, byte "
+           "for byte")
+
+        # what skel checks before any handler runs, asked of the daemon directly (the
+        # plugin checks it too): the one-shot's exit code and error JSON, byte for byte
+        bad_version = json.loads(cfg)
+        bad_version["cniVersion"] = "9.9.9"
+        old_check = json.loads(cfg)
+        old_check["cniVersion"] = "0.3.1"
+        n_attached = etcd_count(cl, "/t/net1/attach/")
+        for what, cmd, cid, c in (("no CNI_CONTAINERID", "ADD", "", cfg),
+                                  ("a bad container id", "DEL", "a/b", cfg),
+                                  ("cniVersion 9.9.9", "ADD", "bv", json.dumps(bad_version)),
+                                  ("CHECK of a 0.3.1 config", "CHECK", "s1",
+                                   json.dumps(old_check)),
+                                  ("an unknown command", "FOO", "s1", cfg)):
+            env = dict(CNI_COMMAND=cmd, CNI_CONTAINERID=cid, CNI_NETNS=NETNS,
+                       CNI_IFNAME="eth0", CNI_PATH="/nonexistent")
+            one = subprocess.run([DAEMOND, "--oneshot"], input=c.encode(),
+                                 env=dict(os.environ, **env), capture_output=True)
+            ans = ask_daemon(DAEMONS.path("nodeC"), env, c)
+            assert one.returncode == 1 and json.loads(one.stdout)["code"], one
+            assert (ans["code"], ans["stdout"]) == (1, one.stdout.decode()), (what, ans, one)
+        assert etcd_count(cl, "/t/net1/attach/") == n_attached, "a refused request attached"
+        ok("daemon and one-shot refuse a bad environment or cniVersion alike (skel's checks)")
+
+        # a plugin of the previous protocol gets no answer (it says so), not a wrong one
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(DAEMONS.path("nodeC"))
+            s.sendall(json.dumps({"version": 1, "command": "ADD", "containerID": "old",
+                                  "config": cfg}).encode() + b"\n")
+            assert s.recv(65536) == b""
+        ok("a request of protocol version 1 is not answered")
+
+        # the daemon's ADD result cannot be written to the plugin's stdout: as skel does,
+        # the plugin takes the ADD back (a DEL through the daemon) and reports the error
+        if shutil.which("strace"):
+            env = dict(os.environ, CNI_COMMAND="ADD", CNI_CONTAINERID="lost", CNI_IFNAME="eth0",
+                       CNI_NETNS=NETNS, CNI_PATH="/nonexistent")
+            p = subprocess.run(["strace", "-o", "/dev/null", "-e", "trace=write", "-e",
+                                "inject=write:error=EIO:when=1", PLUGIN], input=cfg.encode(),
+                               env=env, capture_output=True, timeout=60)
+            out = json.loads(p.stdout)
+            assert p.returncode == 1 and out["code"] == 5 and "writing" in out["msg"], p
+            assert not [k for k in etcd_kv(cl, "/t/net1/attach/") if "/lost/" in k]
+            ok("an ADD whose result could not be written is taken back")
 
         # socket activation, as libcni-c-etcd-ipam.socket does it (fd 3, LISTEN_FDS)
         act = shutil.which("systemd-socket-activate")
