@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "plugin-linkdel.h"
+#include "plugin-util.h"
 
 static void *link_del_run(void *arg)
 {
@@ -22,17 +23,8 @@ int pc_link_del_finish(pc_link_del *j, cni_error **err)
 	if (j->started)
 		pthread_join(j->thread, NULL);
 	j->started = false;
-	r = j->r;
+	r = pc_gone_ok(j->r, j->err, NULL, err);
 	j->r = 0;
-	if (r >= 0 || r == -CNI_ERR_NOT_FOUND) {
-		cni_error_free(j->err);
-		j->err = NULL;
-		return 0;
-	}
-	if (err)
-		*err = j->err;
-	else
-		cni_error_free(j->err);
 	j->err = NULL;
 	return r;
 }

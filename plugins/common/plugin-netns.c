@@ -10,11 +10,17 @@ int pc_netns_run_path_del(const char *path, bool lock, cni_netns_fn fn, void *ud
 	if (!*path)
 		return 0;
 	r = pc_netns_run_path(path, lock, fn, ud, &local);
-	if (r == -CNI_ERR_NOT_FOUND)
-		r = 0;
-	if (r < 0 && err)
-		*err = local;
-	else
-		cni_error_free(local);
-	return r;
+	return pc_gone_ok(r, local, NULL, err);
+}
+
+int pc_netns_open_del(const char *path, cni_netns **ns, cni_error **err)
+{
+	cni_error *local = NULL;
+	int r;
+
+	*ns = NULL;
+	if (!path || !*path)
+		return 0;
+	r = cni_netns_open(path, ns, &local);
+	return pc_gone_ok(r, local, NULL, err);
 }

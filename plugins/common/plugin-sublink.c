@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "plugin-json.h"
+#include "plugin-netns.h"
 #include "plugin-sublink.h"
 #include "plugin-util.h"
 
@@ -406,20 +407,6 @@ static int temp_name(const cni_cmd_args *args, char *buf, size_t len, cni_error 
 	return r < 0 ? cni_error_set(err, -r, NULL, "failed to make a temporary name") : 0;
 }
 
-/* The outcome r of a call that left its error in e, for a DEL: what is not found is gone
- * already, no error (*gone set, e dropped, 0); any other failure passes e on to *err. */
-static int gone_ok(int r, cni_error *e, bool *gone, cni_error **err)
-{
-	*gone = r == -CNI_ERR_NOT_FOUND;
-	if (*gone) {
-		cni_error_free(e);
-		return 0;
-	}
-	if (r < 0)
-		*err = e;
-	return r;
-}
-
 /* A link of our kind under this attachment's temporary name in the container: left by an
  * ADD killed before its rename. Removed; 0 also when there is none. */
 static int remove_stale(cni_nl *nl, const ps_info *info, const cni_cmd_args *args,
@@ -431,9 +418,8 @@ static int remove_stale(cni_nl *nl, const ps_info *info, const cni_cmd_args *arg
 	if (r < 0 || cni_link_get(nl, tmp, &li, NULL) < 0 || strcmp(li.kind, info->link_kind) != 0)
 		return r;
 	cni_error *e = NULL;
-	bool gone;
 	r = cni_link_del(nl, li.ifindex, &e);
-	return gone_ok(r, e, &gone, err);
+	return pc_gone_ok(r, e, NULL, err);
 }
 
 /* Made under the temporary name in the container (a random one should another link hold
@@ -974,18 +960,12 @@ static int cmd_del_kind(ps_kind kind, const cni_cmd_args *args, cni_error **err)
 	const char *bytes = cni_conf_bytes(c.conf, &len);
 	if (c.has_ipam && (r = cni_ipam_exec_del(bytes, len, err)) < 0)
 		goto out;
-	if (isempty_str(args->netns))
-		goto hostdev;
-	r = cni_netns_open(args->netns, &ns, &e);
-	if ((r = gone_ok(r, e, &gone, err)) < 0)
+	if ((r = pc_netns_open_del(args->netns, &ns, err)) < 0)
 		goto out;
-	/* the namespace is gone, and the link with it (a physical host device is back in
+	/* without the namespace the link is gone with it (a physical host device is back in
 	 * the host: host-device finishes its return there) */
-	if (gone)
-		goto hostdev;
-	if ((r = cni_nl_open(&nl, ns, err)) < 0)
+	if (ns && (r = cni_nl_open(&nl, ns, err)) < 0)
 		goto out;
-hostdev:
 	if (kind == PS_HOSTDEV) {
 		r = hostdev_del(nl, args, err);
 		goto out;
@@ -995,13 +975,13 @@ hostdev:
 	if ((r = remove_stale(nl, c.info, args, err)) < 0)
 		goto out;
 	r = cni_link_get(nl, args->ifname, &li, &e);
-	if ((r = gone_ok(r, e, &gone, err)) < 0 || gone)
+	if ((r = pc_gone_ok(r, e, &gone, err)) < 0 || gone)
 		goto out;
 	/* only a link of our kind: a DEL must not remove what another plugin made */
 	if (strcmp(li.kind, c.info->link_kind) != 0)
 		goto out;
 	r = cni_link_del(nl, li.ifindex, &e);
-	r = gone_ok(r, e, &gone, err);
+	r = pc_gone_ok(r, e, NULL, err);
 out:
 	cni_nl_close(nl);
 	cni_netns_close(ns);

@@ -6,6 +6,23 @@
 
 #include "plugin-util.h"
 
+int pc_gone_ok(int r, cni_error *e, bool *gone, cni_error **err)
+{
+	bool is_gone = r == -CNI_ERR_NOT_FOUND;
+
+	if (gone)
+		*gone = is_gone;
+	if (r >= 0 || is_gone) {
+		cni_error_free(e);
+		return 0;
+	}
+	if (err)
+		*err = e;
+	else
+		cni_error_free(e);
+	return r;
+}
+
 int pc_valid_attachments(const cni_conf *conf, cni_gc_attachment **out, size_t *n, bool *present,
 			 cni_error **err)
 {

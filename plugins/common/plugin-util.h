@@ -25,6 +25,13 @@
 	})
 
 /*
+ * DEL's rule for the outcome of one call, r with its error e (taken: freed or handed on):
+ * what is not found is gone already, which is success (0, *gone true). Another failure
+ * returns r and hands e to *err (err may be NULL: e is freed). gone may be NULL.
+ */
+int pc_gone_ok(int r, cni_error *e, bool *gone, cni_error **err);
+
+/*
  * The GC request's valid attachments as an array for cni_ipmasq_gc() and the like: *out
  * (new, free() it; NULL when there are none) borrows its strings from conf. *present says
  * whether the config had the list at all (without it nothing is known to be stale).

@@ -20,6 +20,7 @@
 #include "plugin-ipam.h"
 #include "plugin-json.h"
 #include "plugin-netns.h"
+#include "plugin-util.h"
 
 static json_t *parse(const char *text)
 {
@@ -379,6 +380,74 @@ static void test_netns_run_path_del(void **state)
 	assert_int_equal(p.calls, 3);
 }
 
+static void test_gone_ok(void **state)
+{
+	cni_error *e = NULL, *out = NULL;
+	bool gone = true;
+
+	(void)state;
+	/* success is success, not "gone" */
+	assert_int_equal(pc_gone_ok(0, NULL, &gone, &out), 0);
+	assert_false(gone);
+	assert_null(out);
+	/* not found: gone already, the error dropped, *err untouched */
+	cni_error_set(&e, CNI_ERR_NOT_FOUND, NULL, "Link not found");
+	assert_int_equal(pc_gone_ok(-CNI_ERR_NOT_FOUND, e, &gone, &out), 0);
+	assert_true(gone);
+	assert_null(out);
+	e = NULL;
+	cni_error_set(&e, CNI_ERR_NOT_FOUND, NULL, "Link not found");
+	assert_int_equal(pc_gone_ok(-CNI_ERR_NOT_FOUND, e, NULL, NULL), 0);
+	/* any other failure comes back with its error */
+	e = NULL;
+	cni_error_set(&e, CNI_ERR_INTERNAL, NULL, "busy");
+	assert_int_equal(pc_gone_ok(-CNI_ERR_INTERNAL, e, &gone, &out), -CNI_ERR_INTERNAL);
+	assert_false(gone);
+	assert_ptr_equal(out, e);
+	assert_error(out, CNI_ERR_INTERNAL, "busy");
+	/* ... or is freed when nobody asks for it */
+	e = NULL;
+	cni_error_set(&e, CNI_ERR_SYSTEM, NULL, "denied");
+	assert_int_equal(pc_gone_ok(-CNI_ERR_SYSTEM, e, NULL, NULL), -CNI_ERR_SYSTEM);
+}
+
+static void test_netns_open_del(void **state)
+{
+	cni_netns *ns = (cni_netns *)&ns;
+	cni_error *e = NULL;
+	char file[] = "/tmp/cni-pc-netns-XXXXXX";
+
+	(void)state;
+	/* no path, or a namespace that is gone: success without one */
+	assert_int_equal(pc_netns_open_del("", &ns, &e), 0);
+	assert_null(ns);
+	ns = (cni_netns *)&ns;
+	assert_int_equal(pc_netns_open_del(NULL, &ns, &e), 0);
+	assert_null(ns);
+	ns = (cni_netns *)&ns;
+	assert_int_equal(pc_netns_open_del("/run/netns/cni-pc-no-such-ns", &ns, &e), 0);
+	assert_null(ns);
+	assert_null(e);
+	/* a path that is not a namespace is not "gone" */
+	int fd = mkstemp(file);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(pc_netns_open_del(file, &ns, &e), -CNI_ERR_INVALID_ENVIRONMENT_VARIABLES);
+	assert_null(ns);
+	assert_non_null(e);
+	cni_error_free(e);
+	e = NULL;
+	assert_int_equal(pc_netns_open_del(file, &ns, NULL),
+			 -CNI_ERR_INVALID_ENVIRONMENT_VARIABLES);
+	unlink(file);
+	/* one that is there is opened */
+	assert_int_equal(pc_netns_open_del("/proc/self/ns/net", &ns, &e), 0);
+	assert_non_null(ns);
+	assert_null(e);
+	assert_string_equal(cni_netns_path(ns), "/proc/self/ns/net");
+	cni_netns_close(ns);
+}
+
 static void test_ipam_check_families(void **state)
 {
 	cni_error *e = NULL;
@@ -464,6 +533,8 @@ int main(void)
 		cmocka_unit_test(test_sbuf),	       cmocka_unit_test(test_go_uint32_integer),
 		cmocka_unit_test(test_daemon_listen),
 		cmocka_unit_test(test_netns_run_path_del),
+		cmocka_unit_test(test_gone_ok),
+		cmocka_unit_test(test_netns_open_del),
 		cmocka_unit_test(test_ipam_check_families),
 		cmocka_unit_test(test_daemon_exchange),
 	};

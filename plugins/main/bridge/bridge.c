@@ -17,6 +17,7 @@
 
 #include "bridge.h"
 #include "plugin-linkdel.h"
+#include "plugin-netns.h"
 #include "plugin-util.h"
 
 #define BR_PLUGIN_ABOUT "CNI bridge plugin libcni-c " LIBCNI_C_VERSION
@@ -726,32 +727,24 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	pc_link_del job = {0};
 	cni_error *local = NULL;
 	cni_link_info cl = CNI_LINK_INFO_INIT;
+	bool gone;
 	int r = br_conf_load(&c, args->stdin_data, args->stdin_len, args->args, err);
 	if (r < 0)
 		return r;
-	if (!*args->netns)
-		goto release;
-	r = cni_netns_open(args->netns, &ns, &local);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		/* the namespace is gone and took the veth with it: release the rest */
-		cni_error_free(local);
-		goto release;
-	}
-	if (r < 0) {
-		*err = local;
+	if ((r = pc_netns_open_del(args->netns, &ns, err)) < 0) {
 		r = PC_PREFIXED(r, err, "failed to open netns \"%s\"", args->netns);
 		goto out;
 	}
+	/* no namespace, or one that is gone and took the veth with it: release the rest */
+	if (!ns)
+		goto release;
 	if ((r = cni_nl_open(&job.nl, ns, err)) < 0)
 		goto out;
 	r = cni_link_get(job.nl, args->ifname, &cl, &local);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		/* DEL may come more than once */
-		cni_error_free(local);
-	} else if (r < 0) {
-		*err = local;
+	/* gone: DEL may come more than once */
+	if ((r = pc_gone_ok(r, local, &gone, err)) < 0)
 		goto out;
-	} else {
+	if (!gone) {
 		/* with masquerade or spoof-check chains to remove, the two RCU waits overlap */
 		job.ifindex = cl.ifindex;
 		pc_link_del_start(&job, c.ip_masq || c.macspoofchk);

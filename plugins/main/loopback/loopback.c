@@ -10,6 +10,8 @@
 
 #include <cni/cni.h>
 
+#include "plugin-util.h"
+
 static bool is_loopback(const cni_ipaddr *ip)
 {
 	static const uint8_t v6lo[16] = {[15] = 1};
@@ -124,20 +126,14 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	cni_nl *nl = NULL;
 	cni_link_info lo = CNI_LINK_INFO_INIT;
 	cni_error *local = NULL;
+	bool gone;
 
 	if (!*args->netns)
 		return 0;
 	int r = open_lo(args->netns, &ns, &nl, &lo, &local);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		/* the namespace is already gone: nothing left to undo */
-		cni_error_free(local);
-		return 0;
-	}
-	if (r < 0) {
-		*err = local;
+	/* the namespace is already gone: nothing left to undo */
+	if ((r = pc_gone_ok(r, local, &gone, err)) < 0 || gone)
 		return r;
-	}
-	cni_error_free(local);
 	r = cni_link_set_up(nl, lo.ifindex, false, err);
 	cni_nl_close(nl);
 	cni_netns_close(ns);

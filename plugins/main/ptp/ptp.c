@@ -21,6 +21,7 @@
 
 #include "plugin-json.h"
 #include "plugin-linkdel.h"
+#include "plugin-netns.h"
 #include "plugin-util.h"
 
 #define VETH_TRIES 10
@@ -490,32 +491,21 @@ static int start_container_link_del(const cni_cmd_args *args, bool aside, cni_ne
 {
 	cni_link_info li = CNI_LINK_INFO_INIT;
 	cni_error *e = NULL;
+	bool gone;
 	int r;
 
-	if (!*args->netns)
-		return 0;
-	r = cni_netns_open(args->netns, ns, &e);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		/* the namespace is gone, and the veth with it */
-		cni_error_free(e);
-		return 0;
-	}
-	if (r < 0) {
-		*err = e;
+	/* no namespace, or one that is gone, and the veth with it */
+	if ((r = pc_netns_open_del(args->netns, ns, err)) < 0 || !*ns)
 		return r;
-	}
 	if ((r = cni_nl_open(&job->nl, *ns, err)) < 0)
 		return r;
 	r = cni_link_get(job->nl, args->ifname, &li, &e);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		cni_error_free(e);
+	if ((r = pc_gone_ok(r, e, &gone, err)) < 0)
+		return r;
+	if (gone) {
 		cni_nl_close(job->nl);
 		job->nl = NULL;
 		return 0;
-	}
-	if (r < 0) {
-		*err = e;
-		return r;
 	}
 	job->ifindex = li.ifindex;
 	pc_link_del_start(job, aside);

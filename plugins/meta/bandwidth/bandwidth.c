@@ -20,6 +20,7 @@
 
 #include "bandwidth.h"
 #include "plugin-json.h"
+#include "plugin-util.h"
 
 #define IFALIASZ 256
 
@@ -414,7 +415,8 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	char name[16];
 	cni_nl *host = NULL;
 	cni_link_info ifb = CNI_LINK_INFO_INIT;
-	cni_error *local = NULL;
+	cni_error *e = NULL, *local = NULL;
+	bool gone;
 	/* the tbf and the ingress qdisc on the host veth go with the veth: only the ifb is ours */
 	int r = bw_conf_load(args, &c, err);
 	if (r < 0)
@@ -422,20 +424,17 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 	if ((r = ifb_name(c.name, args->container_id, name, err)) < 0 ||
 	    (r = cni_nl_open(&host, NULL, err)) < 0)
 		goto out;
-	r = cni_link_get(host, name, &ifb, &local);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		r = 0;
-		goto out;
-	}
-	if (r < 0) {
+	r = cni_link_get(host, name, &ifb, &e);
+	if ((r = pc_gone_ok(r, e, &gone, &local)) < 0) {
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "failed to lookup \"%s\": %s", name,
 				  cni_error_msg(local));
 		goto out;
 	}
-	r = cni_link_del(host, ifb.ifindex, &local);
-	if (r == -CNI_ERR_NOT_FOUND)
-		r = 0; /* a concurrent DEL got there first */
-	else if (r < 0)
+	if (gone)
+		goto out;
+	r = cni_link_del(host, ifb.ifindex, &e);
+	/* gone: a concurrent DEL got there first */
+	if ((r = pc_gone_ok(r, e, NULL, &local)) < 0)
 		r = cni_error_set(err, CNI_ERR_INTERNAL, NULL, "failed to delete \"%s\": %s", name,
 				  cni_error_msg(local));
 out:
@@ -580,14 +579,11 @@ static int cmd_gc(const cni_cmd_args *args, cni_error **err, void *ud)
 		if (keep)
 			continue;
 		cni_error *e = NULL;
+		cni_error **report = first ? NULL : &first;
 		int d = cni_link_del(host, links[i].ifindex, &e);
 		/* keep going: one stuck ifb must not shield the others; report the first */
-		if (d < 0 && d != -CNI_ERR_NOT_FOUND && !first) {
-			first = e;
-			e = NULL;
+		if ((d = pc_gone_ok(d, e, NULL, report)) < 0 && report)
 			r = d;
-		}
-		cni_error_free(e);
 	}
 	if (first) {
 		*err = first;

@@ -395,21 +395,15 @@ static int del_in_ns(void *userdata, cni_error **err)
 	cni_addr_info *addrs = NULL;
 	size_t n_rules = 0, n_addrs = 0;
 	cni_error *local = NULL;
+	bool gone;
 	int r, last = 0;
 
 	if ((r = cni_nl_open(&nl, NULL, err)) < 0)
 		return r;
 	r = cni_link_get(nl, w->ifname, &li, &local);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		/* the interface is gone, and its addresses with it: nothing to match */
-		cni_error_free(local);
-		r = 0;
+	/* the interface is gone, and its addresses with it: nothing to match */
+	if ((r = pc_gone_ok(r, local, &gone, err)) < 0 || gone)
 		goto out;
-	}
-	if (r < 0) {
-		*err = local;
-		goto out;
-	}
 	if ((r = cni_rule_list(nl, 0, &rules, &n_rules, err)) < 0 ||
 	    (r = cni_addr_list(nl, li.ifindex, 0, &addrs, &n_addrs, err)) < 0)
 		goto out;

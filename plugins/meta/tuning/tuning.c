@@ -21,6 +21,7 @@
 #include <cni/cni.h>
 
 #include "plugin-json.h"
+#include "plugin-netns.h"
 #include "plugin-util.h"
 
 #ifndef TUNING_ALLOWLIST_FILE
@@ -804,19 +805,14 @@ static int restore_in_ns(void *userdata, cni_error **err)
 	if (!json_is_object(b))
 		goto out; /* unreadable: the reference leaves it too (GC removes it) */
 	cni_error *local = NULL;
-	if ((r = open_link(&nl, ifname, &li, &local)) < 0) {
-		if (r != -CNI_ERR_NOT_FOUND) {
-			/* not known to be gone: keep the backup for the next DEL */
-			if (err && !*err)
-				*err = local;
-			else
-				cni_error_free(local);
-			goto out;
-		}
+	bool gone;
+	r = open_link(&nl, ifname, &li, &local);
+	/* not known to be gone: keep the backup for the next DEL */
+	if ((r = pc_gone_ok(r, local, &gone, err && !*err ? err : NULL)) < 0)
+		goto out;
+	if (gone) {
 		/* the link is gone with what was changed on it: the backup has no use left */
-		cni_error_free(local);
 		cni_file_remove(path, NULL);
-		r = 0;
 		goto out;
 	}
 	json_t *v;
@@ -936,24 +932,17 @@ static int cmd_del(const cni_cmd_args *args, cni_error **err, void *ud)
 {
 	struct tuning_conf c;
 	cni_netns *ns = NULL;
-	cni_error *local = NULL;
 	int r;
 	(void)ud;
 
 	if ((r = load_for(args, &c, NULL, false, err)) < 0)
 		goto out;
-	r = *args->netns ? cni_netns_open(args->netns, &ns, &local) : -CNI_ERR_NOT_FOUND;
-	if (r < 0 && r != -CNI_ERR_NOT_FOUND) {
-		/* not known to be gone: keep the backup for the next DEL */
-		*err = local;
+	/* not known to be gone: keep the backup for the next DEL */
+	if ((r = pc_netns_open_del(args->netns, &ns, err)) < 0)
 		goto out;
-	}
-	if (r < 0) {
-		/* no namespace left: nothing can be restored, and the backup is of no use */
-		cni_error_free(local);
-		r = 0;
+	/* no namespace left: nothing can be restored, and the backup is of no use */
+	if (!ns)
 		goto out;
-	}
 	struct ns_work w = {&c, args, NULL};
 	r = cni_netns_run(ns, restore_in_ns, &w, err);
 out:

@@ -277,20 +277,15 @@ static int del_in_ns(void *userdata, cni_error **err)
 	unsigned int table;
 	cni_nl *nl = NULL;
 	cni_error *local = NULL;
+	bool gone;
 	int r;
 
 	if ((r = cni_nl_open(&nl, NULL, err)) < 0)
 		return r;
 	r = find_vrf(nl, w->conf->vrfname, &vrf, &table, &local);
-	if (r == -CNI_ERR_NOT_FOUND) {
-		r = 0; /* no VRF: nothing to undo */
+	/* no VRF: nothing to undo */
+	if ((r = pc_gone_ok(r, local, &gone, err)) < 0 || gone)
 		goto out;
-	}
-	if (r < 0) {
-		*err = local;
-		local = NULL;
-		goto out;
-	}
 	/* a missing interface (already deleted) is as good as released */
 	if (find_link(nl, w->ifname, &l, NULL) == 0 && l.master == vrf.ifindex &&
 	    (r = cni_link_set_master(nl, l.ifindex, 0, err)) < 0) {
@@ -305,7 +300,6 @@ static int del_in_ns(void *userdata, cni_error **err)
 	if (!members)
 		r = cni_link_del(nl, vrf.ifindex, err);
 out:
-	cni_error_free(local);
 	cni_free(links);
 	cni_nl_close(nl);
 	return r;
