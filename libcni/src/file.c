@@ -235,8 +235,11 @@ int cni_file_remove_leftover(const char *path, cni_error **err)
 
 int cni_file_remove(const char *path, cni_error **err)
 {
-	int r = cni_file_remove_leftover(path, err);
-	return r < 0 ? r : remove_one(path, err);
+	if (isempty(path))
+		return cni_error_set(err, CNI_ERR_INVALID_ARG, NULL, "cni_file_remove: no path");
+	/* the file first: a directory that cannot be read for leftovers must not keep it */
+	int r = remove_one(path, err);
+	return r < 0 ? r : cni_file_remove_leftover(path, err);
 }
 
 int cni_mkdir_p(const char *path, unsigned int mode, cni_error **err)
