@@ -81,11 +81,23 @@ class Env:
             return ""
 
     def leases(self):
-        try:
-            with open(f"{self.t}/leases") as f:
-                return [l.split() for l in f if l.strip()]
-        except FileNotFoundError:
-            return []
+        """dnsmasq's lease file, read whole: dnsmasq rewrites it in place (rewind, write,
+        truncate), so a read that meets a rewrite sees part of it; two equal reads in a
+        row are one version of the file."""
+        def once():
+            try:
+                with open(f"{self.t}/leases") as f:
+                    return f.read()
+            except FileNotFoundError:
+                return ""
+        text = once()
+        for _ in range(50):
+            time.sleep(0.01)
+            again = once()
+            if again == text:
+                break
+            text = again
+        return [l.split() for l in text.splitlines() if l.strip()]
 
     def start_daemon(self, binary=None, sock=None, extra=()):
         binary = binary or f"{BIN}/dhcp"
