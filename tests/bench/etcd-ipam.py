@@ -17,6 +17,7 @@ IPAM, so the ratio says what the cluster round trips cost.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -156,7 +157,10 @@ def main():
     # ETCD_BENCH_DIR=/dev/shm keeps etcd's write-ahead log in memory: the figures then
     # say what the plugin and the cluster's round trips cost, without the disk's fsync
     tmp = tempfile.mkdtemp(prefix="etcd-ipam-bench-", dir=os.environ.get("ETCD_BENCH_DIR"))
-    subprocess.run(["ip", "netns", "add", t.NSNAME], check=True)
+    # SIGTERM ends the run through the finally below; nslib removes the namespace at exit
+    signal.signal(signal.SIGTERM, lambda _s, _f: sys.exit(143))
+    name = t.nslib.new_netns("etcdipam-bench")
+    t.NETNS = t.nslib.nspath(name)
     t.DAEMONS.dir = tmp
     cl = t.Cluster(tmp)
     out = {}
@@ -192,7 +196,7 @@ def main():
     finally:
         t.DAEMONS.stop_all()
         cl.stop()
-        subprocess.run(["ip", "netns", "del", t.NSNAME])
+        t.nslib.del_netns(name)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

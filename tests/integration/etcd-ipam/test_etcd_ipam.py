@@ -22,10 +22,12 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import nslib  # noqa: E402
+
 PLUGIN = sys.argv[1]
 MODE = sys.argv[2] if len(sys.argv) > 2 else "main"
-NSNAME = f"etcdipam-{os.getpid()}"
-NETNS = f"/var/run/netns/{NSNAME}"
+NETNS = ""  # the namespace main() makes (nslib: removed at exit, on SIGINT and SIGTERM too)
 DAEMONIZED = MODE.startswith("daemon")
 DAEMOND = os.path.join(os.path.dirname(PLUGIN), "etcd-ipamd")
 
@@ -834,15 +836,20 @@ def test_daemon_kill9(tmp):
 
 
 def main():
+    global NETNS
+    # SIGTERM (ctest's timeout) ends the run through the finally blocks below, which stop
+    # the daemons and the etcd cluster; nslib removes the namespace at exit
+    signal.signal(signal.SIGTERM, lambda _s, _f: sys.exit(143))
     tmp = tempfile.mkdtemp(prefix="etcd-ipam-")
     DAEMONS.dir = tmp
-    subprocess.run(["ip", "netns", "add", NSNAME], check=True)
+    name = nslib.new_netns("etcdipam")
+    NETNS = nslib.nspath(name)
     try:
         {"kill9": test_kill9, "ranges": test_ranges_only, "daemon": test_daemon,
          "daemon-kill9": test_daemon_kill9}.get(MODE, test_main)(tmp)
     finally:
         DAEMONS.stop_all()
-        subprocess.run(["ip", "netns", "del", NSNAME])
+        nslib.del_netns(name)
         shutil.rmtree(tmp, ignore_errors=True)
     print("PASS")
 
